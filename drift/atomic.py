@@ -1,0 +1,43 @@
+"""Write a file whole or not at all (SPEC 9)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from drift.errors import OperationalError
+
+
+def write_atomic(path: str | Path, data: bytes | str) -> None:
+    """Write `data` to `path` through a temporary file in the same folder, fsync, then rename.
+
+    A crash or a full disk leaves the previous version of `path` intact.
+    """
+    target = Path(path)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    folder = target.parent if str(target.parent) else Path(".")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise OperationalError(f"cannot write: {exc.strerror or exc}", source=target) from exc
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except OSError as exc:
+        _remove_quietly(tmp)
+        raise OperationalError(f"cannot write: {exc.strerror or exc}", source=target) from exc
+    except BaseException:
+        _remove_quietly(tmp)
+        raise
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

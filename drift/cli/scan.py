@@ -1,0 +1,35 @@
+"""`drift scan`: judge every applicable fix on every tenant, store the scan, print it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from drift.catalog import load_catalog
+from drift.cli.options import catalog_option, db_option, inventory_option
+from drift.cli.progress import progress
+from drift.formats import FORMATS, NEEDS_ALL_FINDINGS
+from drift.policy import Policy
+from drift.scan import iter_scan, select, timestamp
+from drift.store import Store
+from drift.tenants import load_registry
+
+
+@click.command()
+@catalog_option
+@inventory_option
+@db_option
+@click.option("--tenant", "tenant_ids", multiple=True, metavar="ID", help="Scan only this tenant (repeatable).")
+@click.option("--fix", "fix_ids", multiple=True, metavar="ID", help="Judge only this fix (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default="table", show_default=True)
+def scan(catalog_dir: Path, inventory_dir: Path, db_path: Path, tenant_ids: tuple[str, ...], fix_ids: tuple[str, ...], fmt: str) -> None:
+    """Judge every applicable fix on every tenant and store the scan."""
+    catalog = load_catalog(catalog_dir)
+    tenants, fixes = select(catalog, load_registry(inventory_dir), tenant_ids, fix_ids)
+    policy = Policy()
+    with Store(db_path) as store, progress(len(tenants), "scanning") as advance:
+        results = iter_scan(catalog, tenants, inventory_dir, fixes, progress=lambda _: advance(1))
+        scan_id, _ = store.save_scan(catalog.digest, timestamp(), results, [f.id for f in fixes] if fix_ids else None)
+        stored = store.load_scan(scan_id, statuses=None if fmt in NEEDS_ALL_FINDINGS else policy.statuses)
+    click.echo(FORMATS[fmt](stored, policy), nl=False)

@@ -1,0 +1,50 @@
+"""The one exception tree of drift.
+
+Every error a user can cause is a `DriftError` that names the file and the field or line. The CLI turns
+the tree into exit codes in one place (`drift.cli.main`): `InputError` and its children give 2,
+`OperationalError` gives 3. A finding that cannot be verified is a verdict, never an exception.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class DriftError(Exception):
+    """Base of every error drift reports to a user."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, source: str | Path | None = None, where: str | None = None) -> None:
+        self.message = message
+        self.source = str(source) if source is not None else None
+        self.where = where
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        """One line: `file: field: message`, leaving out what is unknown."""
+        parts = [p for p in (self.source, self.where) if p]
+        parts.append(self.message)
+        return ": ".join(parts)
+
+
+class InputError(DriftError):
+    """Invalid input: a file or an argument that does not follow the contract (exit 2)."""
+
+
+class CatalogError(InputError):
+    """A catalog file (catalog.yaml, a release manifest, a fix) is invalid."""
+
+
+class RegistryError(InputError):
+    """The tenant registry is invalid."""
+
+
+class InventoryError(InputError):
+    """An inventory is invalid, unreadable or does not verify against its digest."""
+
+
+class OperationalError(DriftError):
+    """The machine failed us: I/O, a database busy past its timeout (exit 3)."""
+
+    exit_code = 3

@@ -1,0 +1,40 @@
+"""The terminal table: one row per tenant with counts per status, worst first, then the blocking findings."""
+
+from __future__ import annotations
+
+from tabulate import tabulate
+
+from drift.formats.evidence import short_evidence
+from drift.policy import Policy
+from drift.results import MISSING, NOT_APPLICABLE, PARTIAL, STATUSES, UNVERIFIABLE, Scan, TenantResult
+
+
+def render_table(scan: Scan, policy: Policy) -> str:
+    """Counts per tenant (worst first), then every blocking finding with its evidence."""
+    ordered = sorted(scan.tenants, key=_worst_first)
+    blocking = [(r, f) for r in ordered for f in r.findings if policy.blocks(f)]
+    blocked_tenants = len({r.tenant.id for r, _ in blocking})
+    head = (
+        f"scan {scan.id}\ncatalog {scan.catalog_digest}\n"
+        f"{len(scan.tenants)} tenants, {blocked_tenants} with blocking findings "
+        f"({', '.join(sorted(policy.statuses))} at {policy.min_severity} or above)\n"
+    )
+    rows = [
+        [r.tenant.id, r.tenant.name, r.tenant.line or "", *(r.counts.get(s, 0) for s in STATUSES),
+         len(r.drift.uncatalogued), len(r.drift.modified)]
+        for r in ordered
+    ]
+    headers = ["tenant", "name", "line", *(("n/a" if s == NOT_APPLICABLE else s) for s in STATUSES), "uncatalogued", "modified"]
+    parts = [head, tabulate(rows, headers=headers, disable_numparse=True) + "\n"]
+    if blocking:
+        block_rows = [
+            [r.tenant.id, f.fix, f.severity, f.status, f.variant or "", short_evidence(f)] for r, f in blocking
+        ]
+        parts.append("\nblocking findings\n")
+        parts.append(tabulate(block_rows, headers=["tenant", "fix", "severity", "status", "variant", "evidence"], disable_numparse=True) + "\n")
+    return "".join(parts)
+
+
+def _worst_first(result: TenantResult) -> tuple[int, int, int, str]:
+    c = result.counts
+    return (-c.get(MISSING, 0), -c.get(PARTIAL, 0), -c.get(UNVERIFIABLE, 0), result.tenant.id)

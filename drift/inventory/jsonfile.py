@@ -1,0 +1,162 @@
+"""The JSON inventory, `drift-inventory/1`, as `drift collect` writes it.
+
+Layout: one JSON object; its members in a fixed order, each list item on a line of its own (keys sorted,
+UTF-8), and last the line ` "digest": "sha256:<hex>"`. The digest is the SHA-256 of every byte of the file
+before that line, so any later change is detected, and anyone can check it without drift:
+`head -n -2 402206.json | sha256sum`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from drift.errors import InventoryError
+from drift.hashes import is_hex
+from drift.inventory.checks import check_paths
+from drift.inventory.model import ConfigValue, FileRecord, Inventory, Unreadable
+
+FORMAT = "drift-inventory/1"
+_DIGEST_LINE = re.compile(rb'(?:\r?\n) "digest": "sha256:([0-9a-f]{64})"\r?\n\}\r?\n?\Z')
+_MEMBERS = ("format", "tenant", "collected_at", "collector", "content_hash", "config", "unreadable", "files", "digest")
+
+
+def dumps_inventory(
+    *,
+    tenant: str,
+    collected_at: str,
+    collector: str,
+    content_hash: str,
+    files: dict[str, FileRecord],
+    config: list[ConfigValue],
+    unreadable: list[Unreadable],
+) -> str:
+    """The inventory document, digest included, in its one canonical layout."""
+    members: list[tuple[str, Any]] = [
+        ("format", FORMAT),
+        ("tenant", tenant),
+        ("collected_at", collected_at),
+        ("collector", collector),
+        ("content_hash", content_hash),
+        ("config", [{"file": c.file, "key": c.key, "value": c.value} for c in sorted(config, key=lambda c: (c.file, c.key))]),
+        ("unreadable", [{"path": u.path, "reason": u.reason} for u in sorted(unreadable, key=lambda u: u.path)]),
+        ("files", [_file_item(path, files[path]) for path in sorted(files)]),
+    ]
+    out = ["{\n"]
+    for name, value in members:
+        if isinstance(value, list) and value:
+            items = ",\n".join("  " + _dump(item) for item in value)
+            out.append(f" {_dump(name)}: [\n{items}\n ],\n")
+        else:
+            out.append(f" {_dump(name)}: {_dump(value)},\n")
+    body = "".join(out)
+    digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
+    return f'{body} "digest": "sha256:{digest}"\n}}\n'
+
+
+def read_json_inventory(path: Path) -> Inventory:
+    """Read a JSON inventory, verify its digest, validate every field."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InventoryError(f"cannot read: {exc.strerror or exc}", source=path) from exc
+    tail_at = max(len(data) - 160, 0)
+    match = _DIGEST_LINE.search(data, tail_at)
+    if match is None:
+        raise InventoryError("no digest line at the end: not a drift inventory, or cut short", source=path, where="digest")
+    body = data[: match.end(0) - len(match.group(0).lstrip(b"\r\n"))]
+    if hashlib.sha256(body).hexdigest() != match.group(1).decode():
+        raise InventoryError("digest does not verify: the inventory was changed after collection", source=path, where="digest")
+    try:
+        doc = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InventoryError(f"invalid JSON: {exc}", source=path) from exc
+    return _inventory(doc, path, "sha256:" + match.group(1).decode())
+
+
+def _inventory(doc: Any, path: Path, digest: str) -> Inventory:
+    if not isinstance(doc, dict):
+        raise InventoryError("must be a JSON object", source=path)
+    for key in doc:
+        if key not in _MEMBERS:
+            raise InventoryError("unknown key", source=path, where=key)
+    for key in _MEMBERS:
+        if key not in doc:
+            raise InventoryError("required field is missing", source=path, where=key)
+    if doc["format"] != FORMAT:
+        raise InventoryError(f"unknown format {doc['format']!r}, expected {FORMAT!r}", source=path, where="format")
+    for key in ("tenant", "collected_at", "collector", "content_hash"):
+        if not isinstance(doc[key], str):
+            raise InventoryError("must be a string", source=path, where=key)
+    raw_files = _list(doc, "files", path)
+    paths = [item.get("path") if isinstance(item, dict) else None for item in raw_files]
+    if not all(isinstance(p, str) for p in paths):
+        raise InventoryError("every file needs a string path", source=path, where="files")
+    check_paths(paths, source=path, field="files")  # type: ignore[arg-type]
+    files: dict[str, FileRecord] = {}
+    for i, item in enumerate(raw_files):
+        record = _file_record(item, path, i)
+        if item["path"] in files:
+            raise InventoryError(f"path {item['path']!r} listed twice", source=path, where=f"files[{i}].path")
+        files[item["path"]] = record
+    unreadable: dict[str, Unreadable] = {}
+    raw_unreadable = _list(doc, "unreadable", path)
+    check_paths([u.get("path", "") if isinstance(u, dict) else "" for u in raw_unreadable], source=path, field="unreadable")
+    for i, item in enumerate(raw_unreadable):
+        if set(item) != {"path", "reason"} or not isinstance(item["reason"], str):
+            raise InventoryError("needs exactly a path and a reason", source=path, where=f"unreadable[{i}]")
+        unreadable[item["path"]] = Unreadable(item["path"], item["reason"])
+    config: dict[tuple[str, str], ConfigValue] = {}
+    for i, item in enumerate(_list(doc, "config", path)):
+        if not isinstance(item, dict) or set(item) != {"file", "key", "value"}:
+            raise InventoryError("needs exactly a file, a key and a value", source=path, where=f"config[{i}]")
+        if not isinstance(item["file"], str) or not isinstance(item["key"], str) or not isinstance(item["value"], (str, type(None))):
+            raise InventoryError("file and key must be strings, value a string or null", source=path, where=f"config[{i}]")
+        check_paths([item["file"]], source=path, field=f"config[{i}].file")
+        config[(item["file"], item["key"])] = ConfigValue(item["file"], item["key"], item["value"])
+    return Inventory(
+        tenant=doc["tenant"],
+        collected_at=doc["collected_at"],
+        collector=doc["collector"],
+        files=files,
+        config=config,
+        unreadable=unreadable,
+        digest=digest,
+        source=str(path),
+    )
+
+
+def _file_record(item: dict[str, Any], path: Path, i: int) -> FileRecord:
+    size, sha, content = item.get("size"), item.get("sha256"), item.get("content_sha256")
+    if len(item) != (4 if "content_sha256" in item else 3):
+        unknown = sorted(set(item) - {"path", "size", "sha256", "content_sha256"})
+        where = f"files[{i}].{unknown[0]}" if unknown else f"files[{i}]"
+        raise InventoryError("unknown key" if unknown else "needs a path, a size and a sha256", source=path, where=where)
+    if type(size) is not int or size < 0:
+        raise InventoryError("size must be a whole number of bytes", source=path, where=f"files[{i}].size")
+    if not is_hex(sha):
+        raise InventoryError(f"malformed hash {sha!r}", source=path, where=f"files[{i}].sha256")
+    if content is not None and not is_hex(content):
+        raise InventoryError(f"malformed hash {content!r}", source=path, where=f"files[{i}].content_sha256")
+    return FileRecord(size, sha, content)
+
+
+def _file_item(path: str, record: FileRecord) -> dict[str, Any]:
+    item: dict[str, Any] = {"path": path, "sha256": record.sha256, "size": record.size}
+    if record.content_sha256 is not None:
+        item["content_sha256"] = record.content_sha256
+    return item
+
+
+def _list(doc: dict[str, Any], key: str, path: Path) -> list[Any]:
+    value = doc[key]
+    if not isinstance(value, list):
+        raise InventoryError("must be a list", source=path, where=key)
+    return value
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)

@@ -1,0 +1,68 @@
+"""The inventory model."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import NamedTuple
+
+
+class FileRecord(NamedTuple):
+    """One regular file of the tenant (a tuple: millions are held during a fleet scan)."""
+
+    size: int | None
+    """Size in bytes; None where the inventory (a sha256sum listing) does not say."""
+    sha256: str
+    """SHA-256 of the bytes, hex."""
+    content_sha256: str | None
+    """Content hash for zip-family archives (see `drift.archive`), hex."""
+
+    def tokens(self) -> tuple[str, ...]:
+        """The file's hashes as catalog tokens, for matching catalog entries."""
+        if self.content_sha256 is None:
+            return (f"sha256:{self.sha256}",)
+        return (f"sha256:{self.sha256}", f"content-sha256:{self.content_sha256}")
+
+
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """A file the collector could not read."""
+
+    path: str
+    """Path relative to the deploy root."""
+    reason: str
+    """Why, in a few words."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigValue:
+    """One config setting the catalog asks for, as collected."""
+
+    file: str
+    """The config file, relative to the deploy root."""
+    key: str
+    """The setting's key."""
+    value: str | None
+    """Its value; None when the file does not set it."""
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """What was collected from one tenant's deploy root at one time."""
+
+    tenant: str
+    """The tenant id."""
+    collected_at: str | None
+    """When, as an ISO 8601 UTC time; None for a sha256sum listing."""
+    collector: str
+    """What collected it, e.g. `drift 0.1.0` or `sha256sum`."""
+    files: Mapping[str, FileRecord]
+    """Every regular file by path."""
+    config: Mapping[tuple[str, str], ConfigValue]
+    """Captured settings by (file, key)."""
+    unreadable: Mapping[str, Unreadable]
+    """Files it could not read, by path."""
+    digest: str
+    """`sha256:<hex>` over the inventory document, verified when read."""
+    source: str = ""
+    """The file it was read from."""

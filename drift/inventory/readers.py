@@ -1,0 +1,36 @@
+"""Inventory readers by file suffix, and finding a tenant's inventory in the inventory folder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from drift.errors import InventoryError
+from drift.inventory.jsonfile import read_json_inventory
+from drift.inventory.model import Inventory
+from drift.inventory.sha256sum import read_sha256sum
+
+READERS: dict[str, Callable[[Path], Inventory]] = {
+    ".json": read_json_inventory,
+    ".sha256": read_sha256sum,
+}
+"""Suffix → reader. Each returns a verified `Inventory` or raises `InventoryError`."""
+
+
+def find_inventory(folder: Path, tenant_id: str) -> Path | None:
+    """The one inventory file of a tenant in `folder`, or None; two of them is an error."""
+    found = [folder / f"{tenant_id}{suffix}" for suffix in READERS if (folder / f"{tenant_id}{suffix}").is_file()]
+    if len(found) > 1:
+        raise InventoryError(f"tenant {tenant_id} has {len(found)} inventories ({', '.join(p.name for p in found)}); keep one", source=folder)
+    return found[0] if found else None
+
+
+def read_inventory(path: Path, tenant_id: str | None = None) -> Inventory:
+    """Read one inventory by its suffix; when `tenant_id` is given, the inventory must be that tenant's."""
+    reader = READERS.get(path.suffix)
+    if reader is None:
+        raise InventoryError(f"unknown inventory type {path.suffix!r} (known: {', '.join(READERS)})", source=path)
+    inventory = reader(path)
+    if tenant_id is not None and inventory.tenant != tenant_id:
+        raise InventoryError(f"inventory is of tenant {inventory.tenant!r}, not {tenant_id!r}", source=path, where="tenant")
+    return inventory

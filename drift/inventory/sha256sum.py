@@ -1,0 +1,57 @@
+"""A plain `sha256sum` listing as an inventory, so a tenant can be audited without installing anything.
+
+Each line is `<64 hex>  <path>` (or `<64 hex> *<path>`, binary mode); a leading `./` on paths is dropped,
+and GNU's escaped lines (starting with a backslash) are unescaped. The digest is the SHA-256 of the
+listing's bytes. Such a listing has no sizes, no content hashes and no config values: config checks are
+`unreadable`, and a jar rebuilt locally is `modified`, not matched by content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from drift.errors import InventoryError
+from drift.inventory.checks import check_paths
+from drift.inventory.model import FileRecord, Inventory
+
+_LINE = re.compile(r"(\\?)([0-9a-fA-F]{64}) [ *](.+)")
+
+
+def read_sha256sum(path: Path) -> Inventory:
+    """Read a `sha256sum` listing named `<tenant-id>.sha256`."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InventoryError(f"cannot read: {exc.strerror or exc}", source=path) from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InventoryError(f"not UTF-8 at byte {exc.start}", source=path) from exc
+    files: dict[str, FileRecord] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        match = _LINE.fullmatch(line)
+        if match is None:
+            raise InventoryError("expected '<64 hex>  <path>'", source=path, where=f"line {number}")
+        escaped, digest, name = match.groups()
+        if escaped:
+            name = name.replace("\\n", "\n").replace("\\r", "\r").replace("\\\\", "\\")
+        if name.startswith("./"):
+            name = name[2:]
+        check_paths([name], source=path, field=f"line {number}")
+        if name in files:
+            raise InventoryError(f"path {name!r} listed twice", source=path, where=f"line {number}")
+        files[name] = FileRecord(None, digest.lower(), None)
+    return Inventory(
+        tenant=path.stem,
+        collected_at=None,
+        collector="sha256sum",
+        files=files,
+        config={},
+        unreadable={},
+        digest="sha256:" + hashlib.sha256(data).hexdigest(),
+        source=str(path),
+    )

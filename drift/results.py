@@ -1,0 +1,109 @@
+"""What a scan finds: frozen result objects, rendered by `drift.formats` and stored by `drift.store`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from drift.tenants import Tenant
+
+# Entry states (SPEC 5).
+FIXED = "fixed"
+UNFIXED = "unfixed"
+MODIFIED = "modified"
+UNREADABLE = "unreadable"
+NOT_DEPLOYED = "not-deployed"
+AMBIGUOUS = "ambiguous"
+
+# Fix statuses, worst first: the order tables and summaries use.
+MISSING = "missing"
+PARTIAL = "partial"
+UNVERIFIABLE = "unverifiable"
+APPLIED = "applied"
+NOT_APPLICABLE = "not-applicable"
+STATUSES = (MISSING, PARTIAL, UNVERIFIABLE, APPLIED, NOT_APPLICABLE)
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """How one file entry or config check of a variant was judged."""
+
+    path: str
+    """The file (for a config check: `<file>#<key>`)."""
+    state: str
+    """`fixed`, `unfixed`, `modified`, `unreadable`, `not-deployed` or `ambiguous`."""
+    found: str | None
+    """What the tenant has: its hash token (the one that matched, else its sha256), a config value,
+    `absent`, or None when nothing could be read."""
+    expected: tuple[str, ...]
+    """What means fixed: the entry's `fixed` tokens, or the config check's expected value."""
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One fix judged on one tenant."""
+
+    fix: str
+    """The fix id."""
+    status: str
+    """One of `STATUSES`."""
+    severity: str
+    """The fix's severity."""
+    variant: str | None
+    """The line of the variant the status comes from; None when no variant was judged."""
+    evidence: tuple[Evidence, ...] = ()
+    """Per entry of that variant: path, state, found and expected."""
+    reason: str = ""
+    """Why, where the evidence alone does not say (e.g. excluded by `applies_to`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FileDrift:
+    """A tenant's files against every release manifest of the product."""
+
+    uncatalogued: tuple[str, ...] = ()
+    """Files no release manifest knows: custom code no fix review covers."""
+    modified: tuple[str, ...] = ()
+    """Known paths whose hash matches no release."""
+    releases: Mapping[str, int] = field(default_factory=dict)
+    """Release version → how many of the tenant's files are attributed to it (most files first)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TenantResult:
+    """Every applicable fix judged on one tenant, with its file-level drift."""
+
+    tenant: Tenant
+    """The tenant, as the registry has it."""
+    inventory_digest: str
+    """The digest of the inventory judged."""
+    collected_at: str | None
+    """When the inventory was collected."""
+    findings: tuple[Finding, ...]
+    """One per fix of the catalog, sorted by fix id; a store may load only some (see `counts`)."""
+    drift: FileDrift
+    """File-level drift."""
+    counts: Mapping[str, int]
+    """Findings per status over every fix judged, each of `STATUSES` present."""
+
+
+def count_statuses(findings: tuple[Finding, ...]) -> dict[str, int]:
+    """Findings per status, every status present (zero when none)."""
+    counts = dict.fromkeys(STATUSES, 0)
+    for finding in findings:
+        counts[finding.status] += 1
+    return counts
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """One scan: a content-addressed id, the catalog judged against, and one result per tenant."""
+
+    id: str
+    """`sha256:` over the catalog digest and the inventory digests (see `drift.scan.scan_id`)."""
+    catalog_digest: str
+    """The catalog's digest."""
+    created_at: str
+    """When the scan was first run (ISO 8601, UTC)."""
+    tenants: tuple[TenantResult, ...]
+    """Sorted by tenant id."""

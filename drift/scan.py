@@ -1,0 +1,126 @@
+"""The scan: every applicable fix judged on every tenant (SPEC 5, 6)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from pathlib import Path
+
+from drift.catalog.model import Catalog, Fix
+from drift.errors import InputError
+from drift.filedrift import ReleaseIndex
+from drift.inventory.readers import find_inventory, read_inventory
+from drift.results import NOT_APPLICABLE, UNVERIFIABLE, FileDrift, Finding, Scan, TenantResult, count_statuses
+from drift.tenants import Tenant
+from drift.verdict import exclusion_reason, judge_fix
+
+NO_INVENTORY = "none"
+"""The inventory digest recorded for a tenant that has no inventory."""
+
+
+def select(catalog: Catalog, tenants: Sequence[Tenant], tenant_ids: Collection[str] = (), fix_ids: Collection[str] = ()) -> tuple[tuple[Tenant, ...], tuple[Fix, ...]]:
+    """The tenants and fixes a scan covers; an id that names nothing is a usage error."""
+    known_tenants = {t.id for t in tenants}
+    known_fixes = {f.id for f in catalog.fixes}
+    for tid in tenant_ids:
+        if tid not in known_tenants:
+            raise InputError(f"no tenant {tid!r} in the registry", where="--tenant")
+    for fid in fix_ids:
+        if fid not in known_fixes:
+            raise InputError(f"no fix {fid!r} in the catalog", where="--fix")
+    chosen_tenants = tuple(t for t in tenants if not tenant_ids or t.id in tenant_ids)
+    chosen_fixes = tuple(f for f in catalog.fixes if not fix_ids or f.id in fix_ids)
+    return chosen_tenants, chosen_fixes
+
+
+def iter_scan(
+    catalog: Catalog,
+    tenants: Iterable[Tenant],
+    inventory_dir: Path,
+    fixes: Sequence[Fix] | None = None,
+    progress: Callable[[Tenant], None] | None = None,
+) -> Iterator[TenantResult]:
+    """Judge each tenant in turn, reading its inventory from `inventory_dir`; one result at a time.
+
+    A tenant with no inventory gets `unverifiable` for every fix that applies to it (a scan fails closed);
+    an inventory that does not verify raises `InventoryError`.
+    """
+    fixes = catalog.fixes if fixes is None else fixes
+    index = ReleaseIndex(catalog)
+    for tenant in sorted(tenants, key=lambda t: t.id):
+        path = find_inventory(inventory_dir, tenant.id)
+        if path is None:
+            yield _without_inventory(tenant, fixes)
+        else:
+            inventory = read_inventory(path, tenant.id)
+            findings = tuple(judge_fix(fix, tenant, inventory) for fix in fixes)
+            yield TenantResult(
+                tenant=tenant,
+                inventory_digest=inventory.digest,
+                collected_at=inventory.collected_at,
+                findings=findings,
+                drift=index.file_drift(inventory.files),
+                counts=count_statuses(findings),
+            )
+        if progress is not None:
+            progress(tenant)
+
+
+def scan_id(catalog_digest: str, judged: Iterable[tuple[Tenant, str]], fixes: Collection[str] | None = None) -> str:
+    """The content-addressed scan id of (tenant, inventory digest) pairs judged against a catalog.
+
+    SHA-256 over these UTF-8 lines: `catalog <catalog digest>`; `fixes <id,id,...>` only when the scan
+    was narrowed to some fixes; then, per tenant sorted by id, `tenant <id> <inventory digest>
+    <registry digest>`, where the registry digest is `sha256:` over the tenant's registry record (see
+    `registry_digest`). Anyone holding the same catalog, registry and inventories gets the same id.
+    """
+    lines = [f"catalog {catalog_digest}"]
+    if fixes is not None:
+        lines.append("fixes " + ",".join(sorted(fixes)))
+    for tenant, inventory_digest in sorted(judged, key=lambda pair: pair[0].id):
+        lines.append(f"tenant {tenant.id} {inventory_digest} {registry_digest(tenant)}")
+    return "sha256:" + hashlib.sha256(("\n".join(lines) + "\n").encode("utf-8")).hexdigest()
+
+
+def registry_digest(tenant: Tenant) -> str:
+    """`sha256:` over `id TAB edition TAB line TAB modules (sorted, comma-joined)`: what verdicts depend on."""
+    record = "\t".join((tenant.id, tenant.edition or "", tenant.line or "", ",".join(sorted(tenant.modules))))
+    return "sha256:" + hashlib.sha256(record.encode("utf-8")).hexdigest()
+
+
+def run_scan(
+    catalog: Catalog,
+    tenants: Sequence[Tenant],
+    inventory_dir: Path,
+    *,
+    tenant_ids: Collection[str] = (),
+    fix_ids: Collection[str] = (),
+    now: dt.datetime | None = None,
+) -> Scan:
+    """A whole scan held in memory (for a fleet too large for that, stream `iter_scan` into a store)."""
+    chosen_tenants, chosen_fixes = select(catalog, tenants, tenant_ids, fix_ids)
+    results = tuple(iter_scan(catalog, chosen_tenants, inventory_dir, chosen_fixes))
+    narrowed = [f.id for f in chosen_fixes] if fix_ids else None
+    return Scan(
+        id=scan_id(catalog.digest, [(r.tenant, r.inventory_digest) for r in results], narrowed),
+        catalog_digest=catalog.digest,
+        created_at=timestamp(now),
+        tenants=results,
+    )
+
+
+def timestamp(now: dt.datetime | None = None) -> str:
+    """An ISO 8601 UTC time to the second, e.g. `2023-06-14T01:30:00Z`."""
+    moment = now or dt.datetime.now(dt.timezone.utc)
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _without_inventory(tenant: Tenant, fixes: Sequence[Fix]) -> TenantResult:
+    findings = tuple(
+        Finding(fix.id, NOT_APPLICABLE, fix.severity, None, (), reason=exclusion)
+        if (exclusion := exclusion_reason(fix, tenant))
+        else Finding(fix.id, UNVERIFIABLE, fix.severity, None, (), reason="no inventory for this tenant")
+        for fix in fixes
+    )
+    return TenantResult(tenant, NO_INVENTORY, None, findings, FileDrift(), count_statuses(findings))

@@ -1,0 +1,136 @@
+"""The tenant registry (SPEC 4): `tenants.yaml` or `tenants.csv` in the inventory folder."""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from drift.errors import RegistryError
+from drift.yamlio import load_yaml
+
+FIELDS = ("id", "name", "prefecture", "edition", "line", "modules")
+REQUIRED = ("id", "name")
+_OTHER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    """One deployment of the product."""
+
+    id: str
+    """The 6-digit local government code, or another id of letters, digits, `.`, `_` and `-`."""
+    name: str
+    """The municipality's (or deployment's) name."""
+    prefecture: str = ""
+    """The prefecture, when known."""
+    edition: str | None = None
+    """The product edition it runs, e.g. `standard` or `seirei`."""
+    line: str | None = None
+    """The maintenance line it runs, e.g. `8.x`."""
+    modules: frozenset[str] = frozenset()
+    """The modules it deploys."""
+
+
+def jis_check_digit(first_five: str) -> int:
+    """The JIS X 0402 check digit of a 5-digit code: (11 - weighted sum mod 11), last digit."""
+    total = sum(int(d) * w for d, w in zip(first_five, (6, 5, 4, 3, 2), strict=True))
+    return (11 - total % 11) % 10
+
+
+def check_tenant_id(value: object, *, source: str | Path, where: str) -> str:
+    """Return a valid tenant id: a 6-digit code must carry its right check digit; other ids are plain names."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = f"{value:06d}"
+    if not isinstance(value, str):
+        raise RegistryError(f"tenant id must be a string, not {value!r}", source=source, where=where)
+    if re.fullmatch(r"\d{6}", value):
+        expected = jis_check_digit(value[:5])
+        if int(value[5]) != expected:
+            raise RegistryError(f"local government code {value} has a wrong check digit (expected {value[:5]}{expected})", source=source, where=where)
+        return value
+    if not _OTHER_ID.fullmatch(value):
+        raise RegistryError(f"tenant id {value!r} must be letters, digits, '.', '_' or '-' (at most 64)", source=source, where=where)
+    return value
+
+
+def load_registry(folder: str | Path) -> tuple[Tenant, ...]:
+    """Load `tenants.yaml` (or `tenants.csv`) from the inventory folder, sorted by id."""
+    folder = Path(folder)
+    yaml_path, csv_path = folder / "tenants.yaml", folder / "tenants.csv"
+    if yaml_path.is_file() and csv_path.is_file():
+        raise RegistryError("both tenants.yaml and tenants.csv exist; keep one", source=folder)
+    if yaml_path.is_file():
+        rows = _yaml_rows(yaml_path)
+        source = yaml_path
+    elif csv_path.is_file():
+        rows = _csv_rows(csv_path)
+        source = csv_path
+    else:
+        raise RegistryError("no tenants.yaml or tenants.csv", source=folder)
+    tenants: dict[str, Tenant] = {}
+    for where, row in rows:
+        tenant = _tenant(row, source, where)
+        if tenant.id in tenants:
+            raise RegistryError(f"tenant {tenant.id} is listed twice", source=source, where=f"{where}.id")
+        tenants[tenant.id] = tenant
+    return tuple(tenants[k] for k in sorted(tenants))
+
+
+def _yaml_rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
+    doc = load_yaml(path, RegistryError)
+    if doc is None:
+        return []
+    if not isinstance(doc, list):
+        raise RegistryError("must be a list of tenants", source=path)
+    rows = []
+    for i, row in enumerate(doc):
+        if not isinstance(row, dict):
+            raise RegistryError("each tenant must be a mapping", source=path, where=f"[{i}]")
+        rows.append((f"[{i}]", row))
+    return rows
+
+
+def _csv_rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RegistryError(f"cannot read as UTF-8: {exc}", source=path) from exc
+    reader = csv.DictReader(text.splitlines())
+    rows = []
+    for row in reader:
+        if None in row:
+            raise RegistryError("more cells than columns", source=path, where=f"line {reader.line_num}")
+        cleaned: dict[str, Any] = {k: v for k, v in row.items() if v not in (None, "")}
+        if "modules" in cleaned:
+            cleaned["modules"] = [m for m in re.split(r"[ ;|]+", cleaned["modules"]) if m]
+        rows.append((f"line {reader.line_num}", cleaned))
+    return rows
+
+
+def _tenant(row: dict[str, Any], source: Path, where: str) -> Tenant:
+    for key in row:
+        if key not in FIELDS:
+            raise RegistryError("unknown key", source=source, where=f"{where}.{key}")
+    for key in REQUIRED:
+        if key not in row:
+            raise RegistryError("required field is missing", source=source, where=f"{where}.{key}")
+    modules = row.get("modules", [])
+    if not isinstance(modules, list) or not all(isinstance(m, str) and m for m in modules):
+        raise RegistryError("modules must be a list of names", source=source, where=f"{where}.modules")
+    text = {}
+    for key in ("name", "prefecture", "edition", "line"):
+        value = row.get(key)
+        if value is not None and not isinstance(value, str):
+            raise RegistryError(f"must be a string, not {value!r}", source=source, where=f"{where}.{key}")
+        text[key] = value
+    return Tenant(
+        id=check_tenant_id(row["id"], source=source, where=f"{where}.id"),
+        name=text["name"] or "",
+        prefecture=text["prefecture"] or "",
+        edition=text["edition"],
+        line=text["line"],
+        modules=frozenset(modules),
+    )
