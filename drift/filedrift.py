@@ -21,6 +21,7 @@ class ReleaseIndex:
         self.labels: tuple[str, ...] = tuple(
             r.version if versions[r.version] == 1 else f"{r.line}/{r.version}" for r in catalog.releases
         )
+        self._lines: tuple[str, ...] = tuple(r.line for r in catalog.releases)
         self._sha: dict[str, dict[str, int]] = {}
         self._content: dict[str, dict[str, int]] = {}
         for bit, release in enumerate(catalog.releases):
@@ -36,8 +37,9 @@ class ReleaseIndex:
         """Uncatalogued and modified paths, and how many files each release accounts for.
 
         A file whose bytes (or, for archives, content) several releases share is attributed greedily: the
-        release that accounts for the most files is taken first (the later release on a tie), then the
-        next for the files left, so a mixed deployment shows as its main release plus a few others.
+        release that accounts for the most files is taken first, then the next for the files left (on a tie:
+        a release of the first one's line, then the later release), so a mixed deployment shows as its
+        main release plus a few others.
         """
         uncatalogued: list[str] = []
         modified: list[str] = []
@@ -64,6 +66,7 @@ class ReleaseIndex:
     def _attribute(self, masks: Counter[int]) -> dict[str, int]:
         remaining = dict(masks)
         result: dict[str, int] = {}
+        main_line: str | None = None
         while remaining:
             per_bit: Counter[int] = Counter()
             for mask, count in remaining.items():
@@ -71,7 +74,8 @@ class ReleaseIndex:
                     low = mask & -mask
                     per_bit[low.bit_length() - 1] += count
                     mask ^= low
-            bit = max(per_bit, key=lambda b: (per_bit[b], b))
+            bit = max(per_bit, key=lambda b: (per_bit[b], self._lines[b] == main_line, b))
+            main_line = main_line or self._lines[bit]
             flag = 1 << bit
             result[self.labels[bit]] = per_bit[bit]
             remaining = {m: c for m, c in remaining.items() if not m & flag}

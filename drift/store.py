@@ -30,6 +30,8 @@ class Store:
 
     def __init__(self, path: str | Path, *, timeout: float = 60.0) -> None:
         self.path = Path(path)
+        if not self.path.parent.is_dir():
+            raise InputError(f"folder {self.path.parent} does not exist", source=self.path, where="--db")
         try:
             conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")

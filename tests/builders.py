@@ -24,9 +24,10 @@ def sha(data: bytes) -> str:
 
 
 def make_jar(entries: dict[str, bytes], *, year: int = 2020, built_by: str = "ci") -> bytes:
-    """A real jar with fixed timestamps; `year` and `built_by` change its bytes but not its content hash."""
+    """A real jar with fixed timestamps, stored uncompressed so its bytes do not depend on the zlib build;
+    `year` and `built_by` change its bytes but not its content hash."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
         manifest = f"Manifest-Version: 1.0\r\nBuilt-By: {built_by}\r\nCreated-By: 17 (Oracle)\r\n\r\n".encode()
         archive.writestr(zipfile.ZipInfo("META-INF/", (year, 1, 1, 0, 0, 0)), b"")
         archive.writestr(zipfile.ZipInfo("META-INF/MANIFEST.MF", (year, 1, 1, 0, 0, 0)), manifest)

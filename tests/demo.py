@@ -119,3 +119,34 @@ def _variant(fix: DemoFix, line: str) -> dict:
     if fix.config:
         variant["config"] = [{"file": f, "key": k, "expect": v} for f, k, v in fix.config]
     return variant
+
+
+def release_config(files: dict[str, bytes]) -> dict[tuple[str, str], str | None]:
+    """The config values a collector would capture from these files for the demo's config checks."""
+    from drift.configfile import parse_properties
+
+    values: dict[tuple[str, str], str | None] = {}
+    for fix in FIXES:
+        for path, key, _ in fix.config:
+            if path in files:
+                values[(path, key)] = parse_properties(files[path].decode()).get(key)
+    return values
+
+
+def write_release_inventory(folder: Path, tenant: str, line: str, version: str, **changes: bytes | None) -> Path:
+    """An inventory of a tenant running exactly a release, with `changes` (path → bytes, None removes)."""
+    from tests.builders import write_inventory
+
+    files = release_files(line, version)
+    for path, data in changes.items():
+        path = path.replace("__", "/").replace("_dot_", ".")
+        if data is None:
+            files.pop(path, None)
+        else:
+            files[path] = data
+    return write_inventory(folder, tenant, files, config=release_config(files))
+
+
+def tenant_row(tid: str, line: str, *, edition: str = "seirei", modules: tuple[str, ...] = ("konbini",), name: str = "") -> dict:
+    """A registry row."""
+    return {"id": tid, "name": name or f"tenant {tid}", "prefecture": "福岡県", "edition": edition, "line": line, "modules": list(modules)}

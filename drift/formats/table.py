@@ -10,9 +10,11 @@ from drift.results import MISSING, NOT_APPLICABLE, PARTIAL, STATUSES, UNVERIFIAB
 
 
 def render_table(scan: Scan, policy: Policy) -> str:
-    """Counts per tenant (worst first), then every blocking finding with its evidence."""
-    ordered = sorted(scan.tenants, key=_worst_first)
-    blocking = [(r, f) for r in ordered for f in r.findings if policy.blocks(f)]
+    """Counts per tenant, worst first (most blocking findings, then most missing, partial, unverifiable),
+    then every blocking finding with its evidence."""
+    blocking_of = {r.tenant.id: [f for f in r.findings if policy.blocks(f)] for r in scan.tenants}
+    ordered = sorted(scan.tenants, key=lambda r: _worst_first(r, len(blocking_of[r.tenant.id])))
+    blocking = [(r, f) for r in ordered for f in blocking_of[r.tenant.id]]
     blocked_tenants = len({r.tenant.id for r, _ in blocking})
     head = (
         f"scan {scan.id}\ncatalog {scan.catalog_digest}\n"
@@ -20,11 +22,11 @@ def render_table(scan: Scan, policy: Policy) -> str:
         f"({', '.join(sorted(policy.statuses))} at {policy.min_severity} or above)\n"
     )
     rows = [
-        [r.tenant.id, r.tenant.name, r.tenant.line or "", *(r.counts.get(s, 0) for s in STATUSES),
-         len(r.drift.uncatalogued), len(r.drift.modified)]
+        [r.tenant.id, r.tenant.name, r.tenant.line or "", len(blocking_of[r.tenant.id]),
+         *(r.counts.get(s, 0) for s in STATUSES), len(r.drift.uncatalogued), len(r.drift.modified)]
         for r in ordered
     ]
-    headers = ["tenant", "name", "line", *(("n/a" if s == NOT_APPLICABLE else s) for s in STATUSES), "uncatalogued", "modified"]
+    headers = ["tenant", "name", "line", "blocking", *(("n/a" if s == NOT_APPLICABLE else s) for s in STATUSES), "uncatalogued", "modified"]
     parts = [head, tabulate(rows, headers=headers, disable_numparse=True) + "\n"]
     if blocking:
         block_rows = [
@@ -35,6 +37,6 @@ def render_table(scan: Scan, policy: Policy) -> str:
     return "".join(parts)
 
 
-def _worst_first(result: TenantResult) -> tuple[int, int, int, str]:
+def _worst_first(result: TenantResult, blocking: int) -> tuple[int, int, int, int, str]:
     c = result.counts
-    return (-c.get(MISSING, 0), -c.get(PARTIAL, 0), -c.get(UNVERIFIABLE, 0), result.tenant.id)
+    return (-blocking, -c.get(MISSING, 0), -c.get(PARTIAL, 0), -c.get(UNVERIFIABLE, 0), result.tenant.id)
