@@ -1,0 +1,182 @@
+"""Benchmark: scan a synthetic fleet and compare with the floor of merely reading its inventories.
+
+    python benchmarks/scan_fleet.py                       # 1,741 tenants x 5,000 files (every municipality)
+    python benchmarks/scan_fleet.py --tenants 200 --files 1000
+    python benchmarks/scan_fleet.py --reference           # the committed reference fleet
+
+The catalog has 3 lines x 40 releases and 1,500 fixes. The fleet is generated once into --workdir (kept
+for later runs with the same parameters). Both the scan (`drift scan`, into a fresh database, table
+output) and the floor (read and `json.loads` every inventory) run as child processes, so wall time and
+peak memory (max RSS) are measured the same way for both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from drift.inventory.jsonfile import dumps_inventory  # noqa: E402
+from drift.inventory.model import FileRecord  # noqa: E402
+
+LINES = ("10.x", "11.x", "12.x")
+FLOOR = """
+import json, sys
+from pathlib import Path
+n = 0
+for p in sorted(Path(sys.argv[1]).glob("*.json")):
+    n += len(json.loads(p.read_bytes())["files"])
+print(n)
+"""
+
+
+def h(*parts: object) -> str:
+    return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()
+
+
+def generate(out: Path, tenants: int, files: int, releases: int, fixes: int, seed: int = 2023) -> None:
+    """Write manifests/ and inventory/ for a synthetic product and fleet."""
+    rnd = random.Random(seed)
+    paths = [f"lib/lib{i:04d}.jar" if i % 50 == 0 else f"app/m{i % 40:02d}/F{i:05d}.java" for i in range(files)]
+    # Each fix touches 1-3 files and lands on 1-3 lines at some release index.
+    fix_files = [rnd.sample(range(files), rnd.randint(1, 3)) for _ in range(fixes)]
+    fix_land = [{line: rnd.randrange(releases) for line in rnd.sample(LINES, rnd.randint(1, 3))} for _ in range(fixes)]
+    touching: dict[int, list[int]] = {}
+    for fx, idxs in enumerate(fix_files):
+        for i in idxs:
+            touching.setdefault(i, []).append(fx)
+
+    def carried(i: int, line: str, r: int) -> tuple[int, ...]:
+        return tuple(fx for fx in touching.get(i, ()) if line in fix_land[fx] and fix_land[fx][line] <= r)
+
+    def digests(i: int, line: str, r: int) -> tuple[str, str | None]:
+        key = carried(i, line, r)
+        return h(paths[i], key), (h("content", paths[i], key) if paths[i].endswith(".jar") else None)
+
+    man = out / "manifests"
+    (man / "fixes").mkdir(parents=True, exist_ok=True)
+    (man / "catalog.yaml").write_text(f'format: drift-catalog/1\nproduct: synth\nlines: [{", ".join(repr(x) for x in LINES)}]\n')
+    state: dict[tuple[str, int], list[tuple[str, str | None]]] = {}
+    for line in LINES:
+        (man / "releases" / line).mkdir(parents=True, exist_ok=True)
+        for r in range(releases):
+            version = f"{line[:-2]}.{r}.0"
+            rows = [digests(i, line, r) for i in range(files)]
+            state[(line, r)] = rows
+            body = "".join(
+                f'  - {{path: {p}, kind: binary, sha256: "{s}", content_sha256: "{c}"}}\n' if c
+                else f'  - {{path: {p}, kind: source, sha256: "{s}"}}\n'
+                for p, (s, c) in zip(paths, rows, strict=True)
+            )
+            (man / "releases" / line / f"{version}.yaml").write_text(
+                f'format: drift-release/1\nline: "{line}"\nversion: "{version}"\ndate: 2020-01-01\nfiles:\n{body}'
+            )
+    for fx in range(fixes):
+        variants = []
+        for line, landed in sorted(fix_land[fx].items()):
+            entries = []
+            for i in fix_files[fx]:
+                fixed: list[str] = []
+                unfixed: list[str] = []
+                for r in range(releases):
+                    s, c = state[(line, r)][i]
+                    target = fixed if r >= landed else unfixed
+                    for t in (f"sha256:{s}", f"content-sha256:{c}" if c else None):
+                        if t and t not in target:
+                            target.append(t)
+                unfixed = [t for t in unfixed if t not in fixed]
+                entries.append(f"      - path: {paths[i]}\n        fixed: {json.dumps(fixed)}\n        unfixed: {json.dumps(unfixed)}\n")
+            variants.append(f'  - line: "{line}"\n    fixed_in: "{line[:-2]}.{landed}.0"\n    files:\n{"".join(entries)}')
+        severity = ("critical", "high", "medium", "low")[fx % 4]
+        (man / "fixes" / f"SYN-{fx:05d}.yaml").write_text(
+            f"format: drift-fix/1\nid: SYN-{fx:05d}\ntitle: Synthetic defect {fx}\nseverity: {severity}\nvariants:\n{''.join(variants)}"
+        )
+    inv = out / "inventory"
+    inv.mkdir(parents=True, exist_ok=True)
+    registry = []
+    for t in range(tenants):
+        tid = f"T{t:05d}"
+        line = LINES[t % 3]
+        r = rnd.randrange(releases)
+        registry.append(f'- {{id: "{tid}", name: "Tenant {t}", line: "{line}", edition: standard}}\n')
+        records = {p: FileRecord(1000 + i, s, c) for i, (p, (s, c)) in enumerate(zip(paths, state[(line, r)], strict=True))}
+        for k in rnd.sample(range(files), 3):  # local modifications
+            records[paths[k]] = FileRecord(1, h("local", tid, k), None)
+        for k in range(5):  # custom code
+            records[f"custom/{tid}/X{k}.java"] = FileRecord(1, h("custom", tid, k), None)
+        text = dumps_inventory(
+            tenant=tid, collected_at="2023-06-14T00:00:00Z", collector="synthetic", content_hash="drift-content/1",
+            files=records, config=[], unreadable=[],
+        )
+        (inv / f"{tid}.json").write_text(text)
+    (inv / "tenants.yaml").write_text("".join(registry))
+    (out / "DONE").write_text("ok\n")
+
+
+def child(args: list[str], cwd: Path) -> tuple[float, float, str]:
+    """Run a child process; return (wall seconds, its peak RSS in MiB, stdout)."""
+    code = (
+        "import resource, subprocess, sys, time\n"
+        "t = time.perf_counter()\n"
+        "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+        "w = time.perf_counter() - t\n"
+        "sys.stderr.write(p.stderr)\n"
+        "print(w, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, p.returncode)\n"
+        "print(p.stdout[-400:])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, capture_output=True, text=True, check=True)
+    first, _, rest = done.stdout.partition("\n")
+    wall, rss_kib, rc = first.split()
+    if rc != "0":
+        raise SystemExit(f"{' '.join(args)} exited {rc}: {done.stderr[-2000:]}")
+    return float(wall), int(rss_kib) / 1024, rest
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tenants", type=int, default=1741)
+    parser.add_argument("--files", type=int, default=5000)
+    parser.add_argument("--releases", type=int, default=40)
+    parser.add_argument("--fixes", type=int, default=1500)
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "drift-bench")
+    parser.add_argument("--reference", action="store_true", help="time the committed reference fleet instead")
+    args = parser.parse_args()
+    if args.reference:
+        fleet = ROOT
+        label = "reference fleet (manifests/, inventory/)"
+    else:
+        fleet = args.workdir / f"t{args.tenants}-f{args.files}-r{args.releases}-x{args.fixes}"
+        label = f"{args.tenants} tenants x {args.files} files; 3 lines x {args.releases} releases; {args.fixes} fixes"
+        if not (fleet / "DONE").exists():
+            start = time.perf_counter()
+            generate(fleet, args.tenants, args.files, args.releases, args.fixes)
+            print(f"generated in {time.perf_counter() - start:.1f} s: {fleet}", file=sys.stderr)
+    inventory = fleet / "inventory"
+    records = sum(1 for _ in inventory.glob("*.json"))
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "bench.db"
+        floor_wall, floor_rss, floor_out = child([sys.executable, "-c", FLOOR, str(inventory)], fleet)
+        records = int(floor_out.strip().splitlines()[0])
+        scan_wall, scan_rss, _ = child(
+            [sys.executable, "-m", "drift", "scan", "--catalog", str(fleet / "manifests"), "--inventory", str(inventory),
+             "--db", str(db), "--format", "table"],
+            fleet,
+        )
+    print(f"fleet: {label}")
+    print(f"file records: {records:,}")
+    print(f"scan (drift scan, stored, table): {scan_wall:.2f} s wall, {scan_rss:.0f} MiB peak, {records / scan_wall:,.0f} records/s")
+    print(f"floor (read + json.loads every inventory): {floor_wall:.2f} s wall, {floor_rss:.0f} MiB peak")
+    print(f"scan / floor: {scan_wall / floor_wall:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
