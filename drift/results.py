@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from drift.tenants import Tenant
 
@@ -24,9 +25,9 @@ NOT_APPLICABLE = "not-applicable"
 STATUSES = (MISSING, PARTIAL, UNVERIFIABLE, APPLIED, NOT_APPLICABLE)
 
 
-@dataclass(frozen=True, slots=True)
-class Evidence:
-    """How one file entry or config check of a variant was judged."""
+class Evidence(NamedTuple):
+    """How one file entry or config check of a variant was judged (a tuple: hashed and shared by the
+    million in a fleet scan)."""
 
     path: str
     """The file (for a config check: `<file>#<key>`)."""

@@ -13,7 +13,8 @@ from drift.filedrift import ReleaseIndex
 from drift.inventory.readers import find_inventory, read_inventory
 from drift.results import NOT_APPLICABLE, UNVERIFIABLE, FileDrift, Finding, Scan, TenantResult, count_statuses
 from drift.tenants import Tenant
-from drift.verdict import exclusion_reason, judge_fix
+from drift.judge import Judge
+from drift.verdict import exclusion_reason
 
 NO_INVENTORY = "none"
 """The inventory digest recorded for a tenant that has no inventory."""
@@ -48,13 +49,14 @@ def iter_scan(
     """
     fixes = catalog.fixes if fixes is None else fixes
     index = ReleaseIndex(catalog)
+    judge = Judge(fixes)
     for tenant in sorted(tenants, key=lambda t: t.id):
         path = find_inventory(inventory_dir, tenant.id)
         if path is None:
             yield _without_inventory(tenant, fixes)
         else:
             inventory = read_inventory(path, tenant.id)
-            findings = tuple(judge_fix(fix, tenant, inventory) for fix in fixes)
+            findings = judge.judge(tenant, inventory)
             yield TenantResult(
                 tenant=tenant,
                 inventory_digest=inventory.digest,

@@ -1,11 +1,16 @@
 """The results database (SPEC 6, 9): every scan kept, content-addressed, written in one transaction.
 
+Tables: `scans` (one row per scan), `tenants` (per scan and tenant: registry record, inventory digest,
+counts, file-level drift), `findings` (per scan, tenant and fix) and `evidence` (each distinct evidence
+list once, as the scan document's JSON; findings point at it, since most tenants share most evidence).
+
 SQLite through sqlite-utils for the schema; the bulk inserts of a fleet scan go through the connection's
 `executemany`, which is several times faster than building a dict per row.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from collections.abc import Collection, Iterable, Iterator
@@ -69,6 +74,7 @@ class Store:
         judged: list[tuple[Tenant, str]] = []
         conn = self.db.conn
         new = True
+        evidence_keys: dict[tuple[Evidence, ...], int] = {}
         with self._transaction():
             cursor = conn.execute(
                 "INSERT INTO scans (id, created_at, catalog_digest, fixes, tenant_count) VALUES (?, ?, ?, ?, 0)",
@@ -80,7 +86,14 @@ class Store:
                     "INSERT INTO tenants VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     _tenant_row(key, result),
                 )
-                conn.executemany("INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?)", _finding_rows(key, result))
+                conn.executemany(
+                    "INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (key, result.tenant.id, f.fix, f.status, f.severity, f.variant, f.reason,
+                         evidence_keys.get(f.evidence) or self._evidence_key(f.evidence, evidence_keys))
+                        for f in result.findings
+                    ],
+                )
                 judged.append((result.tenant, result.inventory_digest))
             final = scan_id(catalog_digest, judged, fixes)
             if conn.execute("SELECT 1 FROM scans WHERE id = ?", (final,)).fetchone():
@@ -88,6 +101,16 @@ class Store:
                 raise _Duplicate(final)
             conn.execute("UPDATE scans SET id = ?, tenant_count = ? WHERE key = ?", (final, len(judged), key))
         return final, new
+
+    def _evidence_key(self, evidence: tuple[Evidence, ...], cache: dict[tuple[Evidence, ...], int]) -> int:
+        """The row of this evidence in the `evidence` table, added if new: tenants share most evidence."""
+        text = evidence_json(evidence)
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        conn = self.db.conn
+        row = conn.execute("SELECT key FROM evidence WHERE digest = ?", (digest,)).fetchone()
+        key = int(row[0]) if row else int(conn.execute("INSERT INTO evidence (digest, json) VALUES (?, ?)", (digest, text)).lastrowid or 0)
+        cache[evidence] = key
+        return key
 
     # Reading
 
@@ -133,12 +156,15 @@ class Store:
         ]
 
     def _finding_rows(self, key: int, statuses: Collection[str] | None) -> Iterator[tuple[Any, ...]]:
-        sql = "SELECT tenant, fix, status, severity, variant, reason, evidence FROM findings WHERE scan = ?"
+        sql = (
+            "SELECT f.tenant, f.fix, f.status, f.severity, f.variant, f.reason, e.json"
+            " FROM findings f JOIN evidence e ON e.key = f.evidence WHERE f.scan = ?"
+        )
         params: list[Any] = [key]
         if statuses is not None:
-            sql += f" AND status IN ({', '.join('?' for _ in statuses)})"
+            sql += f" AND f.status IN ({', '.join('?' for _ in statuses)})"
             params.extend(statuses)
-        return self.db.conn.execute(sql + " ORDER BY tenant, fix", params)
+        return self.db.conn.execute(sql + " ORDER BY f.tenant, f.fix", params)
 
     # Schema
 
@@ -166,10 +192,12 @@ class Store:
                 foreign_keys=[("scan", "scans", "key")],
                 if_not_exists=True,
             )
+            self.db["evidence"].create({"key": int, "digest": str, "json": str}, pk="key", not_null={"digest", "json"}, if_not_exists=True)
+            self.db["evidence"].create_index(["digest"], unique=True, if_not_exists=True)
             self.db["findings"].create(
-                {"scan": int, "tenant": str, "fix": str, "status": str, "severity": str, "variant": str, "reason": str, "evidence": str},
+                {"scan": int, "tenant": str, "fix": str, "status": str, "severity": str, "variant": str, "reason": str, "evidence": int},
                 pk=("scan", "tenant", "fix"),
-                foreign_keys=[("scan", "scans", "key")],
+                foreign_keys=[("scan", "scans", "key"), ("evidence", "evidence", "key")],
                 if_not_exists=True,
             )
             self.db["findings"].create_index(["tenant", "fix"], if_not_exists=True)
@@ -217,12 +245,6 @@ def _tenant_row(key: int | None, result: TenantResult) -> tuple[Any, ...]:
         result.inventory_digest, result.collected_at, _json(dict(result.counts)),
         _json(list(result.drift.uncatalogued)), _json(list(result.drift.modified)), _json(dict(result.drift.releases)),
     )
-
-
-def _finding_rows(key: int | None, result: TenantResult) -> Iterator[tuple[Any, ...]]:
-    tenant = result.tenant.id
-    for f in result.findings:
-        yield (key, tenant, f.fix, f.status, f.severity, f.variant, f.reason, evidence_json(f.evidence))
 
 
 def evidence_json(evidence: tuple[Evidence, ...]) -> str:

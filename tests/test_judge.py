@@ -1,0 +1,59 @@
+"""The memoising fleet judge gives exactly the verdicts of `judge_fix`, tenant after tenant."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from drift.catalog.model import Applicability, ConfigCheck, FileEntry, Fix, Variant
+from drift.inventory.model import ConfigValue, FileRecord, Inventory, Unreadable
+from drift.judge import Judge
+from drift.tenants import Tenant
+from drift.verdict import judge_fix
+
+HEX = [c * 64 for c in "0123"]
+PATHS = ["a/A.java", "a/B.java", "lib/c.jar"]
+CHECK = ConfigCheck("conf/x.properties", "k", "on")
+TOKENS = st.sampled_from([f"sha256:{h}" for h in HEX] + [f"content-sha256:{h}" for h in HEX] + ["absent"])
+
+
+@st.composite
+def entries(draw):
+    path = draw(st.sampled_from(PATHS))
+    pool = draw(st.lists(TOKENS, min_size=1, max_size=4, unique=True))
+    cut = draw(st.integers(0, len(pool)))
+    return FileEntry(path, tuple(pool[:cut]), tuple(pool[cut:]))
+
+
+@st.composite
+def fixes(draw, index):
+    variants = []
+    for line in draw(st.lists(st.sampled_from(["7.x", "8.x"]), max_size=2)):
+        files = {e.path: e for e in draw(st.lists(entries(), max_size=3))}
+        config = (CHECK,) if draw(st.booleans()) else ()
+        variants.append(Variant(line, None, tuple(files.values()), config))
+    modules = draw(st.sampled_from([None, frozenset({"konbini"}), frozenset({"renkei"})]))
+    return Fix(f"F-{index}", "t", "high", None, (), Applicability(modules=modules), tuple(variants))
+
+
+@st.composite
+def inventories(draw):
+    files = {}
+    for path in PATHS + [CHECK.file]:
+        if draw(st.booleans()):
+            files[path] = FileRecord(1, draw(st.sampled_from(HEX)), draw(st.sampled_from([None, *HEX])))
+    unreadable = {p: Unreadable(p, "denied") for p in PATHS + [CHECK.file] if draw(st.integers(0, 5)) == 0}
+    config = {}
+    if draw(st.booleans()):
+        config[(CHECK.file, CHECK.key)] = ConfigValue(CHECK.file, CHECK.key, draw(st.sampled_from([None, "on", "off"])))
+    return Inventory("t", None, "test", files, config, unreadable, "sha256:" + "0" * 64)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 10**6), min_size=1, max_size=4).flatmap(lambda ix: st.tuples(*(fixes(i) for i in range(len(ix))))),
+       st.lists(st.tuples(inventories(), st.sampled_from([frozenset(), frozenset({"konbini"})])), min_size=1, max_size=6))
+def test_judge_equals_judge_fix_for_every_tenant(fix_list, tenants):
+    judge = Judge(fix_list)
+    for i, (inventory, modules) in enumerate(tenants):
+        tenant = Tenant(f"T{i}", "n", modules=modules)
+        assert judge.judge(tenant, inventory) == tuple(judge_fix(f, tenant, inventory) for f in fix_list)
