@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from drift.errors import InputError
@@ -19,7 +20,7 @@ def check_relpath(value: object, *, source: str | Path, where: str, error: type[
         raise error(f"path {value!r} holds a control character", source=source, where=where)
     if "\\" in value:
         raise error(f"path {value!r} holds a backslash; use '/'", source=source, where=where)
-    if value.startswith("/") or (len(value) > 1 and value[1] == ":"):
+    if value.startswith("/") or re.match(r"[A-Za-z]:", value):
         raise error(f"path {value!r} is absolute; paths are relative to the deploy root", source=source, where=where)
     for part in value.split("/"):
         if part in ("", ".", ".."):

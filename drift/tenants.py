@@ -43,10 +43,14 @@ def jis_check_digit(first_five: str) -> int:
 def check_tenant_id(value: object, *, source: str | Path, where: str) -> str:
     """Return a valid tenant id: a 6-digit code must carry its right check digit; other ids are plain names."""
     if isinstance(value, int) and not isinstance(value, bool):
-        value = f"{value:06d}"
+        # An unquoted YAML number: 402206 is read as written, but 011002 is read as octal 4610 and 123 would
+        # become "000123"; only a 6-digit number is surely what was written.
+        if not 100000 <= value <= 999999:
+            raise RegistryError(f"tenant id read as the number {value}: write it in quotes (YAML reads 011002 as octal 4610)", source=source, where=where)
+        value = str(value)
     if not isinstance(value, str):
         raise RegistryError(f"tenant id must be a string, not {value!r}", source=source, where=where)
-    if re.fullmatch(r"\d{6}", value):
+    if re.fullmatch(r"[0-9]{6}", value):  # not \d: it matches full-width digits too
         expected = jis_check_digit(value[:5])
         if int(value[5]) != expected:
             raise RegistryError(f"local government code {value} has a wrong check digit (expected {value[:5]}{expected})", source=source, where=where)

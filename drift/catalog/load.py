@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -63,9 +64,10 @@ def load_catalog(root: str | Path) -> Catalog:
     seen_ids: dict[str, str] = {}
     for path in fix_files:
         fix = _fix(path, lines)
-        for name in (fix.id, *fix.aliases):
+        for i, name in enumerate((fix.id, *fix.aliases)):
             if name in seen_ids:
-                raise CatalogError(f"duplicate fix id {name!r}, also in {seen_ids[name]}", source=path, where="id")
+                where = "id" if i == 0 else f"aliases[{i - 1}]"
+                raise CatalogError(f"duplicate fix id {name!r}, also in {seen_ids[name]}", source=path, where=where)
             seen_ids[name] = str(path)
         fixes.append(fix)
     fixes.sort(key=lambda f: f.id)
@@ -175,9 +177,9 @@ def _variant(raw: Any, path: Path, where: str, lines: list[str]) -> Variant:
         seen.add(rel)
         fixed = _tokens(entry["fixed"], path, f"{at}.fixed")
         unfixed = _tokens(entry["unfixed"], path, f"{at}.unfixed")
-        both = (set(fixed) & set(unfixed)) - {ABSENT}
-        if both:
-            raise CatalogError(f"hash {sorted(both)[0]} is in both fixed and unfixed", source=path, where=at)
+        for j, value in enumerate(unfixed):
+            if value != ABSENT and value in fixed:
+                raise CatalogError(f"hash {value} is in both fixed and unfixed", source=path, where=f"{at}.unfixed[{j}]")
         entries.append(FileEntry(path=rel, fixed=fixed, unfixed=unfixed))
     raw_config = doc.get("config", [])
     if not isinstance(raw_config, list):
@@ -189,7 +191,8 @@ def _variant(raw: Any, path: Path, where: str, lines: list[str]) -> Variant:
         _keys(entry, path, at, required={"file", "key", "expect"}, optional=set())
         expect = entry["expect"]
         if not isinstance(expect, str):
-            raise CatalogError(f"expect must be a string (quote it: \"{expect}\")", source=path, where=f"{at}.expect")
+            hint = f', e.g. "{json.dumps(expect)}"' if isinstance(expect, (bool, int, float)) else ""
+            raise CatalogError(f"must be a string: quote the value as the config file spells it{hint}", source=path, where=f"{at}.expect")
         checks.append(
             ConfigCheck(
                 file=check_relpath(entry["file"], source=path, where=f"{at}.file", error=CatalogError),

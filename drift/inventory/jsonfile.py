@@ -18,6 +18,7 @@ from drift.errors import InventoryError
 from drift.hashes import is_hex
 from drift.inventory.checks import check_paths
 from drift.inventory.model import ConfigValue, FileRecord, Inventory, Unreadable
+from drift.paths import check_relpath
 
 FORMAT = "drift-inventory/1"
 _DIGEST_LINE = re.compile(rb'(?:\r?\n) "digest": "sha256:([0-9a-f]{64})"\r?\n\}\r?\n?\Z')
@@ -93,8 +94,9 @@ def _inventory(doc: Any, path: Path, digest: str) -> Inventory:
             raise InventoryError("must be a string", source=path, where=key)
     raw_files = _list(doc, "files", path)
     paths = [item.get("path") if isinstance(item, dict) else None for item in raw_files]
-    if not all(isinstance(p, str) for p in paths):
-        raise InventoryError("every file needs a string path", source=path, where="files")
+    for i, p in enumerate(paths):
+        if not isinstance(p, str):
+            raise InventoryError("every file needs a string path", source=path, where=f"files[{i}]")
     check_paths(paths, source=path, field="files")  # type: ignore[arg-type]
     files: dict[str, FileRecord] = {}
     for i, item in enumerate(raw_files):
@@ -104,7 +106,7 @@ def _inventory(doc: Any, path: Path, digest: str) -> Inventory:
         files[item["path"]] = record
     unreadable: dict[str, Unreadable] = {}
     raw_unreadable = _list(doc, "unreadable", path)
-    check_paths([u.get("path", "") if isinstance(u, dict) else "" for u in raw_unreadable], source=path, field="unreadable")
+    check_paths([u["path"] if isinstance(u, dict) and isinstance(u.get("path"), str) else "" for u in raw_unreadable], source=path, field="unreadable")
     for i, item in enumerate(raw_unreadable):
         if set(item) != {"path", "reason"} or not isinstance(item["reason"], str):
             raise InventoryError("needs exactly a path and a reason", source=path, where=f"unreadable[{i}]")
@@ -115,7 +117,7 @@ def _inventory(doc: Any, path: Path, digest: str) -> Inventory:
             raise InventoryError("needs exactly a file, a key and a value", source=path, where=f"config[{i}]")
         if not isinstance(item["file"], str) or not isinstance(item["key"], str) or not isinstance(item["value"], (str, type(None))):
             raise InventoryError("file and key must be strings, value a string or null", source=path, where=f"config[{i}]")
-        check_paths([item["file"]], source=path, field=f"config[{i}].file")
+        check_relpath(item["file"], source=path, where=f"config[{i}].file", error=InventoryError)
         config[(item["file"], item["key"])] = ConfigValue(item["file"], item["key"], item["value"])
     return Inventory(
         tenant=doc["tenant"],

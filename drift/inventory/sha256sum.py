@@ -13,10 +13,12 @@ import re
 from pathlib import Path
 
 from drift.errors import InventoryError
-from drift.inventory.checks import check_paths
 from drift.inventory.model import FileRecord, Inventory
+from drift.paths import check_relpath
 
 _LINE = re.compile(r"(\\?)([0-9a-fA-F]{64}) [ *](.+)")
+_ESCAPE = re.compile(r"\\(.)")
+_UNESCAPED = {"\\": "\\", "n": "\n", "r": "\r"}
 
 
 def read_sha256sum(path: Path) -> Inventory:
@@ -30,7 +32,9 @@ def read_sha256sum(path: Path) -> Inventory:
     except UnicodeDecodeError as exc:
         raise InventoryError(f"not UTF-8 at byte {exc.start}", source=path) from exc
     files: dict[str, FileRecord] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Lines end at LF only (a CR before it is dropped): str.splitlines would also split names at U+2028 and the like.
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
         if not line.strip():
             continue
         match = _LINE.fullmatch(line)
@@ -38,10 +42,10 @@ def read_sha256sum(path: Path) -> Inventory:
             raise InventoryError("expected '<64 hex>  <path>'", source=path, where=f"line {number}")
         escaped, digest, name = match.groups()
         if escaped:
-            name = name.replace("\\n", "\n").replace("\\r", "\r").replace("\\\\", "\\")
+            name = _ESCAPE.sub(lambda m: _UNESCAPED.get(m.group(1), m.group(0)), name)
         if name.startswith("./"):
             name = name[2:]
-        check_paths([name], source=path, field=f"line {number}")
+        check_relpath(name, source=path, where=f"line {number}", error=InventoryError)
         if name in files:
             raise InventoryError(f"path {name!r} listed twice", source=path, where=f"line {number}")
         files[name] = FileRecord(None, digest.lower(), None)
