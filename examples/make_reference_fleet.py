@@ -1,0 +1,1022 @@
+#!/usr/bin/env python3
+"""Write drift's reference fleet: the catalog of the fictional product `kofu` and 123 tenant inventories.
+
+The scenario
+------------
+`kofu` is a (fictional) certificate-issuance product for Japanese municipalities: residence certificates at
+the counter (module `madoguchi`), at convenience-store kiosks (`konbini`), family-register extracts (`koseki`),
+seal-registration certificates (`inkan`) and linkage with other municipal systems (`renkei`). It has two
+maintenance lines: `7.x` (7.4.0 ... 7.4.6, 2018-2023) and `8.x` (8.0.0 ... 8.2.2, 2019-2023), forked from
+7.4.2. Every release ships Java sources, a few loose classes, print layouts, `conf/*.properties` and jars.
+
+In June 2023, after certificates of the wrong resident came out of convenience-store kiosks, all 123
+municipalities running kofu were rechecked. This script writes the catalog (`manifests/`) and what that
+recheck collected (`inventory/`): 32 published fixes, 16 releases, and one inventory per municipality.
+Scanning it (SPEC 5) must show exactly this:
+
+* 44 tenants have at least one fix `missing` or `partial`; 41 of them lack KOFU-2019-0117 (the 2019 fix of
+  the kiosk mix-up, konbini only), 402206 宗像市 among them. They lack it because
+  - 11 never upgraded past a release older than the fix (7.4.1, 7.4.2 or 8.0.0);
+  - 27 upgraded the product but their `konbini` module still is the one a local integrator installed
+    before the fix (a mixed-release deployment: core of 8.2.x, konbini of 8.0.0);
+  - 3 (141003 横浜市, 131211 足立区, 271403 堺市) have the fixed source but a stale `lib/kofu-konbini.jar`:
+    `partial`.
+  The other three: 362018 徳島市 runs 8.2.2 but set `print.lock.mode=shared` in `conf/print.properties`, so
+  KOFU-2023-0511's config check fails although its files are fixed; 151009 新潟市 is still on 8.2.1, 202011
+  長野市 on 7.4.5 (both miss the 2023 fixes).
+* The other 79 run the newest release of their line (8.2.2 or 7.4.6, which ship the 2023 fixes), with
+  these local deviations that are not `missing`/`partial`:
+  - 141305 川崎市 runs a custom linkage program no release knows (`app/renkei/custom/...`): uncatalogued;
+  - 431001 熊本市, 221309 浜松市 and 132012 八王子市 rebuilt a jar locally (other timestamps, same classes):
+    other sha256, same content hash, so the fixes carried by it count as applied;
+  - 281000 神戸市 patched `app/madoguchi/ReceiptNumber.java` locally: KOFU-2018-0153 is `unverifiable`;
+  - 131016 千代田区's collector could not read `conf/db.properties` (permission denied).
+* KOFU-2023-0422 applies to `renkei` only, KOFU-2023-0516 to edition `seirei` (designated cities) only.
+
+Everything is generated: file contents are deterministic text (a small fake Java class naming the version
+that last changed it and the fixes it carries), jars are real zip files with fixed timestamps. There is no
+randomness (choices are made by sorting on SHA-256 of a salted name), no clock and no dependence on dict or
+set order, so two runs write byte-identical files.
+
+Usage: `python examples/make_reference_fleet.py [--out DIR]` writes `DIR/manifests/` and `DIR/inventory/`
+(default: the repository root). Files of these kinds that the run does not write are removed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import re
+import sys
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # run from a checkout without installing drift
+    sys.path.insert(0, str(REPO))
+
+from drift.archive import content_sha256_bytes  # noqa: E402
+from drift.inventory.jsonfile import dumps_inventory  # noqa: E402
+from drift.inventory.model import ConfigValue, FileRecord, Unreadable  # noqa: E402
+
+SALT = "kofu-reference-fleet/1"
+"""Changing this reshuffles every generated choice (which files a release changes, method names, ...)."""
+
+PRODUCT = "kofu"
+LINES = ("7.x", "8.x")
+FORK = ("8.x", "7.x", "7.4.2", "8.0.0")
+"""(child line, parent line, last parent release before the fork, first release of the child)."""
+
+RELEASES: tuple[tuple[str, str, str], ...] = (
+    # (line, version, date), in the order they were released
+    ("7.x", "7.4.0", "2018-03-05"),
+    ("7.x", "7.4.1", "2018-08-20"),
+    ("7.x", "7.4.2", "2019-01-21"),
+    ("8.x", "8.0.0", "2019-04-01"),
+    ("8.x", "8.0.1", "2019-08-30"),
+    ("7.x", "7.4.3", "2019-09-09"),
+    ("8.x", "8.1.0", "2020-04-06"),
+    ("7.x", "7.4.4", "2020-07-13"),
+    ("8.x", "8.1.1", "2020-10-12"),
+    ("8.x", "8.1.2", "2021-05-17"),
+    ("7.x", "7.4.5", "2021-11-15"),
+    ("8.x", "8.1.3", "2021-12-06"),
+    ("8.x", "8.2.0", "2022-07-04"),
+    ("8.x", "8.2.1", "2023-02-20"),
+    ("8.x", "8.2.2", "2023-05-29"),
+    ("7.x", "7.4.6", "2023-06-05"),
+)
+NEWEST = {"7.x": "7.4.6", "8.x": "8.2.2"}
+MODULES = ("konbini", "renkei", "koseki", "inkan", "madoguchi")
+
+# --------------------------------------------------------------------------------------------------------
+# The files of the product
+# --------------------------------------------------------------------------------------------------------
+
+# Java packages: (folder, named classes that fixes touch, filler nouns, how many classes in all)
+PACKAGES: tuple[tuple[str, tuple[str, ...], tuple[str, ...], int], ...] = (
+    ("app/core", ("Version", "FeeTable", "ResidentLookup", "AuditLog", "SessionTimeout", "CharsetConverter", "AddressFormatter"),
+     ("Resident", "Address", "Era", "Fee", "Audit", "Session", "Charset", "Tenant", "Household", "Office"), 34),
+    ("app/common", (), ("String", "Date", "Kana", "Json", "Xml", "Http", "File", "Number", "Code", "Message"), 28),
+    ("app/print", ("IssueJob", "PrintLockManager", "PrintLockMode", "PrintImageStore", "Watermark", "PageComposer", "IssueLog"),
+     ("Print", "Page", "Image", "Font", "Layout", "Spool", "Form", "Stamp"), 22),
+    ("app/konbini", ("IssueSession", "KioskDbBridge", "StoreTerminalAuth", "FeeSettlement", "RequestQueue"),
+     ("Store", "Kiosk", "Chain", "Barcode", "Settlement", "Slip", "Terminal", "Payment"), 30),
+    ("app/renkei", ("LinkReceiver", "LinkScheduler", "RecordSync"),
+     ("Link", "Feed", "Sync", "Queue", "Gateway", "Peer", "Transfer", "Notice"), 28),
+    ("app/koseki", ("ExtractFormatter", "RegisterSearch", "KosekiGaiji"),
+     ("Register", "Family", "Member", "Extract", "Annotation", "Gaiji", "Domicile", "Entry"), 30),
+    ("app/inkan", ("InkanCertificate", "InkanRegistration", "WardTransfer", "InkanCancel"),
+     ("Seal", "Registration", "Card", "Impression", "Holder", "Proxy", "Ledger", "Notice"), 26),
+    ("app/madoguchi", ("ReceiptNumber", "CounterQueue", "FeeReceipt", "StaffAuth"),
+     ("Counter", "Window", "Ticket", "Desk", "Staff", "Receipt", "Visitor", "Form"), 28),
+)
+ROLES = ("Service", "Handler", "Dao", "Validator", "Builder", "Mapper", "Dto", "Controller", "Filter", "Util",
+         "Factory", "Repository", "Converter", "Listener", "Job")
+
+ONLY_8X = tuple(
+    [f"app/core/mynumber/{n}.java" for n in ("CardAuth", "CardPinRetry", "CertificateChain", "CardReader")]
+    + [f"app/renkei/ondemand/{n}.java" for n in ("OnDemandLink", "OnDemandPrintHook", "OnDemandCache", "OnDemandClient", "OnDemandAudit")]
+)
+"""Added in 8.0.0 (My Number card sign-in, on-demand linkage): no 7.x release has them."""
+ONLY_7X = tuple(f"app/koseki/legacy/{n}.java" for n in ("LegacyGateway", "LegacyCodec", "LegacyMapper"))
+"""The old family-register gateway, dropped in 8.0.0."""
+ADDED_LATER = {"8.1.0": ("app/madoguchi/QueueDisplay.java",), "8.2.0": ("app/core/mynumber/CardReaderV2.java",)}
+
+PLUGINS = {
+    "app/core": ("GaijiFontTable", "ZipCodeIndex"),
+    "app/konbini": ("StorePrinterDriver", "BarcodeCodec", "ChainAdapter"),
+    "app/renkei": ("FixedWidthCodec", "SoapEnvelope"),
+    "app/koseki": ("KosekiCharMap", "SeikaFont", "RegisterIndex"),
+    "app/inkan": ("ImpressionScanner", "SealImageCodec"),
+    "app/madoguchi": ("TicketPrinterDriver", "CallDisplay", "CashDrawer"),
+}
+"""Precompiled vendor classes shipped as loose `.class` files."""
+
+LAYOUTS = ("juminhyo", "juminhyo_kisai", "inkan_shomei", "koseki_tohon", "koseki_shohon", "koseki_fuhyo",
+           "zeimu_shomei", "shotoku_shomei")
+CONFIGS = ("app", "db", "print", "logging", "version") + MODULES
+JAR_SOURCES = {"lib/kofu-core.jar": ("app/core/", "app/common/"), "lib/kofu-print.jar": ("app/print/",)} | {
+    f"lib/kofu-{m}.jar": (f"app/{m}/",) for m in MODULES
+}
+"""Each product jar holds the compiled classes of the sources under these folders."""
+THIRD_PARTY = {
+    "lib/itext-2.1.7.jar": ("com/lowagie/text", ("Document", "Paragraph", "PdfWriter", "BaseFont", "Image")),
+    "lib/commons-io-2.6.jar": ("org/apache/commons/io", ("FileUtils", "IOUtils", "FilenameUtils", "LineIterator")),
+    "lib/postgresql-42.2.2.jar": ("org/postgresql", ("Driver", "PGConnection", "PGStatement", "PGProperty")),
+    "lib/slf4j-api-1.7.25.jar": ("org/slf4j", ("Logger", "LoggerFactory", "MDC", "Marker")),
+}
+
+PRINT_CONF = "conf/print.properties"
+
+
+def module_of(path: str) -> str | None:
+    """The optional module a deployed file belongs to, or None for the core every tenant deploys."""
+    for module in MODULES:
+        if path.startswith(f"app/{module}/") or path in (f"lib/kofu-{module}.jar", f"conf/{module}.properties"):
+            return module
+    return None
+
+
+def ranked(items: Iterable[str], salt: str) -> list[str]:
+    """`items` in a fixed pseudo-random order: sorted by SHA-256 of the salted item (no RNG, no hash seed)."""
+    return sorted(items, key=lambda item: hashlib.sha256(f"{SALT}:{salt}:{item}".encode()).hexdigest())
+
+
+def base_sources() -> list[str]:
+    """Every Java source of 7.4.0 (named classes first, then filler names chosen by `ranked`)."""
+    paths: list[str] = []
+    for folder, named, nouns, total in PACKAGES:
+        candidates = [noun + role for noun in nouns for role in ROLES if noun + role not in named]
+        fillers = ranked(candidates, folder)[: total - len(named)]
+        paths += [f"{folder}/{name}.java" for name in (*named, *fillers)]
+    return paths + list(ONLY_7X)
+
+
+# --------------------------------------------------------------------------------------------------------
+# The fixes
+# --------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FixSpec:
+    """One fix as the vendor published it."""
+
+    id: str
+    severity: str
+    published: str
+    title: str
+    landings: tuple[tuple[str, str], ...]
+    """(line, first release that ships it): the main landing first, then backports."""
+    files: tuple[str, ...]
+    """The files that carry the fix: its evidence."""
+    modules: tuple[str, ...] = ()
+    editions: tuple[str, ...] = ()
+    config: tuple[tuple[str, str, str], ...] = ()
+    """(file, key, expected value) the fix needs."""
+    touches: tuple[str, ...] = ()
+    """Further files the fix changes that are not evidence (the config file that carries its setting)."""
+
+
+def F(fix_id: str, severity: str, published: str, title: str, landings: str, files: str, **kw: tuple[str, ...]) -> FixSpec:
+    """Shorthand: `landings` like `"8.x@8.0.1 7.x@7.4.3"`, `files` space-separated."""
+    pairs = tuple((item.split("@")[0], item.split("@")[1]) for item in landings.split())
+    return FixSpec(fix_id, severity, published, title, pairs, tuple(files.split()), **kw)
+
+
+FIXES: tuple[FixSpec, ...] = (
+    # Before the fork: 8.x inherits these from 7.4.2, hence the `8.x@8.0.0` landing.
+    F("KOFU-2018-0042", "medium", "2018-08-20", "Family register extract drops the annotation of a removed member",
+      "7.x@7.4.1 8.x@8.0.0", "app/koseki/ExtractFormatter.java", modules=("koseki",)),
+    F("KOFU-2018-0088", "high", "2018-08-20", "Seal registration certificate shows the previous address after a same-day move",
+      "7.x@7.4.1 8.x@8.0.0", "app/inkan/InkanCertificate.java", modules=("inkan",)),
+    F("KOFU-2018-0153", "low", "2019-01-21", "Counter receipt numbers repeat after the midnight rollover",
+      "7.x@7.4.2 8.x@8.0.0", "app/madoguchi/ReceiptNumber.java", modules=("madoguchi",)),
+    F("KOFU-2018-0201", "medium", "2019-01-21", "Fee table cache is not refreshed after a fee revision",
+      "7.x@7.4.2 8.x@8.0.0", "app/core/FeeTable.java"),
+    # 2019
+    F("KOFU-2019-0117", "critical", "2019-08-30", "A resident record updated during issuance yields another resident's certificate",
+      "8.x@8.0.1 7.x@7.4.3", "app/konbini/IssueSession.java lib/kofu-konbini.jar", modules=("konbini",)),
+    F("KOFU-2019-0142", "low", "2019-08-30", "Issuance log omits the terminal id of kiosk prints",
+      "8.x@8.0.1 7.x@7.4.3", "app/print/IssueLog.java"),
+    F("KOFU-2019-0165", "medium", "2019-09-09", "Legacy family-register gateway garbles non-JIS (gaiji) characters",
+      "7.x@7.4.3", "app/koseki/legacy/LegacyCodec.java", modules=("koseki",)),
+    # 2020
+    F("KOFU-2020-0031", "high", "2020-04-06", "My Number card PIN retry counter is not reset after a successful sign-in",
+      "8.x@8.1.0", "app/core/mynumber/CardPinRetry.java"),
+    F("KOFU-2020-0057", "high", "2020-04-06", "Resident lookup returns a deleted record when the name matches exactly",
+      "8.x@8.1.0 7.x@7.4.4", "app/core/ResidentLookup.java"),
+    F("KOFU-2020-0064", "medium", "2020-04-06", "Linkage retries a rejected record forever",
+      "8.x@8.1.0 7.x@7.4.4", "app/renkei/RecordSync.java", modules=("renkei",)),
+    F("KOFU-2020-0188", "high", "2020-10-12", "A seal registration can be certified while it is suspended",
+      "8.x@8.1.1 7.x@7.4.5", "app/inkan/InkanRegistration.java", modules=("inkan",)),
+    F("KOFU-2020-0203", "medium", "2020-10-12", "Watermark missing on reprinted certificates",
+      "8.x@8.1.1 7.x@7.4.5", "app/print/Watermark.java lib/kofu-print.jar"),
+    F("KOFU-2020-0219", "high", "2020-10-12", "Convenience-store terminal accepts an expired session token",
+      "8.x@8.1.1 7.x@7.4.5", "app/konbini/StoreTerminalAuth.java", modules=("konbini",)),
+    # 2021
+    F("KOFU-2021-0044", "low", "2021-05-17", "Family register search times out for registers of more than 200 members",
+      "8.x@8.1.2 7.x@7.4.5", "app/koseki/RegisterSearch.java", modules=("koseki",)),
+    F("KOFU-2021-0090", "high", "2021-05-17", "On-demand linkage cache serves a stale address after a move",
+      "8.x@8.1.2", "app/renkei/ondemand/OnDemandCache.java", modules=("renkei",)),
+    F("KOFU-2021-0112", "medium", "2021-05-17", "Audit log loses entries when the disk is nearly full",
+      "8.x@8.1.2 7.x@7.4.5", "app/core/AuditLog.java"),
+    F("KOFU-2021-0150", "medium", "2021-05-17", "Print image store is not purged after a failed issuance",
+      "8.x@8.1.2 7.x@7.4.5", "app/print/PrintImageStore.java"),
+    F("KOFU-2021-0233", "high", "2021-12-06", "Staff sign-in accepts a locked account after a password reset",
+      "8.x@8.1.3 7.x@7.4.6", "app/madoguchi/StaffAuth.java", modules=("madoguchi",)),
+    F("KOFU-2021-0241", "medium", "2021-12-06", "Convenience-store fee settlement counts a cancelled payment twice",
+      "8.x@8.1.3 7.x@7.4.6", "app/konbini/FeeSettlement.java", modules=("konbini",)),
+    # 2022
+    F("KOFU-2022-0047", "medium", "2022-07-04", "Page composer drops the last line of long address histories",
+      "8.x@8.2.0 7.x@7.4.6", "app/print/PageComposer.java"),
+    F("KOFU-2022-0105", "high", "2022-07-04", "Ward transfer keeps the old ward's seal registration number",
+      "8.x@8.2.0 7.x@7.4.6", "app/inkan/WardTransfer.java", modules=("inkan",)),
+    F("KOFU-2022-0133", "low", "2022-07-04", "Counter queue display shows the previous visitor's name",
+      "8.x@8.2.0 7.x@7.4.6", "app/madoguchi/CounterQueue.java", modules=("madoguchi",)),
+    F("KOFU-2022-0178", "high", "2022-07-04", "Certificate chain is not re-validated after the JPKI root update",
+      "8.x@8.2.0", "app/core/mynumber/CertificateChain.java"),
+    F("KOFU-2022-0199", "low", "2022-07-04", "Fee receipt rounds wrongly for multi-copy requests",
+      "8.x@8.2.0 7.x@7.4.6", "app/madoguchi/FeeReceipt.java", modules=("madoguchi",)),
+    F("KOFU-2022-0261", "medium", "2023-02-20", "Linkage receiver accepts records with a future effective date",
+      "8.x@8.2.1 7.x@7.4.6", "app/renkei/LinkReceiver.java", modules=("renkei",)),
+    # 2023
+    F("KOFU-2023-0019", "low", "2023-02-20", "Address formatter splits block numbers written in kanji numerals",
+      "8.x@8.2.1 7.x@7.4.6", "app/core/AddressFormatter.java"),
+    F("KOFU-2023-0058", "medium", "2023-02-20", "Session timeout is not applied to the kiosk screen",
+      "8.x@8.2.1 7.x@7.4.6", "app/core/SessionTimeout.java lib/kofu-core.jar"),
+    F("KOFU-2023-0301", "critical", "2023-05-29", "Print lock force-released on timeout under load",
+      "8.x@8.2.2 7.x@7.4.6", "app/print/PrintLockManager.java lib/kofu-print.jar",
+      config=((PRINT_CONF, "print.lock.release_on_timeout", "false"),), touches=(PRINT_CONF,)),
+    F("KOFU-2023-0320", "low", "2023-05-29", "Gaiji conversion table lacks characters added to the 2023 register list",
+      "8.x@8.2.2 7.x@7.4.6", "app/core/CharsetConverter.java"),
+    F("KOFU-2023-0422", "high", "2023-05-29", "On-demand linkage plus two concurrent prints overwrite the print image",
+      "8.x@8.2.2", "app/renkei/ondemand/OnDemandPrintHook.java app/renkei/ondemand/OnDemandLink.java", modules=("renkei",)),
+    F("KOFU-2023-0511", "high", "2023-05-29", "Kiosk and convenience-store issuance sharing one database must lock exclusively",
+      "8.x@8.2.2 7.x@7.4.6", "app/print/PrintLockMode.java app/konbini/KioskDbBridge.java", modules=("konbini",),
+      config=((PRINT_CONF, "print.lock.mode", "exclusive"),), touches=(PRINT_CONF,)),
+    F("KOFU-2023-0516", "high", "2023-05-29", "A cancelled seal registration is still issued after moving back between wards",
+      "8.x@8.2.2 7.x@7.4.6", "app/inkan/InkanCancel.java", editions=("seirei",)),
+)
+
+# --------------------------------------------------------------------------------------------------------
+# File contents
+# --------------------------------------------------------------------------------------------------------
+
+RELEASE_DATE = {version: date for _, version, date in RELEASES}
+TITLES = {fix.id: fix.title for fix in FIXES}
+
+
+@dataclass(frozen=True)
+class Rev:
+    """A version of one file: the release that last changed it and the fixes it carries."""
+
+    version: str
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Blob:
+    """A file's bytes and hashes; for a jar, also what it was built from, so it can be rebuilt."""
+
+    data: bytes
+    sha256: str
+    content_sha256: str | None = None
+    jar: tuple[str, str, tuple[tuple[str, bytes], ...]] | None = None
+    """(title, Implementation-Version, class entries) of a jar."""
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.sha256(f"{SALT}:{text}".encode()).digest()
+
+
+def java_source(path: str, rev: Rev) -> bytes:
+    """A small fake Java class naming its revision and every fix it carries."""
+    folder, name = path.rsplit("/", 1)
+    name = name.removesuffix(".java")
+    package = "jp.kofu." + ".".join(folder.split("/")[1:])
+    seed = _digest(path)
+    verbs = ("find", "check", "build", "apply", "render", "load", "store", "resolve", "format", "validate")
+    lines = [
+        "/*",
+        " * kofu - certificate issuance for municipalities",
+        " * Reference-fleet content generated by examples/make_reference_fleet.py; not a real product.",
+        " */",
+        f"package {package};",
+        "",
+        "import jp.kofu.common.Result;",
+        "",
+        "/**",
+        f" * {name}.",
+        " *",
+        f" * @version {rev.version}",
+        " */",
+        f"public final class {name} {{",
+        "",
+        f'    static final String REVISION = "{rev.version}";',
+    ]
+    if name == "Version":
+        lines.append(f'    public static final String PRODUCT_VERSION = "{rev.version}";')
+    for note in rev.notes:
+        lines.append(f"    // {note}: {TITLES[note]}")
+    for i in range(3 + seed[0] % 6):
+        verb = verbs[seed[i + 1] % len(verbs)]
+        lines += [
+            "",
+            f"    public Result {verb}{i}(final String key) {{",
+            f"        if (key == null || key.isEmpty()) {{ return Result.rejected(\"{name}.{verb}{i}\"); }}",
+            f"        return Result.of(key, 0x{seed[i + 8]:02x}{seed[i + 9]:02x});",
+            "    }",
+        ]
+    lines += ["}", ""]
+    return "\n".join(lines).encode()
+
+
+def class_file(path: str, rev: Rev) -> bytes:
+    """A loose vendor class: a class-file magic and deterministic bytes."""
+    body = _digest(f"{path}@{rev.version}")
+    return b"\xca\xfe\xba\xbe\x00\x00\x00\x34" + body * (12 + body[0] % 40)
+
+
+def layout(path: str, rev: Rev) -> bytes:
+    """A print layout."""
+    name = path.rsplit("/", 1)[1].removesuffix(".xml")
+    seed = _digest(path)
+    fields = "".join(f'  <field id="f{i}" x="{20 + seed[i] % 160}" y="{30 + 9 * i}" font="IPAmjMincho"/>\n' for i in range(6 + seed[0] % 10))
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<layout name="{name}" revision="{rev.version}">\n{fields}</layout>\n').encode()
+
+
+def properties(path: str, rev: Rev) -> bytes:
+    """A config file. `conf/print.properties` carries the settings KOFU-2023-0301 and -0511 need."""
+    name = path.rsplit("/", 1)[1].removesuffix(".properties")
+    lines = [f"# kofu {name} settings", f"# revision {rev.version}"]
+    if name == "version":
+        lines += [f"kofu.version={rev.version}", f"kofu.released={RELEASE_DATE[rev.version]}"]
+    elif name == "print":
+        lines += [
+            "print.queue.size=8",
+            "print.image.dir=/var/kofu/print",
+            "print.lock.timeout.seconds=30",
+            f"print.lock.release_on_timeout={'false' if 'KOFU-2023-0301' in rev.notes else 'true'}",
+        ]
+        if "KOFU-2023-0511" in rev.notes:
+            lines.append("print.lock.mode=exclusive")
+    elif name == "db":
+        lines += ["db.url=jdbc:postgresql://db.internal:5432/kofu", "db.pool.max=20", "db.user=kofu_app"]
+    else:
+        seed = _digest(path)
+        lines += [f"{name}.option{i}={seed[i] % 100}" for i in range(3 + seed[0] % 4)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def manifest(title: str, version: str, build_time: str, built_by: str | None = None) -> bytes:
+    """A jar manifest (CRLF line ends, as `jar` writes them), with the volatile build attributes."""
+    lines = [
+        "Manifest-Version: 1.0",
+        f"Implementation-Title: {title}",
+        f"Implementation-Version: {version}",
+        "Implementation-Vendor: Kofu Systems",
+        "Created-By: 1.8.0_202 (Oracle Corporation)",
+    ]
+    if built_by:
+        lines.append(f"Built-By: {built_by}")
+    lines.append(f"Build-Time: {build_time}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def build_jar(title: str, version: str, entries: tuple[tuple[str, bytes], ...], when: tuple[int, int, int, int, int, int],
+              built_by: str | None = None) -> Blob:
+    """A real (stored, uncompressed) jar with fixed timestamps, so its bytes depend only on the arguments."""
+    build_time = "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}+0900".format(*when)
+    members: list[tuple[str, bytes | None]] = [("META-INF/", None), ("META-INF/MANIFEST.MF", manifest(title, version, build_time, built_by))]
+    folders: set[str] = set()
+    for name, data in entries:
+        parts = name.split("/")[:-1]
+        for depth in range(1, len(parts) + 1):
+            folder = "/".join(parts[:depth]) + "/"
+            if folder not in folders:
+                folders.add(folder)
+                members.append((folder, None))
+        members.append((name, data))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name, data in members:
+            info = zipfile.ZipInfo(name, date_time=when)
+            info.create_system = 3
+            info.compress_type = zipfile.ZIP_STORED
+            info.external_attr = (0o40755 << 16) | 0x10 if data is None else 0o100644 << 16
+            archive.writestr(info, b"" if data is None else data)
+    data = buffer.getvalue()
+    return Blob(data, hashlib.sha256(data).hexdigest(), content_sha256_bytes(data), (title, version, entries))
+
+
+def compiled(path: str, source: bytes) -> tuple[str, bytes]:
+    """The jar entry a source compiles to: its class name and bytes that follow the source."""
+    name = path.removeprefix("app/").removesuffix(".java")
+    body = hashlib.sha256(source).digest()
+    return (f"jp/kofu/{name}.class", b"\xca\xfe\xba\xbe\x00\x00\x00\x34" + body * (4 + len(source) // 96))
+
+
+def date_time(version: str, hour: int = 9) -> tuple[int, int, int, int, int, int]:
+    year, month, day = (int(p) for p in RELEASE_DATE[version].split("-"))
+    return (year, month, day, hour, 0, 0)
+
+
+def kind_of(path: str) -> str:
+    if path.endswith(".java"):
+        return "source"
+    if path.endswith((".jar", ".class")):
+        return "binary"
+    if path.endswith(".properties"):
+        return "config"
+    return "resource"
+
+
+# --------------------------------------------------------------------------------------------------------
+# The releases
+# --------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Product:
+    """Every release's files, built release after release from the fixes and a little maintenance."""
+
+    releases: dict[str, dict[str, Blob]] = field(default_factory=dict)
+    """version → path → file."""
+    line_of: dict[str, str] = field(default_factory=dict)
+    _cache: dict[tuple[str, Rev], Blob] = field(default_factory=dict)
+
+    def blob(self, path: str, rev: Rev) -> Blob:
+        key = (path, rev)
+        if key not in self._cache:
+            if path.endswith(".java"):
+                data = java_source(path, rev)
+            elif path.endswith(".class"):
+                data = class_file(path, rev)
+            elif path.endswith(".xml"):
+                data = layout(path, rev)
+            else:
+                data = properties(path, rev)
+            self._cache[key] = Blob(data, hashlib.sha256(data).hexdigest())
+        return self._cache[key]
+
+    def versions(self, line: str) -> list[str]:
+        return [v for v in self.releases if self.line_of[v] == line]
+
+
+def build_product() -> Product:
+    product = Product()
+    base = base_sources()
+    base += [f"{folder}/plugin/{name}.class" for folder, names in PLUGINS.items() for name in names]
+    base += [f"app/print/layout/{name}.xml" for name in LAYOUTS]
+    base += [f"conf/{name}.properties" for name in CONFIGS]
+    third_party = {
+        path: build_jar(path[4:].rsplit("-", 1)[0], path.rsplit("-", 1)[1].removesuffix(".jar"),
+                        tuple((f"{pkg}/{cls}.class", _digest(f"{path}/{cls}") * 20) for cls in classes), (2017, 11, 2, 10, 0, 0))
+        for path, (pkg, classes) in THIRD_PARTY.items()
+    }
+    landings: dict[tuple[str, str], list[FixSpec]] = {}
+    for fix in FIXES:
+        for line, version in fix.landings:
+            landings.setdefault((line, version), []).append(fix)
+
+    states: dict[str, dict[str, Rev]] = {}
+    jars: dict[str, dict[str, Blob]] = {}
+    for line, version, _ in RELEASES:
+        changed: dict[str, list[str]] = {"app/core/Version.java": [], "conf/version.properties": []}
+        if version == "7.4.0":
+            state = {path: Rev(version) for path in base}
+            maintenance = 0
+        elif (line, version) == (FORK[0], FORK[3]):
+            state = {p: r for p, r in states[FORK[1]].items() if p not in ONLY_7X}
+            state |= {path: Rev(version) for path in ONLY_8X}
+            maintenance = 48  # a major release reworks many files
+        else:
+            state = dict(states[line])
+            maintenance = 6
+        for path in ADDED_LATER.get(version, ()):
+            state[path] = Rev(version)
+        for fix in landings.get((line, version), []):
+            for path in fix.files + fix.touches:
+                if path.endswith(".jar"):
+                    continue  # a jar follows its sources
+                assert path in state, f"{fix.id}: {path} is not in {line} {version}"
+                if fix.id not in state[path].notes:  # a line forked after the fix inherits it
+                    changed.setdefault(path, []).append(fix.id)
+        candidates = [p for p in sorted(state) if p.endswith((".java", ".class", ".xml")) and p != "app/core/Version.java"]
+        for path in ranked(candidates, f"maintenance {version}")[:maintenance]:
+            changed.setdefault(path, [])
+        for path in sorted(changed):
+            state[path] = Rev(version, state[path].notes + tuple(changed[path]))
+        states[line] = state
+
+        files = {path: product.blob(path, rev) for path, rev in state.items()}
+        previous = jars.get(line) or jars.get(FORK[1], {})
+        current: dict[str, Blob] = {}
+        for jar, folders in JAR_SOURCES.items():
+            entries = tuple(compiled(p, files[p].data) for p in sorted(files) if p.endswith(".java") and p.startswith(folders))
+            old = previous.get(jar)
+            if old is not None and old.jar is not None and old.jar[2] == entries:
+                current[jar] = old
+            else:
+                current[jar] = build_jar(jar[4:-4], version, entries, date_time(version))
+        jars[line] = current
+        files |= current | third_party
+        product.releases[version] = dict(sorted(files.items()))
+        product.line_of[version] = line
+    return product
+
+
+# --------------------------------------------------------------------------------------------------------
+# The catalog
+# --------------------------------------------------------------------------------------------------------
+
+
+def tokens(blob: Blob) -> list[str]:
+    found = [f"sha256:{blob.sha256}"]
+    if blob.content_sha256 is not None:
+        found.append(f"content-sha256:{blob.content_sha256}")
+    return found
+
+
+def hash_list(product: Product, versions: list[str], path: str) -> list[str]:
+    """Every token `path` has in `versions`, in release order, each once."""
+    result: list[str] = []
+    for version in versions:
+        blob = product.releases[version].get(path)
+        for token in tokens(blob) if blob else []:
+            if token not in result:
+                result.append(token)
+    return result
+
+
+def variants(product: Product, fix: FixSpec) -> list[dict[str, object]]:
+    """One variant per landing: `fixed` = hashes at and after `fixed_in` on that line, `unfixed` = before.
+
+    A landing on the forked line at its first release (`8.x@8.0.0`) is inherited from the parent line: its
+    `unfixed` hashes are the parent's before the fix (the forked line's history starts there).
+    """
+    result: list[dict[str, object]] = []
+    lines_with_variant = {line for line, _ in fix.landings}
+    for line in LINES:  # a line without a variant must not have the fix's files, or its tenants get judged by another line
+        if line not in lines_with_variant:
+            for version in product.versions(line):
+                assert not set(fix.files) & set(product.releases[version]), f"{fix.id} needs a variant for {line}"
+    for line, fixed_in in fix.landings:
+        versions = product.versions(line)
+        at = versions.index(fixed_in)
+        before = versions[:at]
+        if (line, fixed_in) == (FORK[0], FORK[3]):
+            parent = dict(fix.landings)[FORK[1]]
+            parent_versions = product.versions(FORK[1])
+            before = parent_versions[: parent_versions.index(parent)]
+        entries = []
+        for path in fix.files:
+            fixed = hash_list(product, versions[at:], path)
+            unfixed = hash_list(product, before, path)
+            assert fixed and path in product.releases[fixed_in], f"{fix.id}: {path} not in {fixed_in}"
+            assert not set(fixed) & set(unfixed), f"{fix.id}: {path} has a hash in both lists"
+            entries.append({"path": path, "fixed": fixed, "unfixed": unfixed})
+        variant: dict[str, object] = {"line": line, "fixed_in": fixed_in, "files": entries}
+        if fix.config:
+            variant["config"] = [{"file": f, "key": k, "expect": e} for f, k, e in fix.config]
+        result.append(variant)
+    return result
+
+
+# A small deterministic YAML emitter: plain scalars where that is unambiguous, JSON-quoted strings otherwise.
+_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_./+-]*|[\u3005\u3040-\u30ff\u4e00-\u9fff]+")
+_RESERVED = {"y", "n", "yes", "no", "true", "false", "on", "off", "null"}
+
+
+def scalar(value: str, *, quote: bool = False) -> str:
+    if not quote and _PLAIN.fullmatch(value) and value.lower() not in _RESERVED:
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def flow(item: dict[str, object], quoted: Iterable[str] = ()) -> str:
+    parts = []
+    for key, value in item.items():
+        if isinstance(value, list):
+            text = "[" + ", ".join(scalar(str(v), quote=key in quoted) for v in value) + "]"
+        else:
+            text = scalar(str(value), quote=key in quoted)
+        parts.append(f"{key}: {text}")
+    return "{" + ", ".join(parts) + "}"
+
+
+HEADER = "# Generated by examples/make_reference_fleet.py: edit the script, not this file.\n"
+
+
+def catalog_yaml() -> str:
+    return (
+        HEADER
+        + "format: drift-catalog/1\n"
+        + f"product: {PRODUCT}\n"
+        + "lines: [" + ", ".join(scalar(line, quote=True) for line in LINES) + "]\n"
+        + f"forked_from: {{{scalar(FORK[0], quote=True)}: {scalar(FORK[1], quote=True)}}}\n"
+    )
+
+
+def release_yaml(product: Product, version: str) -> str:
+    line = product.line_of[version]
+    out = [HEADER, "format: drift-release/1\n", f"line: {scalar(line, quote=True)}\n", f"version: {scalar(version, quote=True)}\n",
+           f"date: {RELEASE_DATE[version]}\n", "files:\n"]
+    for path, blob in product.releases[version].items():
+        item: dict[str, object] = {"path": path, "kind": kind_of(path), "sha256": blob.sha256}
+        if blob.content_sha256 is not None:
+            item["content_sha256"] = blob.content_sha256
+        out.append("  - " + flow(item, quoted=("sha256", "content_sha256")) + "\n")
+    return "".join(out)
+
+
+def fix_yaml(product: Product, fix: FixSpec) -> str:
+    out = [HEADER, "format: drift-fix/1\n", f"id: {fix.id}\n", f"title: {scalar(fix.title, quote=True)}\n", f"severity: {fix.severity}\n",
+           f"published: {fix.published}\n", "aliases: []\n"]
+    if fix.modules or fix.editions:
+        out.append("applies_to:\n")
+        if fix.editions:
+            out.append(f"  editions: [{', '.join(fix.editions)}]\n")
+        if fix.modules:
+            out.append(f"  modules: [{', '.join(fix.modules)}]\n")
+    out.append("variants:\n")
+    for variant in variants(product, fix):
+        out.append(f"  - line: {scalar(str(variant['line']), quote=True)}\n")
+        out.append(f"    fixed_in: {scalar(str(variant['fixed_in']), quote=True)}\n")
+        out.append("    files:\n")
+        for entry in variant["files"]:  # type: ignore[attr-defined]
+            out.append(f"      - path: {scalar(entry['path'])}\n")
+            for key in ("fixed", "unfixed"):
+                if entry[key]:
+                    out.append(f"        {key}:\n" + "".join(f'          - "{t}"\n' for t in entry[key]))
+                else:
+                    out.append(f"        {key}: []\n")
+        if "config" in variant:
+            out.append("    config:\n")
+            for check in variant["config"]:  # type: ignore[attr-defined]
+                out.append("      - " + flow(check, quoted=("expect",)) + "\n")
+    return "".join(out)
+
+
+# --------------------------------------------------------------------------------------------------------
+# The tenants
+# --------------------------------------------------------------------------------------------------------
+
+MODULE_LETTERS = {"k": "konbini", "r": "renkei", "f": "koseki", "i": "inkan", "m": "madoguchi"}
+
+
+@dataclass(frozen=True)
+class TenantSpec:
+    """One municipality and what the June 2023 recheck found there."""
+
+    id: str
+    name: str
+    prefecture: str
+    edition: str
+    line: str
+    modules: tuple[str, ...]
+    release: str
+    """The release it runs."""
+    konbini_from: str | None = None
+    """Its konbini module is of this older release (a mixed-release deployment)."""
+    konbini_jar_from: str | None = None
+    """Only its `lib/kofu-konbini.jar` is of this older release."""
+
+
+def T(code: str, name: str, prefecture: str, line: str, letters: str, release: str = "", *, seirei: bool = False,
+      konbini: str | None = None, jar: str | None = None) -> TenantSpec:
+    """Shorthand: `letters` are modules (k konbini, r renkei, f koseki/family register, i inkan, m madoguchi);
+    `release` defaults to the newest of the line."""
+    modules = tuple(sorted(MODULE_LETTERS[c] for c in letters))
+    return TenantSpec(code, name, prefecture, "seirei" if seirei else "standard", line, modules, release or NEWEST[line], konbini, jar)
+
+
+# 123 municipalities with their real local government codes (JIS X 0402, check digit verified below).
+# Designated cities (政令指定都市) run the `seirei` edition. Roles: see the module docstring.
+TENANTS: tuple[TenantSpec, ...] = (
+    T("011002", "札幌市", "北海道", "8.x", "kfimr", seirei=True),
+    T("012025", "函館市", "北海道", "8.x", "kfim", "8.2.0", konbini="8.0.0"),
+    T("012041", "旭川市", "北海道", "7.x", "kfim", "7.4.2"),
+    T("012068", "釧路市", "北海道", "7.x", "fim"),
+    T("012076", "帯広市", "北海道", "8.x", "kim"),
+    T("022012", "青森市", "青森県", "7.x", "kfim", "7.4.5", konbini="7.4.2"),
+    T("032018", "盛岡市", "岩手県", "8.x", "kfimr"),
+    T("041009", "仙台市", "宮城県", "8.x", "kfimr", seirei=True),
+    T("042021", "石巻市", "宮城県", "7.x", "fim"),
+    T("052019", "秋田市", "秋田県", "8.x", "kfim", "8.0.0"),
+    T("062014", "山形市", "山形県", "8.x", "kfimr"),
+    T("072010", "福島市", "福島県", "8.x", "kfim", "8.2.1", konbini="8.0.0"),
+    T("072036", "郡山市", "福島県", "8.x", "kim"),
+    T("082015", "水戸市", "茨城県", "7.x", "kfim", "7.4.1"),
+    T("082023", "日立市", "茨城県", "8.x", "fim"),
+    T("092011", "宇都宮市", "栃木県", "8.x", "kfimr", "8.2.2", konbini="8.0.0"),
+    T("102016", "前橋市", "群馬県", "8.x", "kfim"),
+    T("102024", "高崎市", "群馬県", "8.x", "kfimr"),
+    T("111007", "さいたま市", "埼玉県", "8.x", "kfimr", "8.2.2", seirei=True, konbini="8.0.0"),
+    T("112011", "川越市", "埼玉県", "8.x", "kfim"),
+    T("112038", "川口市", "埼玉県", "8.x", "kfimr", "8.0.0"),
+    T("112089", "所沢市", "埼玉県", "8.x", "kim"),
+    T("112224", "越谷市", "埼玉県", "7.x", "kfim", "7.4.6", konbini="7.4.2"),
+    T("121002", "千葉市", "千葉県", "8.x", "kfimr", seirei=True),
+    T("122033", "市川市", "千葉県", "8.x", "kfim", "8.1.3", konbini="8.0.0"),
+    T("122041", "船橋市", "千葉県", "8.x", "kfimr"),
+    T("122076", "松戸市", "千葉県", "8.x", "kfim"),
+    T("122173", "柏市", "千葉県", "7.x", "kfim"),
+    T("131016", "千代田区", "東京都", "8.x", "kfim"),
+    T("131024", "中央区", "東京都", "8.x", "kfimr"),
+    T("131032", "港区", "東京都", "8.x", "kfimr", "8.2.2", konbini="8.0.0"),
+    T("131041", "新宿区", "東京都", "8.x", "kfimr"),
+    T("131059", "文京区", "東京都", "8.x", "kfim"),
+    T("131067", "台東区", "東京都", "8.x", "kfim", "8.2.1", konbini="8.0.0"),
+    T("131075", "墨田区", "東京都", "8.x", "kfim"),
+    T("131083", "江東区", "東京都", "8.x", "kfimr"),
+    T("131091", "品川区", "東京都", "8.x", "kfimr", "8.2.2", konbini="8.0.0"),
+    T("131105", "目黒区", "東京都", "8.x", "kfim"),
+    T("131113", "大田区", "東京都", "8.x", "kfimr"),
+    T("131121", "世田谷区", "東京都", "8.x", "kfimr", "8.2.0", konbini="8.0.0"),
+    T("131130", "渋谷区", "東京都", "8.x", "kfim"),
+    T("131148", "中野区", "東京都", "8.x", "kfim", "8.0.0"),
+    T("131156", "杉並区", "東京都", "8.x", "kfimr"),
+    T("131164", "豊島区", "東京都", "8.x", "kfim"),
+    T("131172", "北区", "東京都", "8.x", "kfim", "8.1.2", konbini="8.0.0"),
+    T("131181", "荒川区", "東京都", "8.x", "kfim"),
+    T("131199", "板橋区", "東京都", "8.x", "kfimr"),
+    T("131202", "練馬区", "東京都", "8.x", "kfimr", "8.2.2", konbini="8.0.0"),
+    T("131211", "足立区", "東京都", "8.x", "kfimr", "8.2.2", jar="8.0.0"),
+    T("131229", "葛飾区", "東京都", "8.x", "kfim"),
+    T("131237", "江戸川区", "東京都", "8.x", "kfimr", "8.2.1", konbini="8.0.0"),
+    T("132012", "八王子市", "東京都", "8.x", "kfim"),
+    T("132021", "立川市", "東京都", "8.x", "kfim"),
+    T("132039", "武蔵野市", "東京都", "8.x", "kfim", "8.2.2", konbini="8.0.0"),
+    T("132047", "三鷹市", "東京都", "8.x", "kfim"),
+    T("132063", "府中市", "東京都", "8.x", "kfim"),
+    T("132080", "調布市", "東京都", "8.x", "kfimr", "8.0.0"),
+    T("132098", "町田市", "東京都", "8.x", "kfimr"),
+    T("141003", "横浜市", "神奈川県", "8.x", "kfimr", "8.2.2", seirei=True, jar="8.0.0"),
+    T("141305", "川崎市", "神奈川県", "8.x", "kfimr", seirei=True),
+    T("141500", "相模原市", "神奈川県", "8.x", "kfimr", seirei=True),
+    T("142018", "横須賀市", "神奈川県", "8.x", "kfim", "8.1.1", konbini="8.0.0"),
+    T("142042", "鎌倉市", "神奈川県", "7.x", "kfim"),
+    T("142051", "藤沢市", "神奈川県", "8.x", "kfimr"),
+    T("142069", "小田原市", "神奈川県", "7.x", "kfim", "7.4.4", konbini="7.4.2"),
+    T("151009", "新潟市", "新潟県", "8.x", "kfimr", "8.2.1", seirei=True),
+    T("152021", "長岡市", "新潟県", "8.x", "kfim"),
+    T("162019", "富山市", "富山県", "8.x", "kfim"),
+    T("172014", "金沢市", "石川県", "8.x", "kfimr", "8.2.2", konbini="8.0.0"),
+    T("182010", "福井市", "福井県", "7.x", "kfim"),
+    T("192015", "甲府市", "山梨県", "7.x", "fim"),
+    T("202011", "長野市", "長野県", "7.x", "kfim", "7.4.5"),
+    T("212016", "岐阜市", "岐阜県", "8.x", "kfim"),
+    T("221007", "静岡市", "静岡県", "8.x", "kfimr", seirei=True),
+    T("221309", "浜松市", "静岡県", "8.x", "kfimr", seirei=True),
+    T("222038", "沼津市", "静岡県", "7.x", "kfim", "7.4.2"),
+    T("231002", "名古屋市", "愛知県", "8.x", "kfimr", seirei=True),
+    T("232017", "豊橋市", "愛知県", "8.x", "kfim", "8.2.0", konbini="8.0.0"),
+    T("232025", "岡崎市", "愛知県", "8.x", "kfim"),
+    T("232114", "豊田市", "愛知県", "8.x", "kfimr"),
+    T("242012", "津市", "三重県", "7.x", "kfim", "7.4.3", konbini="7.4.1"),
+    T("252018", "大津市", "滋賀県", "8.x", "kfim"),
+    T("261009", "京都市", "京都府", "8.x", "kfimr", seirei=True),
+    T("262048", "宇治市", "京都府", "7.x", "fim"),
+    T("271004", "大阪市", "大阪府", "8.x", "kfimr", seirei=True),
+    T("271403", "堺市", "大阪府", "8.x", "kfimr", "8.2.2", seirei=True, jar="8.0.0"),
+    T("272035", "豊中市", "大阪府", "8.x", "kfim"),
+    T("272051", "吹田市", "大阪府", "8.x", "kfimr", "8.2.1", konbini="8.0.0"),
+    T("272078", "高槻市", "大阪府", "8.x", "kfim"),
+    T("272108", "枚方市", "大阪府", "7.x", "kfim", "7.4.2"),
+    T("272272", "東大阪市", "大阪府", "8.x", "kfim"),
+    T("281000", "神戸市", "兵庫県", "8.x", "kfimr", seirei=True),
+    T("282014", "姫路市", "兵庫県", "8.x", "kfim"),
+    T("282022", "尼崎市", "兵庫県", "8.x", "kfimr", "8.2.2", konbini="8.0.0"),
+    T("282031", "明石市", "兵庫県", "8.x", "kfim"),
+    T("282049", "西宮市", "兵庫県", "8.x", "kfim", "8.0.0"),
+    T("292010", "奈良市", "奈良県", "7.x", "kfim"),
+    T("302015", "和歌山市", "和歌山県", "7.x", "kfim", "7.4.6", konbini="7.4.2"),
+    T("312011", "鳥取市", "鳥取県", "7.x", "fim"),
+    T("322016", "松江市", "島根県", "8.x", "kfim"),
+    T("331007", "岡山市", "岡山県", "7.x", "kfim", "7.4.6", seirei=True, konbini="7.4.2"),
+    T("332020", "倉敷市", "岡山県", "8.x", "kfim"),
+    T("341002", "広島市", "広島県", "8.x", "kfimr", seirei=True),
+    T("342025", "呉市", "広島県", "7.x", "kfim"),
+    T("342076", "福山市", "広島県", "8.x", "kfim", "8.1.3", konbini="8.0.0"),
+    T("352012", "下関市", "山口県", "7.x", "kfim", "7.4.1"),
+    T("352039", "山口市", "山口県", "8.x", "kfim"),
+    T("362018", "徳島市", "徳島県", "8.x", "kfim"),
+    T("372013", "高松市", "香川県", "8.x", "kfim"),
+    T("382019", "松山市", "愛媛県", "7.x", "kfim", "7.4.5", konbini="7.4.2"),
+    T("392014", "高知市", "高知県", "7.x", "fim"),
+    T("401005", "北九州市", "福岡県", "7.x", "kfimr", seirei=True),
+    T("401307", "福岡市", "福岡県", "8.x", "kfimr", seirei=True),
+    T("402036", "久留米市", "福岡県", "8.x", "kfim"),
+    T("402206", "宗像市", "福岡県", "8.x", "km", "8.2.1", konbini="8.0.0"),
+    T("412015", "佐賀市", "佐賀県", "8.x", "kfim"),
+    T("422011", "長崎市", "長崎県", "7.x", "kfim", "7.4.2"),
+    T("431001", "熊本市", "熊本県", "8.x", "kfimr", seirei=True),
+    T("432024", "八代市", "熊本県", "8.x", "kfim"),
+    T("442011", "大分市", "大分県", "8.x", "kfim"),
+    T("452017", "宮崎市", "宮崎県", "7.x", "kfim"),
+    T("462012", "鹿児島市", "鹿児島県", "8.x", "kfimr"),
+    T("472018", "那覇市", "沖縄県", "8.x", "kfim"),
+)
+
+REBUILT_JARS = {
+    "431001": ("lib/kofu-konbini.jar", (2023, 4, 11, 21, 14, 52), "kumamoto-ops"),
+    "221309": ("lib/kofu-print.jar", (2023, 6, 2, 19, 40, 7), "hamamatsu-build"),
+    "132012": ("lib/kofu-core.jar", (2023, 6, 6, 8, 3, 30), "hachioji-it"),
+}
+"""Jars rebuilt locally from the shipped classes: (path, zip timestamps, Built-By)."""
+LOCAL_PATCHES = {"281000": ("app/madoguchi/ReceiptNumber.java", "    // local patch 2022-11-08: receipt prefix for the Kita ward annex\n")}
+"""Files changed by hand at the tenant: (path, line inserted before the class's closing brace)."""
+CUSTOM_FILES = {
+    "141305": tuple(f"app/renkei/custom/{name}.java" for name in ("KawasakiLink", "KawasakiLinkBatch", "KawasakiLinkMapper", "KawasakiLinkConfig"))
+    + ("conf/kawasaki-link.properties", "lib/kawasaki-link.jar"),
+}
+"""Files no release knows (a program the municipality had built for itself)."""
+CONFIG_EDITS = {"362018": (PRINT_CONF, "print.lock.mode=exclusive", "print.lock.mode=shared")}
+"""Local edits of a config file: (file, shipped line, local line)."""
+UNREADABLE = {"131016": ("conf/db.properties", "permission denied")}
+
+
+def check_codes() -> None:
+    """Every 6-digit id is a JIS X 0402 code with the right check digit; no id or name twice."""
+    seen: set[str] = set()
+    for tenant in TENANTS:
+        digits = [int(d) for d in tenant.id]
+        check = (11 - sum(d * w for d, w in zip(digits[:5], (6, 5, 4, 3, 2), strict=True)) % 11) % 10
+        assert len(tenant.id) == 6 and digits[5] == check, f"{tenant.id} {tenant.name}: check digit should be {check}"
+        assert tenant.id not in seen, tenant.id
+        seen.add(tenant.id)
+        assert tenant.release in (v for ln, v, _ in RELEASES if ln == tenant.line), f"{tenant.id}: {tenant.release}"
+    assert len(TENANTS) == 123
+    assert len({(t.prefecture, t.name) for t in TENANTS}) == 123
+
+
+def inventory_files(product: Product, tenant: TenantSpec) -> dict[str, Blob]:
+    """What the tenant's deploy root holds."""
+    deployed = set(tenant.modules)
+    files = {p: b for p, b in product.releases[tenant.release].items() if module_of(p) in deployed or module_of(p) is None}
+    if tenant.konbini_from:
+        files = {p: b for p, b in files.items() if module_of(p) != "konbini"}
+        files |= {p: b for p, b in product.releases[tenant.konbini_from].items() if module_of(p) == "konbini"}
+    if tenant.konbini_jar_from:
+        files["lib/kofu-konbini.jar"] = product.releases[tenant.konbini_jar_from]["lib/kofu-konbini.jar"]
+    if tenant.id in REBUILT_JARS:
+        path, when, built_by = REBUILT_JARS[tenant.id]
+        assert files[path].jar is not None
+        title, version, entries = files[path].jar
+        files[path] = build_jar(title, version, entries, when, built_by)
+        assert files[path].content_sha256 == product.releases[tenant.release][path].content_sha256
+    if tenant.id in LOCAL_PATCHES:
+        path, line = LOCAL_PATCHES[tenant.id]
+        text = files[path].data.decode()
+        head, _, tail = text.rpartition("}\n")
+        files[path] = _blob((head + line + "}\n" + tail).encode())
+    if tenant.id in CONFIG_EDITS:
+        path, shipped, local = CONFIG_EDITS[tenant.id]
+        text = files[path].data.decode()
+        assert shipped in text
+        files[path] = _blob(text.replace(shipped, local).encode())
+    for path in CUSTOM_FILES.get(tenant.id, ()):
+        if path.endswith(".jar"):
+            entries = tuple((f"jp/lg/kawasaki/link/{n}.class", _digest(f"{tenant.id}/{n}") * 30) for n in ("Client", "Mapper", "Batch"))
+            files[path] = build_jar("kawasaki-link", "1.3.0", entries, (2021, 9, 24, 17, 5, 0))
+        elif path.endswith(".java"):
+            files[path] = _blob(java_source(path, Rev("kawasaki-1.3.0")))
+        else:
+            files[path] = _blob(b"# Kawasaki on-demand linkage (custom)\nlink.endpoint=https://renkei.city.kawasaki.internal/api\nlink.batch.hour=2\n")
+    if tenant.id in UNREADABLE:
+        del files[UNREADABLE[tenant.id][0]]
+    return dict(sorted(files.items()))
+
+
+def _blob(data: bytes) -> Blob:
+    return Blob(data, hashlib.sha256(data).hexdigest())
+
+
+def config_values(files: dict[str, Blob]) -> list[ConfigValue]:
+    """The settings the catalog's config checks ask for, from the tenant's own files."""
+    values = []
+    for path, key in sorted({(f, k) for fix in FIXES for f, k, _ in fix.config}):
+        if path in files:
+            settings = dict(line.split("=", 1) for line in files[path].data.decode().splitlines() if "=" in line and not line.startswith("#"))
+            values.append(ConfigValue(path, key, settings.get(key)))
+    return values
+
+
+def inventory_json(tenant: TenantSpec, index: int, files: dict[str, Blob]) -> str:
+    collected_at = f"2023-06-{12 + index % 5:02d}T{index * 7 % 10:02d}:{index * 13 % 60:02d}:{index * 29 % 60:02d}Z"
+    unreadable = [Unreadable(*UNREADABLE[tenant.id])] if tenant.id in UNREADABLE else []
+    return dumps_inventory(
+        tenant=tenant.id,
+        collected_at=collected_at,
+        collector="drift 0.1.0",
+        content_hash="drift-content/1",
+        files={p: FileRecord(len(b.data), b.sha256, b.content_sha256) for p, b in files.items()},
+        config=config_values(files),
+        unreadable=unreadable,
+    )
+
+
+def tenants_yaml() -> str:
+    out = [HEADER]
+    for t in sorted(TENANTS, key=lambda t: t.id):
+        item: dict[str, object] = {"id": t.id, "name": t.name, "prefecture": t.prefecture, "edition": t.edition, "line": t.line,
+                                   "modules": list(t.modules)}
+        out.append("- " + flow(item, quoted=("id", "line")) + "\n")
+    return "".join(out)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Writing
+# --------------------------------------------------------------------------------------------------------
+
+
+def generate() -> dict[str, str]:
+    """Every file of the reference fleet: relative path → text."""
+    check_codes()
+    product = build_product()
+    out: dict[str, str] = {"manifests/catalog.yaml": catalog_yaml()}
+    for version, line in product.line_of.items():
+        out[f"manifests/releases/{line}/{version}.yaml"] = release_yaml(product, version)
+    for fix in FIXES:
+        out[f"manifests/fixes/{fix.id}.yaml"] = fix_yaml(product, fix)
+    out["inventory/tenants.yaml"] = tenants_yaml()
+    for index, tenant in enumerate(sorted(TENANTS, key=lambda t: t.id)):
+        out[f"inventory/{tenant.id}.json"] = inventory_json(tenant, index, inventory_files(product, tenant))
+    for path, text in out.items():  # the hand-written YAML must read back as YAML
+        if path.endswith(".yaml"):
+            yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader
+    return out
+
+
+def generated_kind(relpath: str) -> bool:
+    """True for the files this script owns (so a rerun removes the ones it no longer writes)."""
+    return bool(
+        re.fullmatch(r"manifests/(catalog\.yaml|releases/[^/]+/[^/]+\.yaml|fixes/[^/]+\.yaml)", relpath)
+        or re.fullmatch(r"inventory/(tenants\.yaml|\d{6}\.json)", relpath)
+    )
+
+
+def write(out: dict[str, str], root: Path) -> tuple[int, int]:
+    """Write every file (only those whose bytes change) and remove stale generated ones: (written, removed)."""
+    written = removed = 0
+    for folder in ("manifests", "inventory"):
+        for path in sorted((root / folder).rglob("*")) if (root / folder).is_dir() else []:
+            rel = path.relative_to(root).as_posix()
+            if path.is_file() and generated_kind(rel) and rel not in out:
+                path.unlink()
+                removed += 1
+    for rel, text in out.items():
+        path = root / rel
+        data = text.encode("utf-8")
+        if path.is_file() and path.read_bytes() == data:
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        written += 1
+    return written, removed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--out", type=Path, default=REPO, help="folder to write manifests/ and inventory/ into (default: the repository root)")
+    args = parser.parse_args(argv)
+    out = generate()
+    written, removed = write(out, args.out)
+    fixes = sum(1 for p in out if p.startswith("manifests/fixes/"))
+    releases = sum(1 for p in out if p.startswith("manifests/releases/"))
+    print(f"{len(out)} files ({releases} releases, {fixes} fixes, {len(TENANTS)} tenants) in {args.out}: "
+          f"{written} written, {len(out) - written} unchanged, {removed} removed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
