@@ -20,7 +20,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import lzma
+import struct
 import zipfile
+import zlib
 from typing import IO
 
 ALGORITHM = "drift-content/1"
@@ -36,6 +39,14 @@ _CHUNK = 1 << 20
 
 class ArchiveError(Exception):
     """The archive cannot be content-hashed (corrupt, hostile or too deep); the message is the reason."""
+
+
+# What zipfile and its decompressors raise on corrupt or unsupported input (zlib.error for a damaged deflate
+# stream, NotImplementedError for an unknown zip version or method, struct.error for short headers, ...).
+_ZIP_ERRORS = (
+    zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError,
+    zlib.error, lzma.LZMAError, struct.error,
+)
 
 
 def is_archive_name(name: str) -> bool:
@@ -65,7 +76,7 @@ def content_sha256(stream: IO[bytes], *, depth: int = 0) -> str:
         raise ArchiveError(f"archives nested deeper than {MAX_NESTING}")
     try:
         archive = zipfile.ZipFile(stream)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+    except _ZIP_ERRORS as exc:
         raise ArchiveError(f"not a readable zip archive: {exc}") from exc
     records: list[bytes] = []
     with archive:
@@ -74,7 +85,7 @@ def content_sha256(stream: IO[bytes], *, depth: int = 0) -> str:
                 continue
             try:
                 digest = _entry_hash(archive, info, depth)
-            except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError) as exc:
+            except _ZIP_ERRORS as exc:
                 raise ArchiveError(f"entry {info.filename!r} cannot be read: {exc}") from exc
             records.append(info.filename.encode("utf-8") + b"\0" + digest.encode("ascii") + b"\n")
     records.sort()

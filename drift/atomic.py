@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -12,7 +13,8 @@ from drift.errors import OperationalError
 def write_atomic(path: str | Path, data: bytes | str) -> None:
     """Write `data` to `path` through a temporary file in the same folder, fsync, then rename.
 
-    A crash or a full disk leaves the previous version of `path` intact.
+    A crash or a full disk leaves the previous version of `path` intact. The new file keeps the previous
+    version's permissions, or gets those of a plainly created file (0666 less the umask), never mkstemp's 0600.
     """
     target = Path(path)
     payload = data.encode("utf-8") if isinstance(data, str) else data
@@ -24,6 +26,7 @@ def write_atomic(path: str | Path, data: bytes | str) -> None:
         raise OperationalError(f"cannot write: {exc.strerror or exc}", source=target) from exc
     try:
         with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), _mode_for(target))
             handle.write(payload)
             handle.flush()
             os.fsync(handle.fileno())
@@ -34,6 +37,23 @@ def write_atomic(path: str | Path, data: bytes | str) -> None:
     except BaseException:
         _remove_quietly(tmp)
         raise
+
+
+def _mode_for(target: Path) -> int:
+    try:
+        return stat.S_IMODE(os.stat(target).st_mode)
+    except OSError:
+        pass
+    try:  # Linux: read the umask without changing it (os.umask would, for every thread)
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def _remove_quietly(path: str) -> None:

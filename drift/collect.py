@@ -11,6 +11,7 @@ import datetime as dt
 import fnmatch
 import hashlib
 import os
+import re
 import stat
 from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +21,7 @@ from pathlib import Path
 from drift import __version__
 from drift.archive import ALGORITHM, ArchiveError, content_sha256, is_archive_name
 from drift.configfile import ConfigReadError, read_keys
-from drift.errors import InputError
+from drift.errors import InputError, OperationalError
 from drift.inventory.jsonfile import dumps_inventory
 from drift.inventory.model import ConfigValue, FileRecord, Unreadable
 
@@ -93,17 +94,24 @@ def count_files(root: Path, excludes: Collection[str] = ()) -> int:
 
 
 def _walk(root: Path, excludes: Collection[str]) -> Iterator[tuple[str, str, str, str]]:
-    """Yield (relative path, full path, kind, detail); kind is file, unreadable or skipped. One stat per entry."""
+    """Yield (relative path, full path, kind, detail); kind is file, unreadable or skipped. One stat per entry.
+
+    The relative path is always one an inventory can hold (see `_recordable`); a regular file whose real
+    name had to be escaped is listed as unreadable, never hashed under a name it does not have.
+    """
     stack: list[tuple[str, str]] = [(str(root), "")]
     while stack:
         folder, prefix = stack.pop()
         try:
             entries = list(os.scandir(folder))
         except OSError as exc:
-            yield prefix.rstrip("/") or ".", folder, "unreadable", f"cannot list folder: {exc.strerror or exc}"
+            if not prefix:
+                raise OperationalError(f"cannot list folder: {exc.strerror or exc}", source=root) from exc
+            yield _recordable(prefix.rstrip("/"))[0], folder, "unreadable", f"cannot list folder: {exc.strerror or exc}"
             continue
         for entry in entries:
-            rel = _display(prefix + entry.name)
+            raw = prefix + entry.name
+            rel, why = _recordable(raw)
             if _excluded(rel, excludes):
                 continue
             try:
@@ -115,10 +123,10 @@ def _walk(root: Path, excludes: Collection[str]) -> Iterator[tuple[str, str, str
                 yield rel, entry.path, "unreadable", f"cannot stat: {exc.strerror or exc}"
                 continue
             if stat.S_ISDIR(mode):
-                stack.append((entry.path, rel + "/"))
+                stack.append((entry.path, raw + "/"))
             elif stat.S_ISREG(mode):
-                if rel != prefix + entry.name:
-                    yield rel, entry.path, "unreadable", "file name is not valid UTF-8"
+                if why is not None:
+                    yield rel, entry.path, "unreadable", why
                 else:
                     yield rel, entry.path, "file", ""
             else:
@@ -168,5 +176,28 @@ def _excluded(rel: str, patterns: Collection[str]) -> bool:
 
 
 def _display(name: str) -> str:
-    """A name as valid UTF-8 text: undecodable bytes become `\\xNN` escapes."""
+    """A name as valid UTF-8 text: undecodable bytes become `\\xNN` escapes (for messages, not paths)."""
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+# What an inventory path may not hold (drift.paths.check_relpath): bytes that are not UTF-8 (surrogate
+# escapes), control characters, backslashes, and a leading drive prefix such as `c:`.
+_UNRECORDABLE = re.compile(r"[\x00-\x1f\x7f\\\udc80-\udcff]|^[A-Za-z]:")
+_ESCAPED = re.compile(r"[%:\x00-\x1f\x7f\\\udc80-\udcff]")
+
+
+def _recordable(raw: str) -> tuple[str, str | None]:
+    """The path as an inventory can record it, and None, or the path escaped and why it had to be.
+
+    Escaping writes each offending byte, and every `%` and `:`, as `%XX` (hex of the byte), so two different
+    names never get one escaped path. Names that need no escaping are kept exactly.
+    """
+    if _UNRECORDABLE.search(raw) is None:
+        return raw, None
+    undecodable = any("\udc80" <= ch <= "\udcff" for ch in raw)
+    escaped = _ESCAPED.sub(lambda m: "".join(f"%{b:02X}" for b in m.group(0).encode("utf-8", "surrogateescape")), raw)
+    if undecodable:
+        reason = "file name is not valid UTF-8"
+    else:
+        reason = "file name holds a control character, a backslash or a drive prefix"
+    return escaped, f"{reason}; recorded with %XX escapes, not hashed"

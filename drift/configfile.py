@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import configparser
 import json
+import re
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from drift.yamlio import _Loader
+# _YAML_NOTE: config files come from the tenant, so they are parsed with PyYAML's pure-Python safe loader: the
+# C loader (libyaml) crashes the whole process on deeply nested input (`[[[[...` some 25,000 deep), while the
+# pure one raises RecursionError, which becomes a ConfigReadError. Config files are few and small.
 
 
 class ConfigReadError(Exception):
@@ -34,8 +37,8 @@ def read_keys(path: Path, keys: Collection[str]) -> dict[str, str | None]:
         return _ini(data, keys)
     if suffix in (".yaml", ".yml", ".json"):
         try:
-            doc = json.loads(data) if suffix == ".json" else yaml.load(data, Loader=_Loader)  # noqa: S506
-        except (ValueError, yaml.YAMLError) as exc:
+            doc = json.loads(data) if suffix == ".json" else yaml.load(data, Loader=yaml.SafeLoader)  # noqa: S506 _YAML_NOTE
+        except (ValueError, RecursionError, yaml.YAMLError) as exc:
             raise ConfigReadError(f"cannot parse {suffix[1:]}: {type(exc).__name__}") from exc
         return {k: _dotted(doc, k) for k in keys}
     # Any other file: read as .properties, the common case for Java deployments.
@@ -44,24 +47,37 @@ def read_keys(path: Path, keys: Collection[str]) -> dict[str, str | None]:
 
 
 def parse_properties(text: str) -> dict[str, str]:
-    """Java `.properties`: `key=value`, `key: value` or `key value`; `#`/`!` comments; `\\` continues a line."""
+    """Java `.properties`: `key=value`, `key: value` or `key value`; `#`/`!` comments; `\\` continues a line.
+
+    As `java.util.Properties.load` reads it: lines end at `\\n`, `\\r` or `\\r\\n` only; whitespace is space,
+    tab and form feed; escapes (`\\uXXXX`, `\\t`, `\\n`, `\\r`, `\\f`, `\\` before any other character) are
+    decoded in keys and values. A malformed `\\uXXXX` raises `ConfigReadError`, as Java refuses the file.
+    """
     result: dict[str, str] = {}
     logical = ""
-    for raw in text.splitlines():
-        line = raw.lstrip() if not logical else raw.lstrip()
-        if not logical and (not line or line[0] in "#!"):
+    continuing = False
+    for raw in _LINE_END.split(text):
+        line = raw.lstrip(_WHITESPACE)
+        if not continuing and (not line or line[0] in "#!"):
             continue
         if _continues(line):
             logical += line[:-1]
+            continuing = True
             continue
         logical += line
         key, value = _split_property(logical)
         result[key] = value
-        logical = ""
-    if logical:
+        logical, continuing = "", False
+    if continuing:
         key, value = _split_property(logical)
         result[key] = value
     return result
+
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
+_WHITESPACE = " \t\f"
+_ESCAPE = re.compile(r"\\(u[0-9A-Fa-f]{4}|u|.|$)", re.DOTALL)
+_SIMPLE_ESCAPES = {"t": "\t", "n": "\n", "r": "\r", "f": "\f"}
 
 
 def _continues(line: str) -> bool:
@@ -70,22 +86,34 @@ def _continues(line: str) -> bool:
 
 
 def _split_property(line: str) -> tuple[str, str]:
-    key_chars: list[str] = []
     i = 0
     while i < len(line):
         ch = line[i]
-        if ch == "\\" and i + 1 < len(line):
-            key_chars.append(line[i + 1])
+        if ch == "\\":
             i += 2
             continue
-        if ch in "=: \t":
+        if ch in "=:" or ch in _WHITESPACE:
             break
-        key_chars.append(ch)
         i += 1
-    rest = line[i:].lstrip(" \t")
+    key, rest = line[:i], line[i:].lstrip(_WHITESPACE)
     if rest[:1] in ("=", ":"):
-        rest = rest[1:].lstrip(" \t")
-    return "".join(key_chars), rest
+        rest = rest[1:].lstrip(_WHITESPACE)
+    return _unescape(key), _unescape(rest)
+
+
+def _unescape(text: str) -> str:
+    if "\\" not in text:
+        return text
+
+    def one(match: re.Match[str]) -> str:
+        code = match.group(1)
+        if code.startswith("u"):
+            if len(code) != 5:
+                raise ConfigReadError("cannot parse properties: malformed \\uxxxx escape")
+            return chr(int(code[1:], 16))
+        return _SIMPLE_ESCAPES.get(code, code)
+
+    return _ESCAPE.sub(one, text)
 
 
 def _ini(data: bytes, keys: Collection[str]) -> dict[str, str | None]:
@@ -97,11 +125,15 @@ def _ini(data: bytes, keys: Collection[str]) -> dict[str, str | None]:
         raise ConfigReadError(f"cannot parse ini: {type(exc).__name__}") from exc
     result: dict[str, str | None] = {}
     for key in keys:
-        section, _, option = key.rpartition(".")
-        if section and parser.has_option(section, option):
-            result[key] = parser.get(section, option)
-        else:
-            result[key] = parser.defaults().get(key)
+        result[key] = parser.defaults().get(key)
+        # Section and option names may both hold dots (`[Session]` `session.save_path`): try every split,
+        # the longest section name first.
+        parts = key.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            section, option = ".".join(parts[:cut]), ".".join(parts[cut:])
+            if parser.has_option(section, option):
+                result[key] = parser.get(section, option)
+                break
     return result
 
 
