@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from drift.errors import InputError
@@ -26,3 +27,17 @@ def check_relpath(value: object, *, source: str | Path, where: str, error: type[
         if part in ("", ".", ".."):
             raise error(f"path {value!r} leaves its root or has an empty segment", source=source, where=where)
     return value
+
+
+# One pass over all paths joined by newlines: any match means some path needs a closer look.
+_SUSPECT = re.compile(r"(?:^|/)\.{1,2}(?:/|$)|^/|//|/$|^$|^[A-Za-z]:|[\x00-\x09\x0b-\x1f\x7f\\]", re.MULTILINE)
+
+
+def check_paths(paths: Sequence[str], *, source: str | Path, field: str, error: type[InputError] = InputError) -> None:
+    """Check many paths at once (one regular expression over them all); raise `error` naming the first bad one
+    as `field[i]`."""
+    joined = "\n".join(paths)
+    if _SUSPECT.search(joined) is None and joined.count("\n") == max(len(paths) - 1, 0):
+        return
+    for i, path in enumerate(paths):
+        check_relpath(path, source=source, where=f"{field}[{i}]", error=error)

@@ -22,7 +22,8 @@ Scanning it (SPEC 5) must show exactly this:
   - 3 (141003 横浜市, 131211 足立区, 271403 堺市) have the fixed source but a stale `lib/kofu-konbini.jar`:
     `partial`.
   The other three: 362018 徳島市 runs 8.2.2 but set `print.lock.mode=shared` in `conf/print.properties`, so
-  KOFU-2023-0511's config check fails although its files are fixed; 151009 新潟市 is still on 8.2.1, 202011
+  KOFU-2023-0511 is `missing` through its config check alone, although the files that shipped with it
+  (`PrintLockMode.java`, `KioskDbBridge.java`) are those of 8.2.2; 151009 新潟市 is still on 8.2.1, 202011
   長野市 on 7.4.5 (both miss the 2023 fixes).
 * The other 79 run the newest release of their line (8.2.2 or 7.4.6, which ship the 2023 fixes), with
   these local deviations that are not `missing`/`partial`:
@@ -279,8 +280,11 @@ FIXES: tuple[FixSpec, ...] = (
     F("KOFU-2023-0422", "high", "2023-05-29", "On-demand linkage plus two concurrent prints overwrite the print image",
       "8.x@8.2.2", "app/renkei/ondemand/OnDemandPrintHook.java app/renkei/ondemand/OnDemandLink.java", modules=("renkei",)),
     F("KOFU-2023-0511", "high", "2023-05-29", "Kiosk and convenience-store issuance sharing one database must lock exclusively",
-      "8.x@8.2.2 7.x@7.4.6", "app/print/PrintLockMode.java app/konbini/KioskDbBridge.java", modules=("konbini",),
-      config=((PRINT_CONF, "print.lock.mode", "exclusive"),), touches=(PRINT_CONF,)),
+      # The code that honours the setting ships with the fix, but is inert without it: the setting is the fix's
+      # evidence, so a tenant with the new files and the old setting is `missing`, not `partial`.
+      "8.x@8.2.2 7.x@7.4.6", "", modules=("konbini",),
+      config=((PRINT_CONF, "print.lock.mode", "exclusive"),),
+      touches=(PRINT_CONF, "app/print/PrintLockMode.java", "app/konbini/KioskDbBridge.java")),
     F("KOFU-2023-0516", "high", "2023-05-29", "A cancelled seal registration is still issued after moving back between wards",
       "8.x@8.2.2 7.x@7.4.6", "app/inkan/InkanCancel.java", editions=("seirei",)),
 )
@@ -670,7 +674,7 @@ def fix_yaml(product: Product, fix: FixSpec) -> str:
     for variant in variants(product, fix):
         out.append(f"  - line: {scalar(str(variant['line']), quote=True)}\n")
         out.append(f"    fixed_in: {scalar(str(variant['fixed_in']), quote=True)}\n")
-        out.append("    files:\n")
+        out.append("    files:\n" if variant["files"] else "    files: []\n")
         for entry in variant["files"]:  # type: ignore[attr-defined]
             out.append(f"      - path: {scalar(entry['path'])}\n")
             for key in ("fixed", "unfixed"):

@@ -130,13 +130,19 @@ def test_tokushima_lacks_the_lock_fix_through_its_config_check_alone(by_id: dict
     result = by_id["362018"]
     assert lacking(result) == {"KOFU-2023-0511"}
     lock = finding(result, "KOFU-2023-0511")
-    # SPEC 5: "any unfixed -> partial if any entry is fixed": the fixed files make it partial, not missing.
-    assert lock.status == "partial"
-    files = [e for e in lock.evidence if "#" not in e.path]
-    config = [e for e in lock.evidence if "#" in e.path]
-    assert files and all(e.state == "fixed" for e in files)
-    assert [(e.path, e.state, e.found) for e in config] == [("conf/print.properties#print.lock.mode", "unfixed", "shared")]
+    assert lock.status == "missing"
+    assert [(e.path, e.state, e.found, e.expected) for e in lock.evidence] == [
+        ("conf/print.properties#print.lock.mode", "unfixed", "shared", ("exclusive",))
+    ]
     assert result.drift.modified == ("conf/print.properties",)
+
+
+def test_tokushima_runs_the_files_that_shipped_with_the_lock_fix(by_id: dict[str, TenantResult]) -> None:
+    release = next(r for r in load_catalog(MANIFESTS).releases if r.version == "8.2.2")
+    shipped = {f.path: f.sha256 for f in release.files}
+    inventory = read_inventory(INVENTORY / "362018.json", "362018")
+    for path in ("app/print/PrintLockMode.java", "app/konbini/KioskDbBridge.java"):
+        assert inventory.files[path].sha256 == shipped[path]
 
 
 def test_a_fixed_source_with_a_stale_jar_is_partial(scan: Scan) -> None:

@@ -21,9 +21,10 @@ from drift.catalog.model import (
     Variant,
     version_key,
 )
+from drift.catalog.fastrelease import parse_release
 from drift.errors import CatalogError
 from drift.hashes import ABSENT, check_hex, check_token
-from drift.paths import check_relpath
+from drift.paths import check_paths, check_relpath
 from drift.yamlio import load_yaml
 
 CATALOG_FORMAT = "drift-catalog/1"
@@ -51,7 +52,8 @@ def load_catalog(root: str | Path) -> Catalog:
 
     release_files = sorted((root / "releases").glob("*/*.yaml")) if (root / "releases").is_dir() else []
     fix_files = sorted((root / "fixes").glob("*.yaml")) if (root / "fixes").is_dir() else []
-    releases = [_release(p, root, lines) for p in release_files]
+    strings: dict[str, str] = {}
+    releases = [_release(p, lines, strings) for p in release_files]
     seen_releases: dict[tuple[str, str], str] = {}
     for release in releases:
         key = (release.line, release.version)
@@ -90,8 +92,13 @@ def catalog_digest(root: Path, files: list[Path]) -> str:
     return "sha256:" + hashlib.sha256(b"".join(records)).hexdigest()
 
 
-def _release(path: Path, root: Path, lines: list[str]) -> Release:
-    doc = _mapping(load_yaml(path, CatalogError), path, "")
+def _release(path: Path, lines: list[str], strings: dict[str, str]) -> Release:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CatalogError(f"cannot read as UTF-8: {exc}", source=path) from exc
+    fast = parse_release(text)
+    doc = _mapping(fast if fast is not None else load_yaml(path, CatalogError), path, "")
     _keys(doc, path, "", required={"format", "line", "version", "files"}, optional={"date", "notes"})
     if doc["format"] != RELEASE_FORMAT:
         raise CatalogError(f"unknown format {doc['format']!r}, expected {RELEASE_FORMAT!r}", source=path, where="format")
@@ -104,6 +111,11 @@ def _release(path: Path, root: Path, lines: list[str]) -> Release:
     raw_files = doc["files"]
     if not isinstance(raw_files, list):
         raise CatalogError("must be a list", source=path, where="files")
+    files = _release_files_fast(raw_files, path, strings) if fast is not None else _release_files(raw_files, path)
+    return Release(line=line, version=version, date=_date(doc.get("date"), path, "date"), files=files, source=str(path))
+
+
+def _release_files(raw_files: list[Any], path: Path) -> tuple[ReleaseFile, ...]:
     files: list[ReleaseFile] = []
     seen: set[str] = set()
     for i, item in enumerate(raw_files):
@@ -123,7 +135,26 @@ def _release(path: Path, root: Path, lines: list[str]) -> Release:
                 content_sha256=None if content is None else check_hex(content, source=path, where=f"{where}.content_sha256", error=CatalogError),
             )
         )
-    return Release(line=line, version=version, date=_date(doc.get("date"), path, "date"), files=tuple(files), source=str(path))
+    return tuple(files)
+
+
+def _release_files_fast(raw_files: list[dict[str, str]], path: Path, strings: dict[str, str]) -> tuple[ReleaseFile, ...]:
+    """Entries from `parse_release`: keys, kinds and hashes are already checked by its pattern; paths are
+    checked here all at once. Equal strings are shared across releases (most files do not change)."""
+    paths = [e["path"] for e in raw_files]
+    check_paths(paths, source=path, field="files", error=CatalogError)
+    if len(set(paths)) != len(paths):
+        return _release_files(raw_files, path)  # names the duplicate
+    intern = strings.setdefault
+    return tuple(
+        ReleaseFile(
+            intern(e["path"], e["path"]),
+            e["kind"],
+            intern(e["sha256"], e["sha256"]),
+            None if (c := e.get("content_sha256")) is None else intern(c, c),
+        )
+        for e in raw_files
+    )
 
 
 def _fix(path: Path, lines: list[str]) -> Fix:

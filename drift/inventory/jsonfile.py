@@ -16,7 +16,7 @@ from typing import Any
 
 from drift.errors import InventoryError
 from drift.hashes import is_hex
-from drift.inventory.checks import check_paths
+from drift.paths import check_paths
 from drift.inventory.model import ConfigValue, FileRecord, Inventory, Unreadable
 from drift.paths import check_relpath
 
@@ -97,7 +97,7 @@ def _inventory(doc: Any, path: Path, digest: str) -> Inventory:
     for i, p in enumerate(paths):
         if not isinstance(p, str):
             raise InventoryError("every file needs a string path", source=path, where=f"files[{i}]")
-    check_paths(paths, source=path, field="files")  # type: ignore[arg-type]
+    check_paths(paths, source=path, field="files", error=InventoryError)  # type: ignore[arg-type]
     files: dict[str, FileRecord] = {}
     for i, item in enumerate(raw_files):
         record = _file_record(item, path, i)
@@ -106,7 +106,7 @@ def _inventory(doc: Any, path: Path, digest: str) -> Inventory:
         files[item["path"]] = record
     unreadable: dict[str, Unreadable] = {}
     raw_unreadable = _list(doc, "unreadable", path)
-    check_paths([u["path"] if isinstance(u, dict) and isinstance(u.get("path"), str) else "" for u in raw_unreadable], source=path, field="unreadable")
+    check_paths([u["path"] if isinstance(u, dict) and isinstance(u.get("path"), str) else "" for u in raw_unreadable], source=path, field="unreadable", error=InventoryError)
     for i, item in enumerate(raw_unreadable):
         if set(item) != {"path", "reason"} or not isinstance(item["reason"], str):
             raise InventoryError("needs exactly a path and a reason", source=path, where=f"unreadable[{i}]")
