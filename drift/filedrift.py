@@ -9,6 +9,9 @@ from drift.catalog.model import Catalog
 from drift.inventory.model import FileRecord
 from drift.results import FileDrift
 
+_FIELD = 32
+"""Bits per release in a spread mask: room for counts up to 2**32 files."""
+
 
 class ReleaseIndex:
     """For each known path, which releases have which hash there, as bit masks over `labels`.
@@ -32,6 +35,7 @@ class ReleaseIndex:
                 if f.content_sha256 is not None:
                     by_content = self._content.setdefault(f.path, {})
                     by_content[f.content_sha256] = by_content.get(f.content_sha256, 0) | flag
+        self._spread: dict[int, int] = {}
 
     def file_drift(self, files: Mapping[str, FileRecord]) -> FileDrift:
         """Uncatalogued and modified paths, and how many files each release accounts for.
@@ -68,15 +72,24 @@ class ReleaseIndex:
         result: dict[str, int] = {}
         main_line: str | None = None
         while remaining:
-            per_bit: Counter[int] = Counter()
-            for mask, count in remaining.items():
-                while mask:
-                    low = mask & -mask
-                    per_bit[low.bit_length() - 1] += count
-                    mask ^= low
+            # Per-release counts in one big-integer sum: each mask spread to one 32-bit field per release.
+            total = sum(self._spread_of(mask) * count for mask, count in remaining.items())
+            field_mask = (1 << _FIELD) - 1
+            per_bit = {b: c for b in range(len(self.labels)) if (c := (total >> (b * _FIELD)) & field_mask)}
             bit = max(per_bit, key=lambda b: (per_bit[b], self._lines[b] == main_line, b))
             main_line = main_line or self._lines[bit]
             flag = 1 << bit
             result[self.labels[bit]] = per_bit[bit]
             remaining = {m: c for m, c in remaining.items() if not m & flag}
         return result
+
+    def _spread_of(self, mask: int) -> int:
+        spread = self._spread.get(mask)
+        if spread is None:
+            spread, bits = 0, mask
+            while bits:
+                low = bits & -bits
+                spread |= 1 << ((low.bit_length() - 1) * _FIELD)
+                bits ^= low
+            self._spread[mask] = spread
+        return spread

@@ -29,15 +29,22 @@ def check_relpath(value: object, *, source: str | Path, where: str, error: type[
     return value
 
 
-# One pass over all paths joined by newlines: any match means some path needs a closer look.
-_SUSPECT = re.compile(r"(?:^|/)\.{1,2}(?:/|$)|^/|//|/$|^$|^[A-Za-z]:|[\x00-\x09\x0b-\x1f\x7f\\]", re.MULTILINE)
+# Substrings that, in all paths joined by newlines (and framed by them), show some path needs a closer look:
+# absolute, empty segment, trailing slash, empty path, `.` or `..` segments, backslash.
+_SUSPECT_PARTS = ("\n/", "//", "/\n", "\n\n", "/./", "\n./", "/.\n", "\n.\n", "/../", "\n../", "/..\n", "\n..\n", "\\")
+_DRIVE = re.compile(r"\n[A-Za-z]:")
 
 
 def check_paths(paths: Sequence[str], *, source: str | Path, field: str, error: type[InputError] = InputError) -> None:
-    """Check many paths at once (one regular expression over them all); raise `error` naming the first bad one
-    as `field[i]`."""
-    joined = "\n".join(paths)
-    if _SUSPECT.search(joined) is None and joined.count("\n") == max(len(paths) - 1, 0):
+    """Check many paths at once, with a few substring searches over them all (an inventory has thousands);
+    raise `error` naming the first bad one as `field[i]`."""
+    joined = "\n" + "\n".join(paths) + "\n"
+    if (
+        joined.count("\n") == len(paths) + 1
+        and joined[1:-1].replace("\n", "").isprintable()
+        and not any(part in joined for part in _SUSPECT_PARTS)
+        and _DRIVE.search(joined) is None
+    ) or not paths:
         return
     for i, path in enumerate(paths):
         check_relpath(path, source=source, where=f"{field}[{i}]", error=error)
