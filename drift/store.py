@@ -136,8 +136,12 @@ class Store:
             "SELECT key, created_at, catalog_digest FROM scans WHERE id = ?", (scan_id,)
         ).fetchone()
         findings: dict[str, list[Finding]] = {}
-        for row in self._finding_rows(key, statuses):
-            findings.setdefault(row[0], []).append(_finding(row[1:]))
+        evidence: dict[int, tuple[Evidence, ...]] = {}
+        for tenant, fix, status, severity, variant, reason, evidence_key in self._finding_rows(key, statuses):
+            shared = evidence.get(evidence_key)
+            if shared is None:
+                shared = evidence[evidence_key] = self._evidence(evidence_key)
+            findings.setdefault(tenant, []).append(Finding(fix, status, severity, variant, shared, reason or ""))
         tenants = tuple(
             _tenant_result(row, tuple(findings.get(row[0], ())))
             for row in conn.execute(
@@ -156,15 +160,16 @@ class Store:
         ]
 
     def _finding_rows(self, key: int, statuses: Collection[str] | None) -> Iterator[tuple[Any, ...]]:
-        sql = (
-            "SELECT f.tenant, f.fix, f.status, f.severity, f.variant, f.reason, e.json"
-            " FROM findings f JOIN evidence e ON e.key = f.evidence WHERE f.scan = ?"
-        )
+        sql = "SELECT tenant, fix, status, severity, variant, reason, evidence FROM findings WHERE scan = ?"
         params: list[Any] = [key]
         if statuses is not None:
-            sql += f" AND f.status IN ({', '.join('?' for _ in statuses)})"
+            sql += f" AND status IN ({', '.join('?' for _ in statuses)})"
             params.extend(statuses)
-        return self.db.conn.execute(sql + " ORDER BY f.tenant, f.fix", params)
+        return self.db.conn.execute(sql + " ORDER BY tenant, fix", params)
+
+    def _evidence(self, key: int) -> tuple[Evidence, ...]:
+        (text,) = self.db.conn.execute("SELECT json FROM evidence WHERE key = ?", (key,)).fetchone()
+        return tuple(Evidence(e["path"], e["state"], e["found"], tuple(e["expected"])) for e in json.loads(text))
 
     # Schema
 
@@ -194,14 +199,12 @@ class Store:
             )
             self.db["evidence"].create({"key": int, "digest": str, "json": str}, pk="key", not_null={"digest", "json"}, if_not_exists=True)
             self.db["evidence"].create_index(["digest"], unique=True, if_not_exists=True)
-            self.db["findings"].create(
-                {"scan": int, "tenant": str, "fix": str, "status": str, "severity": str, "variant": str, "reason": str, "evidence": int},
-                pk=("scan", "tenant", "fix"),
-                foreign_keys=[("scan", "scans", "key"), ("evidence", "evidence", "key")],
-                if_not_exists=True,
+            # One B-tree, no rowid: a fleet scan writes millions of findings in (tenant, fix) order.
+            self.db.conn.execute(
+                "CREATE TABLE IF NOT EXISTS findings (scan INTEGER NOT NULL REFERENCES scans(key), tenant TEXT NOT NULL,"
+                " fix TEXT NOT NULL, status TEXT NOT NULL, severity TEXT NOT NULL, variant TEXT, reason TEXT,"
+                " evidence INTEGER NOT NULL REFERENCES evidence(key), PRIMARY KEY (scan, tenant, fix)) WITHOUT ROWID"
             )
-            self.db["findings"].create_index(["tenant", "fix"], if_not_exists=True)
-            self.db["findings"].create_index(["fix", "status"], if_not_exists=True)
             self.db.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @contextmanager
@@ -250,18 +253,6 @@ def _tenant_row(key: int | None, result: TenantResult) -> tuple[Any, ...]:
 def evidence_json(evidence: tuple[Evidence, ...]) -> str:
     """Evidence as the JSON list the scan document uses."""
     return _json([{"path": e.path, "state": e.state, "found": e.found, "expected": list(e.expected)} for e in evidence])
-
-
-def _finding(row: tuple[Any, ...]) -> Finding:
-    fix, status, severity, variant, reason, evidence = row
-    return Finding(
-        fix=fix,
-        status=status,
-        severity=severity,
-        variant=variant,
-        evidence=tuple(Evidence(e["path"], e["state"], e["found"], tuple(e["expected"])) for e in json.loads(evidence)),
-        reason=reason or "",
-    )
 
 
 def _tenant_result(row: tuple[Any, ...], findings: tuple[Finding, ...]) -> TenantResult:

@@ -9,6 +9,10 @@ from drift.policy import Policy
 from drift.results import MISSING, NOT_APPLICABLE, PARTIAL, STATUSES, UNVERIFIABLE, Scan, TenantResult
 
 
+MAX_BLOCKING_ROWS = 200
+"""A terminal shows at most this many blocking findings, then says how many more there are."""
+
+
 def render_table(scan: Scan, policy: Policy) -> str:
     """Counts per tenant, worst first (most blocking findings, then most missing, partial, unverifiable),
     then every blocking finding with its evidence."""
@@ -30,10 +34,12 @@ def render_table(scan: Scan, policy: Policy) -> str:
     parts = [head, tabulate(rows, headers=headers, disable_numparse=True) + "\n"]
     if blocking:
         block_rows = [
-            [r.tenant.id, f.fix, f.severity, f.status, f.variant or "", short_evidence(f)] for r, f in blocking
+            [r.tenant.id, f.fix, f.severity, f.status, f.variant or "", short_evidence(f)] for r, f in blocking[:MAX_BLOCKING_ROWS]
         ]
         parts.append("\nblocking findings\n")
         parts.append(tabulate(block_rows, headers=["tenant", "fix", "severity", "status", "variant", "evidence"], disable_numparse=True) + "\n")
+        if len(blocking) > MAX_BLOCKING_ROWS:
+            parts.append(f"... and {len(blocking) - MAX_BLOCKING_ROWS} more blocking findings: use --format csv or json for all\n")
     return "".join(parts)
 
 
