@@ -32,7 +32,7 @@ def test_every_registered_format_renders_a_scan(name):
 def test_table_caps_blocking_findings_and_says_how_many_more():
     lines = FORMATS["table"](scan_with(MISSING), Policy()).splitlines()
     assert lines[-1] == "... and 25 more blocking findings: use --format csv or json for all"
-    assert sum(1 for line in lines if line.split()[:2] == ["402206", line.split()[1]] and "FIX-" in line) == MAX_BLOCKING_ROWS
+    assert sum(1 for line in lines if line.split()[:1] == ["402206"] and line.split()[1].startswith("FIX-")) == MAX_BLOCKING_ROWS
 
 
 def test_table_below_the_cap_lists_every_blocking_finding():
