@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter
+from itertools import compress, repeat
+from operator import itemgetter, mul, not_
 from collections.abc import Mapping
 
 from drift.catalog.model import Catalog
 from drift.inventory.model import FileRecord
 from drift.results import FileDrift
 
+_SHA256, _CONTENT = itemgetter(1), itemgetter(2)
 _FIELD = 32
 """Bits per release in a spread mask: room for counts up to 2**32 files."""
 
@@ -25,16 +28,17 @@ class ReleaseIndex:
             r.version if versions[r.version] == 1 else f"{r.line}/{r.version}" for r in catalog.releases
         )
         self._lines: tuple[str, ...] = tuple(r.line for r in catalog.releases)
-        self._sha: dict[str, dict[str, int]] = {}
-        self._content: dict[str, dict[str, int]] = {}
+        self._known: frozenset[str] = frozenset(f.path for r in catalog.releases for f in r.files)
+        self._sha: dict[tuple[str, str], int] = {}
+        self._content: dict[tuple[str, str], int] = {}
         for bit, release in enumerate(catalog.releases):
             flag = 1 << bit
             for f in release.files:
-                by_hash = self._sha.setdefault(f.path, {})
-                by_hash[f.sha256] = by_hash.get(f.sha256, 0) | flag
+                key = (f.path, f.sha256)
+                self._sha[key] = self._sha.get(key, 0) | flag
                 if f.content_sha256 is not None:
-                    by_content = self._content.setdefault(f.path, {})
-                    by_content[f.content_sha256] = by_content.get(f.content_sha256, 0) | flag
+                    key = (f.path, f.content_sha256)
+                    self._content[key] = self._content.get(key, 0) | flag
         self._spread: dict[int, int] = {}
 
     def file_drift(self, files: Mapping[str, FileRecord]) -> FileDrift:
@@ -45,26 +49,18 @@ class ReleaseIndex:
         a release of the first one's line, then the later release), so a mixed deployment shows as its
         main release plus a few others.
         """
-        uncatalogued: list[str] = []
-        modified: list[str] = []
-        masks: Counter[int] = Counter()
-        sha_index, content_index = self._sha, self._content
-        for path, record in files.items():
-            by_hash = sha_index.get(path)
-            if by_hash is None:
-                uncatalogued.append(path)
-                continue
-            mask = by_hash.get(record.sha256, 0)
-            if record.content_sha256 is not None:
-                mask |= content_index.get(path, {}).get(record.content_sha256, 0)
-            if mask:
-                masks[mask] += 1
-            else:
-                modified.append(path)
+        paths = list(files)
+        records = list(files.values())
+        # One C-level pass: each file's release mask by (path, sha256); 0 where no release has those bytes.
+        masks = list(map(self._sha.get, zip(paths, map(_SHA256, records)), repeat(0)))
+        for i in compress(range(len(records)), map(_CONTENT, records)):
+            masks[i] |= self._content.get((paths[i], records[i].content_sha256), 0)
+        unmatched = list(compress(paths, map(not_, masks)))
+        known = self._known
         return FileDrift(
-            uncatalogued=tuple(sorted(uncatalogued)),
-            modified=tuple(sorted(modified)),
-            releases=self._attribute(masks),
+            uncatalogued=tuple(sorted(p for p in unmatched if p not in known)),
+            modified=tuple(sorted(p for p in unmatched if p in known)),
+            releases=self._attribute(Counter(filter(None, masks))),
         )
 
     def _attribute(self, masks: Counter[int]) -> dict[str, int]:
@@ -73,7 +69,9 @@ class ReleaseIndex:
         main_line: str | None = None
         while remaining:
             # Per-release counts in one big-integer sum: each mask spread to one 32-bit field per release.
-            total = sum(self._spread_of(mask) * count for mask, count in remaining.items())
+            for mask in remaining.keys() - self._spread.keys():
+                self._spread[mask] = _spread(mask)
+            total = sum(map(mul, map(self._spread.__getitem__, remaining), remaining.values()))
             field_mask = (1 << _FIELD) - 1
             per_bit = {b: c for b in range(len(self.labels)) if (c := (total >> (b * _FIELD)) & field_mask)}
             bit = max(per_bit, key=lambda b: (per_bit[b], self._lines[b] == main_line, b))
@@ -83,13 +81,12 @@ class ReleaseIndex:
             remaining = {m: c for m, c in remaining.items() if not m & flag}
         return result
 
-    def _spread_of(self, mask: int) -> int:
-        spread = self._spread.get(mask)
-        if spread is None:
-            spread, bits = 0, mask
-            while bits:
-                low = bits & -bits
-                spread |= 1 << ((low.bit_length() - 1) * _FIELD)
-                bits ^= low
-            self._spread[mask] = spread
-        return spread
+
+def _spread(mask: int) -> int:
+    """The mask with bit i moved to bit i * _FIELD, so that summing spread masks counts per release."""
+    spread = 0
+    while mask:
+        low = mask & -mask
+        spread |= 1 << ((low.bit_length() - 1) * _FIELD)
+        mask ^= low
+    return spread

@@ -29,22 +29,27 @@ def check_relpath(value: object, *, source: str | Path, where: str, error: type[
     return value
 
 
-# Substrings that, in all paths joined by newlines (and framed by them), show some path needs a closer look:
-# absolute, empty segment, trailing slash, empty path, `.` or `..` segments, backslash.
-_SUSPECT_PARTS = ("\n/", "//", "/\n", "\n\n", "/./", "\n./", "/.\n", "\n.\n", "/../", "\n../", "/..\n", "\n..\n", "\\")
+# In all paths joined by newlines (and framed by them), these substrings show that some path needs a
+# closer look: absolute, trailing slash, empty segment, empty path, backslash. A segment starting with a
+# dot is common (`.htaccess`), so its presence only calls for the pattern that finds `.` and `..` segments.
+_SUSPECT_PARTS = ("\n/", "/\n", "//", "\n\n", "\\")
+_DOT_SEGMENT = re.compile(r"[\n/]\.\.?[\n/]")
 _DRIVE = re.compile(r"\n[A-Za-z]:")
 
 
 def check_paths(paths: Sequence[str], *, source: str | Path, field: str, error: type[InputError] = InputError) -> None:
     """Check many paths at once, with a few substring searches over them all (an inventory has thousands);
     raise `error` naming the first bad one as `field[i]`."""
+    if not paths:
+        return
     joined = "\n" + "\n".join(paths) + "\n"
     if (
         joined.count("\n") == len(paths) + 1
         and joined[1:-1].replace("\n", "").isprintable()
         and not any(part in joined for part in _SUSPECT_PARTS)
+        and (("/." not in joined and "\n." not in joined) or _DOT_SEGMENT.search(joined) is None)
         and _DRIVE.search(joined) is None
-    ) or not paths:
+    ):
         return
     for i, path in enumerate(paths):
         check_relpath(path, source=source, where=f"{field}[{i}]", error=error)

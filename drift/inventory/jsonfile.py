@@ -12,6 +12,7 @@ import hashlib
 import json
 import re
 from functools import partial
+from operator import itemgetter, methodcaller
 from pathlib import Path
 from typing import Any
 
@@ -124,17 +125,21 @@ def _inventory(doc: Any, path: Path, digest: str) -> Inventory:
     )
 
 
+_PATH, _SHA, _SIZE = itemgetter("path"), itemgetter("sha256"), itemgetter("size")
+_CONTENT = methodcaller("get", "content_sha256")
+
+
 def _files_fast(raw_files: list[Any], path: Path) -> dict[str, FileRecord] | None:
     """The files by path when every item is well formed, checked in a few passes over all of them (a fleet
     scan reads millions); None when any item is not, so that `_files_checked` names it."""
     try:
-        paths = [item["path"] for item in raw_files]
-        shas = [item["sha256"] for item in raw_files]
-        sizes = [item["size"] for item in raw_files]
-        contents = [item.get("content_sha256") for item in raw_files]
+        paths = list(map(_PATH, raw_files))
+        shas = list(map(_SHA, raw_files))
+        sizes = list(map(_SIZE, raw_files))
+        contents = list(map(_CONTENT, raw_files))
     except (TypeError, KeyError, AttributeError):
         return None
-    present = [c for c in contents if c is not None]
+    present = list(filter(None, contents))
     if sum(map(len, raw_files)) != 3 * len(raw_files) + len(present):
         return None  # an unknown key
     if not raw_files:
