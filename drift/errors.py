@@ -21,6 +21,10 @@ class DriftError(Exception):
         self.where = where
         super().__init__(self.render())
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Keyword-only fields survive pickling (a worker process raising in the parent's scan).
+        return (_rebuild, (type(self), self.message, self.source, self.where))
+
     def render(self) -> str:
         """One line: `file: field: message`, leaving out what is unknown."""
         parts = [p for p in (self.source, self.where) if p]
@@ -48,3 +52,7 @@ class OperationalError(DriftError):
     """The machine failed us: I/O, a database busy past its timeout (exit 3)."""
 
     exit_code = 3
+
+
+def _rebuild(cls: type[DriftError], message: str, source: str | None, where: str | None) -> DriftError:
+    return cls(message, source=source, where=where)

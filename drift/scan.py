@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from dataclasses import replace
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from drift.catalog.model import Catalog, Fix
 from drift.errors import InputError
@@ -14,7 +16,11 @@ from drift.inventory.readers import find_inventory, read_inventory
 from drift.results import NOT_APPLICABLE, UNVERIFIABLE, FileDrift, Finding, Scan, TenantResult, count_statuses
 from drift.tenants import Tenant
 from drift.judge import Judge
+from drift.parallel import can_fork, judge_in_workers
 from drift.verdict import exclusion_reason
+
+if TYPE_CHECKING:
+    from drift.store import Store
 
 NO_INVENTORY = "none"
 """The inventory digest recorded for a tenant that has no inventory."""
@@ -35,38 +41,60 @@ def select(catalog: Catalog, tenants: Sequence[Tenant], tenant_ids: Collection[s
     return chosen_tenants, chosen_fixes
 
 
+class TenantJudge:
+    """Judges one tenant at a time against a catalog: its fixes and its file-level drift."""
+
+    def __init__(self, catalog: Catalog, inventory_dir: Path, fixes: Sequence[Fix] | None = None) -> None:
+        self.fixes = catalog.fixes if fixes is None else tuple(fixes)
+        self.inventory_dir = inventory_dir
+        self._index = ReleaseIndex(catalog)
+        self._judge = Judge(self.fixes)
+
+    def __call__(self, tenant: Tenant) -> TenantResult:
+        """The tenant's result; a tenant with no inventory gets `unverifiable` for every applicable fix."""
+        path = find_inventory(self.inventory_dir, tenant.id)
+        if path is None:
+            return _without_inventory(tenant, self.fixes)
+        inventory = read_inventory(path, tenant.id)
+        findings = self._judge.judge(tenant, inventory)
+        return TenantResult(
+            tenant=tenant,
+            inventory_digest=inventory.digest,
+            collected_at=inventory.collected_at,
+            findings=findings,
+            drift=self._index.file_drift(inventory.files),
+            counts=count_statuses(findings),
+        )
+
+
 def iter_scan(
     catalog: Catalog,
     tenants: Iterable[Tenant],
     inventory_dir: Path,
     fixes: Sequence[Fix] | None = None,
     progress: Callable[[Tenant], None] | None = None,
+    jobs: int = 1,
 ) -> Iterator[TenantResult]:
-    """Judge each tenant in turn, reading its inventory from `inventory_dir`; one result at a time.
+    """Judge each tenant, in id order, reading its inventory from `inventory_dir`; one result at a time.
 
-    A tenant with no inventory gets `unverifiable` for every fix that applies to it (a scan fails closed);
-    an inventory that does not verify raises `InventoryError`.
+    With `jobs` above 1 (and a fleet large enough to be worth it), tenants are judged in that many worker
+    processes; the results are the same, in the same order. An inventory that does not verify raises
+    `InventoryError`; a tenant with no inventory is judged `unverifiable` (a scan fails closed).
     """
-    fixes = catalog.fixes if fixes is None else fixes
-    index = ReleaseIndex(catalog)
-    judge = Judge(fixes)
-    for tenant in sorted(tenants, key=lambda t: t.id):
-        path = find_inventory(inventory_dir, tenant.id)
-        if path is None:
-            yield _without_inventory(tenant, fixes)
-        else:
-            inventory = read_inventory(path, tenant.id)
-            findings = judge.judge(tenant, inventory)
-            yield TenantResult(
-                tenant=tenant,
-                inventory_digest=inventory.digest,
-                collected_at=inventory.collected_at,
-                findings=findings,
-                drift=index.file_drift(inventory.files),
-                counts=count_statuses(findings),
-            )
+    judge = TenantJudge(catalog, inventory_dir, fixes)
+    ordered = sorted(tenants, key=lambda t: t.id)
+    if jobs > 1 and len(ordered) >= _MIN_PER_WORKER * jobs and can_fork():
+        results = judge_in_workers(judge, ordered, jobs)
+    else:
+        results = map(judge, ordered)
+    for result in results:
         if progress is not None:
-            progress(tenant)
+            progress(result.tenant)
+        yield result
+
+
+_MIN_PER_WORKER = 8
+"""Below this many tenants per worker, starting workers costs more than it saves."""
 
 
 def scan_id(catalog_digest: str, judged: Iterable[tuple[Tenant, str]], fixes: Collection[str] | None = None) -> str:
@@ -99,10 +127,11 @@ def run_scan(
     tenant_ids: Collection[str] = (),
     fix_ids: Collection[str] = (),
     now: dt.datetime | None = None,
+    jobs: int = 1,
 ) -> Scan:
-    """A whole scan held in memory (for a fleet too large for that, stream `iter_scan` into a store)."""
+    """A whole scan held in memory, not stored (`scan_into` stores one as it goes)."""
     chosen_tenants, chosen_fixes = select(catalog, tenants, tenant_ids, fix_ids)
-    results = tuple(iter_scan(catalog, chosen_tenants, inventory_dir, chosen_fixes))
+    results = tuple(iter_scan(catalog, chosen_tenants, inventory_dir, chosen_fixes, jobs=jobs))
     narrowed = [f.id for f in chosen_fixes] if fix_ids else None
     return Scan(
         id=scan_id(catalog.digest, [(r.tenant, r.inventory_digest) for r in results], narrowed),
@@ -110,6 +139,37 @@ def run_scan(
         created_at=timestamp(now),
         tenants=results,
     )
+
+
+def scan_into(
+    store: Store,
+    catalog: Catalog,
+    tenants: Sequence[Tenant],
+    inventory_dir: Path,
+    fixes: Sequence[Fix],
+    *,
+    narrowed: bool = False,
+    keep: Callable[[Finding], bool] | None = None,
+    jobs: int = 1,
+    progress: Callable[[Tenant], None] | None = None,
+    now: dt.datetime | None = None,
+) -> Scan:
+    """Scan the tenants, storing the scan in `store` as it goes (one transaction), and return it.
+
+    The returned scan holds every finding, or with `keep` only those it accepts (a terminal table needs only
+    the blocking ones); counts always cover every finding. Same inputs as a stored scan: nothing is added,
+    and the stored scan's time is returned.
+    """
+    kept: list[TenantResult] = []
+
+    def keeping(results: Iterable[TenantResult]) -> Iterator[TenantResult]:
+        for result in results:
+            kept.append(result if keep is None else replace(result, findings=tuple(filter(keep, result.findings))))
+            yield result
+
+    results = iter_scan(catalog, tenants, inventory_dir, fixes, progress=progress, jobs=jobs)
+    saved = store.save_scan(catalog.digest, timestamp(now), keeping(results), [f.id for f in fixes] if narrowed else None)
+    return Scan(id=saved.id, catalog_digest=catalog.digest, created_at=saved.created_at, tenants=tuple(kept))
 
 
 def timestamp(now: dt.datetime | None = None) -> str:

@@ -15,6 +15,7 @@ import json
 import sqlite3
 from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,18 @@ from drift.tenants import Tenant
 SCHEMA_VERSION = 1
 PENDING = "pending:"
 """Prefix of a scan id while its scan is being written (never visible outside its transaction)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SavedScan:
+    """What storing a scan did."""
+
+    id: str
+    """The scan's content-addressed id."""
+    created_at: str
+    """When the scan was first stored."""
+    new: bool
+    """False when the same scan was stored already (nothing was added)."""
 
 
 class Store:
@@ -64,8 +77,8 @@ class Store:
         created_at: str,
         results: Iterable[TenantResult],
         fixes: Collection[str] | None = None,
-    ) -> tuple[str, bool]:
-        """Write a scan from a stream of tenant results in one transaction; return (scan id, newly stored).
+    ) -> SavedScan:
+        """Write a scan from a stream of tenant results in one transaction.
 
         The id is content-addressed and known only once every result is in: the rows are written under a
         pending id, and the transaction is rolled back if a scan with the final id already exists, so the
@@ -96,11 +109,12 @@ class Store:
                 )
                 judged.append((result.tenant, result.inventory_digest))
             final = scan_id(catalog_digest, judged, fixes)
-            if conn.execute("SELECT 1 FROM scans WHERE id = ?", (final,)).fetchone():
-                new = False
+            existing = conn.execute("SELECT created_at FROM scans WHERE id = ?", (final,)).fetchone()
+            if existing:
+                created_at, new = existing[0], False
                 raise _Duplicate(final)
             conn.execute("UPDATE scans SET id = ?, tenant_count = ? WHERE key = ?", (final, len(judged), key))
-        return final, new
+        return SavedScan(final, created_at, new)
 
     def _evidence_key(self, evidence: tuple[Evidence, ...], cache: dict[tuple[Evidence, ...], int]) -> int:
         """The row of this evidence in the `evidence` table, added if new: tenants share most evidence."""

@@ -17,7 +17,8 @@ from tests.test_scan import write_demo_fleet
 def save(root, store, created_at="2023-06-15T00:00:00Z"):
     catalog = load_catalog(root / "manifests")
     tenants = load_registry(root / "inventory")
-    return store.save_scan(catalog.digest, created_at, iter_scan(catalog, tenants, root / "inventory"))
+    saved = store.save_scan(catalog.digest, created_at, iter_scan(catalog, tenants, root / "inventory"))
+    return saved.id, saved.new
 
 
 def rows(db_path, table):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -11,7 +12,7 @@ from drift.cli.options import catalog_option, db_option, inventory_option
 from drift.cli.progress import progress
 from drift.formats import FORMATS, NEEDS_ALL_FINDINGS
 from drift.policy import Policy
-from drift.scan import iter_scan, select, timestamp
+from drift.scan import scan_into, select
 from drift.store import Store
 from drift.tenants import load_registry
 
@@ -23,13 +24,17 @@ from drift.tenants import load_registry
 @click.option("--tenant", "tenant_ids", multiple=True, metavar="ID", help="Scan only this tenant (repeatable).")
 @click.option("--fix", "fix_ids", multiple=True, metavar="ID", help="Judge only this fix (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default="table", show_default=True)
-def scan(catalog_dir: Path, inventory_dir: Path, db_path: Path, tenant_ids: tuple[str, ...], fix_ids: tuple[str, ...], fmt: str) -> None:
+@click.option("--jobs", type=click.IntRange(min=1), default=os.cpu_count() or 1, show_default="the machine's cores",
+              help="Tenants judged at once, in worker processes.")
+def scan(
+    catalog_dir: Path, inventory_dir: Path, db_path: Path, tenant_ids: tuple[str, ...], fix_ids: tuple[str, ...], fmt: str, jobs: int
+) -> None:
     """Judge every applicable fix on every tenant and store the scan."""
     catalog = load_catalog(catalog_dir)
     tenants, fixes = select(catalog, load_registry(inventory_dir), tenant_ids, fix_ids)
     policy = Policy()
+    keep = None if fmt in NEEDS_ALL_FINDINGS else policy.blocks
     with Store(db_path) as store, progress(len(tenants), "scanning") as advance:
-        results = iter_scan(catalog, tenants, inventory_dir, fixes, progress=lambda _: advance(1))
-        scan_id, _ = store.save_scan(catalog.digest, timestamp(), results, [f.id for f in fixes] if fix_ids else None)
-        stored = store.load_scan(scan_id, statuses=None if fmt in NEEDS_ALL_FINDINGS else policy.statuses)
-    click.echo(FORMATS[fmt](stored, policy), nl=False)
+        result = scan_into(store, catalog, tenants, inventory_dir, fixes, narrowed=bool(fix_ids), keep=keep, jobs=jobs,
+                           progress=lambda _: advance(1))
+    click.echo(FORMATS[fmt](result, policy), nl=False)

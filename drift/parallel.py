@@ -1,0 +1,63 @@
+"""Judging tenants in worker processes, for fleets where one core is the limit.
+
+Workers are forked after the catalog is loaded, so they share it without copying or pickling it. Each
+sends back a tenant's findings as small integers into a table of the distinct findings it has judged
+(most tenants share most findings), plus the entries of that table the parent has not seen yet: the
+parent rebuilds results that share finding objects, exactly as a sequential scan does.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from array import array
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from drift.results import Finding, TenantResult
+from drift.tenants import Tenant
+
+_JUDGE: Callable[[Tenant], TenantResult] | None = None
+_SENT: dict[int, tuple[int, Finding]] = {}
+
+
+def can_fork() -> bool:
+    """True where worker processes can be forked (not on Windows)."""
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def judge_in_workers(judge: Callable[[Tenant], TenantResult], tenants: Sequence[Tenant], jobs: int) -> Iterator[TenantResult]:
+    """`judge(tenant)` for each tenant in `jobs` forked workers; results in the order of `tenants`."""
+    global _JUDGE
+    _JUDGE = judge
+    tables: dict[int, dict[int, Finding]] = {}
+    try:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            for packed in pool.imap(_work, tenants, chunksize=4):
+                yield _unpack(packed, tables)
+    finally:
+        _JUDGE = None
+
+
+def _work(tenant: Tenant) -> tuple[Any, ...]:
+    assert _JUDGE is not None
+    result = _JUDGE(tenant)
+    ids = array("I")
+    new: list[tuple[int, Finding]] = []
+    for finding in result.findings:
+        sent = _SENT.get(id(finding))
+        if sent is None:
+            # The finding is kept alive here, so its id() is never reused for another object.
+            sent = _SENT[id(finding)] = (len(_SENT), finding)
+            new.append(sent)
+        ids.append(sent[0])
+    return (os.getpid(), result.tenant, result.inventory_digest, result.collected_at, ids.tobytes(), new, result.drift, result.counts)
+
+
+def _unpack(packed: tuple[Any, ...], tables: dict[int, dict[int, Finding]]) -> TenantResult:
+    pid, tenant, digest, collected_at, raw_ids, new, drift, counts = packed
+    table = tables.setdefault(pid, {})
+    table.update(new)
+    ids = array("I")
+    ids.frombytes(raw_ids)
+    return TenantResult(tenant, digest, collected_at, tuple(map(table.__getitem__, ids)), drift, counts)
