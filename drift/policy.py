@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from drift.catalog.model import severity_rank
+from drift.catalog.model import SEVERITIES, severity_rank
 from drift.results import MISSING, PARTIAL, UNVERIFIABLE, Finding
 
 DEFAULT_BLOCKING = frozenset({MISSING, PARTIAL, UNVERIFIABLE})
@@ -20,6 +20,12 @@ class Policy:
     min_severity: str = DEFAULT_MIN_SEVERITY
     """The least severe severity that blocks."""
 
+    severities: frozenset[str] = field(init=False, repr=False, compare=False)
+    """The severities that block: `min_severity` and every more severe one."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "severities", frozenset(SEVERITIES[: severity_rank(self.min_severity) + 1]))
+
     def blocks(self, finding: Finding) -> bool:
         """True when the finding's status and severity both block."""
-        return finding.status in self.statuses and severity_rank(finding.severity) <= severity_rank(self.min_severity)
+        return finding.status in self.statuses and finding.severity in self.severities

@@ -1,11 +1,14 @@
 """The results database (SPEC 6, 9): every scan kept, content-addressed, written in one transaction.
 
-Tables: `scans` (one row per scan), `tenants` (per scan and tenant: registry record, inventory digest,
-counts, file-level drift), `findings` (per scan, tenant and fix) and `evidence` (each distinct evidence
-list once, as the scan document's JSON; findings point at it, since most tenants share most evidence).
-
-SQLite through sqlite-utils for the schema; the bulk inserts of a fleet scan go through the connection's
-`executemany`, which is several times faster than building a dict per row.
+Tables:
+- `scans`: one row per scan (content-addressed id, time, catalog digest, how it was narrowed);
+- `tenants`: per scan and tenant, the registry record, inventory digest, counts per status, file-level
+  drift, and `verdicts`: the tenant's findings as a JSON array of `verdicts` keys, in fix order;
+- `verdicts`: each distinct finding once (fix, status, severity, variant, reason, evidence as the scan
+  document's JSON). Across a fleet most tenants share most findings, so a scan of 1,741 tenants × 1,500
+  fixes writes 1,741 tenant rows and the few verdicts not seen before, not 2.6 million rows.
+- the view `findings` (scan, tenant, fix, status, severity, variant, reason, evidence) joins them back,
+  one row per tenant and fix, for anyone querying the database with SQL.
 """
 
 from __future__ import annotations
@@ -29,6 +32,13 @@ from drift.tenants import Tenant
 SCHEMA_VERSION = 1
 PENDING = "pending:"
 """Prefix of a scan id while its scan is being written (never visible outside its transaction)."""
+
+_FINDINGS_VIEW = """
+CREATE VIEW IF NOT EXISTS findings AS
+SELECT t.scan AS scan, t.tenant AS tenant, v.fix AS fix, v.status AS status, v.severity AS severity,
+       v.variant AS variant, v.reason AS reason, v.evidence AS evidence
+FROM tenants t, json_each(t.verdicts) j JOIN verdicts v ON v.key = j.value
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,30 +92,30 @@ class Store:
 
         The id is content-addressed and known only once every result is in: the rows are written under a
         pending id, and the transaction is rolled back if a scan with the final id already exists, so the
-        same inputs never add duplicate rows, and a scan killed midway leaves nothing behind.
+        same inputs never add rows, and a scan that fails midway leaves nothing behind.
         """
         judged: list[tuple[Tenant, str]] = []
         conn = self.db.conn
         new = True
-        evidence_keys: dict[tuple[Evidence, ...], int] = {}
+        # Finding object id -> (the finding, its verdict key). Holding the finding keeps its id() unique;
+        # a scan's tenants share finding objects, so this is computed once per distinct finding.
+        keys: dict[int, tuple[Finding, int]] = {}
         with self._transaction():
             cursor = conn.execute(
                 "INSERT INTO scans (id, created_at, catalog_digest, fixes, tenant_count) VALUES (?, ?, ?, ?, 0)",
                 (f"{PENDING}{created_at}", created_at, catalog_digest, None if fixes is None else json.dumps(sorted(fixes))),
             )
-            key = cursor.lastrowid
+            scan_key = cursor.lastrowid
             for result in results:
+                verdicts = []
+                for finding in result.findings:
+                    known = keys.get(id(finding))
+                    if known is None:
+                        known = keys[id(finding)] = (finding, self._verdict_key(finding))
+                    verdicts.append(known[1])
                 conn.execute(
-                    "INSERT INTO tenants VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    _tenant_row(key, result),
-                )
-                conn.executemany(
-                    "INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (key, result.tenant.id, f.fix, f.status, f.severity, f.variant, f.reason,
-                         evidence_keys.get(f.evidence) or self._evidence_key(f.evidence, evidence_keys))
-                        for f in result.findings
-                    ],
+                    "INSERT INTO tenants VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (*_tenant_row(scan_key, result), "[" + ",".join(map(str, verdicts)) + "]"),
                 )
                 judged.append((result.tenant, result.inventory_digest))
             final = scan_id(catalog_digest, judged, fixes)
@@ -113,18 +123,22 @@ class Store:
             if existing:
                 created_at, new = existing[0], False
                 raise _Duplicate(final)
-            conn.execute("UPDATE scans SET id = ?, tenant_count = ? WHERE key = ?", (final, len(judged), key))
+            conn.execute("UPDATE scans SET id = ?, tenant_count = ? WHERE key = ?", (final, len(judged), scan_key))
         return SavedScan(final, created_at, new)
 
-    def _evidence_key(self, evidence: tuple[Evidence, ...], cache: dict[tuple[Evidence, ...], int]) -> int:
-        """The row of this evidence in the `evidence` table, added if new: tenants share most evidence."""
-        text = evidence_json(evidence)
-        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    def _verdict_key(self, finding: Finding) -> int:
+        """The row of this finding (tenant aside) in `verdicts`, added if new."""
+        fields = (finding.fix, finding.status, finding.severity, finding.variant, finding.reason, evidence_json(finding.evidence))
+        digest = hashlib.sha256(json.dumps(fields, ensure_ascii=False).encode("utf-8")).hexdigest()
         conn = self.db.conn
-        row = conn.execute("SELECT key FROM evidence WHERE digest = ?", (digest,)).fetchone()
-        key = int(row[0]) if row else int(conn.execute("INSERT INTO evidence (digest, json) VALUES (?, ?)", (digest, text)).lastrowid or 0)
-        cache[evidence] = key
-        return key
+        row = conn.execute("SELECT key FROM verdicts WHERE digest = ?", (digest,)).fetchone()
+        if row is not None:
+            return int(row[0])
+        cursor = conn.execute(
+            "INSERT INTO verdicts (digest, fix, status, severity, variant, reason, evidence) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (digest, *fields),
+        )
+        return int(cursor.lastrowid or 0)
 
     # Reading
 
@@ -144,27 +158,27 @@ class Store:
 
     def load_scan(self, ref: str = "latest", *, statuses: Collection[str] | None = None) -> Scan:
         """A stored scan; with `statuses`, only findings of those statuses are loaded (counts stay whole)."""
-        scan_id = self.resolve(ref)
+        scan_key_id = self.resolve(ref)
         conn = self.db.conn
-        key, created_at, catalog_digest = conn.execute(
-            "SELECT key, created_at, catalog_digest FROM scans WHERE id = ?", (scan_id,)
+        scan_key, created_at, catalog_digest = conn.execute(
+            "SELECT key, created_at, catalog_digest FROM scans WHERE id = ?", (scan_key_id,)
         ).fetchone()
-        findings: dict[str, list[Finding]] = {}
-        evidence: dict[int, tuple[Evidence, ...]] = {}
-        for tenant, fix, status, severity, variant, reason, evidence_key in self._finding_rows(key, statuses):
-            shared = evidence.get(evidence_key)
-            if shared is None:
-                shared = evidence[evidence_key] = self._evidence(evidence_key)
-            findings.setdefault(tenant, []).append(Finding(fix, status, severity, variant, shared, reason or ""))
-        tenants = tuple(
-            _tenant_result(row, tuple(findings.get(row[0], ())))
-            for row in conn.execute(
-                "SELECT tenant, name, prefecture, edition, line, modules, inventory_digest, collected_at, counts,"
-                " uncatalogued, modified, releases FROM tenants WHERE scan = ? ORDER BY tenant",
-                (key,),
-            )
-        )
-        return Scan(id=scan_id, catalog_digest=catalog_digest, created_at=created_at, tenants=tenants)
+        findings: dict[int, Finding] = {}
+        tenants = []
+        for row in conn.execute(
+            "SELECT tenant, name, prefecture, edition, line, modules, inventory_digest, collected_at, counts,"
+            " uncatalogued, modified, releases, verdicts FROM tenants WHERE scan = ? ORDER BY tenant",
+            (scan_key,),
+        ):
+            keys = json.loads(row[-1])
+            missing = set(keys) - findings.keys()
+            if missing:
+                findings.update(self._findings(missing))
+            chosen = tuple(findings[k] for k in keys)
+            if statuses is not None:
+                chosen = tuple(f for f in chosen if f.status in statuses)
+            tenants.append(_tenant_result(row[:-1], chosen))
+        return Scan(id=scan_key_id, catalog_digest=catalog_digest, created_at=created_at, tenants=tuple(tenants))
 
     def scans(self) -> list[dict[str, Any]]:
         """Every stored scan, oldest first: id, created_at, catalog_digest, tenant_count."""
@@ -173,17 +187,16 @@ class Store:
             for row in self.db.query("SELECT id, created_at, catalog_digest, tenant_count FROM scans ORDER BY created_at, key")
         ]
 
-    def _finding_rows(self, key: int, statuses: Collection[str] | None) -> Iterator[tuple[Any, ...]]:
-        sql = "SELECT tenant, fix, status, severity, variant, reason, evidence FROM findings WHERE scan = ?"
-        params: list[Any] = [key]
-        if statuses is not None:
-            sql += f" AND status IN ({', '.join('?' for _ in statuses)})"
-            params.extend(statuses)
-        return self.db.conn.execute(sql + " ORDER BY tenant, fix", params)
-
-    def _evidence(self, key: int) -> tuple[Evidence, ...]:
-        (text,) = self.db.conn.execute("SELECT json FROM evidence WHERE key = ?", (key,)).fetchone()
-        return tuple(Evidence(e["path"], e["state"], e["found"], tuple(e["expected"])) for e in json.loads(text))
+    def _findings(self, keys: Collection[int]) -> Iterator[tuple[int, Finding]]:
+        conn = self.db.conn
+        for key, fix, status, severity, variant, reason, evidence in conn.execute(
+            f"SELECT key, fix, status, severity, variant, reason, evidence FROM verdicts WHERE key IN ({','.join(map(str, keys))})"
+        ):
+            yield key, Finding(
+                fix, status, severity, variant,
+                tuple(Evidence(e["path"], e["state"], e["found"], tuple(e["expected"])) for e in json.loads(evidence)),
+                reason or "",
+            )
 
     # Schema
 
@@ -201,24 +214,26 @@ class Store:
                 if_not_exists=True,
             )
             self.db["scans"].create_index(["id"], unique=True, if_not_exists=True)
+            self.db["verdicts"].create(
+                {"key": int, "digest": str, "fix": str, "status": str, "severity": str, "variant": str, "reason": str, "evidence": str},
+                pk="key",
+                not_null={"digest", "fix", "status", "severity", "evidence"},
+                if_not_exists=True,
+            )
+            self.db["verdicts"].create_index(["digest"], unique=True, if_not_exists=True)
+            self.db["verdicts"].create_index(["fix", "status"], if_not_exists=True)
             self.db["tenants"].create(
                 {
                     "scan": int, "tenant": str, "name": str, "prefecture": str, "edition": str, "line": str,
                     "modules": str, "inventory_digest": str, "collected_at": str, "counts": str,
-                    "uncatalogued": str, "modified": str, "releases": str,
+                    "uncatalogued": str, "modified": str, "releases": str, "verdicts": str,
                 },
                 pk=("scan", "tenant"),
                 foreign_keys=[("scan", "scans", "key")],
+                not_null={"verdicts"},
                 if_not_exists=True,
             )
-            self.db["evidence"].create({"key": int, "digest": str, "json": str}, pk="key", not_null={"digest", "json"}, if_not_exists=True)
-            self.db["evidence"].create_index(["digest"], unique=True, if_not_exists=True)
-            # One B-tree, no rowid: a fleet scan writes millions of findings in (tenant, fix) order.
-            self.db.conn.execute(
-                "CREATE TABLE IF NOT EXISTS findings (scan INTEGER NOT NULL REFERENCES scans(key), tenant TEXT NOT NULL,"
-                " fix TEXT NOT NULL, status TEXT NOT NULL, severity TEXT NOT NULL, variant TEXT, reason TEXT,"
-                " evidence INTEGER NOT NULL REFERENCES evidence(key), PRIMARY KEY (scan, tenant, fix)) WITHOUT ROWID"
-            )
+            self.db.conn.execute(_FINDINGS_VIEW)
             self.db.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @contextmanager

@@ -95,3 +95,27 @@ def test_database_from_a_newer_drift_is_refused(tmp_path):
         conn.execute("PRAGMA user_version = 99")
     with pytest.raises(InputError, match="newer"):
         Store(db)
+
+
+def test_findings_view_gives_one_row_per_tenant_and_fix(demo_root, tmp_path):
+    write_demo_fleet(demo_root)
+    db = tmp_path / "drift.db"
+    with Store(db) as store:
+        save(demo_root, store)
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT tenant, fix, status FROM findings ORDER BY tenant, fix").fetchall()
+        distinct = conn.execute("SELECT count(*) FROM verdicts").fetchone()[0]
+    assert len(rows) == 4 * 5
+    assert ("362018", "DEMO-0002", "partial") in rows
+    assert distinct < len(rows)  # tenants share verdicts
+
+
+def test_policy_blocks_by_status_and_severity():
+    from drift.policy import Policy
+    from drift.results import Finding
+
+    policy = Policy(min_severity="high")
+    assert policy.blocks(Finding("F", "missing", "critical", None))
+    assert policy.blocks(Finding("F", "partial", "high", None))
+    assert not policy.blocks(Finding("F", "missing", "medium", None))
+    assert not policy.blocks(Finding("F", "applied", "critical", None))
