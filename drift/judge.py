@@ -4,6 +4,10 @@ A finding depends only on the tenant's files at the fix's paths (and its config 
 modules), not on which tenant it is; across a fleet most tenants share those states. `Judge` keys each
 fix's finding on exactly what `drift.verdict` reads, and reuses the finding for every tenant with the
 same key: the verdicts are those of `drift.verdict.judge_fix`, computed once per distinct state.
+
+Fixes are also taken in groups: a group's findings are reused whole when the tenant's state at all of the
+group's paths was seen before, so a tenant that shares its release with others costs a few dozen look-ups,
+not one per fix.
 """
 
 from __future__ import annotations
@@ -17,42 +21,71 @@ from drift.results import NOT_APPLICABLE, Finding
 from drift.tenants import Tenant
 from drift.verdict import exclusion_reason, judge_fix
 
+GROUP_SIZE = 32
+"""Fixes per group."""
+
+
+class _Plan:
+    """What the findings of some fixes depend on: their paths and config keys."""
+
+    __slots__ = ("checks", "memo", "paths")
+
+    def __init__(self, fixes: Sequence[Fix]) -> None:
+        paths: dict[str, None] = {}
+        checks: dict[tuple[str, str], None] = {}
+        for fix in fixes:
+            for variant in fix.variants:
+                paths.update((e.path, None) for e in variant.files)
+                paths.update((c.file, None) for c in variant.config)
+                checks.update(((c.file, c.key), None) for c in variant.config)
+        self.paths = tuple(paths)
+        self.checks = tuple(checks)
+        self.memo: dict[Any, Any] = {}
+
+    def key(self, inventory: Inventory) -> Any:
+        """Everything in the inventory that the verdicts of these fixes read."""
+        key: Any = tuple(map(inventory.files.get, self.paths))
+        if inventory.unreadable:
+            key = (key, tuple(p in inventory.unreadable for p in self.paths))
+        if self.checks:
+            key = (key, tuple(map(inventory.config.get, self.checks)))
+        return key
+
 
 class Judge:
     """Judges a fixed list of fixes on tenant after tenant, memoising findings by what they depend on."""
 
     def __init__(self, fixes: Sequence[Fix]) -> None:
         self.fixes = tuple(fixes)
-        self._plans: list[tuple[Fix, tuple[str, ...], tuple[tuple[str, str], ...], dict[Any, Finding]]] = []
-        for fix in self.fixes:
-            paths: dict[str, None] = {}
-            checks: dict[tuple[str, str], None] = {}
-            for variant in fix.variants:
-                paths.update((e.path, None) for e in variant.files)
-                paths.update((c.file, None) for c in variant.config)
-                checks.update(((c.file, c.key), None) for c in variant.config)
-            self._plans.append((fix, tuple(paths), tuple(checks), {}))
+        self._plans = [(fix, _Plan([fix])) for fix in self.fixes]
+        self._groups = [
+            (range(start, min(start + GROUP_SIZE, len(self.fixes))), _Plan(self.fixes[start : start + GROUP_SIZE]))
+            for start in range(0, len(self.fixes), GROUP_SIZE)
+        ]
         self._exclusions: dict[tuple[str | None, frozenset[str]], tuple[Finding | None, ...]] = {}
 
     def judge(self, tenant: Tenant, inventory: Inventory) -> tuple[Finding, ...]:
         """Every fix on one tenant, in the order given; equal to `judge_fix` fix by fix."""
         excluded = self._excluded(tenant)
-        files, unreadable, config = inventory.files, inventory.unreadable, inventory.config
+        profile = (tenant.edition, tenant.modules)
         findings: list[Finding] = []
-        for (fix, paths, checks, memo), not_applicable in zip(self._plans, excluded, strict=True):
-            if not_applicable is not None:
-                findings.append(not_applicable)
-                continue
-            key: Any = tuple(map(files.get, paths))
-            if unreadable:
-                key = (key, tuple(p in unreadable for p in paths))
-            if checks:
-                key = (key, tuple(map(config.get, checks)))
-            finding = memo.get(key)
-            if finding is None:
-                finding = memo[key] = judge_fix(fix, tenant, inventory)
-            findings.append(finding)
+        for indexes, group in self._groups:
+            key = (profile, group.key(inventory))
+            found = group.memo.get(key)
+            if found is None:
+                found = group.memo[key] = tuple(self._one(i, excluded[i], tenant, inventory) for i in indexes)
+            findings.extend(found)
         return tuple(findings)
+
+    def _one(self, index: int, not_applicable: Finding | None, tenant: Tenant, inventory: Inventory) -> Finding:
+        if not_applicable is not None:
+            return not_applicable
+        fix, plan = self._plans[index]
+        key = plan.key(inventory)
+        finding: Finding | None = plan.memo.get(key)
+        if finding is None:
+            finding = plan.memo[key] = judge_fix(fix, tenant, inventory)
+        return finding
 
     def _excluded(self, tenant: Tenant) -> tuple[Finding | None, ...]:
         profile = (tenant.edition, tenant.modules)
