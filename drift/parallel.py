@@ -8,6 +8,7 @@ parent rebuilds results that share finding objects, exactly as a sequential scan
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from array import array
@@ -31,12 +32,16 @@ def judge_in_workers(judge: Callable[[Tenant], TenantResult], tenants: Sequence[
     global _JUDGE
     _JUDGE = judge
     tables: dict[int, dict[int, Finding]] = {}
+    # Everything alive now (the catalog, its index) moves out of the collector's sight: workers neither
+    # traverse it on each collection nor copy its pages by touching it.
+    gc.freeze()
     try:
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        with multiprocessing.get_context("fork").Pool(jobs, initializer=gc.disable) as pool:
             for packed in pool.imap(_work, tenants, chunksize=4):
                 yield _unpack(packed, tables)
     finally:
         _JUDGE = None
+        gc.unfreeze()
 
 
 def _work(tenant: Tenant) -> tuple[Any, ...]:
