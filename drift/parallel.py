@@ -19,7 +19,9 @@ from drift.results import Finding, TenantResult
 from drift.tenants import Tenant
 
 _JUDGE: Callable[[Tenant], TenantResult] | None = None
-_SENT: dict[int, tuple[int, Finding]] = {}
+_INDEX: dict[int, int] = {}
+"""In a worker: id() of each finding sent to the parent -> its index in the parent's table."""
+_KEPT: list[Finding] = []
 
 
 def can_fork() -> bool:
@@ -47,15 +49,19 @@ def judge_in_workers(judge: Callable[[Tenant], TenantResult], tenants: Sequence[
 def _work(tenant: Tenant) -> tuple[Any, ...]:
     assert _JUDGE is not None
     result = _JUDGE(tenant)
-    ids = array("I")
+    indexes = list(map(_INDEX.get, map(id, result.findings)))
     new: list[tuple[int, Finding]] = []
-    for finding in result.findings:
-        sent = _SENT.get(id(finding))
-        if sent is None:
-            # The finding is kept alive here, so its id() is never reused for another object.
-            sent = _SENT[id(finding)] = (len(_SENT), finding)
-            new.append(sent)
-        ids.append(sent[0])
+    if None in indexes:
+        for i, finding in enumerate(result.findings):
+            if indexes[i] is None:
+                index = _INDEX.get(id(finding))
+                if index is None:
+                    # Kept alive in _KEPT, so its id() is never reused for another object.
+                    index = _INDEX[id(finding)] = len(_KEPT)
+                    _KEPT.append(finding)
+                    new.append((index, finding))
+                indexes[i] = index
+    ids = array("I", indexes)
     return (os.getpid(), result.tenant, result.inventory_digest, result.collected_at, ids.tobytes(), new, result.drift, result.counts)
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from collections import Counter
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import NamedTuple
 
 from drift.tenants import Tenant
@@ -91,8 +93,7 @@ class TenantResult:
 def count_statuses(findings: tuple[Finding, ...]) -> dict[str, int]:
     """Findings per status, every status present (zero when none)."""
     counts = dict.fromkeys(STATUSES, 0)
-    for finding in findings:
-        counts[finding.status] += 1
+    counts.update(Counter(map(attrgetter("status"), findings)))
     return counts
 
 

@@ -18,17 +18,21 @@ import yaml
 from drift.yamlio import _Loader
 
 _ENTRY = re.compile(
-    r'  - \{path: ([A-Za-z0-9_][A-Za-z0-9_./+-]*), kind: ([a-z][a-z0-9_-]*), sha256: "([0-9a-f]{64})"'
-    r'(?:, content_sha256: "([0-9a-f]{64})")?\}'
+    r'^  - \{path: ([A-Za-z0-9_][A-Za-z0-9_./+-]*), kind: ([a-z][a-z0-9_-]*), sha256: "([0-9a-f]{64})"'
+    r'(?:, content_sha256: "([0-9a-f]{64})")?\}\n',
+    re.MULTILINE,
 )
 _SPLIT = "\nfiles:\n"
 _STR = "tag:yaml.org,2002:str"
 
+Row = tuple[str, str, str, str]
+"""(path, kind, sha256, content_sha256 or "") of one file."""
 
-def parse_release(text: str) -> dict[str, Any] | None:
-    """The manifest as YAML would load it, or None when it is not in the canonical layout."""
+
+def parse_release(text: str) -> tuple[dict[str, Any], list[Row]] | None:
+    """The manifest's other fields as YAML would load them, and its files; None when not in the layout."""
     head, sep, body = text.partition(_SPLIT)
-    if not sep:
+    if not sep or (body and not body.endswith("\n")):
         return None
     try:
         header = yaml.load(head, Loader=_Loader)  # noqa: S506 - a safe loader
@@ -36,28 +40,17 @@ def parse_release(text: str) -> dict[str, Any] | None:
         return None
     if not isinstance(header, dict) or "files" in header:
         return None
-    files: list[dict[str, str]] = []
-    strings: dict[str, str] = {}
-    for line in body.split("\n"):
-        if not line:
-            continue
-        match = _ENTRY.fullmatch(line)
-        if match is None:
-            return None
-        path, kind, sha, content = match.groups()
-        if not (_plain_string(path) and _plain_string(kind)):
-            return None
-        entry = {"path": path, "kind": strings.setdefault(kind, kind), "sha256": sha}
-        if content is not None:
-            entry["content_sha256"] = content
-        files.append(entry)
-    header["files"] = files
-    return header
+    rows: list[Row] = _ENTRY.findall(body)
+    # Each match is one whole line, so as many matches as lines means every line is an entry.
+    if len(rows) != body.count("\n"):
+        return None
+    if not all(map(_plain_string, {row[0] for row in rows if "/" not in row[0]} | {row[1] for row in rows})):
+        return None
+    return header, rows
 
 
 @lru_cache(maxsize=4096)
 def _plain_string(value: str) -> bool:
-    """True when YAML reads this plain scalar as a string (not a number, boolean, null or date)."""
-    if "/" in value:
-        return True  # no implicit YAML type contains a slash
-    return yaml.resolver.Resolver().resolve(yaml.nodes.ScalarNode, value, (True, False)) == _STR
+    """True when YAML reads this plain scalar as a string (not a number, boolean, null or date); no implicit
+    YAML type contains a slash."""
+    return "/" in value or yaml.resolver.Resolver().resolve(yaml.nodes.ScalarNode, value, (True, False)) == _STR

@@ -21,7 +21,7 @@ from drift.catalog.model import (
     Variant,
     version_key,
 )
-from drift.catalog.fastrelease import parse_release
+from drift.catalog.fastrelease import Row, parse_release
 from drift.errors import CatalogError
 from drift.hashes import ABSENT, check_hex, check_token
 from drift.paths import check_paths, check_relpath
@@ -98,7 +98,9 @@ def _release(path: Path, lines: list[str], strings: dict[str, str]) -> Release:
     except (OSError, UnicodeDecodeError) as exc:
         raise CatalogError(f"cannot read as UTF-8: {exc}", source=path) from exc
     fast = parse_release(text)
-    doc = _mapping(fast if fast is not None else load_yaml(path, CatalogError), path, "")
+    doc = _mapping(fast[0] if fast is not None else load_yaml(path, CatalogError), path, "")
+    if fast is not None:
+        doc["files"] = fast[1]
     _keys(doc, path, "", required={"format", "line", "version", "files"}, optional={"date", "notes"})
     if doc["format"] != RELEASE_FORMAT:
         raise CatalogError(f"unknown format {doc['format']!r}, expected {RELEASE_FORMAT!r}", source=path, where="format")
@@ -138,22 +140,18 @@ def _release_files(raw_files: list[Any], path: Path) -> tuple[ReleaseFile, ...]:
     return tuple(files)
 
 
-def _release_files_fast(raw_files: list[dict[str, str]], path: Path, strings: dict[str, str]) -> tuple[ReleaseFile, ...]:
-    """Entries from `parse_release`: keys, kinds and hashes are already checked by its pattern; paths are
-    checked here all at once. Equal strings are shared across releases (most files do not change)."""
-    paths = [e["path"] for e in raw_files]
+def _release_files_fast(rows: list[Row], path: Path, strings: dict[str, str]) -> tuple[ReleaseFile, ...]:
+    """Rows from `parse_release`: kinds and hashes are already checked by its pattern; paths are checked
+    here all at once. Equal strings are shared across releases (most files do not change)."""
+    paths = [row[0] for row in rows]
     check_paths(paths, source=path, field="files", error=CatalogError)
     if len(set(paths)) != len(paths):
-        return _release_files(raw_files, path)  # names the duplicate
+        # The item-by-item check names the duplicate.
+        as_yaml = [{"path": p, "kind": k, "sha256": h, **({"content_sha256": c} if c else {})} for p, k, h, c in rows]
+        return _release_files(as_yaml, path)
     intern = strings.setdefault
     return tuple(
-        ReleaseFile(
-            intern(e["path"], e["path"]),
-            e["kind"],
-            intern(e["sha256"], e["sha256"]),
-            None if (c := e.get("content_sha256")) is None else intern(c, c),
-        )
-        for e in raw_files
+        ReleaseFile(intern(p, p), intern(k, k), intern(h, h), intern(c, c) if c else None) for p, k, h, c in rows
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from functools import partial
+from itertools import repeat
 from operator import itemgetter, methodcaller
 from pathlib import Path
 from typing import Any
@@ -150,7 +150,7 @@ def _files_fast(raw_files: list[Any], path: Path) -> dict[str, FileRecord] | Non
     if set(map(type, hashes)) != {str} or set(map(len, hashes)) != {64} or not _only_hex(hashes):
         return None
     check_paths(paths, source=path, field="files", error=InventoryError)
-    files = dict(zip(paths, map(partial(tuple.__new__, FileRecord), zip(sizes, shas, contents, strict=True)), strict=True))
+    files = dict(zip(paths, map(tuple.__new__, repeat(FileRecord), zip(sizes, shas, contents, strict=True)), strict=True))
     return files if len(files) == len(raw_files) else None
 
 
