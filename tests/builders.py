@@ -7,7 +7,10 @@ import hashlib
 import io
 import zipfile
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
+
+import pytest
 
 import yaml
 
@@ -75,3 +78,12 @@ def write_inventory(
 def tok(data: bytes, *, content: bool = False) -> str:
     """The catalog token for some bytes (`content-sha256:` of a jar with `content=True`)."""
     return f"content-sha256:{content_sha256_bytes(data)}" if content else f"sha256:{sha(data)}"
+
+
+def refusal(error: type[Exception], call: Callable[[], object], source: Path | str, field: str) -> str:
+    """`call` must raise `error` with a message starting `<source>: <field>: `; returns the message."""
+    with pytest.raises(error) as caught:
+        call()
+    message = str(caught.value)
+    assert message.startswith(f"{source}: {field}: "), message
+    return message

@@ -12,6 +12,7 @@ from drift.inventory import find_inventory, read_inventory
 from drift.inventory.jsonfile import dumps_inventory, read_json_inventory
 from drift.inventory.model import ConfigValue, FileRecord, Unreadable
 from drift.inventory.sha256sum import read_sha256sum
+from tests.builders import refusal
 
 H1, H2, H3 = ("a1" * 32, "b2" * 32, "c3" * 32)
 FILES = {
@@ -43,11 +44,7 @@ def redigest(text: str) -> str:
 
 
 def refused(path: Path, field: str) -> str:
-    with pytest.raises(InventoryError) as caught:
-        read_inventory(path)
-    message = str(caught.value)
-    assert message.startswith(f"{path}: {field}: "), message
-    return message
+    return refusal(InventoryError, lambda: read_inventory(path), path, field)
 
 
 # --- JSON inventories ----------------------------------------------------------------------------------

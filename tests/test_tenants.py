@@ -8,7 +8,7 @@ import pytest
 
 from drift.errors import RegistryError
 from drift.tenants import Tenant, load_registry
-from tests.builders import write_yaml
+from tests.builders import refusal, write_yaml
 
 HEADER = "id,name,prefecture,edition,line,modules\n"
 MUNAKATA = Tenant("402206", "宗像市", "福岡県", "standard", "8.x", frozenset({"konbini", "madoguchi"}))
@@ -27,11 +27,7 @@ def write_csv(folder: Path, text: str, *, encoding: str = "utf-8") -> Path:
 
 
 def refused(folder: Path, file: str, field: str) -> str:
-    with pytest.raises(RegistryError) as caught:
-        load_registry(folder)
-    message = str(caught.value)
-    assert message.startswith(f"{folder / file}: {field}: "), message
-    return message
+    return refusal(RegistryError, lambda: load_registry(folder), folder / file, field)
 
 
 def test_yaml_registry_is_loaded_sorted_by_id(tmp_path):

@@ -36,13 +36,6 @@ class ReleaseFile:
     content_sha256: str | None = None
     """For zip-family archives, the content hash (see `drift.archive`), hex."""
 
-    @property
-    def tokens(self) -> tuple[str, ...]:
-        """The file's hashes as catalog tokens."""
-        if self.content_sha256 is None:
-            return (f"sha256:{self.sha256}",)
-        return (f"sha256:{self.sha256}", f"content-sha256:{self.content_sha256}")
-
 
 @dataclass(frozen=True, slots=True)
 class Release:
