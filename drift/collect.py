@@ -75,7 +75,7 @@ def collect(
             if progress is not None:
                 progress(1)
     config = _capture_config(root, files, config_keys)
-    moment = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+    moment = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     text = dumps_inventory(
         tenant=tenant,
         collected_at=moment.strftime("%Y-%m-%dT%H:%M:%SZ"),

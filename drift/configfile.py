@@ -37,7 +37,7 @@ def read_keys(path: Path, keys: Collection[str]) -> dict[str, str | None]:
         return _ini(data, keys)
     if suffix in (".yaml", ".yml", ".json"):
         try:
-            doc = json.loads(data) if suffix == ".json" else yaml.load(data, Loader=yaml.SafeLoader)  # noqa: S506 _YAML_NOTE
+            doc = json.loads(data) if suffix == ".json" else yaml.load(data, Loader=yaml.SafeLoader)
         except (ValueError, RecursionError, yaml.YAMLError) as exc:
             raise ConfigReadError(f"cannot parse {suffix[1:]}: {type(exc).__name__}") from exc
         return {k: _dotted(doc, k) for k in keys}

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator, Mapping
+from typing import cast
 from itertools import compress, repeat
 from operator import itemgetter, mul, not_
-from collections.abc import Mapping
 
 from drift.catalog.model import Catalog
 from drift.inventory.model import FileRecord
@@ -52,9 +53,10 @@ class ReleaseIndex:
         paths = list(files)
         records = list(files.values())
         # One C-level pass: each file's release mask by (path, sha256); 0 where no release has those bytes.
-        masks = list(map(self._sha.get, zip(paths, map(_SHA256, records)), repeat(0)))
+        shas: Iterator[str] = map(_SHA256, records)
+        masks = list(map(self._sha.get, zip(paths, shas), repeat(0)))
         for i in compress(range(len(records)), map(_CONTENT, records)):
-            masks[i] |= self._content.get((paths[i], records[i].content_sha256), 0)
+            masks[i] |= self._content.get((paths[i], cast(str, records[i].content_sha256)), 0)
         unmatched = list(compress(paths, map(not_, masks)))
         known = self._known
         return FileDrift(

@@ -13,7 +13,7 @@ import multiprocessing
 import os
 from array import array
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 from drift.results import Finding, TenantResult
 from drift.tenants import Tenant
@@ -61,7 +61,7 @@ def _work(tenant: Tenant) -> tuple[Any, ...]:
                     _KEPT.append(finding)
                     new.append((index, finding))
                 indexes[i] = index
-    ids = array("I", indexes)
+    ids = array("I", cast(list[int], indexes))
     return (os.getpid(), result.tenant, result.inventory_digest, result.collected_at, ids.tobytes(), new, result.drift, result.counts)
 
 

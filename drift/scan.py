@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import hashlib
-from dataclasses import replace
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,10 +14,10 @@ from drift.catalog.model import Catalog, Fix
 from drift.errors import InputError
 from drift.filedrift import ReleaseIndex
 from drift.inventory.readers import find_inventory, read_inventory
-from drift.results import NOT_APPLICABLE, UNVERIFIABLE, FileDrift, Finding, Scan, TenantResult, count_statuses
-from drift.tenants import Tenant
 from drift.judge import Judge
 from drift.parallel import can_fork, judge_in_workers
+from drift.results import NOT_APPLICABLE, UNVERIFIABLE, FileDrift, Finding, Scan, TenantResult, count_statuses
+from drift.tenants import Tenant
 from drift.verdict import exclusion_reason
 
 if TYPE_CHECKING:
@@ -183,8 +183,8 @@ def scan_into(
 
 def timestamp(now: dt.datetime | None = None) -> str:
     """An ISO 8601 UTC time to the second, e.g. `2023-06-14T01:30:00Z`."""
-    moment = now or dt.datetime.now(dt.timezone.utc)
-    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    moment = now or dt.datetime.now(dt.UTC)
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _without_inventory(tenant: Tenant, fixes: Sequence[Fix]) -> TenantResult:

@@ -207,22 +207,22 @@ class Store:
         if version == SCHEMA_VERSION:
             return
         with self._transaction():
-            self.db["scans"].create(
+            self.db.table("scans").create(
                 {"key": int, "id": str, "created_at": str, "catalog_digest": str, "fixes": str, "tenant_count": int},
                 pk="key",
                 not_null={"id", "created_at", "catalog_digest"},
                 if_not_exists=True,
             )
-            self.db["scans"].create_index(["id"], unique=True, if_not_exists=True)
-            self.db["verdicts"].create(
+            self.db.table("scans").create_index(["id"], unique=True, if_not_exists=True)
+            self.db.table("verdicts").create(
                 {"key": int, "digest": str, "fix": str, "status": str, "severity": str, "variant": str, "reason": str, "evidence": str},
                 pk="key",
                 not_null={"digest", "fix", "status", "severity", "evidence"},
                 if_not_exists=True,
             )
-            self.db["verdicts"].create_index(["digest"], unique=True, if_not_exists=True)
-            self.db["verdicts"].create_index(["fix", "status"], if_not_exists=True)
-            self.db["tenants"].create(
+            self.db.table("verdicts").create_index(["digest"], unique=True, if_not_exists=True)
+            self.db.table("verdicts").create_index(["fix", "status"], if_not_exists=True)
+            self.db.table("tenants").create(
                 {
                     "scan": int, "tenant": str, "name": str, "prefecture": str, "edition": str, "line": str,
                     "modules": str, "inventory_digest": str, "collected_at": str, "counts": str,

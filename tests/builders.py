@@ -6,19 +6,18 @@ import datetime as dt
 import hashlib
 import io
 import zipfile
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
-
 import yaml
 
 from drift.archive import content_sha256_bytes
 from drift.inventory.jsonfile import dumps_inventory
 from drift.inventory.model import ConfigValue, FileRecord, Unreadable
 
-WHEN = dt.datetime(2023, 6, 14, 1, 30, tzinfo=dt.timezone.utc)
+WHEN = dt.datetime(2023, 6, 14, 1, 30, tzinfo=dt.UTC)
 
 
 def sha(data: bytes) -> str:

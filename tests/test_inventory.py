@@ -11,7 +11,6 @@ from drift.errors import InventoryError
 from drift.inventory import find_inventory, read_inventory
 from drift.inventory.jsonfile import dumps_inventory, read_json_inventory
 from drift.inventory.model import ConfigValue, FileRecord, Unreadable
-from drift.inventory.sha256sum import read_sha256sum
 from tests.builders import refusal
 
 H1, H2, H3 = ("a1" * 32, "b2" * 32, "c3" * 32)

@@ -35,7 +35,7 @@ def parse_release(text: str) -> tuple[dict[str, Any], list[Row]] | None:
     if not sep or (body and not body.endswith("\n")):
         return None
     try:
-        header = yaml.load(head, Loader=_Loader)  # noqa: S506 - a safe loader
+        header = yaml.load(head, Loader=_Loader)
     except yaml.YAMLError:
         return None
     if not isinstance(header, dict) or "files" in header:
@@ -53,4 +53,5 @@ def parse_release(text: str) -> tuple[dict[str, Any], list[Row]] | None:
 def _plain_string(value: str) -> bool:
     """True when YAML reads this plain scalar as a string (not a number, boolean, null or date); no implicit
     YAML type contains a slash."""
-    return "/" in value or yaml.resolver.Resolver().resolve(yaml.nodes.ScalarNode, value, (True, False)) == _STR
+    resolved = yaml.resolver.Resolver().resolve(yaml.nodes.ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
+    return "/" in value or resolved == _STR

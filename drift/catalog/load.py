@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from drift.catalog.fastrelease import Row, parse_release
 from drift.catalog.model import (
     SEVERITIES,
     Applicability,
@@ -21,7 +22,6 @@ from drift.catalog.model import (
     Variant,
     version_key,
 )
-from drift.catalog.fastrelease import Row, parse_release
 from drift.errors import CatalogError
 from drift.hashes import ABSENT, check_hex, check_token
 from drift.paths import check_paths, check_relpath
@@ -98,7 +98,7 @@ def _release(path: Path, lines: list[str], strings: dict[str, str]) -> Release:
     except (OSError, UnicodeDecodeError) as exc:
         raise CatalogError(f"cannot read as UTF-8: {exc}", source=path) from exc
     fast = parse_release(text)
-    doc = _mapping(fast[0] if fast is not None else load_yaml(path, CatalogError), path, "")
+    doc = dict(_mapping(fast[0] if fast is not None else load_yaml(path, CatalogError), path, ""))
     if fast is not None:
         doc["files"] = fast[1]
     _keys(doc, path, "", required={"format", "line", "version", "files"}, optional={"date", "notes"})

@@ -8,7 +8,6 @@ from drift.formats.evidence import short_evidence
 from drift.policy import Policy
 from drift.results import MISSING, NOT_APPLICABLE, PARTIAL, STATUSES, UNVERIFIABLE, Scan, TenantResult
 
-
 MAX_BLOCKING_ROWS = 200
 """A terminal shows at most this many blocking findings, then says how many more there are."""
 

@@ -18,9 +18,8 @@ from typing import Any
 
 from drift.errors import InventoryError
 from drift.hashes import is_hex
-from drift.paths import check_paths
 from drift.inventory.model import ConfigValue, FileRecord, Inventory, Unreadable
-from drift.paths import check_relpath
+from drift.paths import check_paths, check_relpath
 
 FORMAT = "drift-inventory/1"
 _DIGEST_LINE = re.compile(rb'(?:\r?\n) "digest": "sha256:([0-9a-f]{64})"\r?\n\}\r?\n?\Z')
@@ -191,7 +190,7 @@ def _file_record(item: dict[str, Any], path: Path, i: int) -> FileRecord:
         raise InventoryError(f"malformed hash {sha!r}", source=path, where=f"files[{i}].sha256")
     if content is not None and not is_hex(content):
         raise InventoryError(f"malformed hash {content!r}", source=path, where=f"files[{i}].content_sha256")
-    return FileRecord(size, sha, content)
+    return FileRecord(size, str(sha), content)
 
 
 def _file_item(path: str, record: FileRecord) -> dict[str, Any]:

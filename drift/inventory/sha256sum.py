@@ -43,8 +43,7 @@ def read_sha256sum(path: Path) -> Inventory:
         escaped, digest, name = match.groups()
         if escaped:
             name = _ESCAPE.sub(lambda m: _UNESCAPED.get(m.group(1), m.group(0)), name)
-        if name.startswith("./"):
-            name = name[2:]
+        name = name.removeprefix("./")
         check_relpath(name, source=path, where=f"line {number}", error=InventoryError)
         if name in files:
             raise InventoryError(f"path {name!r} listed twice", source=path, where=f"line {number}")
