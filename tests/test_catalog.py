@@ -319,3 +319,20 @@ def test_a_fix_file_that_is_not_a_mapping_is_refused(cat):
     with pytest.raises(CatalogError, match="must be a mapping") as caught:
         load_catalog(cat)
     assert caught.value.source == str(cat / FIX1)
+
+
+@pytest.mark.parametrize("stray", ["fixes/DEMO-0009.yml", "releases/1.5.yaml", "releases/1.x/old/1.0.yaml"])
+def test_a_catalog_file_out_of_place_is_refused_not_skipped(cat, stray):
+    target = cat / stray
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text("format: drift-fix/1\n", encoding="utf-8")
+    with pytest.raises(CatalogError, match="not where a catalog file belongs"):
+        load_catalog(cat)
+
+
+def test_hidden_and_backup_files_are_ignored(cat):
+    (cat / "fixes" / ".DEMO-0001.yaml.swp").write_text("x", encoding="utf-8")
+    (cat / "fixes" / "DEMO-0001.yaml~").write_text("x", encoding="utf-8")
+    (cat / "releases" / ".git").mkdir()
+    (cat / "releases" / ".git" / "config").write_text("x", encoding="utf-8")
+    assert len(load_catalog(cat).fixes) == 5

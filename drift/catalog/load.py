@@ -50,8 +50,8 @@ def load_catalog(root: str | Path) -> Catalog:
         raise CatalogError("a line is listed twice", source=head_path, where="lines")
     forked = _forked_from(head.get("forked_from", {}), head_path, lines)
 
-    release_files = sorted((root / "releases").glob("*/*.yaml")) if (root / "releases").is_dir() else []
-    fix_files = sorted((root / "fixes").glob("*.yaml")) if (root / "fixes").is_dir() else []
+    release_files = _catalog_files(root / "releases", depth=2)
+    fix_files = _catalog_files(root / "fixes", depth=1)
     strings: dict[str, str] = {}
     releases = [_release(p, lines, strings) for p in release_files]
     seen_releases: dict[tuple[str, str], str] = {}
@@ -81,6 +81,28 @@ def load_catalog(root: str | Path) -> Catalog:
         fixes=tuple(fixes),
         digest=catalog_digest(root, [head_path, *release_files, *fix_files]),
     )
+
+
+def _catalog_files(folder: Path, depth: int) -> list[Path]:
+    """The `.yaml` files at `depth` under `folder` (releases/<line>/<version>.yaml, fixes/<ID>.yaml).
+
+    Anything else there is refused rather than skipped: a fix saved as `.yml`, or a release outside its
+    line's folder, would otherwise silently drop out of every verdict.
+    """
+    if not folder.is_dir():
+        return []
+    found: list[Path] = []
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if path.is_dir() and len(relative.parts) < depth:
+            continue
+        if any(part.startswith(".") for part in relative.parts) or path.name.endswith("~"):
+            continue  # editor and version-control droppings
+        if not (path.is_file() and path.suffix == ".yaml" and len(relative.parts) == depth):
+            expected = "releases/<line>/<version>.yaml" if depth == 2 else "fixes/<FIX-ID>.yaml"
+            raise CatalogError(f"not where a catalog file belongs (expected {expected})", source=path)
+        found.append(path)
+    return found
 
 
 def catalog_digest(root: Path, files: list[Path]) -> str:
