@@ -19,7 +19,7 @@ from drift.catalog.model import Fix
 from drift.inventory.model import Inventory
 from drift.results import NOT_APPLICABLE, Finding
 from drift.tenants import Tenant
-from drift.verdict import exclusion_reason, judge_fix
+from drift.verdict import exclusion_reason, judge_fix, unreadable
 
 GROUP_SIZE = 32
 """Fixes per group."""
@@ -46,7 +46,7 @@ class _Plan:
         """Everything in the inventory that the verdicts of these fixes read."""
         key: Any = tuple(map(inventory.files.get, self.paths))
         if inventory.unreadable:
-            key = (key, tuple(p in inventory.unreadable for p in self.paths))
+            key = (key, tuple(unreadable(p, inventory) for p in self.paths))
         if self.checks:
             key = (key, tuple(map(inventory.config.get, self.checks)))
         return key

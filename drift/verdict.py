@@ -25,9 +25,20 @@ from drift.tenants import Tenant
 _UNCOUNTED = (NOT_DEPLOYED, AMBIGUOUS)
 
 
+def unreadable(path: str, inventory: Inventory) -> bool:
+    """True when the collector could not read the file, or a folder above it (whose files it never saw)."""
+    listed = inventory.unreadable
+    if not listed:
+        return False
+    if path in listed:
+        return True
+    parts = path.split("/")
+    return any("/".join(parts[:n]) in listed for n in range(1, len(parts)))
+
+
 def entry_evidence(entry: FileEntry, inventory: Inventory) -> Evidence:
     """Judge one file entry of a variant against the tenant's inventory."""
-    if entry.path in inventory.unreadable:
+    if unreadable(entry.path, inventory):
         return Evidence(entry.path, UNREADABLE, None, entry.fixed)
     record = inventory.files.get(entry.path)
     if record is None:
@@ -57,7 +68,7 @@ def config_evidence(check: ConfigCheck, inventory: Inventory) -> Evidence:
     """
     label = f"{check.file}#{check.key}"
     expected = (check.expect,)
-    if check.file in inventory.unreadable:
+    if unreadable(check.file, inventory):
         return Evidence(label, UNREADABLE, None, expected)
     captured = inventory.config.get((check.file, check.key))
     if captured is None:

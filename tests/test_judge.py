@@ -42,7 +42,7 @@ def inventories(draw):
     for path in PATHS + [CHECK.file]:
         if draw(st.booleans()):
             files[path] = FileRecord(1, draw(st.sampled_from(HEX)), draw(st.sampled_from([None, *HEX])))
-    unreadable = {p: Unreadable(p, "denied") for p in PATHS + [CHECK.file] if draw(st.integers(0, 5)) == 0}
+    unreadable = {p: Unreadable(p, "denied") for p in PATHS + [CHECK.file, "a"] if draw(st.integers(0, 5)) == 0}
     config = {}
     if draw(st.booleans()):
         config[(CHECK.file, CHECK.key)] = ConfigValue(CHECK.file, CHECK.key, draw(st.sampled_from([None, "on", "off"])))

@@ -213,3 +213,13 @@ def test_finding_carries_evidence_per_entry():
         ("app/Job.java", "fixed", f"sha256:{NEW}"),
         ("lib/x.jar", "unfixed", f"sha256:{JAR_OLD}"),
     ]
+
+
+def test_file_under_a_folder_the_collector_could_not_list_is_unreadable_not_absent():
+    inv = Inventory(
+        tenant="402206", collected_at=None, collector="test", files={}, config={},
+        unreadable={"app": Unreadable("app", "cannot list folder: permission denied")}, digest="sha256:" + "0" * 64,
+    )
+    assert entry_evidence(entry("app/Job.java"), inv).state == "unreadable"
+    assert entry_evidence(entry("application/Job.java"), inv).state == "not-deployed"
+    assert config_evidence(ConfigCheck("app/conf/x.properties", "k", "v"), inv).state == "unreadable"
