@@ -97,9 +97,10 @@ class Store:
         judged: list[tuple[Tenant, str]] = []
         conn = self.db.conn
         new = True
-        # Finding object id -> (the finding, its verdict key). Holding the finding keeps its id() unique;
-        # a scan's tenants share finding objects, so this is computed once per distinct finding.
-        keys: dict[int, tuple[Finding, int]] = {}
+        # Finding object id -> its verdict key, computed once per distinct finding (a scan's tenants share
+        # finding objects). `alive` holds each finding so that its id() cannot be reused meanwhile.
+        keys: dict[int, int] = {}
+        alive: list[Finding] = []
         with self._transaction():
             cursor = conn.execute(
                 "INSERT INTO scans (id, created_at, catalog_digest, fixes, tenant_count) VALUES (?, ?, ?, ?, 0)",
@@ -107,12 +108,14 @@ class Store:
             )
             scan_key = cursor.lastrowid
             for result in results:
-                verdicts = []
-                for finding in result.findings:
-                    known = keys.get(id(finding))
-                    if known is None:
-                        known = keys[id(finding)] = (finding, self._verdict_key(finding))
-                    verdicts.append(known[1])
+                verdicts = list(map(keys.get, map(id, result.findings)))
+                if None in verdicts:
+                    for i, finding in enumerate(result.findings):
+                        if verdicts[i] is None:
+                            if id(finding) not in keys:
+                                keys[id(finding)] = self._verdict_key(finding)
+                                alive.append(finding)
+                            verdicts[i] = keys[id(finding)]
                 conn.execute(
                     "INSERT INTO tenants VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (*_tenant_row(scan_key, result), "[" + ",".join(map(str, verdicts)) + "]"),
