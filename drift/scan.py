@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from drift.catalog.model import Catalog, Fix
 from drift.errors import InputError
 from drift.filedrift import ReleaseIndex
-from drift.inventory.readers import find_inventory, read_inventory
+from drift.inventory.readers import READERS, find_inventory, read_inventory
 from drift.judge import Judge
 from drift.parallel import can_fork, judge_in_workers
 from drift.results import NOT_APPLICABLE, UNVERIFIABLE, FileDrift, Finding, Scan, TenantResult, count_statuses
@@ -40,6 +40,12 @@ def select(catalog: Catalog, tenants: Sequence[Tenant], tenant_ids: Collection[s
     chosen_tenants = tuple(t for t in tenants if not tenant_ids or t.id in tenant_ids)
     chosen_fixes = tuple(f for f in catalog.fixes if not fix_ids or f.id in fix_ids)
     return chosen_tenants, chosen_fixes
+
+
+def unregistered_inventories(inventory_dir: Path, tenants: Sequence[Tenant]) -> list[Path]:
+    """Inventory files whose tenant is not in the registry: they are not scanned, and a user should hear so."""
+    known = {t.id for t in tenants}
+    return sorted(p for suffix in READERS for p in inventory_dir.glob(f"*{suffix}") if p.stem not in known)
 
 
 class TenantJudge:

@@ -114,3 +114,11 @@ def test_catalog_validate_reports_counts_and_digest(demo_root):
     assert result.exit_code == 0
     assert result.stdout.splitlines()[0] == "manifests: valid: product demo, lines 1.x, 2.x, 7 releases, 5 fixes"
     assert result.stdout.splitlines()[1].startswith("digest sha256:")
+
+
+def test_scan_notes_an_inventory_whose_tenant_is_not_registered(demo_root):
+    write_demo_fleet(demo_root)
+    (demo_root / "inventory" / "999999.sha256").write_text(f"{'a' * 64}  app/Main.java\n")
+    result = run(demo_root, "scan")
+    assert result.exit_code == 0
+    assert "drift: note: inventory/999999.sha256: no tenant '999999' in the registry; not scanned" in result.stderr

@@ -12,7 +12,7 @@ from drift.cli.options import catalog_option, db_option, inventory_option
 from drift.cli.progress import progress
 from drift.formats import FORMATS, NEEDS_ALL_FINDINGS
 from drift.policy import Policy
-from drift.scan import scan_into, select
+from drift.scan import scan_into, select, unregistered_inventories
 from drift.store import Store
 from drift.tenants import load_registry
 
@@ -31,7 +31,10 @@ def scan(
 ) -> None:
     """Judge every applicable fix on every tenant and store the scan."""
     catalog = load_catalog(catalog_dir)
-    tenants, fixes = select(catalog, load_registry(inventory_dir), tenant_ids, fix_ids)
+    registry = load_registry(inventory_dir)
+    tenants, fixes = select(catalog, registry, tenant_ids, fix_ids)
+    for path in unregistered_inventories(inventory_dir, registry):
+        click.echo(f"drift: note: {path}: no tenant {path.stem!r} in the registry; not scanned", err=True)
     policy = Policy()
     keep = None if fmt in NEEDS_ALL_FINDINGS else policy.blocks
     with Store(db_path) as store, progress(len(tenants), "scanning") as advance:
