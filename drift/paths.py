@@ -35,6 +35,14 @@ def check_relpath(value: object, *, source: str | Path, where: str, error: type[
 _SUSPECT_PARTS = ("\n/", "/\n", "//", "\n\n", "\\")
 _DOT_SEGMENT = re.compile(r"[\n/]\.\.?[\n/]")
 _DRIVE = re.compile(r"\n[A-Za-z]:")
+_NOT_CONTROL = bytes(b for b in range(256) if b >= 0x20 and b != 0x7F)
+
+
+def _controls(joined: str) -> bool:
+    """True when the text holds a control character other than the newlines that join it. In UTF-8 a byte
+    below 0x20 or 0x7F is always that character itself, so one C-level pass over the bytes says it."""
+    data = joined.encode("utf-8", "surrogatepass")
+    return len(data.translate(None, _NOT_CONTROL)) != joined.count("\n")
 
 
 def check_paths(paths: Sequence[str], *, source: str | Path, field: str, error: type[InputError] = InputError) -> None:
@@ -45,7 +53,7 @@ def check_paths(paths: Sequence[str], *, source: str | Path, field: str, error: 
     joined = "\n" + "\n".join(paths) + "\n"
     if (
         joined.count("\n") == len(paths) + 1
-        and joined[1:-1].replace("\n", "").isprintable()
+        and not _controls(joined)
         and not any(part in joined for part in _SUSPECT_PARTS)
         and (("/." not in joined and "\n." not in joined) or _DOT_SEGMENT.search(joined) is None)
         and _DRIVE.search(joined) is None

@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from itertools import repeat
-from operator import itemgetter, methodcaller
+from itertools import compress, repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -124,40 +124,44 @@ def _inventory(doc: Any, path: Path, digest: str) -> Inventory:
     )
 
 
-_PATH, _SHA, _SIZE = itemgetter("path"), itemgetter("sha256"), itemgetter("size")
-_CONTENT = methodcaller("get", "content_sha256")
+_FIELDS = itemgetter("path", "sha256", "size")
 
 
 def _files_fast(raw_files: list[Any], path: Path) -> dict[str, FileRecord] | None:
     """The files by path when every item is well formed, checked in a few passes over all of them (a fleet
     scan reads millions); None when any item is not, so that `_files_checked` names it."""
-    try:
-        paths = list(map(_PATH, raw_files))
-        shas = list(map(_SHA, raw_files))
-        sizes = list(map(_SIZE, raw_files))
-        contents = list(map(_CONTENT, raw_files))
-    except (TypeError, KeyError, AttributeError):
-        return None
-    present = list(filter(None, contents))
-    if sum(map(len, raw_files)) != 3 * len(raw_files) + len(present):
-        return None  # an unknown key
     if not raw_files:
         return {}
-    hashes = shas + present
-    if set(map(type, paths)) != {str} or set(map(type, sizes)) != {int} or min(sizes) < 0:
+    try:
+        paths, shas, sizes = zip(*map(_FIELDS, raw_files), strict=True)
+        lengths = list(map(len, raw_files))
+        # Only archives have a fourth key, content_sha256: few items, looked up one by one.
+        contents: list[str | None] = [None] * len(raw_files)
+        for i in compress(range(len(raw_files)), map((4).__eq__, lengths)):
+            contents[i] = raw_files[i]["content_sha256"]
+    except (TypeError, KeyError, AttributeError, ValueError):
         return None
+    present = [c for c in contents if c is not None]
+    if sum(lengths) != 3 * len(raw_files) + len(present):
+        return None  # an unknown key
+    if set(map(type, sizes)) != {int} or min(sizes) < 0:
+        return None
+    hashes = [*shas, *present]
     if set(map(type, hashes)) != {str} or set(map(len, hashes)) != {64} or not _only_hex(hashes):
         return None
-    check_paths(paths, source=path, field="files", error=InventoryError)
+    try:
+        check_paths(paths, source=path, field="files", error=InventoryError)
+    except TypeError:  # a path that is not a string
+        return None
     files = dict(zip(paths, map(tuple.__new__, repeat(FileRecord), zip(sizes, shas, contents, strict=True)), strict=True))
     return files if len(files) == len(raw_files) else None
 
 
 def _only_hex(values: list[str]) -> bool:
-    """True when every value is lowercase hex (one C-level pass over all of them)."""
+    """True when every value is a string of lowercase hex digits (one C-level pass over all of them)."""
     try:
         joined = "".join(values).encode("ascii")
-    except UnicodeEncodeError:
+    except (TypeError, UnicodeEncodeError):
         return False
     return not joined.translate(None, b"0123456789abcdef")
 
