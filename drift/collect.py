@@ -1,31 +1,45 @@
 """`drift collect`: hash every regular file under a deploy root into an inventory (SPEC 4).
 
-Symbolic links are never followed (they are listed as unreadable with their target, so a fix file behind a
-link is `unreadable`, never `fixed`); sockets, FIFOs and devices are skipped; a file that cannot be read
-is listed with the reason. Only the config keys the catalog asks for are captured.
+It runs on the tenant's production server, so it is careful about what it touches and honest about what it
+could not see:
+- symbolic links are recorded with their target and never followed; FIFOs, sockets and devices are listed
+  and never opened; a file that cannot be read is listed with the reason (see `drift.walk`);
+- files are hashed by a pool of threads (hashlib and zlib release the GIL on large buffers), read in 1 MiB
+  blocks;
+- a file whose size, modification time or change time moves while it is read is read again, a few times,
+  then recorded as unreadable ("changed while being read") and the inventory says it was taken while files
+  changed;
+- only the config keys the catalog's config checks name are read; no other value leaves the tenant;
+- with a cache (`drift.hashcache`), a file whose device, inode, size, mtime and ctime are unchanged is not
+  read again.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import fnmatch
 import hashlib
 import os
-import re
-import stat
-from collections.abc import Callable, Collection, Iterator
+import time
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from drift import __version__
 from drift.archive import ALGORITHM, ArchiveError, content_sha256, is_archive_name
 from drift.configfile import ConfigReadError, read_keys
-from drift.errors import InputError, OperationalError
+from drift.errors import InputError
 from drift.inventory.jsonfile import dumps_inventory
 from drift.inventory.model import ConfigValue, FileRecord, Unreadable
+from drift.walk import Entry, Tree, walk
+
+if TYPE_CHECKING:
+    from drift.hashcache import HashCache
 
 _BUFFER = 1 << 20
+ATTEMPTS = 3
+"""Reads of a file that keeps changing before it is recorded as unstable."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,43 +52,65 @@ class CollectResult:
     """Regular files hashed."""
     unreadable: int
     """Entries it could not read."""
-    skipped: tuple[str, ...]
-    """Sockets, FIFOs and devices left out."""
+    links: int
+    """Symbolic links recorded (not followed)."""
+    skipped: int
+    """FIFOs, sockets and devices listed (not read)."""
+    changing: bool
+    """True when some file kept changing while it was read."""
+    bytes_read: int
+    """Bytes of file content read (a cached file reads none)."""
+
+
+class _Unstable(Exception):
+    """The file changed while it was read."""
 
 
 def collect(
     root: Path,
     tenant: str,
     *,
+    tree: Tree | None = None,
     config_keys: Collection[tuple[str, str]] = (),
     excludes: Collection[str] = (),
     jobs: int | None = None,
+    cache: HashCache | None = None,
     now: dt.datetime | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> CollectResult:
-    """Collect the inventory of the deploy root `root` for `tenant`."""
+    """Collect the inventory of the deploy root `root` for `tenant`.
+
+    `tree` is the walk of `root` when the caller already made it (to size a progress bar); `progress` is
+    called with the number of bytes of each file as it is done.
+    """
     if not root.is_dir():
         raise InputError("not a folder", source=root, where="ROOT")
-    regular: list[tuple[str, str]] = []
-    unreadable: list[Unreadable] = []
-    skipped: list[str] = []
-    for rel, full, kind, detail in _walk(root, excludes):
-        if kind == "file":
-            regular.append((rel, full))
-        elif kind == "unreadable":
-            unreadable.append(Unreadable(rel, detail))
-        else:
-            skipped.append(rel)
+    tree = walk(root, excludes) if tree is None else tree
+    started_ns = time.time_ns()
+    unreadable = list(tree.unreadable)
     files: dict[str, FileRecord] = {}
+    changing = False
+    bytes_read = 0
+
+    def one(entry: Entry) -> tuple[FileRecord | str, int]:
+        if cache is not None:
+            cached = cache.lookup(entry.rel, entry.st)
+            if cached is not None:
+                return cached, 0
+        return _hash_file(entry)
+
     with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
-        for (rel, _), outcome in zip(regular, pool.map(lambda item: _hash_file(item[1]), regular), strict=True):
+        for entry, (outcome, read) in zip(tree.files, pool.map(one, tree.files), strict=True):
+            bytes_read += read
             if isinstance(outcome, FileRecord):
-                files[rel] = outcome
+                files[entry.rel] = outcome
+                if cache is not None and read:
+                    cache.store(entry.rel, entry.st, outcome, started_ns=started_ns)
             else:
-                unreadable.append(Unreadable(rel, outcome))
+                unreadable.append(Unreadable(entry.rel, outcome))
+                changing = changing or outcome.startswith(_CHANGED)
             if progress is not None:
-                progress(1)
-    config = _capture_config(root, files, config_keys)
+                progress(entry.st.st_size)
     moment = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     text = dumps_inventory(
         tenant=tenant,
@@ -82,76 +118,59 @@ def collect(
         collector=f"drift {__version__}",
         content_hash=ALGORITHM,
         files=files,
-        config=config,
+        config=_capture_config(root, files, config_keys),
         unreadable=unreadable,
+        links=tree.links,
+        skipped=tree.skipped,
+        changed_during_collection=changing,
     )
-    return CollectResult(text=text, files=len(files), unreadable=len(unreadable), skipped=tuple(sorted(skipped)))
+    return CollectResult(
+        text=text, files=len(files), unreadable=len(unreadable), links=len(tree.links), skipped=len(tree.skipped),
+        changing=changing, bytes_read=bytes_read,
+    )
 
 
-def count_files(root: Path, excludes: Collection[str] = ()) -> int:
-    """How many regular files a collection of `root` will hash (for a progress bar)."""
-    return sum(1 for _, _, kind, _ in _walk(root, excludes) if kind == "file")
+_CHANGED = "changed while being read"
 
 
-def _walk(root: Path, excludes: Collection[str]) -> Iterator[tuple[str, str, str, str]]:
-    """Yield (relative path, full path, kind, detail); kind is file, unreadable or skipped. One stat per entry.
-
-    The relative path is always one an inventory can hold (see `_recordable`); a regular file whose real
-    name had to be escaped is listed as unreadable, never hashed under a name it does not have.
-    """
-    stack: list[tuple[str, str]] = [(str(root), "")]
-    while stack:
-        folder, prefix = stack.pop()
+def _hash_file(entry: Entry) -> tuple[FileRecord | str, int]:
+    """The file's record (or the reason it could not be read), and the bytes read."""
+    read = 0
+    for _ in range(ATTEMPTS):
         try:
-            entries = list(os.scandir(folder))
-        except OSError as exc:
-            if not prefix:
-                raise OperationalError(f"cannot list folder: {exc.strerror or exc}", source=root) from exc
-            yield _recordable(prefix.rstrip("/"))[0], folder, "unreadable", f"cannot list folder: {exc.strerror or exc}"
+            record, size = _read_once(entry.full)
+        except _Unstable:
+            read += entry.st.st_size
             continue
-        for entry in entries:
-            raw = prefix + entry.name
-            rel, why = _recordable(raw)
-            if _excluded(rel, excludes):
-                continue
-            try:
-                if entry.is_symlink():
-                    yield rel, entry.path, "unreadable", f"symbolic link to {_display(os.readlink(entry.path))}, not followed"
-                    continue
-                mode = entry.stat(follow_symlinks=False).st_mode
-            except OSError as exc:
-                yield rel, entry.path, "unreadable", f"cannot stat: {exc.strerror or exc}"
-                continue
-            if stat.S_ISDIR(mode):
-                stack.append((entry.path, raw + "/"))
-            elif stat.S_ISREG(mode):
-                if why is not None:
-                    yield rel, entry.path, "unreadable", why
-                else:
-                    yield rel, entry.path, "file", ""
-            else:
-                yield rel, entry.path, "skipped", ""
+        except ArchiveError as exc:
+            return f"archive cannot be content-hashed: {exc}", read + entry.st.st_size
+        except OSError as exc:
+            return f"cannot read: {exc.strerror or exc}", read
+        return record, read + size
+    return f"{_CHANGED} ({ATTEMPTS} attempts): a deployment in progress?", read
 
 
-def _hash_file(path: str) -> FileRecord | str:
-    """The file's record, or the reason it could not be read."""
-    try:
-        with open(path, "rb", buffering=0) as handle:
-            digest = hashlib.sha256()
-            size = 0
-            while chunk := handle.read(_BUFFER):
-                digest.update(chunk)
-                size += len(chunk)
-            content = None
-            if is_archive_name(path):
-                handle.seek(0)
-                try:
-                    content = content_sha256(handle)
-                except ArchiveError as exc:
-                    return f"archive cannot be content-hashed: {exc}"
-    except OSError as exc:
-        return f"cannot read: {exc.strerror or exc}"
-    return FileRecord(size, digest.hexdigest(), content)
+def _read_once(path: str) -> tuple[FileRecord, int]:
+    """Hash the file once; raise `_Unstable` when it changed meanwhile."""
+    with open(path, "rb", buffering=0) as handle:
+        before = os.fstat(handle.fileno())
+        digest = hashlib.sha256()
+        size = 0
+        while chunk := handle.read(_BUFFER):
+            digest.update(chunk)
+            size += len(chunk)
+        content = None
+        if is_archive_name(path):
+            handle.seek(0)
+            content = content_sha256(handle)
+        after = os.fstat(handle.fileno())
+    if _moved(before, after) or size != after.st_size or _moved(after, os.stat(path, follow_symlinks=False)):
+        raise _Unstable(path)
+    return FileRecord(size, digest.hexdigest(), content), size
+
+
+def _moved(a: os.stat_result, b: os.stat_result) -> bool:
+    return (a.st_ino, a.st_size, a.st_mtime_ns, a.st_ctime_ns) != (b.st_ino, b.st_size, b.st_mtime_ns, b.st_ctime_ns)
 
 
 def _capture_config(root: Path, files: dict[str, FileRecord], keys: Collection[tuple[str, str]]) -> list[ConfigValue]:
@@ -169,35 +188,3 @@ def _capture_config(root: Path, files: dict[str, FileRecord], keys: Collection[t
             continue
         captured.extend(ConfigValue(file, key, values[key]) for key in sorted(wanted))
     return captured
-
-
-def _excluded(rel: str, patterns: Collection[str]) -> bool:
-    return any(fnmatch.fnmatchcase(rel, p) or fnmatch.fnmatchcase(rel, p.rstrip("/") + "/*") for p in patterns)
-
-
-def _display(name: str) -> str:
-    """A name as valid UTF-8 text: undecodable bytes become `\\xNN` escapes (for messages, not paths)."""
-    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-
-
-# What an inventory path may not hold (drift.paths.check_relpath): bytes that are not UTF-8 (surrogate
-# escapes), control characters, backslashes, and a leading drive prefix such as `c:`.
-_UNRECORDABLE = re.compile(r"[\x00-\x1f\x7f\\\udc80-\udcff]|^[A-Za-z]:")
-_ESCAPED = re.compile(r"[%:\x00-\x1f\x7f\\\udc80-\udcff]")
-
-
-def _recordable(raw: str) -> tuple[str, str | None]:
-    """The path as an inventory can record it, and None, or the path escaped and why it had to be.
-
-    Escaping writes each offending byte, and every `%` and `:`, as `%XX` (hex of the byte), so two different
-    names never get one escaped path. Names that need no escaping are kept exactly.
-    """
-    if _UNRECORDABLE.search(raw) is None:
-        return raw, None
-    undecodable = any("\udc80" <= ch <= "\udcff" for ch in raw)
-    escaped = _ESCAPED.sub(lambda m: "".join(f"%{b:02X}" for b in m.group(0).encode("utf-8", "surrogateescape")), raw)
-    if undecodable:
-        reason = "file name is not valid UTF-8"
-    else:
-        reason = "file name holds a control character, a backslash or a drive prefix"
-    return escaped, f"{reason}; recorded with %XX escapes, not hashed"

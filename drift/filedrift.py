@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from typing import cast
 from itertools import compress, repeat
 from operator import itemgetter, mul, not_
+from typing import cast
 
 from drift.catalog.model import Catalog
 from drift.inventory.model import FileRecord

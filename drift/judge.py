@@ -45,7 +45,7 @@ class _Plan:
     def key(self, inventory: Inventory) -> Any:
         """Everything in the inventory that the verdicts of these fixes read."""
         key: Any = tuple(map(inventory.files.get, self.paths))
-        if inventory.unreadable:
+        if inventory.unreadable or inventory.links or inventory.skipped:
             key = (key, tuple(unreadable(p, inventory) for p in self.paths))
         if self.checks:
             key = (key, tuple(map(inventory.config.get, self.checks)))

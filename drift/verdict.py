@@ -26,14 +26,14 @@ _UNCOUNTED = (NOT_DEPLOYED, AMBIGUOUS)
 
 
 def unreadable(path: str, inventory: Inventory) -> bool:
-    """True when the collector could not read the file, or a folder above it (whose files it never saw)."""
-    listed = inventory.unreadable
-    if not listed:
+    """True when the collector could not read what is at `path`, or at a folder above it (whose files it never
+    saw): an unreadable entry, a symbolic link (never followed) or a FIFO, socket or device."""
+    sections = [s for s in (inventory.unreadable, inventory.links, inventory.skipped) if s]
+    if not sections:
         return False
-    if path in listed:
-        return True
     parts = path.split("/")
-    return any("/".join(parts[:n]) in listed for n in range(1, len(parts)))
+    candidates = [path, *("/".join(parts[:n]) for n in range(1, len(parts)))]
+    return any(c in section for section in sections for c in candidates)
 
 
 def entry_evidence(entry: FileEntry, inventory: Inventory) -> Evidence:

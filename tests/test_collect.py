@@ -103,7 +103,7 @@ def test_collect_writes_an_inventory_that_reads_back_with_sizes_and_hashes(root:
         assert record.sha256 == sha(data), rel
     assert inventory.files["lib/kofu-print.jar"].content_sha256 == content_sha256_bytes(JAR)
     assert all(inventory.files[rel].content_sha256 is None for rel in files if rel != "lib/kofu-print.jar")
-    assert result.files == len(files) and result.unreadable == 0 and result.skipped == ()
+    assert result.files == len(files) and result.unreadable == 0 and result.skipped == 0 and result.links == 0
 
 
 def test_only_the_asked_for_config_keys_are_captured(root: Path, tmp_path: Path) -> None:
@@ -125,7 +125,7 @@ def test_only_the_asked_for_config_keys_are_captured(root: Path, tmp_path: Path)
 def test_without_config_keys_no_config_value_leaves_the_tenant(root: Path) -> None:
     text = collect(root, "402206", now=NOW).text
     assert '"config": []' in text
-    assert "false" not in text and "strict" not in text and SECRET not in text
+    assert "\"false\"" not in text and "strict" not in text and SECRET not in text
 
 
 def test_a_config_file_that_does_not_parse_is_hashed_but_gives_no_value(root: Path, tmp_path: Path) -> None:
@@ -136,7 +136,7 @@ def test_a_config_file_that_does_not_parse_is_hashed_but_gives_no_value(root: Pa
     assert inventory.config[("conf/print.properties", "print.lock.release_on_timeout")].value == "false"
 
 
-def test_a_symlink_is_unreadable_with_its_target_and_never_followed(root: Path, tmp_path: Path) -> None:
+def test_a_symlink_is_recorded_with_its_target_and_never_followed(root: Path, tmp_path: Path) -> None:
     outside = tmp_path / "elsewhere"
     other_jar = make_jar({"com/kofu/print/IssueJob.class": b"\xca\xfe\xba\xbe other build"})
     put(outside / "kofu-print-patched.jar", other_jar)
@@ -148,15 +148,15 @@ def test_a_symlink_is_unreadable_with_its_target_and_never_followed(root: Path, 
     result = collect(root, "402206", now=NOW)
     inventory = read_back(result.text, tmp_path)
 
-    link = inventory.unreadable["lib/kofu-print-link.jar"]
-    assert str(outside / "kofu-print-patched.jar") in link.reason and "not followed" in link.reason
-    assert "IssueJob.java" in inventory.unreadable["app/print/Alias.java"].reason
-    assert "vendor" in inventory.unreadable
+    link = inventory.links["lib/kofu-print-link.jar"]
+    assert (link.target, link.outside) == (str(outside / "kofu-print-patched.jar"), True)
+    assert (inventory.links["app/print/Alias.java"].target, inventory.links["app/print/Alias.java"].outside) == ("IssueJob.java", False)
+    assert inventory.links["vendor"].outside
     assert not any(p.startswith("vendor/") for p in inventory.files)
-    assert "lib/kofu-print-link.jar" not in inventory.files
+    assert "lib/kofu-print-link.jar" not in inventory.files and "lib/kofu-print-link.jar" not in inventory.unreadable
     assert content_sha256_bytes(other_jar) not in result.text
     assert sha(other_jar) not in result.text
-    assert result.unreadable == 3
+    assert (result.links, result.unreadable) == (3, 0)
 
 
 def test_a_fifo_is_skipped_without_blocking(root: Path, tmp_path: Path) -> None:
@@ -164,7 +164,8 @@ def test_a_fifo_is_skipped_without_blocking(root: Path, tmp_path: Path) -> None:
     os.mkfifo(root / "run/print.fifo")
     result = collect(root, "402206", now=NOW)
     inventory = read_back(result.text, tmp_path)
-    assert result.skipped == ("run/print.fifo",)
+    assert result.skipped == 1
+    assert inventory.skipped["run/print.fifo"].kind == "fifo"
     assert "run/print.fifo" not in inventory.files and "run/print.fifo" not in inventory.unreadable
 
 

@@ -223,3 +223,16 @@ def test_file_under_a_folder_the_collector_could_not_list_is_unreadable_not_abse
     assert entry_evidence(entry("app/Job.java"), inv).state == "unreadable"
     assert entry_evidence(entry("application/Job.java"), inv).state == "not-deployed"
     assert config_evidence(ConfigCheck("app/conf/x.properties", "k", "v"), inv).state == "unreadable"
+
+
+def test_a_link_or_a_fifo_where_a_fix_file_should_be_is_unreadable():
+    from drift.inventory.model import Link, Skipped
+
+    inv = Inventory(
+        tenant="402206", collected_at=None, collector="test", files={}, config={}, unreadable={}, digest="sha256:" + "0" * 64,
+        links={"app/Job.java": Link("app/Job.java", "/tmp/Job.java", True), "lib": Link("lib", "../shared/lib", True)},
+        skipped={"conf/print.properties": Skipped("conf/print.properties", "fifo")},
+    )
+    assert entry_evidence(entry("app/Job.java"), inv).state == "unreadable"
+    assert entry_evidence(entry("lib/print.jar"), inv).state == "unreadable"
+    assert config_evidence(CHECK, inv).state == "unreadable"

@@ -10,9 +10,10 @@ from drift.atomic import write_atomic
 from drift.catalog import load_catalog
 from drift.cli.progress import progress
 from drift.collect import collect as collect_inventory
-from drift.collect import count_files
-from drift.errors import InputError
+from drift.errors import InputError, OperationalError
+from drift.hashcache import open_cache
 from drift.tenants import check_tenant_id
+from drift.walk import inside, walk
 
 
 @click.command()
@@ -25,14 +26,36 @@ from drift.tenants import check_tenant_id
     "--catalog", "catalog_dir", type=click.Path(path_type=Path), default=Path("manifests"), show_default=True,
     help="The catalog whose config checks say which config keys to capture (skipped if the folder is absent).",
 )
-def collect(root: Path, tenant_id: str, out: Path | None, jobs: int | None, excludes: tuple[str, ...], catalog_dir: Path) -> None:
+@click.option("--cache", "cache_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Reuse the hashes of files whose device, inode, size, mtime and ctime are unchanged.")
+@click.option("--rehash", is_flag=True, help="With --cache: hash every file again (and rewrite the cache).")
+def collect(
+    root: Path, tenant_id: str, out: Path | None, jobs: int | None, excludes: tuple[str, ...], catalog_dir: Path,
+    cache_path: Path | None, rehash: bool,
+) -> None:
     """Hash every regular file under ROOT into a verifiable inventory."""
     tenant = check_tenant_id(tenant_id, source="--tenant", where="ID")
     if not root.is_dir():
         raise InputError("not a folder", source=root)
+    if rehash and cache_path is None:
+        raise click.UsageError("--rehash needs --cache")
     keys = load_catalog(catalog_dir).config_keys() if (catalog_dir / "catalog.yaml").is_file() else frozenset()
     target = out or Path("inventory") / f"{tenant}.json"
-    with progress(count_files(root, excludes), f"hashing {root}") as advance:
-        result = collect_inventory(root, tenant, config_keys=keys, excludes=excludes, jobs=jobs, progress=advance)
+    cache = open_cache(cache_path, rehash=rehash) if cache_path is not None else None
+    tree = walk(root, [*excludes, *inside(root, target, cache_path)])
+    with progress(tree.size, f"hashing {root}", unit="bytes") as advance:
+        result = collect_inventory(root, tenant, tree=tree, config_keys=keys, jobs=jobs, cache=cache, progress=advance)
     write_atomic(target, result.text)
-    click.echo(f"{target}: {result.files} files, {result.unreadable} unreadable, {len(result.skipped)} skipped", err=True)
+    click.echo(
+        f"{target}: {result.files} files, {result.unreadable} unreadable, {result.links} links, {result.skipped} skipped"
+        + (f"; cache: {cache.hits} reused, {cache.misses} hashed" if cache is not None else "")
+        + (" (files changed during collection: a deployment in progress?)" if result.changing else ""),
+        err=True,
+    )
+    if cache is not None and cache_path is not None:
+        if cache.discarded:
+            click.echo(f"drift: note: {cache_path}: cache discarded ({cache.discarded})", err=True)
+        try:
+            cache.save(cache_path)
+        except OperationalError as exc:  # the inventory is written; a cache that cannot be saved costs time only
+            click.echo(f"drift: warning: {exc.render()}", err=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -10,10 +11,30 @@ import click
 
 
 @contextmanager
-def progress(total: int, label: str) -> Iterator[Callable[[int], None]]:
-    """Yield `advance(n)`; draws a bar on stderr only when stderr is a terminal."""
+def progress(total: int, label: str, unit: str = "items") -> Iterator[Callable[[int], None]]:
+    """Yield `advance(n)`; draws a bar on stderr only when stderr is a terminal.
+
+    With `unit="bytes"` the bar shows bytes done of the total, the rate and the time left.
+    """
     if not sys.stderr.isatty() or total <= 0:
         yield lambda n: None
         return
-    with click.progressbar(length=total, label=label, file=sys.stderr, show_eta=True, show_pos=True) as bar:
+    started = time.monotonic()
+
+    def shown(_: object) -> str:
+        done = bar.pos
+        rate = done / max(time.monotonic() - started, 1e-6)
+        return f"{_size(done)} of {_size(total)}, {_size(rate)}/s" if unit == "bytes" else ""
+
+    with click.progressbar(
+        length=total, label=label, file=sys.stderr, show_eta=True, show_pos=unit != "bytes", item_show_func=shown
+    ) as bar:
         yield bar.update
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"

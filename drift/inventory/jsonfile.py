@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Collection, Mapping
 from itertools import compress, repeat
 from operator import itemgetter
 from pathlib import Path
@@ -18,12 +19,15 @@ from typing import Any
 
 from drift.errors import InventoryError
 from drift.hashes import is_hex
-from drift.inventory.model import ConfigValue, FileRecord, Inventory, Unreadable
+from drift.inventory.model import ConfigValue, FileRecord, Inventory, Link, Skipped, Unreadable
 from drift.paths import check_paths, check_relpath
 
 FORMAT = "drift-inventory/1"
 _DIGEST_LINE = re.compile(rb'(?:\r?\n) "digest": "sha256:([0-9a-f]{64})"\r?\n\}\r?\n?\Z')
 _MEMBERS = ("format", "tenant", "collected_at", "collector", "content_hash", "config", "unreadable", "files", "digest")
+_OPTIONAL = ("changed_during_collection", "links", "skipped")
+"""Members added after the first inventories were written: absent means false / none."""
+SKIPPED_KINDS = ("fifo", "socket", "block-device", "char-device", "other")
 
 
 def dumps_inventory(
@@ -35,6 +39,9 @@ def dumps_inventory(
     files: dict[str, FileRecord],
     config: list[ConfigValue],
     unreadable: list[Unreadable],
+    links: Collection[Link] = (),
+    skipped: Collection[Skipped] = (),
+    changed_during_collection: bool = False,
 ) -> str:
     """The inventory document, digest included, in its one canonical layout."""
     members: list[tuple[str, Any]] = [
@@ -43,8 +50,11 @@ def dumps_inventory(
         ("collected_at", collected_at),
         ("collector", collector),
         ("content_hash", content_hash),
+        ("changed_during_collection", changed_during_collection),
         ("config", [{"file": c.file, "key": c.key, "value": c.value} for c in sorted(config, key=lambda c: (c.file, c.key))]),
         ("unreadable", [{"path": u.path, "reason": u.reason} for u in sorted(unreadable, key=lambda u: u.path)]),
+        ("links", [{"outside": k.outside, "path": k.path, "target": k.target} for k in sorted(links, key=lambda k: k.path)]),
+        ("skipped", [{"kind": k.kind, "path": k.path} for k in sorted(skipped, key=lambda k: k.path)]),
         ("files", [_file_item(path, files[path]) for path in sorted(files)]),
     ]
     out = ["{\n"]
@@ -83,7 +93,7 @@ def _inventory(doc: Any, path: Path, digest: str) -> Inventory:
     if not isinstance(doc, dict):
         raise InventoryError("must be a JSON object", source=path)
     for key in doc:
-        if key not in _MEMBERS:
+        if key not in _MEMBERS and key not in _OPTIONAL:
             raise InventoryError("unknown key", source=path, where=key)
     for key in _MEMBERS:
         if key not in doc:
@@ -112,6 +122,12 @@ def _inventory(doc: Any, path: Path, digest: str) -> Inventory:
             raise InventoryError("file and key must be strings, value a string or null", source=path, where=f"config[{i}]")
         check_relpath(item["file"], source=path, where=f"config[{i}].file", error=InventoryError)
         config[(item["file"], item["key"])] = ConfigValue(item["file"], item["key"], item["value"])
+    changed = doc.get("changed_during_collection", False)
+    if not isinstance(changed, bool):
+        raise InventoryError("must be true or false", source=path, where="changed_during_collection")
+    links = _links(doc.get("links", []), path)
+    skipped = _skipped(doc.get("skipped", []), path)
+    _each_path_once(path, files=files, unreadable=unreadable, links=links, skipped=skipped)
     return Inventory(
         tenant=doc["tenant"],
         collected_at=doc["collected_at"],
@@ -121,7 +137,52 @@ def _inventory(doc: Any, path: Path, digest: str) -> Inventory:
         unreadable=unreadable,
         digest=digest,
         source=str(path),
+        links=links,
+        skipped=skipped,
+        changed_during_collection=changed,
     )
+
+
+def _links(raw: Any, path: Path) -> dict[str, Link]:
+    if not isinstance(raw, list):
+        raise InventoryError("must be a list", source=path, where="links")
+    links: dict[str, Link] = {}
+    for i, item in enumerate(raw):
+        where = f"links[{i}]"
+        if not isinstance(item, dict) or set(item) != {"outside", "path", "target"}:
+            raise InventoryError("needs exactly a path, a target and outside", source=path, where=where)
+        if not isinstance(item["target"], str) or not isinstance(item["outside"], bool):
+            raise InventoryError("target must be a string, outside true or false", source=path, where=where)
+        check_relpath(item["path"], source=path, where=f"{where}.path", error=InventoryError)
+        if item["path"] in links:
+            raise InventoryError(f"path {item['path']!r} listed twice", source=path, where=f"{where}.path")
+        links[item["path"]] = Link(item["path"], item["target"], item["outside"])
+    return links
+
+
+def _skipped(raw: Any, path: Path) -> dict[str, Skipped]:
+    if not isinstance(raw, list):
+        raise InventoryError("must be a list", source=path, where="skipped")
+    skipped: dict[str, Skipped] = {}
+    for i, item in enumerate(raw):
+        where = f"skipped[{i}]"
+        if not isinstance(item, dict) or set(item) != {"kind", "path"} or item["kind"] not in SKIPPED_KINDS:
+            raise InventoryError(f"needs exactly a path and a kind ({', '.join(SKIPPED_KINDS)})", source=path, where=where)
+        check_relpath(item["path"], source=path, where=f"{where}.path", error=InventoryError)
+        if item["path"] in skipped:
+            raise InventoryError(f"path {item['path']!r} listed twice", source=path, where=f"{where}.path")
+        skipped[item["path"]] = Skipped(item["path"], item["kind"])
+    return skipped
+
+
+def _each_path_once(path: Path, **sections: Mapping[str, object]) -> None:
+    """A path is a file, an unreadable entry, a link or a skipped entry: never two of them."""
+    names = list(sections)
+    for i, small in enumerate(names[1:], start=1):  # files (the large one) comes first
+        for key in sections[small]:
+            for other in names[:i]:
+                if key in sections[other]:
+                    raise InventoryError(f"path {key!r} is listed in both {other} and {small}", source=path, where=small)
 
 
 _FIELDS = itemgetter("path", "sha256", "size")

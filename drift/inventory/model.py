@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 
@@ -32,6 +32,28 @@ class Unreadable:
     """Path relative to the deploy root."""
     reason: str
     """Why, in a few words."""
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A symbolic link: recorded, never followed."""
+
+    path: str
+    """Path of the link, relative to the deploy root."""
+    target: str
+    """What it points to, as written in the link."""
+    outside: bool
+    """True when the target lies outside the deploy root (or is absolute)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """Something that is not a regular file, folder or link: listed, never read."""
+
+    path: str
+    """Path relative to the deploy root."""
+    kind: str
+    """`fifo`, `socket`, `block-device`, `char-device` or `other`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,3 +88,9 @@ class Inventory:
     """`sha256:<hex>` over the inventory document, verified when read."""
     source: str = ""
     """The file it was read from."""
+    links: Mapping[str, Link] = field(default_factory=dict)
+    """Symbolic links, by path (never followed: a fix file behind one is `unreadable`)."""
+    skipped: Mapping[str, Skipped] = field(default_factory=dict)
+    """FIFOs, sockets and devices, by path."""
+    changed_during_collection: bool = False
+    """True when some file kept changing while it was read (a deployment in progress)."""

@@ -1,0 +1,231 @@
+"""The re-collection cache of `drift collect --cache FILE`: reuse a file's hashes while its stat is unchanged.
+
+A re-collection of an unchanged tree then reads no file content. The one rule it is built to: the cache may
+cost a re-read, it can never make a changed file look unchanged.
+
+Key
+    A file's cached record is reused only when its relative path and all of `st_dev`, `st_ino`, `st_size`,
+    `st_mtime_ns` and `st_ctime_ns` (from `os.stat(..., follow_symlinks=False)`, taken *before* the file was
+    read) equal what was stored. The ctime is what makes this safe: any write, rename over, chmod or
+    `utime` call sets it to the current time and no user call can set it back, so a rewrite that restores
+    the mtime (`touch -r`, `os.utime`, `cp -p`, `rsync -t`) still misses. A file replaced by another one
+    (even with the same bytes and times) has a new inode and misses. Anything that merely looks different
+    (a remount with a new device number, a chmod) costs a re-read, never a wrong hash.
+
+Racy entries
+    Timestamps have a granularity (a kernel tick, 2 s on FAT, 1 s on some network file systems). A file
+    written, stat'ed, and written again within one tick keeps the same stat, so a record stored from the
+    first stat would hide the second write (git's "racy clean" problem). `store` therefore refuses a file
+    whose mtime or ctime is not older than the start of the collection minus `RACY_MARGIN_NS` (2 seconds):
+    any later write then gets a timestamp at least a tick past the stored one. Such a file is simply hashed
+    again on the next run. The stat must be taken before the read: a write between the stat and the read
+    then stores the new bytes under the old stat, which the next run's stat (new ctime) no longer matches.
+    `store` also refuses a record whose size is not the stat's size (the file changed while it was read).
+    The margin assumes the file system's clock is within 2 seconds of this machine's; a network file system
+    whose server runs further behind can defeat it, as it would defeat git and make.
+
+Format
+    One JSON object, written whole through `drift.atomic.write_atomic`::
+
+        {"algorithm": "drift-content/1", "entries": {
+        "lib/a.jar": [dev, ino, size, mtime_ns, ctime_ns, "<sha256 hex>", "<content-sha256 hex>" | null],
+        ...
+        }, "format": "drift-hashcache/1"}
+
+    JSON rather than SQLite: every run rewrites the cache whole anyway (only the entries stored or
+    confirmed in this run are kept, so deleted files drop out), which an atomic rename does with no
+    transaction, journal or locking of its own, and no half-updated database can be left behind by a crash.
+    It is plain text a person can inspect, needs nothing beyond the standard library, and loads as one
+    dictionary. Keys are sorted and there is one entry a line, so two runs over one tree write the same
+    bytes. It holds only paths, stat fields and hashes: never config values, never file content.
+
+    A file of another `format`, or made with another content-hash `algorithm`, or that cannot be read or
+    parsed, or holding a single entry of the wrong shape, is discarded whole (`HashCache.discarded` says
+    why): a cache is never trusted in part.
+
+The methods may be called from several threads at once (the collector hashes in a thread pool).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+import threading
+from pathlib import Path
+from typing import Any, Final, NamedTuple
+
+from drift import __version__
+from drift.archive import ALGORITHM
+from drift.atomic import write_atomic
+from drift.inventory.model import FileRecord
+
+FORMAT: Final = "drift-hashcache/1"
+"""The file format this module reads and writes; any other is discarded."""
+
+RACY_MARGIN_NS: Final = 2_000_000_000
+"""A file whose mtime or ctime is this close to (or past) the start of the collection is not cached."""
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_TOP_KEYS = frozenset({"format", "algorithm", "entries"})
+
+
+class _Key(NamedTuple):
+    dev: int
+    ino: int
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+
+
+class _Entry(NamedTuple):
+    key: _Key
+    sha256: str
+    content_sha256: str | None
+
+
+def _key(st: os.stat_result) -> _Key:
+    return _Key(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+class HashCache:
+    """The hashes of one deploy root's files, keyed by path and stat; see the module docstring."""
+
+    def __init__(self, *, algorithm: str) -> None:
+        """An empty cache (what `--rehash` starts from: nothing is reused, everything stored is saved)."""
+        self.algorithm = algorithm
+        """The content-hash algorithm the records were made with, e.g. `drift-content/1`."""
+        self.discarded: str | None = None
+        """Why the cache file was not used, or None (it was used, or there was none)."""
+        self.hits = 0
+        """Lookups answered from the cache."""
+        self.misses = 0
+        """Lookups that were not (the file must be read)."""
+        self.refused = 0
+        """Records `store` refused because the file was too recently changed (or changed while read)."""
+        self._old: dict[str, _Entry] = {}
+        self._new: dict[str, _Entry] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, path: Path, *, algorithm: str) -> HashCache:
+        """The cache saved at `path`; empty when there is none or it cannot be trusted (never raises)."""
+        cache = cls(algorithm=algorithm)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return cache
+        except OSError as exc:
+            cache.discarded = f"cannot read: {exc.strerror or exc}"
+            return cache
+        try:
+            cache._old = _parse(data, algorithm)
+        except _Discard as why:
+            cache.discarded = str(why)
+        return cache
+
+    def lookup(self, rel: str, st: os.stat_result) -> FileRecord | None:
+        """The cached record of `rel` if its stat `st` is unchanged, else None (then read it and `store`)."""
+        with self._lock:
+            entry = self._old.get(rel)
+            if entry is None or not stat.S_ISREG(st.st_mode) or entry.key != _key(st):
+                self.misses += 1
+                return None
+            self.hits += 1
+            self._new[rel] = entry
+            return FileRecord(entry.key.size, entry.sha256, entry.content_sha256)
+
+    def store(self, rel: str, st: os.stat_result, record: FileRecord, *, started_ns: int) -> None:
+        """Remember `record` for `rel` as read after the stat `st`, unless the file is racy (see above).
+
+        `started_ns` is `time.time_ns()` taken when the collection started. A refused record also drops
+        whatever this run held for `rel`, so it is hashed again next time.
+        """
+        if not _HEX64.fullmatch(record.sha256) or not (record.content_sha256 is None or _HEX64.fullmatch(record.content_sha256)):
+            raise ValueError(f"not a hex SHA-256 record: {record!r}")
+        limit = started_ns - RACY_MARGIN_NS
+        unsafe = not stat.S_ISREG(st.st_mode) or record.size != st.st_size or st.st_mtime_ns >= limit or st.st_ctime_ns >= limit
+        with self._lock:
+            if unsafe:
+                self.refused += 1
+                self._new.pop(rel, None)
+            else:
+                self._new[rel] = _Entry(_key(st), record.sha256, record.content_sha256)
+
+    def save(self, path: Path) -> None:
+        """Write the entries stored or confirmed during this run to `path`, atomically.
+
+        Entries loaded but neither looked up with an unchanged stat nor stored are dropped. Raises
+        `drift.errors.OperationalError` when the file cannot be written; the previous file is then intact.
+        """
+        with self._lock:
+            entries = sorted(self._new.items())
+        lines = [
+            json.dumps(rel) + ":" + json.dumps([*entry.key, entry.sha256, entry.content_sha256], separators=(",", ":"))
+            for rel, entry in entries
+        ]
+        text = (
+            '{"algorithm": '
+            + json.dumps(self.algorithm)
+            + ', "entries": {'
+            + ("\n" + ",\n".join(lines) + "\n" if lines else "")
+            + '}, "format": '
+            + json.dumps(FORMAT)
+            + "}\n"
+        )
+        write_atomic(path, text)
+
+
+class _Discard(Exception):
+    """Why a cache file is not used."""
+
+
+def _parse(data: bytes, algorithm: str) -> dict[str, _Entry]:
+    try:
+        doc = json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicates)
+    except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError is a ValueError
+        raise _Discard(f"corrupt: not a JSON document ({exc})") from None
+    if not isinstance(doc, dict):
+        raise _Discard("corrupt: not a JSON object")
+    if doc.get("format") != FORMAT:
+        raise _Discard(f"other format {doc.get('format')!r}, not {FORMAT!r}")
+    if doc.get("algorithm") != algorithm:
+        raise _Discard(f"made with content-hash algorithm {doc.get('algorithm')!r}, not {algorithm!r}")
+    if set(doc) != _TOP_KEYS:
+        raise _Discard(f"corrupt: keys {sorted(doc)}, not {sorted(_TOP_KEYS)}")
+    raw = doc["entries"]
+    if not isinstance(raw, dict):
+        raise _Discard("corrupt: `entries` is not an object")
+    return {rel: _entry(rel, value) for rel, value in raw.items()}
+
+
+def _entry(rel: str, value: Any) -> _Entry:
+    if not rel:
+        raise _Discard("corrupt: an entry has an empty path")
+    if not isinstance(value, list) or len(value) != 7:
+        raise _Discard(f"corrupt entry {rel!r}: not a list of 7 fields")
+    dev, ino, size, mtime_ns, ctime_ns, sha, content = value
+    # `type(...) is int`: a JSON true is a Python bool, which isinstance would take for an int.
+    if not all(type(n) is int for n in (dev, ino, size, mtime_ns, ctime_ns)) or min(dev, ino, size) < 0:
+        raise _Discard(f"corrupt entry {rel!r}: device, inode, size and times must be integers")
+    if not isinstance(sha, str) or not _HEX64.fullmatch(sha):
+        raise _Discard(f"corrupt entry {rel!r}: sha256 is not 64 lowercase hex digits")
+    if content is not None and (not isinstance(content, str) or not _HEX64.fullmatch(content)):
+        raise _Discard(f"corrupt entry {rel!r}: content-sha256 is neither null nor 64 lowercase hex digits")
+    return _Entry(_Key(dev, ino, size, mtime_ns, ctime_ns), sha, content)
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in result:
+            raise _Discard(f"corrupt: key {name!r} appears twice")
+        result[name] = value
+    return result
+
+
+def open_cache(path: Path, *, rehash: bool = False) -> HashCache:
+    """The cache for `drift collect --cache PATH` (empty with `rehash`), keyed to this drift's hashing."""
+    algorithm = f"{ALGORITHM}; drift {__version__}"
+    return HashCache(algorithm=algorithm) if rehash else HashCache.load(path, algorithm=algorithm)

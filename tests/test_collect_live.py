@@ -1,0 +1,154 @@
+"""The collector on a live server: files changing while read, re-collection with a cache, a loop of links."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import drift.collect
+import drift.hashcache
+from drift.cli import main
+from drift.collect import collect
+from drift.hashcache import open_cache
+from drift.inventory.jsonfile import read_json_inventory
+
+
+def put(path: Path, data: bytes | str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data.encode() if isinstance(data, str) else data)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def no_racy_margin(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The files here were just written (their ctime is now); the cache's racy-entry rule, tested in
+    test_hashcache.py, would refuse them all."""
+    monkeypatch.setattr(drift.hashcache, "RACY_MARGIN_NS", -60_000_000_000)
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    root = tmp_path / "deploy"
+    for i in range(20):
+        put(root / f"app/m{i % 3}/F{i}.java", f"class F{i} {{}}\n" * (i + 1))
+    put(root / "conf/print.properties", "print.lock.mode=exclusive\n")
+    old = time.time() - 3600  # well past the cache's racy margin
+    for path in root.rglob("*"):
+        os.utime(path, (old, old))
+    return root
+
+
+def read(text: str, folder: Path):
+    path = folder / "402206.json"
+    path.write_text(text, encoding="utf-8")
+    return read_json_inventory(path)
+
+
+def test_a_file_rewritten_while_hashed_is_read_again_then_recorded_as_changing(tree: Path, tmp_path: Path, monkeypatch) -> None:
+    target = put(tree / "app/busy.log.java", b"x" * (4 << 20))
+    stop = threading.Event()
+
+    def writer() -> None:
+        n = 0
+        while not stop.is_set():
+            with open(target, "r+b") as handle:
+                handle.write(str(n).encode())
+            n += 1
+
+    monkeypatch.setattr(drift.collect, "_BUFFER", 4096)  # a slow read, so the writer lands inside it
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        result = collect(tree, "402206")
+    finally:
+        stop.set()
+        thread.join()
+    inventory = read(result.text, tmp_path)
+    assert result.changing and inventory.changed_during_collection
+    assert "changed while being read" in inventory.unreadable["app/busy.log.java"].reason
+    assert "app/busy.log.java" not in inventory.files
+    assert len(inventory.files) == 21
+
+
+def test_a_file_that_settles_is_hashed_after_a_retry(tree: Path, tmp_path: Path, monkeypatch) -> None:
+    real = drift.collect._read_once
+    changed_once: set[str] = set()
+
+    def flaky(path: str):
+        if path.endswith("F3.java") and path not in changed_once:
+            changed_once.add(path)  # the first read sees the file change, the second does not
+            raise drift.collect._Unstable(path)
+        return real(path)
+
+    monkeypatch.setattr(drift.collect, "_read_once", flaky)
+    result = collect(tree, "402206", jobs=1)
+    inventory = read(result.text, tmp_path)
+    assert "app/m0/F3.java" in inventory.files and not inventory.changed_during_collection
+
+
+def test_cached_recollection_reads_no_file_content_and_gives_the_same_inventory(tree: Path, tmp_path: Path) -> None:
+    cache_path = tmp_path / "cache.json"
+    warm = open_cache(cache_path)
+    first = collect(tree, "402206", cache=warm)
+    warm.save(cache_path)
+    cache = open_cache(cache_path)
+    second = collect(tree, "402206", cache=cache)
+    assert second.bytes_read == 0 and cache.hits == 21 and cache.misses == 0
+    assert json.loads(second.text)["files"] == json.loads(first.text)["files"]
+
+
+def test_a_changed_file_misses_the_cache_even_with_its_mtime_restored(tree: Path, tmp_path: Path) -> None:
+    cache_path = tmp_path / "cache.json"
+    warm = open_cache(cache_path)
+    collect(tree, "402206", cache=warm)
+    warm.save(cache_path)
+    target = tree / "app/m0/F0.java"
+    stat_before = target.stat()
+    target.write_text("class F0 { /* patched */ }\n")  # same size or not, ctime moves
+    os.utime(target, ns=(stat_before.st_atime_ns, stat_before.st_mtime_ns))
+    cache = open_cache(cache_path)
+    result = collect(tree, "402206", cache=cache)
+    inventory = read(result.text, tmp_path)
+    assert cache.misses == 1 and cache.hits == 20
+    assert inventory.files["app/m0/F0.java"].sha256 == hashlib.sha256(target.read_bytes()).hexdigest()
+
+
+def test_cli_cache_and_rehash(tree: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    out, cache = tmp_path / "402206.json", tmp_path / "hash-cache.json"
+    args = ["collect", str(tree), "--tenant", "402206", "--out", str(out), "--cache", str(cache)]
+    first = runner.invoke(main, args)
+    assert first.exit_code == 0, first.stderr
+    assert "cache: 0 reused, 21 hashed" in first.stderr
+    second = runner.invoke(main, args)
+    assert "cache: 21 reused, 0 hashed" in second.stderr
+    third = runner.invoke(main, [*args, "--rehash"])
+    assert "cache: 0 reused, 21 hashed" in third.stderr
+    assert runner.invoke(main, ["collect", str(tree), "--tenant", "402206", "--rehash"]).exit_code == 2
+
+
+def test_an_inventory_and_cache_written_inside_the_root_are_left_out(tree: Path) -> None:
+    runner = CliRunner()
+    args = ["collect", str(tree), "--tenant", "402206", "--out", str(tree / "402206.json"), "--cache", str(tree / ".cache.json")]
+    assert runner.invoke(main, args).exit_code == 0
+    assert runner.invoke(main, args).exit_code == 0
+    inventory = read_json_inventory(tree / "402206.json")
+    assert "402206.json" not in inventory.files and ".cache.json" not in inventory.files
+
+
+def test_a_loop_of_links_is_recorded_and_never_followed(tree: Path, tmp_path: Path) -> None:
+    os.symlink("b", tree / "a")
+    os.symlink("a", tree / "b")
+    os.symlink(".", tree / "app/self")
+    result = collect(tree, "402206")
+    inventory = read(result.text, tmp_path)
+    assert set(inventory.links) == {"a", "b", "app/self"}
+    assert not inventory.links["app/self"].outside
+    assert len(inventory.files) == 21

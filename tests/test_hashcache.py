@@ -1,0 +1,394 @@
+"""The re-collection cache (`drift collect --cache`): a hash is reused only for a provably unchanged file."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from drift.errors import OperationalError
+from drift.hashcache import FORMAT, RACY_MARGIN_NS, HashCache
+from drift.inventory.model import FileRecord
+
+ALGO = "drift-content/1"
+
+
+def _later() -> int:
+    """A collection start far enough after every file the test just wrote that none of them is racy."""
+    return time.time_ns() + 2 * RACY_MARGIN_NS
+
+
+def _record(path: Path) -> FileRecord:
+    data = path.read_bytes()
+    return FileRecord(len(data), hashlib.sha256(data).hexdigest(), None)
+
+
+def _stat(path: Path) -> os.stat_result:
+    return os.stat(path, follow_symlinks=False)
+
+
+def _cached(tmp_path: Path, content: bytes = b"version 1\n") -> tuple[Path, Path, os.stat_result]:
+    """A file `f.txt` with `content`, stored in a cache saved at `cache.json`; (file, cache file, stat)."""
+    file = tmp_path / "f.txt"
+    file.write_bytes(content)
+    st = _stat(file)
+    cache = HashCache(algorithm=ALGO)
+    cache.store("f.txt", st, _record(file), started_ns=_later())
+    cache.save(tmp_path / "cache.json")
+    return file, tmp_path / "cache.json", st
+
+
+def _rewrite_until_ctime_moves(file: Path, content: bytes, old: os.stat_result) -> os.stat_result:
+    """Rewrite `file` in place with `content`, restore the old mtime, until the ctime has moved on a tick."""
+    deadline = time.monotonic() + 5
+    while True:
+        time.sleep(0.01)
+        with open(file, "r+b") as handle:
+            handle.write(content)
+            handle.truncate()
+        os.utime(file, ns=(old.st_atime_ns, old.st_mtime_ns))
+        st = _stat(file)
+        if st.st_ctime_ns != old.st_ctime_ns or time.monotonic() > deadline:
+            return st
+
+
+def _changed(st: os.stat_result, **fields: int) -> os.stat_result:
+    """`st` with some fields changed (only to probe one key field at a time: a real file cannot do that)."""
+    extra = {name: getattr(st, name) for name in ("st_atime_ns", "st_mtime_ns", "st_ctime_ns")}
+    visible = {name: getattr(st, name) for name in ("st_mode", "st_ino", "st_dev", "st_nlink", "st_uid", "st_gid", "st_size")}
+    for name, value in fields.items():
+        (extra if name in extra else visible)[name] = value
+    seq = (*visible.values(), int(st.st_atime), extra["st_mtime_ns"] // 10**9, extra["st_ctime_ns"] // 10**9)
+    return os.stat_result(seq, extra)
+
+
+def test_hit_on_an_unchanged_file(tmp_path: Path) -> None:
+    file, cache_file, _ = _cached(tmp_path)
+    cache = HashCache.load(cache_file, algorithm=ALGO)
+    assert cache.discarded is None
+    assert cache.lookup("f.txt", _stat(file)) == _record(file)
+    assert (cache.hits, cache.misses) == (1, 0)
+
+
+def test_content_sha256_round_trips(tmp_path: Path) -> None:
+    file = tmp_path / "a.jar"
+    file.write_bytes(b"PK not really")
+    record = FileRecord(file.stat().st_size, "a" * 64, "b" * 64)
+    cache = HashCache(algorithm=ALGO)
+    cache.store("a.jar", _stat(file), record, started_ns=_later())
+    cache.save(tmp_path / "cache.json")
+    assert HashCache.load(tmp_path / "cache.json", algorithm=ALGO).lookup("a.jar", _stat(file)) == record
+
+
+def test_miss_after_same_size_rewrite_with_the_mtime_restored(tmp_path: Path) -> None:
+    file, cache_file, old = _cached(tmp_path, b"version 1\n")
+    new = _rewrite_until_ctime_moves(file, b"version 2\n", old)
+    assert (new.st_size, new.st_mtime_ns, new.st_ino) == (old.st_size, old.st_mtime_ns, old.st_ino)
+    assert new.st_ctime_ns != old.st_ctime_ns, "the file system did not move the ctime in 5 seconds"
+    cache = HashCache.load(cache_file, algorithm=ALGO)
+    assert cache.lookup("f.txt", new) is None
+    assert (cache.hits, cache.misses) == (0, 1)
+
+
+def test_miss_after_a_change_of_size(tmp_path: Path) -> None:
+    file, cache_file, old = _cached(tmp_path)
+    file.write_bytes(b"version 1, longer\n")
+    os.utime(file, ns=(old.st_atime_ns, old.st_mtime_ns))
+    assert HashCache.load(cache_file, algorithm=ALGO).lookup("f.txt", _stat(file)) is None
+
+
+def test_miss_after_replacement_by_a_file_with_the_same_content(tmp_path: Path) -> None:
+    file, cache_file, old = _cached(tmp_path)
+    other = tmp_path / "other.txt"
+    other.write_bytes(file.read_bytes())
+    os.utime(other, ns=(old.st_atime_ns, old.st_mtime_ns))
+    os.replace(other, file)
+    new = _stat(file)
+    assert new.st_ino != old.st_ino and new.st_mtime_ns == old.st_mtime_ns
+    assert HashCache.load(cache_file, algorithm=ALGO).lookup("f.txt", new) is None
+
+
+@pytest.mark.parametrize("field", ["st_dev", "st_ino", "st_size", "st_mtime_ns", "st_ctime_ns"])
+def test_each_key_field_alone_makes_a_miss(tmp_path: Path, field: str) -> None:
+    _file, cache_file, st = _cached(tmp_path)
+    cache = HashCache.load(cache_file, algorithm=ALGO)
+    assert cache.lookup("f.txt", _changed(st)) is not None  # the probe itself changes nothing
+    assert cache.lookup("f.txt", _changed(st, **{field: getattr(st, field) + 1})) is None
+
+
+def test_miss_under_another_path(tmp_path: Path) -> None:
+    _file, cache_file, st = _cached(tmp_path)
+    assert HashCache.load(cache_file, algorithm=ALGO).lookup("g.txt", st) is None
+
+
+@pytest.mark.parametrize("which", ["mtime", "ctime"])
+def test_racy_entries_are_not_stored(tmp_path: Path, which: str) -> None:
+    file = tmp_path / "f.txt"
+    file.write_bytes(b"just written\n")
+    st = _stat(file)
+    if which == "mtime":  # the ctime is safely before the start, but the mtime says it changed since
+        started = _later()
+        os.utime(file, ns=(st.st_atime_ns, started))
+        st = _stat(file)
+        assert st.st_ctime_ns < started - RACY_MARGIN_NS
+    else:  # written right at the start of the collection
+        started = time.time_ns()
+    cache = HashCache(algorithm=ALGO)
+    cache.store("f.txt", st, _record(file), started_ns=started)
+    assert cache.refused == 1
+    cache.save(tmp_path / "cache.json")
+    assert HashCache.load(tmp_path / "cache.json", algorithm=ALGO).lookup("f.txt", st) is None
+
+
+def test_the_margin_is_two_seconds(tmp_path: Path) -> None:
+    file = tmp_path / "f.txt"
+    file.write_bytes(b"x")
+    old = time.time_ns() - 10 * RACY_MARGIN_NS
+    os.utime(file, ns=(old, old))
+    st = _changed(_stat(file), st_ctime_ns=old)  # ctime cannot be set back on a real file
+    for started, kept in ((old + RACY_MARGIN_NS, False), (old + RACY_MARGIN_NS + 1, True)):
+        cache = HashCache(algorithm=ALGO)
+        cache.store("f.txt", st, _record(file), started_ns=started)
+        assert (cache.refused == 0) is kept
+
+
+def test_a_record_of_another_size_than_the_stat_is_not_stored(tmp_path: Path) -> None:
+    _file, _, st = _cached(tmp_path)
+    cache = HashCache(algorithm=ALGO)
+    cache.store("f.txt", st, FileRecord(st.st_size + 1, "0" * 64, None), started_ns=_later())
+    cache.store("g.txt", st, FileRecord(None, "0" * 64, None), started_ns=_later())
+    assert cache.refused == 2
+    cache.save(tmp_path / "c2.json")
+    assert HashCache.load(tmp_path / "c2.json", algorithm=ALGO).lookup("f.txt", st) is None
+
+
+def test_a_refused_store_drops_a_confirmed_entry(tmp_path: Path) -> None:
+    file, cache_file, st = _cached(tmp_path)
+    cache = HashCache.load(cache_file, algorithm=ALGO)
+    assert cache.lookup("f.txt", st) is not None
+    cache.store("f.txt", st, _record(file), started_ns=time.time_ns())  # racy now
+    cache.save(cache_file)
+    assert HashCache.load(cache_file, algorithm=ALGO).lookup("f.txt", st) is None
+
+
+def test_a_record_that_is_not_hex_sha256_is_refused_loudly(tmp_path: Path) -> None:
+    _file, _, st = _cached(tmp_path)
+    with pytest.raises(ValueError):
+        HashCache(algorithm=ALGO).store("f.txt", st, FileRecord(st.st_size, "XYZ", None), started_ns=_later())
+
+
+def test_a_missing_cache_file_is_an_empty_cache(tmp_path: Path) -> None:
+    cache = HashCache.load(tmp_path / "none.json", algorithm=ALGO)
+    assert cache.discarded is None
+    assert cache.lookup("f.txt", _stat(tmp_path)) is None
+
+
+def _valid_doc(tmp_path: Path) -> dict[str, object]:
+    _, cache_file, _ = _cached(tmp_path)
+    doc = json.loads(cache_file.read_text())
+    assert isinstance(doc, dict)
+    return doc
+
+
+ENTRY = [1, 2, 3, 4, 5, "a" * 64, None]
+
+
+@pytest.mark.parametrize(
+    ("doc", "why"),
+    [
+        ({"format": "drift-hashcache/2", "algorithm": ALGO, "entries": {}}, "other format"),
+        ({"algorithm": ALGO, "entries": {}}, "other format"),
+        ({"format": FORMAT, "algorithm": "drift-content/2", "entries": {}}, "algorithm"),
+        ({"format": FORMAT, "entries": {}}, "algorithm"),
+        ([], "not a JSON object"),
+        ({"format": FORMAT, "algorithm": ALGO, "entries": []}, "corrupt"),
+        ({"format": FORMAT, "algorithm": ALGO, "entries": {}, "config": {}}, "corrupt"),
+        ({"format": FORMAT, "algorithm": ALGO}, "corrupt"),
+        ({"format": FORMAT, "algorithm": ALGO, "entries": {"f": ENTRY[:6]}}, "corrupt entry 'f'"),
+        ({"format": FORMAT, "algorithm": ALGO, "entries": {"f": "x"}}, "corrupt entry 'f'"),
+        ({"format": FORMAT, "algorithm": ALGO, "entries": {"f": ["1", *ENTRY[1:]]}}, "corrupt entry 'f'"),
+        ({"format": FORMAT, "algorithm": ALGO, "entries": {"f": [True, *ENTRY[1:]]}}, "corrupt entry 'f'"),
+        ({"format": FORMAT, "algorithm": ALGO, "entries": {"f": [1, 2, 3.0, *ENTRY[3:]]}}, "corrupt entry 'f'"),
+        ({"format": FORMAT, "algorithm": ALGO, "entries": {"f": [1, 2, -3, *ENTRY[3:]]}}, "corrupt entry 'f'"),
+        ({"format": FORMAT, "algorithm": ALGO, "entries": {"f": [*ENTRY[:5], "A" * 64, None]}}, "corrupt entry 'f'"),
+        ({"format": FORMAT, "algorithm": ALGO, "entries": {"f": [*ENTRY[:5], None, None]}}, "corrupt entry 'f'"),
+        ({"format": FORMAT, "algorithm": ALGO, "entries": {"f": [*ENTRY[:6], 7]}}, "corrupt entry 'f'"),
+        ({"format": FORMAT, "algorithm": ALGO, "entries": {"": ENTRY}}, "corrupt"),
+    ],
+)
+def test_an_untrusted_cache_loads_empty_and_says_why(tmp_path: Path, doc: object, why: str) -> None:
+    _file, cache_file, st = _cached(tmp_path)
+    good = json.loads(cache_file.read_text())
+    if isinstance(doc, dict) and "entries" in doc and isinstance(doc["entries"], dict):
+        doc["entries"] = {**good["entries"], **doc["entries"]}  # the good entry is discarded with the bad
+    cache_file.write_text(json.dumps(doc))
+    cache = HashCache.load(cache_file, algorithm=ALGO)
+    assert cache.discarded is not None and why in cache.discarded
+    assert cache.lookup("f.txt", st) is None
+
+
+def test_a_cache_with_one_bad_entry_is_discarded_whole(tmp_path: Path) -> None:
+    _file, cache_file, st = _cached(tmp_path)
+    doc = json.loads(cache_file.read_text())
+    doc["entries"]["z.txt"] = [1, 2, 3, 4, 5, "zz", None]
+    cache_file.write_text(json.dumps(doc))
+    cache = HashCache.load(cache_file, algorithm=ALGO)
+    assert cache.discarded is not None and "z.txt" in cache.discarded
+    assert cache.lookup("f.txt", st) is None
+
+
+def test_a_truncated_cache_loads_empty(tmp_path: Path) -> None:
+    _file, cache_file, st = _cached(tmp_path)
+    data = cache_file.read_bytes()
+    for cut in (0, 1, len(data) // 2, len(data) - 3):
+        cache_file.write_bytes(data[:cut])
+        cache = HashCache.load(cache_file, algorithm=ALGO)
+        assert cache.discarded is not None and "corrupt" in cache.discarded, cut
+        assert cache.lookup("f.txt", st) is None
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"\xff\xfe garbage", b"NaN", b'{"format": "drift-hashcache/1", "format": "drift-hashcache/1"}'],
+)
+def test_a_corrupt_cache_loads_empty(tmp_path: Path, data: bytes) -> None:
+    (tmp_path / "cache.json").write_bytes(data)
+    cache = HashCache.load(tmp_path / "cache.json", algorithm=ALGO)
+    assert cache.discarded is not None and "corrupt" in cache.discarded
+
+
+def test_an_unreadable_cache_loads_empty(tmp_path: Path) -> None:
+    (tmp_path / "cache.json").mkdir()
+    cache = HashCache.load(tmp_path / "cache.json", algorithm=ALGO)
+    assert cache.discarded is not None and cache.discarded.startswith("cannot read")
+
+
+def test_a_discarded_cache_is_rewritten_on_save(tmp_path: Path) -> None:
+    file = tmp_path / "f.txt"
+    file.write_bytes(b"x")
+    (tmp_path / "cache.json").write_text("{ truncat")
+    cache = HashCache.load(tmp_path / "cache.json", algorithm=ALGO)
+    cache.store("f.txt", _stat(file), _record(file), started_ns=_later())
+    cache.save(tmp_path / "cache.json")
+    again = HashCache.load(tmp_path / "cache.json", algorithm=ALGO)
+    assert again.discarded is None and again.lookup("f.txt", _stat(file)) == _record(file)
+
+
+def test_entries_not_seen_in_a_run_are_dropped_on_save(tmp_path: Path) -> None:
+    for name in ("keep.txt", "gone.txt", "changed.txt"):
+        (tmp_path / name).write_bytes(name.encode())
+    first = HashCache(algorithm=ALGO)
+    stats = {name: _stat(tmp_path / name) for name in ("keep.txt", "gone.txt", "changed.txt")}
+    for name, st in stats.items():
+        first.store(name, st, _record(tmp_path / name), started_ns=_later())
+    first.save(tmp_path / "cache.json")
+
+    (tmp_path / "gone.txt").unlink()
+    (tmp_path / "changed.txt").write_bytes(b"new and longer")
+    second = HashCache.load(tmp_path / "cache.json", algorithm=ALGO)
+    assert second.lookup("keep.txt", _stat(tmp_path / "keep.txt")) is not None
+    assert second.lookup("changed.txt", _stat(tmp_path / "changed.txt")) is None  # and not stored (say racy)
+    second.save(tmp_path / "cache.json")
+
+    saved = json.loads((tmp_path / "cache.json").read_text())
+    assert sorted(saved["entries"]) == ["keep.txt"]
+    third = HashCache.load(tmp_path / "cache.json", algorithm=ALGO)
+    assert third.lookup("keep.txt", stats["keep.txt"]) == _record(tmp_path / "keep.txt")
+
+
+def test_the_file_is_deterministic_and_holds_only_paths_stats_and_hashes(tmp_path: Path) -> None:
+    for name in ("b.txt", "a/z.txt", "a.txt"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(b"secret=Hunter2 " + name.encode())
+    texts = []
+    for order in (("b.txt", "a/z.txt", "a.txt"), ("a.txt", "b.txt", "a/z.txt")):
+        cache = HashCache(algorithm=ALGO)
+        for name in order:
+            cache.store(name, _stat(tmp_path / name), _record(tmp_path / name), started_ns=_later())
+        cache.save(tmp_path / "cache.json")
+        texts.append((tmp_path / "cache.json").read_text())
+    assert texts[0] == texts[1]
+    assert "Hunter2" not in texts[0]
+    doc = json.loads(texts[0])
+    assert list(doc) == ["algorithm", "entries", "format"]
+    assert list(doc["entries"]) == ["a.txt", "a/z.txt", "b.txt"]
+    assert (doc["format"], doc["algorithm"]) == (FORMAT, ALGO)
+
+
+def test_an_empty_cache_saves_and_loads(tmp_path: Path) -> None:
+    HashCache(algorithm=ALGO).save(tmp_path / "cache.json")
+    cache = HashCache.load(tmp_path / "cache.json", algorithm=ALGO)
+    assert cache.discarded is None and json.loads((tmp_path / "cache.json").read_text())["entries"] == {}
+
+
+def test_an_odd_path_round_trips(tmp_path: Path) -> None:
+    file = tmp_path / "f.txt"
+    file.write_bytes(b"x")
+    rel = 'we\u00efrd "name"\udcff.txt'  # a quote, non-ASCII, and an undecodable byte as a surrogate escape
+    cache = HashCache(algorithm=ALGO)
+    cache.store(rel, _stat(file), _record(file), started_ns=_later())
+    cache.save(tmp_path / "cache.json")
+    assert HashCache.load(tmp_path / "cache.json", algorithm=ALGO).lookup(rel, _stat(file)) == _record(file)
+
+
+def test_save_is_atomic_and_leaves_no_temporary_file(tmp_path: Path) -> None:
+    _file, cache_file, st = _cached(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache.json", "f.txt"]
+    cache = HashCache.load(cache_file, algorithm=ALGO)
+    cache.lookup("f.txt", st)
+    cache.save(cache_file)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache.json", "f.txt"]
+
+
+def test_a_failing_save_keeps_the_old_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    file, cache_file, st = _cached(tmp_path)
+    before = cache_file.read_bytes()
+
+    def refuse(src: object, dst: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", refuse)  # what drift.atomic.write_atomic renames with
+    with pytest.raises(OperationalError, match="No space left"):
+        HashCache(algorithm=ALGO).save(cache_file)  # would write an empty cache
+    monkeypatch.undo()
+    assert cache_file.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache.json", "f.txt"]
+    assert HashCache.load(cache_file, algorithm=ALGO).lookup("f.txt", st) == _record(file)
+
+
+def test_hits_and_misses_are_counted(tmp_path: Path) -> None:
+    names = ["a.txt", "b.txt", "c.txt"]
+    for name in names:
+        (tmp_path / name).write_bytes(name.encode())
+    cache = HashCache(algorithm=ALGO)
+    for name in names:
+        cache.store(name, _stat(tmp_path / name), _record(tmp_path / name), started_ns=_later())
+    cache.save(tmp_path / "cache.json")
+    (tmp_path / "c.txt").write_bytes(b"changed size")
+    cache = HashCache.load(tmp_path / "cache.json", algorithm=ALGO)
+    for name in [*names, "new.txt"]:
+        cache.lookup(name, _stat(tmp_path / name) if name != "new.txt" else _stat(tmp_path / "a.txt"))
+    assert (cache.hits, cache.misses) == (2, 2)
+
+
+def test_a_rehash_starts_empty_but_still_saves(tmp_path: Path) -> None:
+    file, cache_file, st = _cached(tmp_path)
+    cache = HashCache(algorithm=ALGO)  # --rehash: what the file holds is not consulted
+    assert cache.lookup("f.txt", st) is None
+    cache.store("f.txt", st, _record(file), started_ns=_later())
+    cache.save(cache_file)
+    assert HashCache.load(cache_file, algorithm=ALGO).lookup("f.txt", st) == _record(file)
+
+
+def test_a_symlink_stat_is_never_a_hit(tmp_path: Path) -> None:
+    file, cache_file, st = _cached(tmp_path)
+    (tmp_path / "link").symlink_to(file)
+    link = _stat(tmp_path / "link")
+    cache = HashCache.load(cache_file, algorithm=ALGO)
+    assert cache.lookup("f.txt", _changed(st, st_mode=link.st_mode)) is None
+    cache.store("link", link, FileRecord(link.st_size, "0" * 64, None), started_ns=_later())
+    assert cache.refused == 1
