@@ -152,3 +152,46 @@ def test_a_loop_of_links_is_recorded_and_never_followed(tree: Path, tmp_path: Pa
     assert set(inventory.links) == {"a", "b", "app/self"}
     assert not inventory.links["app/self"].outside
     assert len(inventory.files) == 21
+
+
+@pytest.mark.skipif(not hasattr(os, "fork") or os.geteuid() != 0, reason="needs root to become another user")
+def test_a_file_the_collecting_user_cannot_read_is_unreadable_with_the_reason(tmp_path: Path) -> None:
+    """As root the permission check never fails; collect as `nobody`, in a forked child, instead."""
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(dir="/tmp"))
+    try:
+        base.chmod(0o755)
+        root = base / "deploy"
+        put(root / "app/Open.java", "class Open {}\n")
+        secret = put(root / "conf/db.properties", "db.password=hunter2\n")
+        secret.chmod(0o600)  # root's, unreadable to nobody
+        for folder in (root, root / "app", root / "conf"):
+            folder.chmod(0o755)
+        (root / "app/Open.java").chmod(0o644)
+        reader, writer = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: become nobody, collect, send the text back
+            try:
+                os.close(reader)
+                os.setgroups([])
+                os.setgid(65534)
+                os.setuid(65534)
+                text = collect(root, "402206", jobs=1).text.encode()
+                os.write(writer, text)
+            finally:
+                os._exit(0)
+        os.close(writer)
+        chunks = []
+        while chunk := os.read(reader, 1 << 16):
+            chunks.append(chunk)
+        os.close(reader)
+        os.waitpid(pid, 0)
+        inventory = read(b"".join(chunks).decode(), tmp_path)
+        assert "permission denied" in inventory.unreadable["conf/db.properties"].reason.lower()
+        assert "conf/db.properties" not in inventory.files and "app/Open.java" in inventory.files
+        assert "hunter2" not in b"".join(chunks).decode()
+    finally:
+        import shutil
+
+        shutil.rmtree(base)

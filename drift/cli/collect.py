@@ -43,7 +43,7 @@ def collect(
     target = out or Path("inventory") / f"{tenant}.json"
     cache = open_cache(cache_path, rehash=rehash) if cache_path is not None else None
     tree = walk(root, [*excludes, *inside(root, target, cache_path)])
-    with progress(tree.size, f"hashing {root}", unit="bytes") as advance:
+    with progress(tree.size, f"hashing {root}", unit="bytes", files=len(tree.files)) as advance:
         result = collect_inventory(root, tenant, tree=tree, config_keys=keys, jobs=jobs, cache=cache, progress=advance)
     write_atomic(target, result.text)
     click.echo(

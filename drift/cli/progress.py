@@ -11,25 +11,34 @@ import click
 
 
 @contextmanager
-def progress(total: int, label: str, unit: str = "items") -> Iterator[Callable[[int], None]]:
+def progress(total: int, label: str, unit: str = "items", files: int = 0) -> Iterator[Callable[[int], None]]:
     """Yield `advance(n)`; draws a bar on stderr only when stderr is a terminal.
 
-    With `unit="bytes"` the bar shows bytes done of the total, the rate and the time left.
+    With `unit="bytes"`, each call is one file of `n` bytes, and the bar shows files and bytes done, the
+    rate and the time left.
     """
     if not sys.stderr.isatty() or total <= 0:
         yield lambda n: None
         return
     started = time.monotonic()
+    done_files = 0
 
     def shown(_: object) -> str:
-        done = bar.pos
-        rate = done / max(time.monotonic() - started, 1e-6)
-        return f"{_size(done)} of {_size(total)}, {_size(rate)}/s" if unit == "bytes" else ""
+        if unit != "bytes":
+            return ""
+        rate = bar.pos / max(time.monotonic() - started, 1e-6)
+        return f"{done_files:,} of {files:,} files, {_size(bar.pos)} of {_size(total)}, {_size(rate)}/s"
 
     with click.progressbar(
         length=total, label=label, file=sys.stderr, show_eta=True, show_pos=unit != "bytes", item_show_func=shown
     ) as bar:
-        yield bar.update
+
+        def advance(n: int) -> None:
+            nonlocal done_files
+            done_files += 1
+            bar.update(n)
+
+        yield advance if unit == "bytes" else bar.update
 
 
 def _size(n: float) -> str:
