@@ -5,11 +5,25 @@ from __future__ import annotations
 import hashlib
 import io
 import struct
+import time
+import tracemalloc
 import zipfile
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from drift.archive import ALGORITHM, ArchiveError, content_sha256, content_sha256_bytes
+from drift import archive
+from drift.archive import (
+    ALGORITHM,
+    ArchiveError,
+    ArchiveRefused,
+    content_sha256,
+    content_sha256_bytes,
+    normalise_manifest,
+)
 
 CLASSES = {
     "com/kofu/print/IssueJob.class": b"\xca\xfe\xba\xbe" + bytes(range(256)) * 8,
@@ -312,3 +326,408 @@ def test_golden_value_pins_the_algorithm() -> None:
 
 
 GOLDEN = "b01f8c7d25194e0def2029a12385c271bc8bb6089e8b0c1d3ed34dee8177775b"
+
+
+# --- hostile archives: refused in bounded time and memory -----------------------------------------------------
+
+
+WAR_GOLDEN = "fa099686f5c92fcc73f06d6d9cc814bab5eba9248154a2fb7b4bd12ff8294248"
+
+
+def test_an_ordinary_war_with_nested_archives_hashes_as_before_the_limits() -> None:
+    """Pinned with the reader used before the limits: stored, deflated, bzip2 and LZMA entries, three levels."""
+    inner_stored = build_zip(CLASSES, manifest=MANIFEST_LAPTOP, compression=zipfile.ZIP_STORED)
+    inner_deflated = build_zip({"x/Y.class": b"\xca\xfe\xba\xbe y" * 100}, manifest=WRAPPED)
+    inner_inner = build_zip(
+        {"deep/lib/core.jar": inner_deflated, "deep/readme.txt": b"deep\n"}, manifest=None, compression=zipfile.ZIP_BZIP2
+    )
+    war = build_zip(
+        {
+            "WEB-INF/web.xml": b"<web-app/>",
+            "WEB-INF/lib/print.jar": inner_stored,
+            "WEB-INF/lib/core.jar": inner_deflated,
+            "WEB-INF/lib/fake.jar": b"not a zip",
+            "WEB-INF/lib/nest.zip": inner_inner,
+            "big.bin": bytes(range(256)) * 4096,
+        },
+        manifest=MANIFEST_LAPTOP,
+        compression=zipfile.ZIP_LZMA,
+    )
+    assert content_sha256_bytes(war) == WAR_GOLDEN
+
+
+def _refused(
+    tmp_path: Path, data: bytes, reason: str, *, kind: type[ArchiveError] = ArchiveRefused, name: str = "x.jar"
+) -> str:
+    """Hash `data` from a real file as the collector does; it must raise `kind` (exactly) with `reason` in its
+    message, well under 5 s and without holding more than a few MiB."""
+    path = tmp_path / name
+    path.write_bytes(data)
+    with open(path, "rb", buffering=0) as handle:
+        tracemalloc.start()
+        began = time.monotonic()
+        try:
+            with pytest.raises(ArchiveError) as caught:
+                content_sha256(handle)
+            elapsed = time.monotonic() - began
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    message = str(caught.value)
+    assert type(caught.value) is kind, message
+    assert reason in message
+    assert elapsed < 5
+    assert peak < 8 << 20
+    return message
+
+
+def _zeros_bomb(size: int = 10_000_000, *, name: str = "zeros.bin", compression: int = zipfile.ZIP_DEFLATED) -> bytes:
+    return build_zip({name: bytes(size)}, manifest=None, folders=False, compression=compression, level=9)
+
+
+def test_a_zip_bomb_stops_at_the_expansion_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bomb = _zeros_bomb()  # 10 MB of zeros in about 10 KB
+    assert len(bomb) < 20_000
+    monkeypatch.setattr(archive, "MAX_EXPANDED", 1 << 20)
+    _refused(tmp_path, bomb, "expands to more than 1 MiB uncompressed, the limit of 1 MiB; stopped in entry 'zeros.bin'")
+
+
+def test_a_small_archive_may_expand_to_200_times_its_size_once_past_the_floor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bomb = _zeros_bomb()
+    # Under the 64 MiB floor: an ordinary (if very compressible) archive.
+    records = b"zeros.bin\0" + sha(bytes(10_000_000)).encode() + b"\n"
+    assert content_sha256_bytes(bomb) == sha(records)
+    monkeypatch.setattr(archive, "RATIO_FLOOR", 1 << 20)
+    message = _refused(tmp_path, bomb, f"expands to more than {200 * len(bomb)} bytes uncompressed")
+    assert f"the limit for an archive of {len(bomb)} bytes (200 times its size, at least 1 MiB)" in message
+
+
+def test_a_bzip2_bomb_is_decompressed_a_chunk_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 30 MiB of zeros in a bzip2 stream of about 50 bytes: zipfile's reader would inflate it in one call.
+    bomb = _zeros_bomb(30 << 20, compression=zipfile.ZIP_BZIP2)
+    assert len(bomb) < 300
+    path = tmp_path / "bz.zip"
+    path.write_bytes(bomb)
+    with open(path, "rb", buffering=0) as handle:
+        tracemalloc.start()
+        try:
+            digest = content_sha256(handle)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert digest == sha(b"zeros.bin\0" + sha(bytes(30 << 20)).encode() + b"\n")
+    assert peak < 8 << 20
+    monkeypatch.setattr(archive, "MAX_EXPANDED", 3 << 20)
+    _refused(tmp_path, bomb, "expands to more than 3 MiB uncompressed")
+
+
+def test_a_bomb_in_a_nested_archive_refuses_the_outer_archive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    outer = build_zip({"WEB-INF/lib/bomb.jar": _zeros_bomb(), "index.jsp": b"<%= 1 %>"})
+    monkeypatch.setattr(archive, "MAX_EXPANDED", 4 << 20)
+    # Not hashed by the nested archive's bytes instead: the limit holds across nesting.
+    reason = "expands to more than 4 MiB uncompressed, the limit of 4 MiB; stopped in entry 'WEB-INF/lib/bomb.jar!/zeros.bin'"
+    _refused(tmp_path, outer, reason)
+
+
+def test_a_layered_bomb_is_refused_with_the_default_limits(tmp_path: Path) -> None:
+    # Eight nested archives of 10 MB each in about 80 KB: 80 MB past the 64 MiB floor, refused by the ratio.
+    inner = _zeros_bomb()
+    outer = build_zip({f"lib/bomb{i}.jar": inner for i in range(8)}, manifest=None, folders=False)
+    assert len(outer) < 100_000
+    _refused(tmp_path, outer, "expands to more than 64 MiB uncompressed, the limit for an archive of")
+
+
+def test_overlapping_entries_are_refused(tmp_path: Path) -> None:
+    # The zip bomb without nesting: many central directory records share one entry's data.
+    single = _zeros_bomb(1000)
+    end = single.rindex(b"PK\x05\x06")
+    directory_size, directory_offset = struct.unpack("<II", single[end + 12 : end + 20])
+    record = single[directory_offset : directory_offset + directory_size]
+    copies = 50
+    end_record = bytearray(single[end:])
+    end_record[8:16] = struct.pack("<HHI", copies, copies, directory_size * copies)
+    forged = single[:directory_offset] + record * copies + bytes(end_record)
+    assert len(zipfile.ZipFile(io.BytesIO(forged)).infolist()) == copies
+    _refused(tmp_path, forged, "entry 'zeros.bin' overlaps the next entry or the central directory")
+
+
+def test_a_nested_archive_over_the_nested_limit_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    inner = build_zip({"blob.bin": bytes(range(256)) * 400}, manifest=None, compression=zipfile.ZIP_STORED)
+    outer = build_zip({"lib/big.jar": inner, "a.txt": b"a"}, manifest=None)
+    expected = content_sha256_bytes(outer)
+    monkeypatch.setattr(archive, "MAX_NESTED", 64 << 10)
+    _refused(tmp_path, outer, "nested archive 'lib/big.jar' is bigger than 64 KiB uncompressed")
+    # Summed down the nesting: each of these is under the limit, the two together are not.
+    half = build_zip({"blob.bin": bytes(range(256)) * 140}, manifest=None, compression=zipfile.ZIP_STORED)
+    middle = build_zip({"lib/half.jar": half}, manifest=None, compression=zipfile.ZIP_STORED)
+    assert len(half) < len(middle) < 64 << 10 < len(half) + len(middle)
+    reason = "nested archive 'lib/middle.jar!/lib/half.jar' is bigger than 64 KiB"
+    _refused(tmp_path, build_zip({"lib/middle.jar": middle}, manifest=None), reason)
+    monkeypatch.setattr(archive, "MAX_NESTED", 256 << 20)
+    assert content_sha256_bytes(outer) == expected
+
+
+def _end_record(data: bytes) -> int:
+    return data.rindex(b"PK\x05\x06")
+
+
+def _claiming(data: bytes, entries: int) -> bytes:
+    """The archive with the entry counts of its end of central directory record rewritten."""
+    out = bytearray(data)
+    end = _end_record(data)
+    out[end + 8 : end + 12] = struct.pack("<HH", entries, entries)
+    return bytes(out)
+
+
+def _zip64(data: bytes, entries: int | None = None, directory_size: int | None = None) -> bytes:
+    """The archive with a ZIP64 end of central directory record and locator, the plain end record pointing to them."""
+    end = _end_record(data)
+    count, size, offset = struct.unpack("<HII", data[end + 10 : end + 20])
+    record64 = struct.pack(
+        "<4sQHHIIQQQQ", b"PK\x06\x06", 44, 45, 45, 0, 0,
+        count if entries is None else entries, count if entries is None else entries,
+        size if directory_size is None else directory_size, offset,
+    )
+    locator = struct.pack("<4sIQI", b"PK\x06\x07", 0, end, 1)
+    plain = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+    return data[:end] + record64 + locator + plain
+
+
+def test_a_zip64_end_record_is_read() -> None:
+    jar = build_zip(CLASSES)
+    forged = _zip64(jar)
+    assert len(zipfile.ZipFile(io.BytesIO(forged)).infolist()) == len(zipfile.ZipFile(io.BytesIO(jar)).infolist())
+    assert content_sha256_bytes(forged) == content_sha256_bytes(jar)
+
+
+@pytest.mark.parametrize("entries", [5_000_000, 2**64 - 1])
+def test_a_zip64_end_record_claiming_millions_of_entries_is_refused(tmp_path: Path, entries: int) -> None:
+    reason = f"its end of central directory record claims {entries} entries, more than the limit of 100000"
+    _refused(tmp_path, _zip64(build_zip(CLASSES), entries), reason)
+
+
+def test_an_end_record_claiming_more_entries_than_the_limit_is_refused_before_reading_the_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A plain end record counts in 16 bits: 65535 at most (more takes a ZIP64 record, above).
+    jar = build_zip(CLASSES)
+    _refused(tmp_path, _claiming(jar, 0xFFFE), "the central directory of", kind=ArchiveError)  # too small for them
+    monkeypatch.setattr(archive, "MAX_ENTRIES", 50_000)
+    reason = "its end of central directory record claims 65534 entries, more than the limit of 50000"
+    _refused(tmp_path, _claiming(jar, 0xFFFE), reason)
+
+
+def test_a_central_directory_listing_more_entries_than_the_limit_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    many = build_zip({f"c/C{i}.class": b"\xca\xfe" for i in range(20)}, manifest=None, folders=False)
+    monkeypatch.setattr(archive, "MAX_ENTRIES", 10)
+    _refused(tmp_path, many, "claims 20 entries, more than the limit of 10")
+    # An end record that understates the count is not believed: the records are counted.
+    _refused(tmp_path, _claiming(many, 1), "its central directory lists more than 10 entries")
+
+
+def test_entries_of_nested_archives_count_against_the_limits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ten = build_zip({f"c/C{i}.class": b"\xca\xfe" for i in range(10)}, manifest=None, folders=False)
+    outer = build_zip({f"lib/j{i}.jar": ten for i in range(3)}, manifest=None, folders=False)
+    monkeypatch.setattr(archive, "MAX_TOTAL_ENTRIES", 25)
+    _refused(tmp_path, outer, "nested archive 'lib/j2.jar': lists more than 25 entries in all")
+    monkeypatch.setattr(archive, "MAX_TOTAL_ENTRIES", 1000)
+    monkeypatch.setattr(archive, "MAX_ENTRIES", 12)
+    reason = "nested archive 'lib/j0.jar': its end of central directory record claims 10 entries, more than the 9 left"
+    _refused(tmp_path, outer, reason)
+
+
+def test_a_central_directory_too_big_for_the_file_or_the_limit_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    jar = build_zip(CLASSES)
+    out = bytearray(jar)
+    end = _end_record(jar)
+    out[end + 12 : end + 16] = struct.pack("<I", 0x7FFFFFFF)
+    _refused(tmp_path, bytes(out), "the central directory of 2147483647 bytes does not fit", kind=ArchiveError)
+    reason = f"the central directory of {2**62} bytes does not fit"
+    _refused(tmp_path, _zip64(jar, directory_size=2**62), reason, kind=ArchiveError)
+    monkeypatch.setattr(archive, "MAX_CENTRAL_DIRECTORY", 256)
+    _refused(tmp_path, jar, "bytes is bigger than the limit of 256 bytes")
+
+
+def _nul_name() -> bytes:
+    data = build_zip({"evilXname.txt": b"x"}, manifest=None, folders=False)
+    assert data.count(b"evilXname") == 2  # local header and central directory
+    return data.replace(b"evilXname", b"evil\0name")
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("../../etc/passwd", "has a '..' segment"),
+        ("WEB-INF/../../../opt/app/lib/x.class", "has a '..' segment"),
+        ("..\\..\\boot.ini", "has a '..' segment"),
+        ("../evil/", "has a '..' segment"),  # a directory entry: never read, still refused
+        ("/etc/passwd", "is absolute"),
+        ("\\windows\\win.ini", "is absolute"),
+        ("C:/windows/win.ini", "is absolute"),
+    ],
+)
+def test_a_hostile_entry_name_is_refused(tmp_path: Path, name: str, reason: str) -> None:
+    data = build_zip({**CLASSES, name: b"x"}, folders=False)
+    assert name.encode() in data
+    _refused(tmp_path, data, f"entry name {name!r} {reason}")
+
+
+def test_a_nul_in_an_entry_name_is_refused(tmp_path: Path) -> None:
+    _refused(tmp_path, _nul_name(), "entry name 'evil\\x00name.txt' holds a NUL")
+
+
+def test_a_hostile_name_in_a_nested_archive_refuses_the_outer_archive(tmp_path: Path) -> None:
+    inner = build_zip({"../../etc/cron.d/x": b"* * * * * root sh\n"}, manifest=None, folders=False)
+    _refused(tmp_path, build_zip({"lib/inner.jar": inner}), "entry name 'lib/inner.jar!/../../etc/cron.d/x' has a '..' segment")
+
+
+def test_dots_that_are_not_a_segment_are_fine() -> None:
+    entries = {"a..b/c..d.txt": b"1", ".../x": b"2", "a/.hidden": b"3"}
+    records = sorted(name.encode() + b"\0" + sha(data).encode() + b"\n" for name, data in entries.items())
+    assert content_sha256_bytes(build_zip(entries, manifest=None, folders=False)) == sha(b"".join(records))
+
+
+@pytest.mark.parametrize(
+    ("cut", "reason"),
+    [
+        pytest.param(lambda d: d[: len(d) // 2], "no end of central directory record", id="half"),
+        pytest.param(lambda d: d[:-1], "", id="last byte"),
+        pytest.param(lambda d: d[:-30], "no end of central directory record", id="end record and more"),
+        pytest.param(lambda d: d[: d.index(b"PK\x01\x02") - 5] + d[d.index(b"PK\x01\x02"):], "", id="data cut out"),
+    ],
+)
+def test_a_truncated_archive_is_not_readable(tmp_path: Path, cut: Callable[[bytes], bytes], reason: str) -> None:
+    _refused(tmp_path, cut(build_zip(CLASSES)), reason, kind=ArchiveError)
+
+
+def test_bytes_after_the_end_record_make_the_archive_unreadable(tmp_path: Path) -> None:
+    jar = build_zip(CLASSES)
+    _refused(tmp_path, jar + b"garbage", "7 bytes follow the end of central directory record", kind=ArchiveError)
+    _refused(tmp_path, jar + bytes(4096), "4096 bytes follow the end of central directory record", kind=ArchiveError)
+    # A nested one is hashed by its bytes, like any nested archive that is not readable.
+    padded = jar + b"\0\0"
+    outer = build_zip({"lib/padded.jar": padded}, manifest=None, folders=False)
+    assert content_sha256_bytes(outer) == sha(b"lib/padded.jar\0" + sha(padded).encode() + b"\n")
+
+
+def test_an_archive_comment_does_not_count() -> None:
+    jar = build_zip(CLASSES)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(jar)) as source, zipfile.ZipFile(buffer, "w") as copy:
+        copy.comment = b"built by CI"
+        for info in source.infolist():
+            copy.writestr(info, source.read(info))
+    assert buffer.getvalue() != jar
+    assert content_sha256_bytes(buffer.getvalue()) == content_sha256_bytes(jar)
+
+
+class _Unseekable(io.RawIOBase):
+    """A write-only stream without seek: zipfile then writes data descriptors, as `jar` and JarOutputStream do."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b) -> int:  # type: ignore[no-untyped-def]
+        self.data += b
+        return len(b)
+
+
+def test_data_descriptors_zip64_entries_and_a_prepended_launch_script_do_not_count() -> None:
+    jar = build_zip(CLASSES)
+    base = content_sha256_bytes(jar)
+    streamed = _Unseekable()
+    with zipfile.ZipFile(io.BytesIO(jar)) as source, zipfile.ZipFile(streamed, "w", zipfile.ZIP_DEFLATED) as copy:
+        for info in source.infolist():
+            with copy.open(zipfile.ZipInfo(info.filename, info.date_time), "w", force_zip64=True) as entry:
+                entry.write(source.read(info))
+    data = bytes(streamed.data)
+    with zipfile.ZipFile(io.BytesIO(data)) as check:
+        assert all(info.flag_bits & 0x08 for info in check.infolist())  # data descriptors
+    assert content_sha256_bytes(data) == base
+    # Spring Boot's "fully executable" jars start with a shell script; the offsets stay relative to the zip.
+    script = b"#!/bin/bash\n# launch script\nexec java -jar \"$0\" \"$@\"\n"
+    assert content_sha256_bytes(script + jar) == base
+
+
+def test_an_entry_size_that_disagrees_with_the_central_directory_is_not_readable(tmp_path: Path) -> None:
+    stored = build_zip({"a.txt": b"hello world"}, manifest=None, folders=False, compression=zipfile.ZIP_STORED)
+    central = stored.index(b"PK\x01\x02")
+    out = bytearray(stored)
+    out[central + 24 : central + 28] = struct.pack("<I", 5)  # uncompressed size
+    _refused(tmp_path, bytes(out), "entry 'a.txt' holds more than the 5 bytes of the central directory", kind=ArchiveError)
+
+
+def test_a_manifest_over_the_limit_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    manifest = "Manifest-Version: 1.0\n" + "".join(f"Name: c/C{i}.class\nSHA-256-Digest: {'A' * 44}\n\n" for i in range(40))
+    jar = build_zip(CLASSES, manifest=manifest)
+    monkeypatch.setattr(archive, "MAX_MANIFEST", 1024)
+    _refused(tmp_path, jar, "manifest 'META-INF/MANIFEST.MF' is bigger than the limit of 1 KiB")
+
+
+def test_an_lzma_dictionary_over_the_limit_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    jar = build_zip({"a.bin": bytes(range(256)) * 400}, manifest=None, compression=zipfile.ZIP_LZMA)
+    expected = content_sha256_bytes(jar)
+    monkeypatch.setattr(archive, "MAX_LZMA_DICTIONARY", 64 << 10)
+    # The smaller of the declared dictionary (8 MiB) and the entry's size (100 KiB) counts.
+    _refused(tmp_path, jar, "entry 'a.bin' needs an LZMA dictionary of 100 KiB, more than the limit of 64 KiB")
+    monkeypatch.setattr(archive, "MAX_LZMA_DICTIONARY", 128 << 10)
+    assert content_sha256_bytes(jar) == expected
+
+
+# --- the manifest normalisation, against the line-by-line definition ------------------------------------------
+
+
+def _normalise_by_lines(data: bytes) -> bytes:
+    """The definition in the docstring, line by line (as drift-content/1 was first written)."""
+    text = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    logical: list[bytes] = []
+    for line in text.split(b"\n"):
+        if line.startswith(b" ") and logical:
+            logical[-1] += line[1:]
+        else:
+            logical.append(line)
+    volatile = {"built-by", "build-jdk", "build-jdk-spec", "created-by", "build-time", "build-date", "bnd-lastmodified"}
+    kept = [line for line in logical if line.split(b":", 1)[0].strip().lower().decode("utf-8", "replace") not in volatile]
+    return b"\n".join(kept)
+
+
+_MANIFEST_PIECES = st.sampled_from(
+    [b"\n", b"\r\n", b"\r", b" ", b"\t", b"\x0b", b"\x0c", b"\x1c", b":", b": ", b"x", b"\xff", b"\xc3\xa9",
+     b"Built-By", b"BUILT-by", b"build-jdk", b"Build-Jdk-Spec", b"Created-By", b"Build-Time", b"Build-Date",
+     b"Bnd-LastModified", b"Built-By-Not", b"Build-", b"Manifest-Version: 1.0", b"Name: a/B.class"]
+)
+
+
+@given(st.lists(_MANIFEST_PIECES, max_size=40).map(b"".join))
+@settings(max_examples=600, deadline=None)
+def test_the_manifest_normalisation_matches_its_line_by_line_definition(data: bytes) -> None:
+    assert normalise_manifest(data) == _normalise_by_lines(data)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"\n", b" ", b" x", b"\n x", b"Built-By: a", b"a\nBuilt-By: b", b"Built-By: a\n", b"a\n \n b", b"\n\n",
+     MANIFEST_CI.encode(), MANIFEST_LAPTOP.encode(), WRAPPED.encode(), b"Built-By x: y\n built-by\n"],
+)
+def test_the_manifest_normalisation_on_edge_cases(data: bytes) -> None:
+    assert normalise_manifest(data) == _normalise_by_lines(data)
+
+
+def test_a_manifest_of_many_continuation_lines_is_normalised_in_linear_time() -> None:
+    hostile = b"Class-Path: a" + b"\n b" * 2_000_000  # joined one line at a time, this is quadratic
+    began = time.monotonic()
+    assert normalise_manifest(hostile) == b"Class-Path: a" + b"b" * 2_000_000
+    spaces = b" " * 4_000_000
+    assert normalise_manifest(b"x\n" + spaces + b"y") == b"x" + spaces[1:] + b"y"
+    assert normalise_manifest(b"Built-By" + spaces + b"x\n") == b"Built-By" + spaces + b"x\n"
+    assert normalise_manifest(b"x\n\n" * 2_000_000) == b"x\n\n" * 2_000_000
+    assert time.monotonic() - began < 5
