@@ -146,6 +146,8 @@ def _hash_file(entry: Entry) -> tuple[FileRecord | str, int]:
             return f"archive cannot be content-hashed: {exc}", read + entry.st.st_size
         except OSError as exc:
             return f"cannot read: {exc.strerror or exc}", read
+        except Exception as exc:  # noqa: BLE001 - one file the collector cannot handle must not end the collection
+            return f"could not be hashed ({type(exc).__name__}: {exc})", read + entry.st.st_size
         return record, read + size
     return f"{_CHANGED} ({ATTEMPTS} attempts): a deployment in progress?", read
 

@@ -128,7 +128,7 @@ def test_cli_cache_and_rehash(tree: Path, tmp_path: Path) -> None:
     assert first.exit_code == 0, first.stderr
     assert "cache: 0 reused, 21 hashed" in first.stderr
     second = runner.invoke(main, args)
-    assert "cache: 21 reused, 0 hashed" in second.stderr
+    assert "; 0 bytes of file content read; cache: 21 reused, 0 hashed" in second.stderr
     third = runner.invoke(main, [*args, "--rehash"])
     assert "cache: 0 reused, 21 hashed" in third.stderr
     assert runner.invoke(main, ["collect", str(tree), "--tenant", "402206", "--rehash"]).exit_code == 2

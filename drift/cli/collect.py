@@ -48,6 +48,7 @@ def collect(
     write_atomic(target, result.text)
     click.echo(
         f"{target}: {result.files} files, {result.unreadable} unreadable, {result.links} links, {result.skipped} skipped"
+        + f"; {result.bytes_read:,} bytes of file content read"
         + (f"; cache: {cache.hits} reused, {cache.misses} hashed" if cache is not None else "")
         + (" (files changed during collection: a deployment in progress?)" if result.changing else ""),
         err=True,
