@@ -21,22 +21,22 @@ def progress(total: int, label: str, unit: str = "items", files: int = 0) -> Ite
         yield lambda n: None
         return
     started = time.monotonic()
-    done_files = 0
+    done = {"files": 0, "bytes": 0}
 
     def shown(_: object) -> str:
         if unit != "bytes":
             return ""
-        rate = bar.pos / max(time.monotonic() - started, 1e-6)
-        return f"{done_files:,} of {files:,} files, {_size(bar.pos)} of {_size(total)}, {_size(rate)}/s"
+        rate = done["bytes"] / max(time.monotonic() - started, 1e-6)
+        return f"{done['files']:,} of {files:,} files, {_size(done['bytes'])} of {_size(total)}, {_size(rate)}/s"
 
     with click.progressbar(
         length=total, label=label, file=sys.stderr, show_eta=True, show_pos=unit != "bytes", item_show_func=shown
     ) as bar:
 
         def advance(n: int) -> None:
-            nonlocal done_files
-            done_files += 1
-            bar.update(n)
+            done["files"] += 1
+            done["bytes"] += n
+            bar.update(n, current_item=n)
 
         yield advance if unit == "bytes" else bar.update
 
