@@ -388,7 +388,7 @@ def _zeros_bomb(size: int = 10_000_000, *, name: str = "zeros.bin", compression:
 def test_a_zip_bomb_stops_at_the_expansion_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     bomb = _zeros_bomb()  # 10 MB of zeros in about 10 KB
     assert len(bomb) < 20_000
-    monkeypatch.setattr(archive, "MAX_EXPANDED", 1 << 20)
+    monkeypatch.setattr(archive.limits, "MAX_EXPANDED", 1 << 20)
     _refused(tmp_path, bomb, "expands to more than 1 MiB uncompressed, the limit of 1 MiB; stopped in entry 'zeros.bin'")
 
 
@@ -399,7 +399,7 @@ def test_a_small_archive_may_expand_to_200_times_its_size_once_past_the_floor(
     # Under the 64 MiB floor: an ordinary (if very compressible) archive.
     records = b"zeros.bin\0" + sha(bytes(10_000_000)).encode() + b"\n"
     assert content_sha256_bytes(bomb) == sha(records)
-    monkeypatch.setattr(archive, "RATIO_FLOOR", 1 << 20)
+    monkeypatch.setattr(archive.limits, "RATIO_FLOOR", 1 << 20)
     message = _refused(tmp_path, bomb, f"expands to more than {200 * len(bomb)} bytes uncompressed")
     assert f"the limit for an archive of {len(bomb)} bytes (200 times its size, at least 1 MiB)" in message
 
@@ -419,13 +419,13 @@ def test_a_bzip2_bomb_is_decompressed_a_chunk_at_a_time(tmp_path: Path, monkeypa
             tracemalloc.stop()
     assert digest == sha(b"zeros.bin\0" + sha(bytes(30 << 20)).encode() + b"\n")
     assert peak < 8 << 20
-    monkeypatch.setattr(archive, "MAX_EXPANDED", 3 << 20)
+    monkeypatch.setattr(archive.limits, "MAX_EXPANDED", 3 << 20)
     _refused(tmp_path, bomb, "expands to more than 3 MiB uncompressed")
 
 
 def test_a_bomb_in_a_nested_archive_refuses_the_outer_archive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     outer = build_zip({"WEB-INF/lib/bomb.jar": _zeros_bomb(), "index.jsp": b"<%= 1 %>"})
-    monkeypatch.setattr(archive, "MAX_EXPANDED", 4 << 20)
+    monkeypatch.setattr(archive.limits, "MAX_EXPANDED", 4 << 20)
     # Not hashed by the nested archive's bytes instead: the limit holds across nesting.
     reason = "expands to more than 4 MiB uncompressed, the limit of 4 MiB; stopped in entry 'WEB-INF/lib/bomb.jar!/zeros.bin'"
     _refused(tmp_path, outer, reason)
@@ -457,7 +457,7 @@ def test_a_nested_archive_over_the_nested_limit_is_refused(tmp_path: Path, monke
     inner = build_zip({"blob.bin": bytes(range(256)) * 400}, manifest=None, compression=zipfile.ZIP_STORED)
     outer = build_zip({"lib/big.jar": inner, "a.txt": b"a"}, manifest=None)
     expected = content_sha256_bytes(outer)
-    monkeypatch.setattr(archive, "MAX_NESTED", 64 << 10)
+    monkeypatch.setattr(archive.limits, "MAX_NESTED", 64 << 10)
     _refused(tmp_path, outer, "nested archive 'lib/big.jar' is bigger than 64 KiB uncompressed")
     # Summed down the nesting: each of these is under the limit, the two together are not.
     half = build_zip({"blob.bin": bytes(range(256)) * 140}, manifest=None, compression=zipfile.ZIP_STORED)
@@ -465,7 +465,7 @@ def test_a_nested_archive_over_the_nested_limit_is_refused(tmp_path: Path, monke
     assert len(half) < len(middle) < 64 << 10 < len(half) + len(middle)
     reason = "nested archive 'lib/middle.jar!/lib/half.jar' is bigger than 64 KiB"
     _refused(tmp_path, build_zip({"lib/middle.jar": middle}, manifest=None), reason)
-    monkeypatch.setattr(archive, "MAX_NESTED", 256 << 20)
+    monkeypatch.setattr(archive.limits, "MAX_NESTED", 256 << 20)
     assert content_sha256_bytes(outer) == expected
 
 
@@ -514,7 +514,7 @@ def test_an_end_record_claiming_more_entries_than_the_limit_is_refused_before_re
     # A plain end record counts in 16 bits: 65535 at most (more takes a ZIP64 record, above).
     jar = build_zip(CLASSES)
     _refused(tmp_path, _claiming(jar, 0xFFFE), "the central directory of", kind=ArchiveError)  # too small for them
-    monkeypatch.setattr(archive, "MAX_ENTRIES", 50_000)
+    monkeypatch.setattr(archive.limits, "MAX_ENTRIES", 50_000)
     reason = "its end of central directory record claims 65534 entries, more than the limit of 50000"
     _refused(tmp_path, _claiming(jar, 0xFFFE), reason)
 
@@ -523,7 +523,7 @@ def test_a_central_directory_listing_more_entries_than_the_limit_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     many = build_zip({f"c/C{i}.class": b"\xca\xfe" for i in range(20)}, manifest=None, folders=False)
-    monkeypatch.setattr(archive, "MAX_ENTRIES", 10)
+    monkeypatch.setattr(archive.limits, "MAX_ENTRIES", 10)
     _refused(tmp_path, many, "claims 20 entries, more than the limit of 10")
     # An end record that understates the count is not believed: the records are counted.
     _refused(tmp_path, _claiming(many, 1), "its central directory lists more than 10 entries")
@@ -532,10 +532,10 @@ def test_a_central_directory_listing_more_entries_than_the_limit_is_refused(
 def test_entries_of_nested_archives_count_against_the_limits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ten = build_zip({f"c/C{i}.class": b"\xca\xfe" for i in range(10)}, manifest=None, folders=False)
     outer = build_zip({f"lib/j{i}.jar": ten for i in range(3)}, manifest=None, folders=False)
-    monkeypatch.setattr(archive, "MAX_TOTAL_ENTRIES", 25)
+    monkeypatch.setattr(archive.limits, "MAX_TOTAL_ENTRIES", 25)
     _refused(tmp_path, outer, "nested archive 'lib/j2.jar': lists more than 25 entries in all")
-    monkeypatch.setattr(archive, "MAX_TOTAL_ENTRIES", 1000)
-    monkeypatch.setattr(archive, "MAX_ENTRIES", 12)
+    monkeypatch.setattr(archive.limits, "MAX_TOTAL_ENTRIES", 1000)
+    monkeypatch.setattr(archive.limits, "MAX_ENTRIES", 12)
     reason = "nested archive 'lib/j0.jar': its end of central directory record claims 10 entries, more than the 9 left"
     _refused(tmp_path, outer, reason)
 
@@ -550,7 +550,7 @@ def test_a_central_directory_too_big_for_the_file_or_the_limit_is_refused(
     _refused(tmp_path, bytes(out), "the central directory of 2147483647 bytes does not fit", kind=ArchiveError)
     reason = f"the central directory of {2**62} bytes does not fit"
     _refused(tmp_path, _zip64(jar, directory_size=2**62), reason, kind=ArchiveError)
-    monkeypatch.setattr(archive, "MAX_CENTRAL_DIRECTORY", 256)
+    monkeypatch.setattr(archive.limits, "MAX_CENTRAL_DIRECTORY", 256)
     _refused(tmp_path, jar, "bytes is bigger than the limit of 256 bytes")
 
 
@@ -669,17 +669,17 @@ def test_an_entry_size_that_disagrees_with_the_central_directory_is_not_readable
 def test_a_manifest_over_the_limit_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     manifest = "Manifest-Version: 1.0\n" + "".join(f"Name: c/C{i}.class\nSHA-256-Digest: {'A' * 44}\n\n" for i in range(40))
     jar = build_zip(CLASSES, manifest=manifest)
-    monkeypatch.setattr(archive, "MAX_MANIFEST", 1024)
+    monkeypatch.setattr(archive.limits, "MAX_MANIFEST", 1024)
     _refused(tmp_path, jar, "manifest 'META-INF/MANIFEST.MF' is bigger than the limit of 1 KiB")
 
 
 def test_an_lzma_dictionary_over_the_limit_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     jar = build_zip({"a.bin": bytes(range(256)) * 400}, manifest=None, compression=zipfile.ZIP_LZMA)
     expected = content_sha256_bytes(jar)
-    monkeypatch.setattr(archive, "MAX_LZMA_DICTIONARY", 64 << 10)
+    monkeypatch.setattr(archive.limits, "MAX_LZMA_DICTIONARY", 64 << 10)
     # The smaller of the declared dictionary (8 MiB) and the entry's size (100 KiB) counts.
     _refused(tmp_path, jar, "entry 'a.bin' needs an LZMA dictionary of 100 KiB, more than the limit of 64 KiB")
-    monkeypatch.setattr(archive, "MAX_LZMA_DICTIONARY", 128 << 10)
+    monkeypatch.setattr(archive.limits, "MAX_LZMA_DICTIONARY", 128 << 10)
     assert content_sha256_bytes(jar) == expected
 
 

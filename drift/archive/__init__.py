@@ -1,0 +1,34 @@
+"""The content hash of zip-family archives, `content-sha256` (SPEC 2), algorithm `drift-content/1`.
+
+`content` specifies and computes the hash; `zipread` reads a zip safely; `limits` holds the bounds on hostile
+archives (patch `drift.archive.limits.NAME` to lower one); `errors` the exceptions.
+"""
+
+from __future__ import annotations
+
+from drift.archive import limits
+from drift.archive.content import (
+    ALGORITHM,
+    ARCHIVE_SUFFIXES,
+    MANIFEST,
+    VOLATILE_ATTRIBUTES,
+    content_sha256,
+    content_sha256_bytes,
+    is_archive_name,
+    normalise_manifest,
+)
+from drift.archive.errors import ArchiveError, ArchiveRefused
+
+__all__ = [
+    "ALGORITHM",
+    "ARCHIVE_SUFFIXES",
+    "MANIFEST",
+    "VOLATILE_ATTRIBUTES",
+    "ArchiveError",
+    "ArchiveRefused",
+    "content_sha256",
+    "content_sha256_bytes",
+    "is_archive_name",
+    "limits",
+    "normalise_manifest",
+]
