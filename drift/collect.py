@@ -92,19 +92,23 @@ def collect(
     changing = False
     bytes_read = 0
 
-    def one(entry: Entry) -> tuple[FileRecord | str, int]:
+    content_errors: list[Unreadable] = []
+
+    def one(entry: Entry) -> tuple[FileRecord | str, int, str | None]:
         if cache is not None:
             cached = cache.lookup(entry.rel, entry.st)
             if cached is not None:
-                return cached, 0
+                return cached, 0, None
         return _hash_file(entry)
 
     with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
-        for entry, (outcome, read) in zip(tree.files, pool.map(one, tree.files), strict=True):
+        for entry, (outcome, read, note) in zip(tree.files, pool.map(one, tree.files), strict=True):
             bytes_read += read
             if isinstance(outcome, FileRecord):
                 files[entry.rel] = outcome
-                if cache is not None and read:
+                if note is not None:
+                    content_errors.append(Unreadable(entry.rel, note))
+                elif cache is not None and read:
                     cache.store(entry.rel, entry.st, outcome, started_ns=started_ns)
             else:
                 unreadable.append(Unreadable(entry.rel, outcome))
@@ -123,6 +127,7 @@ def collect(
         links=tree.links,
         skipped=tree.skipped,
         changed_during_collection=changing,
+        content_errors=content_errors,
     )
     return CollectResult(
         text=text, files=len(files), unreadable=len(unreadable), links=len(tree.links), skipped=len(tree.skipped),
@@ -133,27 +138,27 @@ def collect(
 _CHANGED = "changed while being read"
 
 
-def _hash_file(entry: Entry) -> tuple[FileRecord | str, int]:
-    """The file's record (or the reason it could not be read), and the bytes read."""
+def _hash_file(entry: Entry) -> tuple[FileRecord | str, int, str | None]:
+    """The file's record (or the reason it could not be read), the bytes read, and why an archive has no
+    content hash (its sha256 still counts: the exact bytes of a release match whatever their content)."""
     read = 0
     for _ in range(ATTEMPTS):
         try:
-            record, size = _read_once(entry.full)
+            record, size, note = _read_once(entry.full)
         except _Unstable:
             read += entry.st.st_size
             continue
-        except ArchiveError as exc:
-            return f"archive cannot be content-hashed: {exc}", read + entry.st.st_size
         except OSError as exc:
-            return f"cannot read: {exc.strerror or exc}", read
+            return f"cannot read: {exc.strerror or exc}", read, None
         except Exception as exc:  # noqa: BLE001 - one file the collector cannot handle must not end the collection
-            return f"could not be hashed ({type(exc).__name__}: {exc})", read + entry.st.st_size
-        return record, read + size
-    return f"{_CHANGED} ({ATTEMPTS} attempts): a deployment in progress?", read
+            return f"could not be hashed ({type(exc).__name__}: {exc})", read + entry.st.st_size, None
+        return record, read + size, note
+    return f"{_CHANGED} ({ATTEMPTS} attempts): a deployment in progress?", read, None
 
 
-def _read_once(path: str) -> tuple[FileRecord, int]:
+def _read_once(path: str) -> tuple[FileRecord, int, str | None]:
     """Hash the file once; raise `_Unstable` when it changed meanwhile."""
+    note = None
     with open(path, "rb", buffering=0) as handle:
         before = os.fstat(handle.fileno())
         digest = hashlib.sha256()
@@ -164,11 +169,14 @@ def _read_once(path: str) -> tuple[FileRecord, int]:
         content = None
         if is_archive_name(path):
             handle.seek(0)
-            content = content_sha256(handle)
+            try:
+                content = content_sha256(handle)
+            except ArchiveError as exc:
+                note = f"no content hash: {exc}"
         after = os.fstat(handle.fileno())
     if _moved(before, after) or size != after.st_size or _moved(after, os.stat(path, follow_symlinks=False)):
         raise _Unstable(path)
-    return FileRecord(size, digest.hexdigest(), content), size
+    return FileRecord(size, digest.hexdigest(), content), size, note
 
 
 def _moved(a: os.stat_result, b: os.stat_result) -> bool:

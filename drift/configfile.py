@@ -119,8 +119,15 @@ def _unescape(text: str) -> str:
 def _ini(data: bytes, keys: Collection[str]) -> dict[str, str | None]:
     parser = configparser.RawConfigParser(strict=False, interpolation=None)
     parser.optionxform = str  # type: ignore[assignment,method-assign]
+    text = data.decode("utf-8", "replace")
     try:
-        parser.read_string(data.decode("utf-8", "replace"))
+        parser.read_string(text)
+    except configparser.MissingSectionHeaderError:
+        # Keys before any section header (common in hand-kept .ini files) belong to no section.
+        try:
+            parser.read_string(f"[{configparser.DEFAULTSECT}]\n{text}")
+        except configparser.Error as exc:
+            raise ConfigReadError(f"cannot parse ini: {type(exc).__name__}") from exc
     except configparser.Error as exc:
         raise ConfigReadError(f"cannot parse ini: {type(exc).__name__}") from exc
     result: dict[str, str | None] = {}

@@ -290,7 +290,7 @@ def test_one_job_and_four_jobs_give_the_same_bytes(root: Path) -> None:
     assert one == four
 
 
-def test_a_corrupt_jar_is_listed_unreadable_and_the_rest_still_collected(root: Path, tmp_path: Path) -> None:
+def test_a_corrupt_jar_keeps_its_sha256_without_a_content_hash_and_the_rest_is_collected(root: Path, tmp_path: Path) -> None:
     # A jar whose deflate stream is damaged (zlib refuses it): the collection must not crash on it.
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -302,9 +302,11 @@ def test_a_corrupt_jar_is_listed_unreadable_and_the_rest_still_collected(root: P
     put(root / "lib/not-a-zip.war", b"just text")
     result = collect(root, "402206", now=NOW)
     inventory = read_back(result.text, tmp_path)
-    assert "content-hashed" in inventory.unreadable["lib/broken.jar"].reason
-    assert "content-hashed" in inventory.unreadable["lib/not-a-zip.war"].reason
-    assert set(inventory.files) == set(expected_files())
+    for path, data in (("lib/broken.jar", bytes(broken)), ("lib/not-a-zip.war", b"just text")):
+        assert inventory.files[path].sha256 == sha(data) and inventory.files[path].content_sha256 is None
+        assert inventory.content_errors[path].startswith("no content hash: ")
+    assert set(inventory.files) == set(expected_files()) | {"lib/broken.jar", "lib/not-a-zip.war"}
+    assert not inventory.unreadable
 
 
 def test_a_missing_root_is_an_input_error(tmp_path: Path) -> None:

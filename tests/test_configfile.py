@@ -227,3 +227,9 @@ def test_a_hostile_deeply_nested_yaml_is_a_config_read_error(tmp_path: Path) -> 
     )
     child = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=False)
     assert (child.returncode, child.stdout.strip()) == (0, "ConfigReadError"), child.stderr[-500:]
+
+
+def test_ini_keys_before_any_section_are_read(tmp_path):
+    path = tmp_path / "kiosk.ini"
+    path.write_text("lock.mode = exclusive\n[print]\nqueue = 4\n", encoding="utf-8")
+    assert read_keys(path, ["lock.mode", "print.queue", "missing"]) == {"lock.mode": "exclusive", "print.queue": "4", "missing": None}

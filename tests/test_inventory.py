@@ -261,3 +261,14 @@ def test_a_sha256sum_listing_that_is_not_utf8_is_refused(tmp_path):
     path.write_bytes(f"{H1}  app/".encode() + "帳票".encode("cp932") + b"\n")
     with pytest.raises(InventoryError, match="not UTF-8"):
         read_inventory(path)
+
+
+def test_content_errors_name_listed_archives_without_a_content_hash(tmp_path):
+    files = {"lib/broken.jar": FileRecord(10, H1, None), "lib/core.jar": FileRecord(10, H2, H3)}
+    ok = dumps_inventory(
+        tenant="402206", collected_at="2023-06-14T01:30:00Z", collector="drift test", content_hash="drift-content/1",
+        files=files, config=[], unreadable=[], content_errors=[Unreadable("lib/broken.jar", "no content hash: corrupt")],
+    )
+    assert read_inventory(write(tmp_path, ok), "402206").content_errors == {"lib/broken.jar": "no content hash: corrupt"}
+    bad = redigest(ok.replace('"path": "lib/broken.jar", "reason"', '"path": "lib/core.jar", "reason"'))
+    refusal(InventoryError, lambda: read_inventory(write(tmp_path, bad)), tmp_path / "402206.json", "content_errors[0].path")

@@ -25,7 +25,7 @@ from drift.paths import check_paths, check_relpath
 FORMAT = "drift-inventory/1"
 _DIGEST_LINE = re.compile(rb'(?:\r?\n) "digest": "sha256:([0-9a-f]{64})"\r?\n\}\r?\n?\Z')
 _MEMBERS = ("format", "tenant", "collected_at", "collector", "content_hash", "config", "unreadable", "files", "digest")
-_OPTIONAL = ("changed_during_collection", "links", "skipped")
+_OPTIONAL = ("changed_during_collection", "links", "skipped", "content_errors")
 """Members added after the first inventories were written: absent means false / none."""
 SKIPPED_KINDS = ("fifo", "socket", "block-device", "char-device", "other")
 
@@ -42,6 +42,7 @@ def dumps_inventory(
     links: Collection[Link] = (),
     skipped: Collection[Skipped] = (),
     changed_during_collection: bool = False,
+    content_errors: Collection[Unreadable] = (),
 ) -> str:
     """The inventory document, digest included, in its one canonical layout."""
     members: list[tuple[str, Any]] = [
@@ -55,6 +56,7 @@ def dumps_inventory(
         ("unreadable", [{"path": u.path, "reason": u.reason} for u in sorted(unreadable, key=lambda u: u.path)]),
         ("links", [{"outside": k.outside, "path": k.path, "target": k.target} for k in sorted(links, key=lambda k: k.path)]),
         ("skipped", [{"kind": k.kind, "path": k.path} for k in sorted(skipped, key=lambda k: k.path)]),
+        ("content_errors", [{"path": c.path, "reason": c.reason} for c in sorted(content_errors, key=lambda c: c.path)]),
         ("files", [_file_item(path, files[path]) for path in sorted(files)]),
     ]
     out = ["{\n"]
@@ -125,6 +127,7 @@ def _inventory(doc: Any, path: Path, digest: str) -> Inventory:
     changed = doc.get("changed_during_collection", False)
     if not isinstance(changed, bool):
         raise InventoryError("must be true or false", source=path, where="changed_during_collection")
+    content_errors = _content_errors(doc.get("content_errors", []), path, files)
     links = _links(doc.get("links", []), path)
     skipped = _skipped(doc.get("skipped", []), path)
     _each_path_once(path, files=files, unreadable=unreadable, links=links, skipped=skipped)
@@ -140,7 +143,23 @@ def _inventory(doc: Any, path: Path, digest: str) -> Inventory:
         links=links,
         skipped=skipped,
         changed_during_collection=changed,
+        content_errors=content_errors,
     )
+
+
+def _content_errors(raw: Any, path: Path, files: Mapping[str, FileRecord]) -> dict[str, str]:
+    """Archives listed with their sha256 but no content hash, and why (each must be a listed file)."""
+    if not isinstance(raw, list):
+        raise InventoryError("must be a list", source=path, where="content_errors")
+    errors: dict[str, str] = {}
+    for i, item in enumerate(raw):
+        where = f"content_errors[{i}]"
+        if not isinstance(item, dict) or set(item) != {"path", "reason"} or not isinstance(item["reason"], str):
+            raise InventoryError("needs exactly a path and a reason", source=path, where=where)
+        if item["path"] not in files or files[item["path"]].content_sha256 is not None:
+            raise InventoryError("must name a listed file without a content hash", source=path, where=f"{where}.path")
+        errors[item["path"]] = item["reason"]
+    return errors
 
 
 def _links(raw: Any, path: Path) -> dict[str, Link]:

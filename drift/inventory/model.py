@@ -94,3 +94,5 @@ class Inventory:
     """FIFOs, sockets and devices, by path."""
     changed_during_collection: bool = False
     """True when some file kept changing while it was read (a deployment in progress)."""
+    content_errors: Mapping[str, str] = field(default_factory=dict)
+    """Archives listed with their sha256 but without a content hash, and why (corrupt, hostile, too large)."""
