@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
+import multiprocessing
 import os
 import time
-from collections.abc import Callable, Collection
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Collection, Iterator
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from drift import __version__
 from drift.archive import ALGORITHM, ArchiveError, content_sha256, is_archive_name
@@ -38,6 +40,8 @@ if TYPE_CHECKING:
     from drift.hashcache import HashCache
 
 _BUFFER = 1 << 20
+_IN_MEMORY = 64 << 20
+"""Archives up to this size are read into memory once, for both hashes."""
 ATTEMPTS = 3
 """Reads of a file that keeps changing before it is recorded as unstable."""
 
@@ -93,28 +97,19 @@ def collect(
     bytes_read = 0
 
     content_errors: list[Unreadable] = []
-
-    def one(entry: Entry) -> tuple[FileRecord | str, int, str | None]:
-        if cache is not None:
-            cached = cache.lookup(entry.rel, entry.st)
-            if cached is not None:
-                return cached, 0, None
-        return _hash_file(entry)
-
-    with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
-        for entry, (outcome, read, note) in zip(tree.files, pool.map(one, tree.files), strict=True):
-            bytes_read += read
-            if isinstance(outcome, FileRecord):
-                files[entry.rel] = outcome
-                if note is not None:
-                    content_errors.append(Unreadable(entry.rel, note))
-                elif cache is not None and read:
-                    cache.store(entry.rel, entry.st, outcome, started_ns=started_ns)
-            else:
-                unreadable.append(Unreadable(entry.rel, outcome))
-                changing = changing or outcome.startswith(_CHANGED)
-            if progress is not None:
-                progress(entry.st.st_size)
+    for entry, (outcome, read, note) in _hash_all(tree.files, jobs or os.cpu_count() or 1, cache):
+        bytes_read += read
+        if isinstance(outcome, FileRecord):
+            files[entry.rel] = outcome
+            if note is not None:
+                content_errors.append(Unreadable(entry.rel, note))
+            elif cache is not None and read:
+                cache.store(entry.rel, entry.st, outcome, started_ns=started_ns)
+        else:
+            unreadable.append(Unreadable(entry.rel, outcome))
+            changing = changing or outcome.startswith(_CHANGED)
+        if progress is not None:
+            progress(entry.st.st_size)
     moment = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     text = dumps_inventory(
         tenant=tenant,
@@ -136,9 +131,45 @@ def collect(
 
 
 _CHANGED = "changed while being read"
+Outcome = tuple[FileRecord | str, int, str | None]
+"""A file's record (or why it could not be read), the bytes read, and why an archive has no content hash."""
 
 
-def _hash_file(entry: Entry) -> tuple[FileRecord | str, int, str | None]:
+def _hash_all(entries: list[Entry], jobs: int, cache: HashCache | None) -> Iterator[tuple[Entry, Outcome]]:
+    """Hash every entry, in completion order. Archives go to forked worker processes: inflating and hashing
+    their entries holds the GIL between small buffers, so threads would share one core. Other files go to
+    threads: hashlib releases the GIL while it hashes a large buffer."""
+    pending: list[Entry] = []
+    for entry in entries:
+        cached = cache.lookup(entry.rel, entry.st) if cache is not None else None
+        if cached is not None:
+            yield entry, (cached, 0, None)
+        else:
+            pending.append(entry)
+    archives = [e for e in pending if is_archive_name(e.rel)]
+    plain = [e for e in pending if not is_archive_name(e.rel)]
+    processes = _process_pool(jobs) if len(archives) > 1 else None
+    with ThreadPoolExecutor(max_workers=jobs) as threads:
+        if processes is None:
+            futures = {threads.submit(_hash_file, e): e for e in archives}
+        else:
+            futures = {processes.submit(_hash_file, e): e for e in archives}
+        futures.update({threads.submit(_hash_file, e): e for e in plain})
+        try:
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+        finally:
+            if processes is not None:
+                processes.shutdown(cancel_futures=True)
+
+
+def _process_pool(jobs: int) -> ProcessPoolExecutor | None:
+    if jobs < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"))
+
+
+def _hash_file(entry: Entry) -> Outcome:
     """The file's record (or the reason it could not be read), the bytes read, and why an archive has no
     content hash (its sha256 still counts: the exact bytes of a release match whatever their content)."""
     read = 0
@@ -161,16 +192,24 @@ def _read_once(path: str) -> tuple[FileRecord, int, str | None]:
     note = None
     with open(path, "rb", buffering=0) as handle:
         before = os.fstat(handle.fileno())
-        digest = hashlib.sha256()
-        size = 0
-        while chunk := handle.read(_BUFFER):
-            digest.update(chunk)
-            size += len(chunk)
+        archive = is_archive_name(path)
+        stream: IO[bytes]
+        if archive and before.st_size <= _IN_MEMORY:
+            # Read once: the same bytes give the sha256 and, opened as a zip, the content hash.
+            data = handle.read()
+            digest, size, stream = hashlib.sha256(data), len(data), io.BytesIO(data)
+        else:
+            digest = hashlib.sha256()
+            size = 0
+            while chunk := handle.read(_BUFFER):
+                digest.update(chunk)
+                size += len(chunk)
+            stream = handle
         content = None
-        if is_archive_name(path):
-            handle.seek(0)
+        if archive:
+            stream.seek(0)
             try:
-                content = content_sha256(handle)
+                content = content_sha256(stream)
             except ArchiveError as exc:
                 note = f"no content hash: {exc}"
         after = os.fstat(handle.fileno())
