@@ -33,7 +33,7 @@ def judge_in_workers(judge: Callable[[Tenant], TenantResult], tenants: Sequence[
     """`judge(tenant)` for each tenant in `jobs` forked workers; results in the order of `tenants`."""
     global _JUDGE
     _JUDGE = judge
-    tables: dict[int, dict[int, Finding]] = {}
+    tables: dict[int, list[Finding]] = {}
     # Everything alive now (the catalog, its index) moves out of the collector's sight: workers neither
     # traverse it on each collection nor copy its pages by touching it.
     gc.freeze()
@@ -65,10 +65,12 @@ def _work(tenant: Tenant) -> tuple[Any, ...]:
     return (os.getpid(), result.tenant, result.inventory_digest, result.collected_at, ids.tobytes(), new, result.drift, result.counts)
 
 
-def _unpack(packed: tuple[Any, ...], tables: dict[int, dict[int, Finding]]) -> TenantResult:
+def _unpack(packed: tuple[Any, ...], tables: dict[int, list[Finding]]) -> TenantResult:
     pid, tenant, digest, collected_at, raw_ids, new, drift, counts = packed
-    table = tables.setdefault(pid, {})
-    table.update(new)
+    table = tables.setdefault(pid, [])
+    for index, finding in new:  # a worker numbers its findings 0, 1, 2, ... in the order it sends them
+        assert index == len(table)
+        table.append(finding)
     ids = array("I")
     ids.frombytes(raw_ids)
     return TenantResult(tenant, digest, collected_at, tuple(map(table.__getitem__, ids)), drift, counts)

@@ -6,9 +6,12 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import NamedTuple
+from collections.abc import Callable, Sequence
+from typing import Generic, NamedTuple, TypeVar
 
 from drift.tenants import Tenant
+
+T = TypeVar("T")
 
 # Entry states (SPEC 5).
 FIXED = "fixed"
@@ -88,6 +91,33 @@ class TenantResult:
     """File-level drift."""
     counts: Mapping[str, int]
     """Findings per status over every fix judged, each of `STATUSES` present."""
+
+
+class PerFinding(Generic[T]):
+    """A value computed once per finding object: the tenants of a scan share finding objects (see
+    `drift.judge`), so a fleet of millions of findings holds only thousands of distinct ones.
+
+    Keyed by object identity, looked up in one C-level pass per tenant; each finding seen is kept alive
+    here, so its id() cannot be reused by another object meanwhile.
+    """
+
+    def __init__(self, compute: Callable[[Finding], T]) -> None:
+        self._compute = compute
+        self._values: dict[int, T] = {}
+        self._alive: list[Finding] = []
+
+    def values(self, findings: Sequence[Finding]) -> list[T]:
+        """The value for each finding, in order."""
+        found: list[T | None] = list(map(self._values.get, map(id, findings)))
+        if None in found:
+            for i, finding in enumerate(findings):
+                if found[i] is None:
+                    value = self._values.get(id(finding))
+                    if value is None:
+                        value = self._values[id(finding)] = self._compute(finding)
+                        self._alive.append(finding)
+                    found[i] = value
+        return found  # type: ignore[return-value]
 
 
 def count_statuses(findings: tuple[Finding, ...]) -> dict[str, int]:

@@ -7,6 +7,7 @@ import gc
 import hashlib
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import replace
+from itertools import compress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,7 +17,7 @@ from drift.filedrift import ReleaseIndex
 from drift.inventory.readers import READERS, find_inventory, read_inventory
 from drift.judge import Judge
 from drift.parallel import can_fork, judge_in_workers
-from drift.results import NOT_APPLICABLE, UNVERIFIABLE, FileDrift, Finding, Scan, TenantResult, count_statuses
+from drift.results import NOT_APPLICABLE, UNVERIFIABLE, FileDrift, Finding, PerFinding, Scan, TenantResult, count_statuses
 from drift.tenants import Tenant
 from drift.verdict import exclusion_reason
 
@@ -177,9 +178,14 @@ def scan_into(
     """
     kept: list[TenantResult] = []
 
+    kept_flags = PerFinding(keep) if keep is not None else None
+
     def keeping(results: Iterable[TenantResult]) -> Iterator[TenantResult]:
         for result in results:
-            kept.append(result if keep is None else replace(result, findings=tuple(filter(keep, result.findings))))
+            if kept_flags is None:
+                kept.append(result)
+            else:
+                kept.append(replace(result, findings=tuple(compress(result.findings, kept_flags.values(result.findings)))))
             yield result
 
     results = iter_scan(catalog, tenants, inventory_dir, fixes, progress=progress, jobs=jobs)

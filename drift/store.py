@@ -25,7 +25,7 @@ from typing import Any
 import sqlite_utils
 
 from drift.errors import InputError, OperationalError
-from drift.results import Evidence, FileDrift, Finding, Scan, TenantResult
+from drift.results import Evidence, FileDrift, Finding, PerFinding, Scan, TenantResult
 from drift.scan import scan_id
 from drift.tenants import Tenant
 
@@ -97,10 +97,7 @@ class Store:
         judged: list[tuple[Tenant, str]] = []
         conn = self.db.conn
         new = True
-        # Finding object id -> its verdict key, computed once per distinct finding (a scan's tenants share
-        # finding objects). `alive` holds each finding so that its id() cannot be reused meanwhile.
-        keys: dict[int, int] = {}
-        alive: list[Finding] = []
+        verdict_keys = PerFinding(lambda finding: str(self._verdict_key(finding)))
         with self._transaction():
             cursor = conn.execute(
                 "INSERT INTO scans (id, created_at, catalog_digest, fixes, tenant_count) VALUES (?, ?, ?, ?, 0)",
@@ -108,17 +105,10 @@ class Store:
             )
             scan_key = cursor.lastrowid
             for result in results:
-                verdicts = list(map(keys.get, map(id, result.findings)))
-                if None in verdicts:
-                    for i, finding in enumerate(result.findings):
-                        if verdicts[i] is None:
-                            if id(finding) not in keys:
-                                keys[id(finding)] = self._verdict_key(finding)
-                                alive.append(finding)
-                            verdicts[i] = keys[id(finding)]
+                verdicts = verdict_keys.values(result.findings)
                 conn.execute(
                     "INSERT INTO tenants VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (*_tenant_row(scan_key, result), "[" + ",".join(map(str, verdicts)) + "]"),
+                    (*_tenant_row(scan_key, result), "[" + ",".join(verdicts) + "]"),
                 )
                 judged.append((result.tenant, result.inventory_digest))
             final = scan_id(catalog_digest, judged, fixes)
