@@ -56,4 +56,4 @@ def test_a_manifest_without_a_final_newline_goes_to_the_yaml_parser():
 
 
 def test_words_yaml_reads_as_other_types_are_recognised():
-    assert fastrelease._plain_string("source") and not fastrelease._plain_string("null")
+    assert fastrelease.plain_string("source") and not fastrelease.plain_string("null")

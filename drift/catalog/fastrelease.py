@@ -44,13 +44,13 @@ def parse_release(text: str) -> tuple[dict[str, Any], list[Row]] | None:
     # Each match is one whole line, so as many matches as lines means every line is an entry.
     if len(rows) != body.count("\n"):
         return None
-    if not all(map(_plain_string, {row[0] for row in rows if "/" not in row[0]} | {row[1] for row in rows})):
+    if not all(map(plain_string, {row[0] for row in rows if "/" not in row[0]} | {row[1] for row in rows})):
         return None
     return header, rows
 
 
 @lru_cache(maxsize=4096)
-def _plain_string(value: str) -> bool:
+def plain_string(value: str) -> bool:
     """True when YAML reads this plain scalar as a string (not a number, boolean, null or date); no implicit
     YAML type contains a slash."""
     resolved = yaml.resolver.Resolver().resolve(yaml.nodes.ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]

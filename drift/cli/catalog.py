@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
 
+from drift.build.builder import Options
+from drift.build.builder import build as build_catalog
+from drift.build.register import load_register
+from drift.build.report import render_report
+from drift.build.repo import Repository
+from drift.build.writer import write_catalog
 from drift.catalog import load_catalog
 from drift.cli.options import catalog_option
 
@@ -25,3 +32,49 @@ def validate(catalog_dir: Path) -> None:
         f"{catalog_dir}: valid: product {loaded.product}, lines {', '.join(loaded.lines)}, "
         f"{releases} releases, {len(loaded.fixes)} fixes\ndigest {loaded.digest}"
     )
+
+
+@catalog.command()
+@click.option("--repo", "repo_path", type=click.Path(path_type=Path, file_okay=False), required=True, help="The product's git repository.")
+@click.option("--fixes", "fixes_path", type=click.Path(path_type=Path, dir_okay=False), required=True, help="The fix register (FIXES.yaml).")
+@click.option("--include", "includes", multiple=True, required=True, metavar="GLOB", help="Repository paths that are deployed (repeatable).")
+@click.option("--tags", "tags_pattern", default=r"^v?\d", show_default=True, metavar="REGEX", help="Tags that are releases.")
+@click.option("--line-of", "line_rules", multiple=True, required=True, metavar="REGEX=LINE", help="The line of the tags a pattern finds (first rule wins).")
+@click.option("--map", "maps", multiple=True, metavar="SRC=DST", help="Rewrite a repository path prefix into the deployed one.")
+@click.option("--artifacts", type=click.Path(path_type=Path, file_okay=False), help="One folder per release version with its built outputs.")
+@click.option("--pre-releases", is_flag=True, help="Take pre-release tags (rc, beta, ...) as releases too.")
+@click.option("--product", help="The product's name (default: the repository folder's name).")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True, help="The catalog folder to write (replaced whole).")
+def build(
+    repo_path: Path, fixes_path: Path, includes: tuple[str, ...], tags_pattern: str, line_rules: tuple[str, ...],
+    maps: tuple[str, ...], artifacts: Path | None, pre_releases: bool, product: str | None, out: Path,
+) -> None:
+    """Build the catalog from the repository's release tags and the fix register."""
+    options = Options(
+        includes=includes,
+        line_rules=tuple((_pattern(regex, "--line-of"), line) for regex, line in (_pair(rule, "--line-of") for rule in line_rules)),
+        tags=_pattern(tags_pattern, "--tags"),
+        maps=tuple(_pair(rule, "--map") for rule in maps),
+        artifacts=artifacts,
+        pre_releases=pre_releases,
+        product=product or repo_path.resolve().name,
+    )
+    register = load_register(fixes_path)
+    built = build_catalog(Repository(repo_path), register, options, fixes_path)
+    write_catalog(built, out)
+    click.echo(render_report(built, out), err=True, nl=False)
+
+
+def _pair(rule: str, option: str) -> tuple[str, str]:
+    """`LEFT=RIGHT`, split at the last `=`; only a --map may have an empty right side (strip the prefix)."""
+    left, sep, right = rule.rpartition("=")
+    if not sep or not left or (not right and option != "--map"):
+        raise click.BadParameter(f"{rule!r}: expected LEFT=RIGHT", param_hint=option)
+    return left, right
+
+
+def _pattern(regex: str, option: str) -> re.Pattern[str]:
+    try:
+        return re.compile(regex)
+    except re.error as exc:
+        raise click.BadParameter(f"{regex!r}: {exc}", param_hint=option) from exc

@@ -1,0 +1,312 @@
+"""Build a fix catalog from a product's git history and the vendor's fix register (`drift catalog build`)."""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from drift.archive import ArchiveError, content_sha256_bytes, is_archive_name
+from drift.build.register import Entry
+from drift.build.repo import Repository, Tag
+from drift.catalog.model import version_key
+from drift.errors import InputError
+from drift.paths import check_relpath
+
+_PRE_RELEASE = re.compile(r"\d[.\d]*[-_.]?(?:a|b|rc|alpha|beta|pre|preview|dev|snapshot)\d*(?![a-z])", re.IGNORECASE)
+_CHERRY = re.compile(r"\(cherry picked from commit ([0-9a-f]{7,64})\)")
+_BACKPORT = re.compile(r"^Backport of ([0-9a-f]{7,64})\b", re.MULTILINE | re.IGNORECASE)
+_CONFIG_SUFFIXES = (".properties", ".ini", ".yaml", ".yml", ".json", ".xml", ".conf", ".cfg", ".toml")
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to read the repository."""
+
+    includes: tuple[str, ...]
+    """Globs of repository paths that are deployed (`*` crosses `/`)."""
+    line_rules: tuple[tuple[re.Pattern[str], str], ...]
+    """(tag pattern, line): the first pattern found in a tag's name gives its line."""
+    tags: re.Pattern[str] = re.compile(r"^v?\d")
+    """Tags that are releases."""
+    maps: tuple[tuple[str, str], ...] = ()
+    """(repository prefix, deployed prefix) rewrites, the first that applies."""
+    artifacts: Path | None = None
+    """A folder with one folder per release version holding its built outputs."""
+    pre_releases: bool = False
+    """Whether pre-release tags (rc, beta, ...) are releases too."""
+    product: str = "product"
+    """The product's name in catalog.yaml."""
+
+
+@dataclass(frozen=True)
+class BuiltRelease:
+    """A release as built: its files' tokens by deployed path."""
+
+    tag: Tag
+    line: str
+    version: str
+    files: dict[str, tuple[str, str, str | None]]
+    """Deployed path -> (kind, sha256, content-sha256 or None)."""
+
+
+@dataclass
+class Report:
+    """What the build found and could not find, for the user to read (and the register to be completed)."""
+
+    releases: list[str] = field(default_factory=list)
+    skipped_tags: list[str] = field(default_factory=list)
+    backports_found: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    backports_missing: dict[str, list[str]] = field(default_factory=dict)
+    conflicts: list[str] = field(default_factory=list)
+    no_deployed_files: list[str] = field(default_factory=list)
+    unreleased: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class BuiltVariant:
+    line: str
+    fixed_in: str
+    commits: tuple[str, ...]
+    files: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]
+    """(path, fixed tokens, unfixed tokens)."""
+
+
+@dataclass(frozen=True)
+class BuiltFix:
+    entry: Entry
+    variants: tuple[BuiltVariant, ...]
+
+
+@dataclass(frozen=True)
+class Built:
+    """The whole catalog, ready to be written."""
+
+    product: str
+    lines: tuple[str, ...]
+    releases: tuple[BuiltRelease, ...]
+    fixes: tuple[BuiltFix, ...]
+    report: Report
+
+
+def build(repo: Repository, register: Sequence[Entry], options: Options, register_path: Path) -> Built:
+    """Read releases from tags and fixes from the register, and derive every fix's hashes."""
+    report = Report()
+    releases = _releases(repo, options, report)
+    lines = tuple(dict.fromkeys(line for _, line in options.line_rules))
+    releases.sort(key=lambda r: (lines.index(r.line), version_key(r.version)))
+    reach = repo.ancestry(_tip_bits(releases))
+    by_hash: dict[int, dict[str, list[str]]] = {}
+    fixes = tuple(_fix(repo, entry, releases, reach, options, report, register_path, by_hash) for entry in register)
+    return Built(options.product, lines, tuple(releases), fixes, report)
+
+
+def _tip_bits(releases: list[BuiltRelease]) -> dict[str, int]:
+    bits: dict[str, int] = {}
+    for i, release in enumerate(releases):
+        bits[release.tag.commit] = bits.get(release.tag.commit, 0) | (1 << i)
+    return bits
+
+
+def _releases(repo: Repository, options: Options, report: Report) -> list[BuiltRelease]:
+    releases: list[BuiltRelease] = []
+    seen: dict[tuple[str, str], str] = {}
+    hashed: dict[str, tuple[str, str | None]] = {}
+    for tag in sorted(repo.tags(), key=lambda t: t.name):
+        if not options.tags.search(tag.name):
+            continue
+        if not options.pre_releases and _PRE_RELEASE.search(tag.name):
+            report.skipped_tags.append(tag.name)
+            continue
+        line = next((line for pattern, line in options.line_rules if pattern.search(tag.name)), None)
+        if line is None:
+            raise InputError(f"tag {tag.name!r} matches no --line-of rule", where="--line-of")
+        version = tag.name[1:] if tag.name[:1] in "vV" and tag.name[1:2].isdigit() else tag.name
+        if (line, version) in seen:
+            raise InputError(f"tags {seen[(line, version)]!r} and {tag.name!r} are both release {version} of {line}", where="--tags")
+        seen[(line, version)] = tag.name
+        files: dict[str, tuple[str, str, str | None]] = {}
+        for repo_path, oid in repo.files(tag.commit).items():
+            deployed = _deployed(repo_path, options)
+            if deployed is None:
+                continue
+            if oid not in hashed:
+                data = repo.blob(oid)
+                hashed[oid] = _hashes(deployed, data)
+            sha, content = hashed[oid]
+            files[deployed] = (_kind(deployed), sha, content)
+        if options.artifacts is not None:
+            files.update(_artifacts(options.artifacts / version))
+        releases.append(BuiltRelease(tag, line, version, dict(sorted(files.items()))))
+        report.releases.append(f"{line} {version} ({tag.name}, {len(files)} files)")
+    return releases
+
+
+def _deployed(repo_path: str, options: Options) -> str | None:
+    if not any(fnmatch.fnmatchcase(repo_path, glob) for glob in options.includes):
+        return None
+    for src, dst in options.maps:
+        if repo_path.startswith(src):
+            repo_path = dst + repo_path[len(src) :]
+            break
+    return check_relpath(repo_path, source="--map", where=repo_path)
+
+
+def _hashes(path: str, data: bytes) -> tuple[str, str | None]:
+    content = None
+    if is_archive_name(path):
+        try:
+            content = content_sha256_bytes(data)
+        except ArchiveError:
+            content = None
+    return hashlib.sha256(data).hexdigest(), content
+
+
+def _kind(path: str) -> str:
+    if is_archive_name(path):
+        return "binary"
+    return "config" if path.lower().endswith(_CONFIG_SUFFIXES) else "source"
+
+
+def _artifacts(folder: Path) -> dict[str, tuple[str, str, str | None]]:
+    if not folder.is_dir():
+        return {}
+    found: dict[str, tuple[str, str, str | None]] = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            rel = check_relpath(path.relative_to(folder).as_posix(), source=folder, where="--artifacts")
+            sha, content = _hashes(rel, path.read_bytes())
+            found[rel] = ("binary", sha, content)
+    return found
+
+
+def _fix(
+    repo: Repository, entry: Entry, releases: list[BuiltRelease], reach: dict[str, int], options: Options,
+    report: Report, register_path: Path, by_hash: dict[int, dict[str, list[str]]],
+) -> BuiltFix:
+    commits: list[str] = []
+    for j, rev in enumerate(entry.commits):
+        resolved = repo.resolve(rev)
+        if resolved is None:
+            raise InputError(f"no commit {rev!r} in the repository (fix {entry.id})", source=register_path, where=f"{entry.where}.commits[{j}]")
+        commits.append(resolved)
+    released = [c for c in commits if reach.get(c, 0)]
+    report.unreleased.extend(f"{entry.id}: {c[:12]} is in no release" for c in commits if not reach.get(c, 0))
+    if len(entry.commits) == 1 and released:
+        released += _backports(repo, entry, released[0], releases, reach, report)
+    by_line: dict[str, list[str]] = {}
+    for commit in released:
+        by_line.setdefault(_line_of(commit, releases, reach), []).append(commit)
+    any_commit = 0
+    for commit in released:
+        any_commit |= reach[commit]
+    none_mask = ((1 << len(releases)) - 1) & ~any_commit
+    changes = repo.changes(released)
+    variants = []
+    for line, line_commits in sorted(by_line.items(), key=lambda item: _line_order(item[0], releases)):
+        all_mask = (1 << len(releases)) - 1
+        for commit in line_commits:
+            all_mask &= reach[commit]
+        paths: dict[str, None] = {}
+        for commit in line_commits:
+            for change in changes.get(commit, []):
+                for repo_path in (change.path, change.old):
+                    if repo_path is not None and (deployed := _deployed(repo_path, options)) is not None:
+                        paths[deployed] = None
+        paths.update(dict.fromkeys(_followed(paths, releases, all_mask, by_hash)))
+        files = tuple(_entry(path, releases, all_mask, none_mask, entry.id, report) for path in sorted(paths))
+        variants.append(BuiltVariant(line, _fixed_in(line, releases, all_mask), tuple(line_commits), files))
+    if released and not any(v.files for v in variants):
+        report.no_deployed_files.append(entry.id)
+    return BuiltFix(entry, tuple(variants))
+
+
+def _line_of(commit: str, releases: list[BuiltRelease], reach: dict[str, int]) -> str:
+    """The line of the first release (by date, then catalog order) that contains the commit."""
+    mask = reach[commit]
+    first = min((i for i in range(len(releases)) if mask >> i & 1), key=lambda i: (releases[i].tag.date, i))
+    return releases[first].line
+
+
+def _line_order(line: str, releases: list[BuiltRelease]) -> int:
+    return next(i for i, r in enumerate(releases) if r.line == line)
+
+
+def _fixed_in(line: str, releases: list[BuiltRelease], mask: int) -> str:
+    containing = [i for i in range(len(releases)) if mask >> i & 1]
+    on_line = [i for i in containing if releases[i].line == line]
+    return releases[(on_line or containing)[0]].version if containing else ""
+
+
+def _followed(paths: dict[str, None], releases: list[BuiltRelease], mask: int, by_hash: dict[int, dict[str, list[str]]]) -> list[str]:
+    """Later names of the paths: where a release that carries the fix lacks a path, the files that have a
+    hash the path had (a rename without change). A path with no such file was removed."""
+    found: list[str] = []
+    for path in paths:
+        known = {r.files[path][1] for r in releases if path in r.files}
+        for i, release in enumerate(releases):
+            if mask >> i & 1 and path not in release.files:
+                index = by_hash.get(i)
+                if index is None:
+                    index = by_hash[i] = {}
+                    for other, (_, sha, _) in release.files.items():
+                        index.setdefault(sha, []).append(other)
+                for sha in known:
+                    found.extend(o for o in index.get(sha, ()) if o not in paths and o not in found)
+    return found
+
+
+def _entry(
+    path: str, releases: list[BuiltRelease], fixed_mask: int, unfixed_mask: int, fix_id: str, report: Report
+) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    fixed: dict[str, list[str]] = {}
+    unfixed: dict[str, list[str]] = {}
+    for i, release in enumerate(releases):
+        target = fixed if fixed_mask >> i & 1 else unfixed if unfixed_mask >> i & 1 else None
+        if target is None:
+            continue
+        held = release.files.get(path)
+        tokens = ["absent"] if held is None else [f"sha256:{held[1]}"] + ([f"content-sha256:{held[2]}"] if held[2] else [])
+        for token in tokens:
+            target.setdefault(token, []).append(f"{release.line} {release.version}")
+    for token in [t for t in fixed if t in unfixed and t != "absent"]:
+        report.conflicts.append(
+            f"{fix_id}: {path}: {token} is in releases with the fix ({', '.join(fixed[token])}) and without it"
+            f" ({', '.join(unfixed[token])}); kept as unfixed"
+        )
+        del fixed[token]
+    return path, tuple(fixed), tuple(unfixed)
+
+
+def _backports(
+    repo: Repository, entry: Entry, main: str, releases: list[BuiltRelease], reach: dict[str, int], report: Report
+) -> list[str]:
+    """Commits on other lines that carry the main commit: cherry-pick trailers, `Backport of`, patch-id."""
+    main_line = _line_of(main, releases, reach)
+    lines = [line for line in dict.fromkeys(r.line for r in releases) if line != main_line]
+    candidates = [c for c in repo.all_commits(r.tag.commit for r in releases) if c != main and reach.get(c, 0)]
+    messages = repo.messages(candidates)
+    by_trailer = [
+        c for c in candidates
+        if any(main.startswith(ref) for ref in _CHERRY.findall(messages.get(c, "")) + _BACKPORT.findall(messages.get(c, "")))
+    ]
+    found: dict[str, list[str]] = {}
+    for commit in by_trailer:
+        found.setdefault(_line_of(commit, releases, reach), []).append(commit)
+    if any(line not in found for line in lines):
+        ids = repo.patch_ids([main, *candidates])
+        target = ids.get(main)
+        for commit in candidates:
+            if target is not None and ids.get(commit) == target and commit not in by_trailer:
+                line = _line_of(commit, releases, reach)
+                if line not in found:
+                    found.setdefault(line, []).append(commit)
+    found.pop(main_line, None)
+    report.backports_found[entry.id] = {line: [c[:12] for c in commits] for line, commits in found.items()}
+    missing = [line for line in lines if line not in found]
+    if missing:
+        report.backports_missing[entry.id] = missing
+    return [c for commits in found.values() for c in commits]

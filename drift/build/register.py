@@ -1,0 +1,75 @@
+"""The vendor's fix register (`FIXES.yaml`): `- {id, title, severity, commits: [sha...]}` per fix."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from drift.catalog.model import SEVERITIES
+from drift.errors import InputError
+from drift.yamlio import load_yaml
+
+_REQUIRED = ("id", "title", "severity", "commits")
+_OPTIONAL = ("published", "aliases", "applies_to", "description")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One fix as the vendor registered it."""
+
+    id: str
+    """The fix id."""
+    title: str
+    """One line on the defect."""
+    severity: str
+    """One of `SEVERITIES`."""
+    commits: tuple[str, ...]
+    """Commits as written in the register (one per line the fix landed on, or only the main one)."""
+    where: str
+    """Where in the register (`[3]`), for messages."""
+    published: dt.date | None = None
+    """When it was published, if the register says."""
+    extra: dict[str, Any] = field(default_factory=dict)
+    """`aliases` and `applies_to`, copied to the fix file as written."""
+
+
+def load_register(path: Path) -> list[Entry]:
+    """Load and check the register; a malformed entry or an id given twice is an error naming the entry."""
+    doc = load_yaml(path, InputError)
+    if not isinstance(doc, list):
+        raise InputError("must be a list of fixes", source=path)
+    entries: list[Entry] = []
+    seen: dict[str, str] = {}
+    for i, raw in enumerate(doc):
+        where = f"[{i}]"
+        if not isinstance(raw, dict):
+            raise InputError("each fix must be a mapping", source=path, where=where)
+        for key in raw:
+            if key not in _REQUIRED and key not in _OPTIONAL:
+                raise InputError("unknown key", source=path, where=f"{where}.{key}")
+        for key in _REQUIRED:
+            if key not in raw:
+                raise InputError("required field is missing", source=path, where=f"{where}.{key}")
+        fix_id, title, severity, commits = raw["id"], raw["title"], raw["severity"], raw["commits"]
+        if not isinstance(fix_id, str) or not fix_id.strip() or "/" in fix_id:
+            raise InputError(f"fix id must be a plain name, not {fix_id!r}", source=path, where=f"{where}.id")
+        if fix_id in seen:
+            raise InputError(f"fix id {fix_id!r} given twice (also {seen[fix_id]})", source=path, where=f"{where}.id")
+        seen[fix_id] = where
+        if not isinstance(title, str) or not title.strip():
+            raise InputError("must be a non-empty string", source=path, where=f"{where}.title")
+        if severity not in SEVERITIES:
+            raise InputError(f"severity {severity!r} is not one of {', '.join(SEVERITIES)}", source=path, where=f"{where}.severity")
+        if not isinstance(commits, list) or not commits or not all(isinstance(c, str) and c.strip() for c in commits):
+            raise InputError("must be a non-empty list of commit ids", source=path, where=f"{where}.commits")
+        published = raw.get("published")
+        if published is not None and not isinstance(published, dt.date):
+            try:
+                published = dt.date.fromisoformat(str(published))
+            except ValueError as exc:
+                raise InputError(f"must be a date (YYYY-MM-DD), not {published!r}", source=path, where=f"{where}.published") from exc
+        extra = {k: raw[k] for k in ("aliases", "applies_to") if k in raw}
+        entries.append(Entry(fix_id, title, severity, tuple(c.strip() for c in commits), where, published, extra))
+    return entries
