@@ -11,7 +11,7 @@ from pathlib import Path
 
 from drift.archive import ArchiveError, content_sha256_bytes, is_archive_name
 from drift.build.register import Entry
-from drift.build.repo import Repository, Tag
+from drift.build.repo import Change, Repository, Tag
 from drift.catalog.model import version_key
 from drift.errors import InputError
 from drift.paths import check_relpath
@@ -98,10 +98,70 @@ def build(repo: Repository, register: Sequence[Entry], options: Options, registe
     releases = _releases(repo, options, report)
     lines = tuple(dict.fromkeys(line for _, line in options.line_rules))
     releases.sort(key=lambda r: (lines.index(r.line), version_key(r.version)))
-    reach = repo.ancestry(_tip_bits(releases))
+    history = _History(repo, releases)
+    landings = [_landings(history, entry, register_path, report) for entry in register]
+    changes = repo.changes(c for commits in landings for c in commits)
     by_hash: dict[int, dict[str, list[str]]] = {}
-    fixes = tuple(_fix(repo, entry, releases, reach, options, report, register_path, by_hash) for entry in register)
+    fixes = tuple(
+        _fix(history, entry, commits, changes, options, report, by_hash) for entry, commits in zip(register, landings, strict=True)
+    )
     return Built(options.product, lines, tuple(releases), fixes, report)
+
+
+class _History:
+    """The releases and what git says about the commits reachable from them, each asked once."""
+
+    def __init__(self, repo: Repository, releases: list[BuiltRelease]) -> None:
+        self.repo = repo
+        self.releases = releases
+        self.reach = repo.ancestry(_tip_bits(releases))
+        self._resolved: dict[str, str | None] = {}
+        self._messages: dict[str, str] | None = None
+        self._patch_ids: dict[str, str] | None = None
+
+    def resolve(self, revs: Sequence[str]) -> dict[str, str | None]:
+        missing = [r for r in revs if r not in self._resolved]
+        if missing:
+            self._resolved.update(self.repo.resolve_all(missing))
+        return {r: self._resolved[r] for r in revs}
+
+    @property
+    def candidates(self) -> list[str]:
+        """Every commit in some release."""
+        return [c for c, bits in self.reach.items() if bits]
+
+    def messages(self) -> dict[str, str]:
+        if self._messages is None:
+            self._messages = self.repo.messages(self.candidates)
+        return self._messages
+
+    def patch_ids(self) -> dict[str, str]:
+        if self._patch_ids is None:
+            self._patch_ids = self.repo.patch_ids(self.candidates)
+        return self._patch_ids
+
+    def line_of(self, commit: str) -> str:
+        """The line of the first release (by date, then catalog order) that contains the commit."""
+        mask = self.reach[commit]
+        first = min((i for i in range(len(self.releases)) if mask >> i & 1), key=lambda i: (self.releases[i].tag.date, i))
+        return self.releases[first].line
+
+
+def _landings(history: _History, entry: Entry, register_path: Path, report: Report) -> list[str]:
+    """The entry's released commits, with the backports found when it names only one."""
+    resolved = history.resolve(list(entry.commits))
+    commits: list[str] = []
+    for j, rev in enumerate(entry.commits):
+        commit = resolved[rev]
+        if commit is None:
+            raise InputError(f"no commit {rev!r} in the repository (fix {entry.id})", source=register_path, where=f"{entry.where}.commits[{j}]")
+        if history.reach.get(commit, 0):
+            commits.append(commit)
+        else:
+            report.unreleased.append(f"{entry.id}: {commit[:12]} is in no release")
+    if len(entry.commits) == 1 and commits:
+        commits += _backports(history, entry, commits[0], report)
+    return commits
 
 
 def _tip_bits(releases: list[BuiltRelease]) -> dict[str, int]:
@@ -184,27 +244,17 @@ def _artifacts(folder: Path) -> dict[str, tuple[str, str, str | None]]:
 
 
 def _fix(
-    repo: Repository, entry: Entry, releases: list[BuiltRelease], reach: dict[str, int], options: Options,
-    report: Report, register_path: Path, by_hash: dict[int, dict[str, list[str]]],
+    history: _History, entry: Entry, commits: list[str], changes: dict[str, list[Change]], options: Options, report: Report,
+    by_hash: dict[int, dict[str, list[str]]],
 ) -> BuiltFix:
-    commits: list[str] = []
-    for j, rev in enumerate(entry.commits):
-        resolved = repo.resolve(rev)
-        if resolved is None:
-            raise InputError(f"no commit {rev!r} in the repository (fix {entry.id})", source=register_path, where=f"{entry.where}.commits[{j}]")
-        commits.append(resolved)
-    released = [c for c in commits if reach.get(c, 0)]
-    report.unreleased.extend(f"{entry.id}: {c[:12]} is in no release" for c in commits if not reach.get(c, 0))
-    if len(entry.commits) == 1 and released:
-        released += _backports(repo, entry, released[0], releases, reach, report)
+    releases, reach = history.releases, history.reach
     by_line: dict[str, list[str]] = {}
-    for commit in released:
-        by_line.setdefault(_line_of(commit, releases, reach), []).append(commit)
+    for commit in commits:
+        by_line.setdefault(history.line_of(commit), []).append(commit)
     any_commit = 0
-    for commit in released:
+    for commit in commits:
         any_commit |= reach[commit]
     none_mask = ((1 << len(releases)) - 1) & ~any_commit
-    changes = repo.changes(released)
     variants = []
     for line, line_commits in sorted(by_line.items(), key=lambda item: _line_order(item[0], releases)):
         all_mask = (1 << len(releases)) - 1
@@ -219,16 +269,9 @@ def _fix(
         paths.update(dict.fromkeys(_followed(paths, releases, all_mask, by_hash)))
         files = tuple(_entry(path, releases, all_mask, none_mask, entry.id, report) for path in sorted(paths))
         variants.append(BuiltVariant(line, _fixed_in(line, releases, all_mask), tuple(line_commits), files))
-    if released and not any(v.files for v in variants):
+    if commits and not any(v.files for v in variants):
         report.no_deployed_files.append(entry.id)
     return BuiltFix(entry, tuple(variants))
-
-
-def _line_of(commit: str, releases: list[BuiltRelease], reach: dict[str, int]) -> str:
-    """The line of the first release (by date, then catalog order) that contains the commit."""
-    mask = reach[commit]
-    first = min((i for i in range(len(releases)) if mask >> i & 1), key=lambda i: (releases[i].tag.date, i))
-    return releases[first].line
 
 
 def _line_order(line: str, releases: list[BuiltRelease]) -> int:
@@ -281,32 +324,30 @@ def _entry(
     return path, tuple(fixed), tuple(unfixed)
 
 
-def _backports(
-    repo: Repository, entry: Entry, main: str, releases: list[BuiltRelease], reach: dict[str, int], report: Report
-) -> list[str]:
+def _backports(history: _History, entry: Entry, main: str, report: Report) -> list[str]:
     """Commits on other lines that carry the main commit: cherry-pick trailers, `Backport of`, patch-id."""
-    main_line = _line_of(main, releases, reach)
-    lines = [line for line in dict.fromkeys(r.line for r in releases) if line != main_line]
-    candidates = [c for c in repo.all_commits(r.tag.commit for r in releases) if c != main and reach.get(c, 0)]
-    messages = repo.messages(candidates)
-    by_trailer = [
-        c for c in candidates
-        if any(main.startswith(ref) for ref in _CHERRY.findall(messages.get(c, "")) + _BACKPORT.findall(messages.get(c, "")))
-    ]
+    main_line = history.line_of(main)
+    lines = [line for line in dict.fromkeys(r.line for r in history.releases) if line != main_line]
+    messages = history.messages()
     found: dict[str, list[str]] = {}
-    for commit in by_trailer:
-        found.setdefault(_line_of(commit, releases, reach), []).append(commit)
-    if any(line not in found for line in lines):
-        ids = repo.patch_ids([main, *candidates])
-        target = ids.get(main)
-        for commit in candidates:
-            if target is not None and ids.get(commit) == target and commit not in by_trailer:
-                line = _line_of(commit, releases, reach)
-                if line not in found:
-                    found.setdefault(line, []).append(commit)
+    for commit in history.candidates:
+        message = messages.get(commit, "")
+        if commit != main and ("cherry picked" in message or "ackport" in message):
+            refs = _CHERRY.findall(message) + _BACKPORT.findall(message)
+            if any(main.startswith(ref) for ref in refs):
+                found.setdefault(history.line_of(commit), []).append(commit)
     found.pop(main_line, None)
-    report.backports_found[entry.id] = {line: [c[:12] for c in commits] for line, commits in found.items()}
+    if any(line not in found for line in lines):
+        ids = history.patch_ids()
+        target = ids.get(main)
+        if target is not None:
+            for commit in history.candidates:
+                if commit != main and ids.get(commit) == target:
+                    line = history.line_of(commit)
+                    if line != main_line and line not in found:
+                        found[line] = [commit]
+    report.backports_found[entry.id] = {line: [c[:12] for c in commits] for line, commits in sorted(found.items())}
     missing = [line for line in lines if line not in found]
     if missing:
         report.backports_missing[entry.id] = missing
-    return [c for commits in found.values() for c in commits]
+    return sorted({c for commits in found.values() for c in commits})

@@ -73,6 +73,18 @@ class Repository:
             tags.append(Tag(name, commit, dt.datetime.fromtimestamp(when, dt.UTC).date()))
         return tags
 
+    def resolve_all(self, revs: Iterable[str]) -> dict[str, str | None]:
+        """The full commit id of each revision, or None where there is no such commit (one `cat-file`)."""
+        wanted = sorted(set(revs))
+        if not wanted:
+            return {}
+        out = self._git("cat-file", "--batch-check=%(objectname) %(objecttype)", stdin="".join(f"{r}^{{commit}}\n" for r in wanted))
+        result: dict[str, str | None] = {}
+        for rev, line in zip(wanted, out.splitlines(), strict=True):
+            parts = line.split()
+            result[rev] = parts[0] if len(parts) == 2 and parts[1] == "commit" else None
+        return result
+
     def resolve(self, rev: str) -> str | None:
         """The full id of a commit, or None when there is no such commit."""
         try:
