@@ -286,10 +286,12 @@ def _fixed_in(line: str, releases: list[BuiltRelease], mask: int) -> str:
 
 def _followed(paths: dict[str, None], releases: list[BuiltRelease], mask: int, by_hash: dict[int, dict[str, list[str]]]) -> list[str]:
     """Later names of the paths: where a release that carries the fix lacks a path, the files that have a
-    hash the path had (a rename without change). A path with no such file was removed."""
+    hash the path had and never stood beside it in one release (a rename without change). A path with no
+    such file was removed."""
     found: list[str] = []
     for path in paths:
-        known = {r.files[path][1] for r in releases if path in r.files}
+        holding = [r for r in releases if path in r.files]
+        known = {r.files[path][1] for r in holding}
         for i, release in enumerate(releases):
             if mask >> i & 1 and path not in release.files:
                 index = by_hash.get(i)
@@ -298,7 +300,10 @@ def _followed(paths: dict[str, None], releases: list[BuiltRelease], mask: int, b
                     for other, (_, sha, _) in release.files.items():
                         index.setdefault(sha, []).append(other)
                 for sha in known:
-                    found.extend(o for o in index.get(sha, ()) if o not in paths and o not in found)
+                    found.extend(
+                        o for o in index.get(sha, ())
+                        if o not in paths and o not in found and not any(o in r.files for r in holding)
+                    )
     return found
 
 
