@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,6 +99,7 @@ def build(repo: Repository, register: Sequence[Entry], options: Options, registe
     lines = tuple(dict.fromkeys(line for _, line in options.line_rules))
     releases.sort(key=lambda r: (lines.index(r.line), version_key(r.version)))
     history = _History(repo, releases)
+    history.resolve([rev for entry in register for rev in entry.commits])
     landings = [_landings(history, entry, register_path, report) for entry in register]
     changes = repo.changes(c for commits in landings for c in commits)
     by_hash: dict[int, dict[str, list[str]]] = {}
@@ -118,6 +119,12 @@ class _History:
         self._resolved: dict[str, str | None] = {}
         self._messages: dict[str, str] | None = None
         self._patch_ids: dict[str, str] | None = None
+        self._trailers: dict[str, list[tuple[str, str]]] | None = None
+        self.candidates = [c for c, bits in self.reach.items() if bits]
+        """Every commit in some release."""
+        self._by_prefix: dict[str, list[str]] = {}
+        for commit in self.candidates:
+            self._by_prefix.setdefault(commit[:7], []).append(commit)
 
     def resolve(self, revs: Sequence[str]) -> dict[str, str | None]:
         missing = [r for r in revs if r not in self._resolved]
@@ -125,10 +132,26 @@ class _History:
             self._resolved.update(self.repo.resolve_all(missing))
         return {r: self._resolved[r] for r in revs}
 
-    @property
-    def candidates(self) -> list[str]:
-        """Every commit in some release."""
-        return [c for c, bits in self.reach.items() if bits]
+    def carriers(self, main: str) -> list[str]:
+        """Commits that carry the same change as `main` by their messages: those whose cherry-pick trailer or
+        `Backport of` line names `main`, and those that `main`'s own message names (and theirs, in turn)."""
+        if self._trailers is None:
+            self._trailers = {}
+            for commit, message in self.messages().items():
+                for ref in _references(message):
+                    self._trailers.setdefault(ref[:7], []).append((ref, commit))
+        by_prefix = self._by_prefix
+        found: list[str] = []
+        todo = [main]
+        while todo:
+            current = todo.pop()
+            named = [c for ref in _references(self.messages().get(current, "")) for c in by_prefix.get(ref[:7], []) if c.startswith(ref)]
+            naming = [c for ref, c in self._trailers.get(current[:7], []) if current.startswith(ref)]
+            for commit in named + naming:
+                if commit != main and commit not in found:
+                    found.append(commit)
+                    todo.append(commit)
+        return found
 
     def messages(self) -> dict[str, str]:
         if self._messages is None:
@@ -172,14 +195,15 @@ def _tip_bits(releases: list[BuiltRelease]) -> dict[str, int]:
 
 
 def _releases(repo: Repository, options: Options, report: Report) -> list[BuiltRelease]:
-    releases: list[BuiltRelease] = []
+    chosen: list[tuple[Tag, str, str]] = []
     seen: dict[tuple[str, str], str] = {}
-    hashed: dict[str, tuple[str, str | None]] = {}
-    for tag in sorted(repo.tags(), key=lambda t: t.name):
+    tags, not_commits = repo.tags()
+    report.skipped_tags.extend(f"{name}: names no commit" for name in not_commits if options.tags.search(name.split(" ")[0]))
+    for tag in sorted(tags, key=lambda t: t.name):
         if not options.tags.search(tag.name):
             continue
         if not options.pre_releases and _PRE_RELEASE.search(tag.name):
-            report.skipped_tags.append(tag.name)
+            report.skipped_tags.append(f"{tag.name}: a pre-release (--pre-releases takes it)")
             continue
         line = next((line for pattern, line in options.line_rules if pattern.search(tag.name)), None)
         if line is None:
@@ -188,21 +212,44 @@ def _releases(repo: Repository, options: Options, report: Report) -> list[BuiltR
         if (line, version) in seen:
             raise InputError(f"tags {seen[(line, version)]!r} and {tag.name!r} are both release {version} of {line}", where="--tags")
         seen[(line, version)] = tag.name
-        files: dict[str, tuple[str, str, str | None]] = {}
-        for repo_path, oid in repo.files(tag.commit).items():
-            deployed = _deployed(repo_path, options)
-            if deployed is None:
-                continue
-            if oid not in hashed:
-                data = repo.blob(oid)
-                hashed[oid] = _hashes(deployed, data)
-            sha, content = hashed[oid]
-            files[deployed] = (_kind(deployed), sha, content)
+        chosen.append((tag, line, version))
+    deployed = _Deployed(options)
+    trees: list[dict[str, str]] = []
+    for tag, _, _ in chosen:
+        trees.append({path: oid for repo_path, oid in repo.files(tag.commit).items() if (path := deployed(repo_path)) is not None})
+    # Every distinct blob once, through one cat-file process.
+    hashed = {oid: _hashes(path, data) for (oid, data), path in _with_paths(repo, trees)}
+    releases = []
+    for (tag, line, version), tree in zip(chosen, trees, strict=True):
+        files = {path: (_kind(path), *hashed[oid]) for path, oid in tree.items()}
         if options.artifacts is not None:
             files.update(_artifacts(options.artifacts / version))
         releases.append(BuiltRelease(tag, line, version, dict(sorted(files.items()))))
         report.releases.append(f"{line} {version} ({tag.name}, {len(files)} files)")
     return releases
+
+
+def _with_paths(repo: Repository, trees: list[dict[str, str]]) -> Iterator[tuple[tuple[str, bytes], str]]:
+    """Each distinct blob of the trees with one deployed path that holds it (its name decides archives)."""
+    path_of: dict[str, str] = {}
+    for tree in trees:
+        for path, oid in tree.items():
+            path_of.setdefault(oid, path)
+    for oid, data in repo.blobs(path_of):
+        yield (oid, data), path_of[oid]
+
+
+class _Deployed:
+    """Repository path -> deployed path (or None), each path worked out once."""
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self._known: dict[str, str | None] = {}
+
+    def __call__(self, repo_path: str) -> str | None:
+        if repo_path not in self._known:
+            self._known[repo_path] = _deployed(repo_path, self.options)
+        return self._known[repo_path]
 
 
 def _deployed(repo_path: str, options: Options) -> str | None:
@@ -329,19 +376,24 @@ def _entry(
     return path, tuple(fixed), tuple(unfixed)
 
 
+def _references(message: str) -> list[str]:
+    """Commit ids a message names as its origin: `(cherry picked from commit …)` and `Backport of …`."""
+    return _CHERRY.findall(message) + _BACKPORT.findall(message)
+
+
 def _backports(history: _History, entry: Entry, main: str, report: Report) -> list[str]:
-    """Commits on other lines that carry the main commit: cherry-pick trailers, `Backport of`, patch-id."""
-    main_line = history.line_of(main)
-    lines = [line for line in dict.fromkeys(r.line for r in history.releases) if line != main_line]
-    messages = history.messages()
+    """Commits on other lines that carry the main commit: cherry-pick trailers, `Backport of`, patch-id.
+
+    A line with a release that already contains the main commit (it forked after the fix) needs none.
+    """
+    releases = history.releases
+    covered = {releases[i].line for i in range(len(releases)) if history.reach[main] >> i & 1}
+    lines = [line for line in dict.fromkeys(r.line for r in releases) if line not in covered]
     found: dict[str, list[str]] = {}
-    for commit in history.candidates:
-        message = messages.get(commit, "")
-        if commit != main and ("cherry picked" in message or "ackport" in message):
-            refs = _CHERRY.findall(message) + _BACKPORT.findall(message)
-            if any(main.startswith(ref) for ref in refs):
-                found.setdefault(history.line_of(commit), []).append(commit)
-    found.pop(main_line, None)
+    for commit in history.carriers(main):
+        line = history.line_of(commit)
+        if line not in covered:
+            found.setdefault(line, []).append(commit)
     if any(line not in found for line in lines):
         ids = history.patch_ids()
         target = ids.get(main)
@@ -349,7 +401,7 @@ def _backports(history: _History, entry: Entry, main: str, report: Report) -> li
             for commit in history.candidates:
                 if commit != main and ids.get(commit) == target:
                     line = history.line_of(commit)
-                    if line != main_line and line not in found:
+                    if line not in covered and line not in found:
                         found[line] = [commit]
     report.backports_found[entry.id] = {line: [c[:12] for c in commits] for line, commits in sorted(found.items())}
     missing = [line for line in lines if line not in found]

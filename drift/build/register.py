@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from drift.errors import InputError
 from drift.yamlio import load_yaml
 
 _REQUIRED = ("id", "title", "severity", "commits")
+_COMMIT = re.compile(r"[0-9a-fA-F]{7,64}")
 _OPTIONAL = ("published", "aliases", "applies_to", "description")
 
 
@@ -62,8 +64,14 @@ def load_register(path: Path) -> list[Entry]:
             raise InputError("must be a non-empty string", source=path, where=f"{where}.title")
         if severity not in SEVERITIES:
             raise InputError(f"severity {severity!r} is not one of {', '.join(SEVERITIES)}", source=path, where=f"{where}.severity")
-        if not isinstance(commits, list) or not commits or not all(isinstance(c, str) and c.strip() for c in commits):
+        if not isinstance(commits, list) or not commits:
             raise InputError("must be a non-empty list of commit ids", source=path, where=f"{where}.commits")
+        for j, commit in enumerate(commits):
+            if not isinstance(commit, str) or not _COMMIT.fullmatch(commit.strip()):
+                raise InputError(
+                    f"must be a commit id (7 to 64 hex digits), not {commit!r}: a branch or tag name would move",
+                    source=path, where=f"{where}.commits[{j}]",
+                )
         published = raw.get("published")
         if published is not None and not isinstance(published, dt.date):
             try:
@@ -71,5 +79,5 @@ def load_register(path: Path) -> list[Entry]:
             except ValueError as exc:
                 raise InputError(f"must be a date (YYYY-MM-DD), not {published!r}", source=path, where=f"{where}.published") from exc
         extra = {k: raw[k] for k in ("aliases", "applies_to") if k in raw}
-        entries.append(Entry(fix_id, title, severity, tuple(c.strip() for c in commits), where, published, extra))
+        entries.append(Entry(fix_id, title, severity, tuple(c.strip().lower() for c in commits), where, published, extra))
     return entries

@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 import subprocess
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,16 +63,23 @@ class Repository:
         except (git.GitCommandError, subprocess.CalledProcessError) as exc:
             raise OperationalError(f"git {args[0]} failed: {str(exc).strip()[:300]}", source=self.path) from exc
 
-    def tags(self) -> list[Tag]:
-        """Every tag, with the commit it points at (annotated tags peeled)."""
-        out = self._git("for-each-ref", "--format=%(refname:short)%09%(*objectname)%09%(objectname)%09%(*committerdate:unix)%09%(committerdate:unix)", "refs/tags")
-        tags = []
+    def tags(self) -> tuple[list[Tag], list[str]]:
+        """Every tag that names a commit (annotated tags peeled), and the names of those that do not."""
+        out = self._git(
+            "for-each-ref",
+            "--format=%(refname:short)%09%(*objectname)%09%(objectname)%09%(*objecttype)%09%(objecttype)"
+            "%09%(*committerdate:unix)%09%(committerdate:unix)",
+            "refs/tags",
+        )
+        tags, others = [], []
         for line in out.splitlines():
-            name, peeled, obj, peeled_date, date = line.split("\t")
-            commit = peeled or obj
+            name, peeled, obj, peeled_type, obj_type, peeled_date, date = line.split("\t")
+            if (peeled_type or obj_type) != "commit":
+                others.append(f"{name} ({peeled_type or obj_type})")
+                continue
             when = int(peeled_date or date or "0")
-            tags.append(Tag(name, commit, dt.datetime.fromtimestamp(when, dt.UTC).date()))
-        return tags
+            tags.append(Tag(name, peeled or obj, dt.datetime.fromtimestamp(when, dt.UTC).date()))
+        return tags, others
 
     def resolve_all(self, revs: Iterable[str]) -> dict[str, str | None]:
         """The full commit id of each revision, or None where there is no such commit (one `cat-file`)."""
@@ -126,6 +134,37 @@ class Repository:
     def blob(self, oid: str) -> bytes:
         """A blob's bytes (through the persistent cat-file process)."""
         return bytes(self.repo.odb.stream(bytes.fromhex(oid)).read())
+
+    def blobs(self, oids: Iterable[str]) -> Iterator[tuple[str, bytes]]:
+        """Many blobs through one `cat-file --batch`, in the order asked (the ids are fed from a thread, so
+        neither pipe fills while the other waits)."""
+        wanted = list(dict.fromkeys(oids))
+        if not wanted:
+            return
+        proc = subprocess.Popen(["git", "cat-file", "--batch"], cwd=self.path, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        assert proc.stdin is not None and proc.stdout is not None
+        stdin, stdout = proc.stdin, proc.stdout
+
+        def feed() -> None:
+            try:
+                stdin.write("".join(f"{oid}\n" for oid in wanted).encode())
+            finally:
+                stdin.close()
+
+        writer = threading.Thread(target=feed, daemon=True)
+        writer.start()
+        try:
+            for oid in wanted:
+                header = stdout.readline().split()
+                if len(header) != 3 or header[1] != b"blob":
+                    raise OperationalError(f"git cat-file: no blob {oid}", source=self.path)
+                data = stdout.read(int(header[2]))
+                stdout.read(1)  # the newline after each object
+                yield oid, data
+        finally:
+            writer.join()
+            stdout.close()
+            proc.wait()
 
     def changes(self, commits: Iterable[str]) -> dict[str, list[Change]]:
         """Files each commit changed against its first parent, renames followed (one `diff-tree --stdin`)."""

@@ -21,6 +21,5 @@ def render_report(built: Built, out: Path) -> str:
     lines.extend(f"conflict: {c}" for c in report.conflicts)
     lines.extend(f"{fix_id}: changes no deployed file; written without files (not-applicable everywhere)" for fix_id in report.no_deployed_files)
     lines.extend(f"not released: {u}" for u in report.unreleased)
-    if report.skipped_tags:
-        lines.append(f"pre-release tags skipped: {', '.join(report.skipped_tags)} (--pre-releases takes them)")
+    lines.extend(f"tag skipped: {skipped}" for skipped in report.skipped_tags)
     return "\n".join(lines) + "\n"
