@@ -93,14 +93,6 @@ class Repository:
             result[rev] = parts[0] if len(parts) == 2 and parts[1] == "commit" else None
         return result
 
-    def resolve(self, rev: str) -> str | None:
-        """The full id of a commit, or None when there is no such commit."""
-        try:
-            out = self._git("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
-        except OperationalError:
-            return None
-        return out.strip() or None
-
     def ancestry(self, tips: dict[str, int]) -> dict[str, int]:
         """For every commit reachable from the tips, the OR of the bits of the tips it is reachable from.
 
@@ -130,10 +122,6 @@ class Repository:
             if kind == "blob" and mode != "120000":
                 result[path] = oid
         return result
-
-    def blob(self, oid: str) -> bytes:
-        """A blob's bytes (through the persistent cat-file process)."""
-        return bytes(self.repo.odb.stream(bytes.fromhex(oid)).read())
 
     def blobs(self, oids: Iterable[str]) -> Iterator[tuple[str, bytes]]:
         """Many blobs through one `cat-file --batch`, in the order asked (the ids are fed from a thread, so
@@ -210,10 +198,6 @@ class Repository:
                 sha, _, body = record.partition("\0")
                 result[sha.strip()] = body
         return result
-
-    def all_commits(self, tips: Iterable[str]) -> list[str]:
-        """Every commit reachable from the tips."""
-        return self._git("rev-list", *sorted(set(tips))).split()
 
     def patch_ids(self, commits: Iterable[str]) -> dict[str, str]:
         """`git patch-id --stable` of each commit (one `log -p` piped into one `patch-id`)."""
