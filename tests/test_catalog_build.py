@@ -42,6 +42,7 @@ The release manifests' `date` is the tagged commit's (README), not an annotated 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import shutil
 from dataclasses import dataclass
@@ -677,3 +678,31 @@ def test_expected_verdicts_table_reads_as_the_docstring_says(product: Product):
         J: "..A.AAA",
         K: "....AAA",
     }
+
+
+def test_artifacts_join_the_releases_and_the_fixes_whose_release_changed_them(tmp_path: Path) -> None:
+    from tests.builders import make_jar
+
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("start", {"src/app/A.java": "class A {}\n"})
+    repo.tag("v1.0.0")
+    fix = repo.commit("fix A", {"src/app/A.java": "class A { /* fixed */ }\n"})
+    repo.tag("v1.0.1")
+    old_jar, new_jar = make_jar({"A.class": b"old"}), make_jar({"A.class": b"fixed"})
+    for version, jar in (("1.0.0", old_jar), ("1.0.1", new_jar)):
+        (tmp_path / "artifacts" / version / "lib").mkdir(parents=True)
+        (tmp_path / "artifacts" / version / "lib" / "app.jar").write_bytes(jar)
+    (tmp_path / "FIXES.yaml").write_text(f"- {{id: FIX-1, title: t, severity: high, commits: [{fix}]}}\n", encoding="utf-8")
+    out = tmp_path / "catalog"
+    result = CliRunner().invoke(main, [
+        "catalog", "build", "--repo", str(tmp_path / "repo"), "--fixes", str(tmp_path / "FIXES.yaml"),
+        "--include", "src/*", "--map", "src/=", "--line-of", "^v1=1.x", "--artifacts", str(tmp_path / "artifacts"), "--out", str(out),
+    ])
+    assert result.exit_code == 0, result.stderr
+    catalog = load_catalog(out)
+    release = next(r for r in catalog.releases if r.version == "1.0.1")
+    jar = next(f for f in release.files if f.path == "lib/app.jar")
+    assert (jar.kind, jar.sha256) == ("binary", hashlib.sha256(new_jar).hexdigest())
+    entry = next(e for e in catalog.fixes[0].variants[0].files if e.path == "lib/app.jar")
+    assert f"sha256:{hashlib.sha256(new_jar).hexdigest()}" in entry.fixed
+    assert f"sha256:{hashlib.sha256(old_jar).hexdigest()}" in entry.unfixed

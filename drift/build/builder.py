@@ -51,6 +51,8 @@ class BuiltRelease:
     version: str
     files: dict[str, tuple[str, str, str | None]]
     """Deployed path -> (kind, sha256, content-sha256 or None)."""
+    artifacts: frozenset[str] = frozenset()
+    """The paths among `files` that came from `--artifacts` (built outputs, not the repository)."""
 
 
 @dataclass
@@ -222,9 +224,9 @@ def _releases(repo: Repository, options: Options, report: Report) -> list[BuiltR
     releases = []
     for (tag, line, version), tree in zip(chosen, trees, strict=True):
         files = {path: (_kind(path), *hashed[oid]) for path, oid in tree.items()}
-        if options.artifacts is not None:
-            files.update(_artifacts(options.artifacts / version))
-        releases.append(BuiltRelease(tag, line, version, dict(sorted(files.items()))))
+        built = _artifacts(options.artifacts / version) if options.artifacts is not None else {}
+        files.update(built)
+        releases.append(BuiltRelease(tag, line, version, dict(sorted(files.items())), frozenset(built)))
         report.releases.append(f"{line} {version} ({tag.name}, {len(files)} files)")
     return releases
 
@@ -314,11 +316,26 @@ def _fix(
                     if repo_path is not None and (deployed := _deployed(repo_path, options)) is not None:
                         paths[deployed] = None
         paths.update(dict.fromkeys(_followed(paths, releases, all_mask, by_hash)))
+        paths.update(dict.fromkeys(_shipped_artifacts(line, releases, all_mask)))
         files = tuple(_entry(path, releases, all_mask, none_mask, entry.id, report) for path in sorted(paths))
         variants.append(BuiltVariant(line, _fixed_in(line, releases, all_mask), tuple(line_commits), files))
     if commits and not any(v.files for v in variants):
         report.no_deployed_files.append(entry.id)
     return BuiltFix(entry, tuple(variants))
+
+
+def _shipped_artifacts(line: str, releases: list[BuiltRelease], mask: int) -> list[str]:
+    """Built outputs that the landing's shipping release changed: those that differ between the first
+    release of the line that carries it and the release of that line before it."""
+    on_line = [i for i, r in enumerate(releases) if r.line == line]
+    shipping = next((i for i in on_line if mask >> i & 1), None)
+    if shipping is None:
+        return []
+    before = [i for i in on_line if i < shipping]
+    if not before:
+        return []  # nothing on this line to compare with: no change can be attributed
+    new, old = releases[shipping], releases[before[-1]]
+    return sorted(p for p in new.artifacts | old.artifacts if new.files.get(p) != old.files.get(p))
 
 
 def _line_order(line: str, releases: list[BuiltRelease]) -> int:
