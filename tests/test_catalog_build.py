@@ -706,3 +706,23 @@ def test_artifacts_join_the_releases_and_the_fixes_whose_release_changed_them(tm
     entry = next(e for e in catalog.fixes[0].variants[0].files if e.path == "lib/app.jar")
     assert f"sha256:{hashlib.sha256(new_jar).hexdigest()}" in entry.fixed
     assert f"sha256:{hashlib.sha256(old_jar).hexdigest()}" in entry.unfixed
+
+
+def test_a_fix_no_release_contains_yet_is_missing_everywhere_not_not_applicable(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("start", {"src/app/A.java": "class A {}\n"})
+    repo.tag("v1.0.0")
+    fix = repo.commit("hot fix, not released yet", {"src/app/A.java": "class A { /* hot fixed */ }\n"})
+    (tmp_path / "FIXES.yaml").write_text(f"- {{id: HOT-1, title: t, severity: critical, commits: [{fix}]}}\n", encoding="utf-8")
+    out = tmp_path / "catalog"
+    result = CliRunner().invoke(main, [
+        "catalog", "build", "--repo", str(tmp_path / "repo"), "--fixes", str(tmp_path / "FIXES.yaml"),
+        "--include", "src/*", "--map", "src/=", "--line-of", "^v1=1.x", "--out", str(out),
+    ])
+    assert result.exit_code == 0, result.stderr
+    assert "HOT-1: " in result.stderr and "is in no release" in result.stderr
+    variant = load_catalog(out).fixes[0].variants[0]
+    assert (variant.line, variant.fixed_in) == ("1.x", None)
+    released = hashlib.sha256(b"class A {}\n").hexdigest()
+    hot = hashlib.sha256(b"class A { /* hot fixed */ }\n").hexdigest()
+    assert [(e.path, e.fixed, e.unfixed) for e in variant.files] == [("app/A.java", (f"sha256:{hot}",), (f"sha256:{released}",))]

@@ -103,10 +103,13 @@ def build(repo: Repository, register: Sequence[Entry], options: Options, registe
     history = _History(repo, releases)
     history.resolve([rev for entry in register for rev in entry.commits])
     landings = [_landings(history, entry, register_path, report) for entry in register]
-    changes = repo.changes(c for commits in landings for c in commits)
+    changes = repo.changes(c for released, unreleased in landings for c in released + unreleased)
     by_hash: dict[int, dict[str, list[str]]] = {}
     fixes = tuple(
-        _fix(history, entry, commits, changes, options, report, by_hash) for entry, commits in zip(register, landings, strict=True)
+        _fix(history, entry, released, changes, options, report, by_hash)
+        if released
+        else BuiltFix(entry, tuple(_unreleased(history, c, changes.get(c, []), options, entry.id, report) for c in unreleased))
+        for entry, (released, unreleased) in zip(register, landings, strict=True)
     )
     return Built(options.product, lines, tuple(releases), fixes, report)
 
@@ -172,10 +175,12 @@ class _History:
         return self.releases[first].line
 
 
-def _landings(history: _History, entry: Entry, register_path: Path, report: Report) -> list[str]:
-    """The entry's released commits, with the backports found when it names only one."""
+def _landings(history: _History, entry: Entry, register_path: Path, report: Report) -> tuple[list[str], list[str]]:
+    """The entry's released commits (with the backports found when it names only one), and its commits
+    that no release contains."""
     resolved = history.resolve(list(entry.commits))
     commits: list[str] = []
+    unreleased: list[str] = []
     for j, rev in enumerate(entry.commits):
         commit = resolved[rev]
         if commit is None:
@@ -183,10 +188,13 @@ def _landings(history: _History, entry: Entry, register_path: Path, report: Repo
         if history.reach.get(commit, 0):
             commits.append(commit)
         else:
-            report.unreleased.append(f"{entry.id}: {commit[:12]} is in no release")
+            unreleased.append(commit)
+            report.unreleased.append(
+                f"{entry.id}: {commit[:12]} is in no release; judged by the commit's own files (every release lacks it)"
+            )
     if len(entry.commits) == 1 and commits:
         commits += _backports(history, entry, commits[0], report)
-    return commits
+    return commits, unreleased
 
 
 def _tip_bits(releases: list[BuiltRelease]) -> dict[str, int]:
@@ -322,6 +330,32 @@ def _fix(
     if commits and not any(v.files for v in variants):
         report.no_deployed_files.append(entry.id)
     return BuiltFix(entry, tuple(variants))
+
+
+def _unreleased(
+    history: _History, commit: str, changes: list[Change], options: Options, fix_id: str, report: Report
+) -> BuiltVariant:
+    """A landing no release contains yet (a hot fix shipped outside any release): `fixed` is the commit's own
+    version of each file it changes, `unfixed` every release's, so every tenant without it is `missing`,
+    never `not-applicable`. Its line is that of the latest release it is built on."""
+    releases = history.releases
+    ancestors = history.repo.ancestry({commit: 1})
+    based_on = [i for i, r in enumerate(releases) if r.tag.commit in ancestors]
+    line = releases[max(based_on, key=lambda i: (releases[i].tag.date, i))].line if based_on else releases[0].line if releases else ""
+    deployed = _Deployed(options)
+    paths = {d: None for change in changes for p in (change.path, change.old) if p is not None and (d := deployed(p)) is not None}
+    tree = {d: oid for p, oid in history.repo.files(commit).items() if (d := deployed(p)) in paths}
+    at_commit = {oid: _hashes(path, data) for (oid, data), path in _with_paths(history.repo, [tree])}
+    files = []
+    for path in sorted(paths):
+        held = at_commit.get(tree[path]) if path in tree else None
+        fixed = ["absent"] if held is None else [f"sha256:{held[0]}"] + ([f"content-sha256:{held[1]}"] if held[1] else [])
+        _, _, unfixed = _entry(path, releases, 0, (1 << len(releases)) - 1, fix_id, report)
+        both = [t for t in fixed if t in unfixed and t != "absent"]
+        for token in both:
+            report.conflicts.append(f"{fix_id}: {path}: {token} is in releases without the fix too; kept as unfixed")
+        files.append((path, tuple(t for t in fixed if t not in both), unfixed))
+    return BuiltVariant(line, "", (commit,), tuple(files))
 
 
 def _shipped_artifacts(line: str, releases: list[BuiltRelease], mask: int) -> list[str]:

@@ -89,7 +89,9 @@ def _fix(fix: BuiltFix) -> str:
             out.append(f"{key}: {json.dumps(entry.extra[key], ensure_ascii=False, sort_keys=True)}\n")
     out.append("variants:\n" if fix.variants else "variants: []\n")
     for variant in fix.variants:
-        out.append(f"  - line: {_quoted(variant.line)}\n    fixed_in: {_quoted(variant.fixed_in)}\n")
+        out.append(f"  - line: {_quoted(variant.line)}\n")
+        if variant.fixed_in:  # empty for a landing no release contains yet
+            out.append(f"    fixed_in: {_quoted(variant.fixed_in)}\n")
         out.append(f"    commits: {json.dumps(list(variant.commits))}\n")
         out.append("    files:\n" if variant.files else "    files: []\n")
         for path, fixed, unfixed in variant.files:
