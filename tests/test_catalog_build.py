@@ -726,3 +726,25 @@ def test_a_fix_no_release_contains_yet_is_missing_everywhere_not_not_applicable(
     released = hashlib.sha256(b"class A {}\n").hexdigest()
     hot = hashlib.sha256(b"class A { /* hot fixed */ }\n").hexdigest()
     assert [(e.path, e.fixed, e.unfixed) for e in variant.files] == [("app/A.java", (f"sha256:{hot}",), (f"sha256:{released}",))]
+
+
+def test_a_file_only_one_line_has_is_not_deployed_on_the_other_not_unfixed(tmp_path: Path) -> None:
+    """A fix to a file 7.x alone ships: 8.x tenants have no such file, and that proves nothing."""
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("start", {"src/app/A.java": "class A {}\n", "src/app/Legacy.java": "class Legacy {}\n"})
+    repo.tag("v7.0.0")
+    repo.branch("7.x", "HEAD")
+    repo.commit("8.x drops the legacy codec", {"src/app/Legacy.java": None})
+    repo.tag("v8.0.0")
+    repo.checkout("7.x")
+    fix = repo.commit("fix the legacy codec", {"src/app/Legacy.java": "class Legacy { /* fixed */ }\n"})
+    repo.tag("v7.0.1")
+    (tmp_path / "FIXES.yaml").write_text(f"- {{id: LEG-1, title: t, severity: high, commits: [{fix}]}}\n", encoding="utf-8")
+    out = tmp_path / "catalog"
+    result = CliRunner().invoke(main, [
+        "catalog", "build", "--repo", str(tmp_path / "repo"), "--fixes", str(tmp_path / "FIXES.yaml"),
+        "--include", "src/*", "--map", "src/=", "--line-of", "^v7=7.x", "--line-of", "^v8=8.x", "--out", str(out),
+    ])
+    assert result.exit_code == 0, result.stderr
+    entry = load_catalog(out).fixes[0].variants[0].files[0]
+    assert entry.path == "app/Legacy.java" and "absent" not in entry.unfixed

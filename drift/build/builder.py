@@ -19,6 +19,7 @@ from drift.paths import check_relpath
 _PRE_RELEASE = re.compile(r"\d[.\d]*[-_.]?(?:a|b|rc|alpha|beta|pre|preview|dev|snapshot)\d*(?![a-z])", re.IGNORECASE)
 _CHERRY = re.compile(r"\(cherry picked from commit ([0-9a-f]{7,64})\)")
 _BACKPORT = re.compile(r"^Backport of ([0-9a-f]{7,64})\b", re.MULTILINE | re.IGNORECASE)
+_BINARY_SUFFIXES = (".class", ".so", ".dll", ".exe", ".bin")
 _CONFIG_SUFFIXES = (".properties", ".ini", ".yaml", ".yml", ".json", ".xml", ".conf", ".cfg", ".toml")
 
 
@@ -283,7 +284,7 @@ def _hashes(path: str, data: bytes) -> tuple[str, str | None]:
 
 
 def _kind(path: str) -> str:
-    if is_archive_name(path):
+    if is_archive_name(path) or path.endswith(_BINARY_SUFFIXES):
         return "binary"
     return "config" if path.lower().endswith(_CONFIG_SUFFIXES) else "source"
 
@@ -318,14 +319,23 @@ def _fix(
         for commit in line_commits:
             all_mask &= reach[commit]
         paths: dict[str, None] = {}
+        appearing: set[str] = set()  # added by the landing (or renamed to): absent before the fix
         for commit in line_commits:
             for change in changes.get(commit, []):
-                for repo_path in (change.path, change.old):
+                for repo_path, added in ((change.path, change.status in "ARC"), (change.old, False)):
                     if repo_path is not None and (deployed := _deployed(repo_path, options)) is not None:
                         paths[deployed] = None
-        paths.update(dict.fromkeys(_followed(paths, releases, all_mask, by_hash)))
-        paths.update(dict.fromkeys(_shipped_artifacts(line, releases, all_mask)))
-        files = tuple(_entry(path, releases, all_mask, none_mask, entry.id, report) for path in sorted(paths))
+                        if added:
+                            appearing.add(deployed)
+        followed = _followed(paths, releases, all_mask, by_hash)
+        paths.update(dict.fromkeys(followed))
+        appearing.update(followed)
+        artifacts, new_artifacts = _shipped_artifacts(line, releases, all_mask)
+        paths.update(dict.fromkeys(artifacts))
+        appearing.update(new_artifacts)
+        files = tuple(
+            _entry(path, releases, all_mask, none_mask, entry.id, report, absence=path in appearing) for path in sorted(paths)
+        )
         variants.append(BuiltVariant(line, _fixed_in(line, releases, all_mask), tuple(line_commits), files))
     if commits and not any(v.files for v in variants):
         report.no_deployed_files.append(entry.id)
@@ -350,7 +360,8 @@ def _unreleased(
     for path in sorted(paths):
         held = at_commit.get(tree[path]) if path in tree else None
         fixed = ["absent"] if held is None else [f"sha256:{held[0]}"] + ([f"content-sha256:{held[1]}"] if held[1] else [])
-        _, _, unfixed = _entry(path, releases, 0, (1 << len(releases)) - 1, fix_id, report)
+        added = any(deployed(c.path) == path and c.status in "ARC" for c in changes)
+        _, _, unfixed = _entry(path, releases, 0, (1 << len(releases)) - 1, fix_id, report, absence=added)
         both = [t for t in fixed if t in unfixed and t != "absent"]
         for token in both:
             report.conflicts.append(f"{fix_id}: {path}: {token} is in releases without the fix too; kept as unfixed")
@@ -358,18 +369,20 @@ def _unreleased(
     return BuiltVariant(line, "", (commit,), tuple(files))
 
 
-def _shipped_artifacts(line: str, releases: list[BuiltRelease], mask: int) -> list[str]:
-    """Built outputs that the landing's shipping release changed: those that differ between the first
-    release of the line that carries it and the release of that line before it."""
+def _shipped_artifacts(line: str, releases: list[BuiltRelease], mask: int) -> tuple[list[str], list[str]]:
+    """Built outputs that the landing's shipping release changed (those that differ between the first
+    release of the line that carries it and the release of that line before it), and which of them
+    appeared or disappeared there."""
     on_line = [i for i, r in enumerate(releases) if r.line == line]
     shipping = next((i for i in on_line if mask >> i & 1), None)
     if shipping is None:
-        return []
+        return [], []
     before = [i for i in on_line if i < shipping]
     if not before:
-        return []  # nothing on this line to compare with: no change can be attributed
+        return [], []  # nothing on this line to compare with: no change can be attributed
     new, old = releases[shipping], releases[before[-1]]
-    return sorted(p for p in new.artifacts | old.artifacts if new.files.get(p) != old.files.get(p))
+    changed = sorted(p for p in new.artifacts | old.artifacts if new.files.get(p) != old.files.get(p))
+    return changed, [p for p in changed if p not in new.files or p not in old.files]
 
 
 def _line_order(line: str, releases: list[BuiltRelease]) -> int:
@@ -406,8 +419,15 @@ def _followed(paths: dict[str, None], releases: list[BuiltRelease], mask: int, b
 
 
 def _entry(
-    path: str, releases: list[BuiltRelease], fixed_mask: int, unfixed_mask: int, fix_id: str, report: Report
+    path: str, releases: list[BuiltRelease], fixed_mask: int, unfixed_mask: int, fix_id: str, report: Report, *, absence: bool
 ) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """A file's hashes at the releases with the landing (fixed) and with no commit of the fix (unfixed).
+
+    `absent` stands in `fixed` wherever a release with the landing lacks the file (the fix deleted it, or
+    it went later). In `unfixed` it stands only for a file the landing adds (`absence`): a release without
+    the fix that lacks a file the fix merely changes (another line never had it, a module was left out)
+    tells nothing, and a tenant without the file is `not-deployed`, not `unfixed`.
+    """
     fixed: dict[str, list[str]] = {}
     unfixed: dict[str, list[str]] = {}
     for i, release in enumerate(releases):
@@ -415,6 +435,8 @@ def _entry(
         if target is None:
             continue
         held = release.files.get(path)
+        if held is None and target is unfixed and not absence:
+            continue
         tokens = ["absent"] if held is None else [f"sha256:{held[1]}"] + ([f"content-sha256:{held[2]}"] if held[2] else [])
         for token in tokens:
             target.setdefault(token, []).append(f"{release.line} {release.version}")
