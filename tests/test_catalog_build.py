@@ -748,3 +748,41 @@ def test_a_file_only_one_line_has_is_not_deployed_on_the_other_not_unfixed(tmp_p
     assert result.exit_code == 0, result.stderr
     entry = load_catalog(out).fixes[0].variants[0].files[0]
     assert entry.path == "app/Legacy.java" and "absent" not in entry.unfixed
+
+
+def test_register_config_checks_and_forked_lines_reach_the_catalog(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("start", {"src/app/A.java": "class A {}\n", "src/conf/print.properties": "print.lock.mode=shared\n"})
+    repo.tag("v7.0.0")
+    fix = repo.commit("lock exclusively", {"src/app/A.java": "class A { /* locks */ }\n"})
+    repo.tag("v8.0.0")
+    (tmp_path / "FIXES.yaml").write_text(
+        f"- {{id: LOCK-1, title: t, severity: high, commits: [{fix}],\n"
+        "   config: [{file: conf/print.properties, key: print.lock.mode, expect: \"exclusive\"}]}\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "catalog"
+    result = CliRunner().invoke(main, [
+        "catalog", "build", "--repo", str(tmp_path / "repo"), "--fixes", str(tmp_path / "FIXES.yaml"),
+        "--include", "src/*", "--map", "src/=", "--line-of", "^v7=7.x", "--line-of", "^v8=8.x", "--out", str(out),
+    ])
+    assert result.exit_code == 0, result.stderr
+    catalog = load_catalog(out)
+    assert catalog.forked_from == {"8.x": "7.x"}
+    (variant,) = catalog.fixes[0].variants
+    assert [(c.file, c.key, c.expect) for c in variant.config] == [("conf/print.properties", "print.lock.mode", "exclusive")]
+
+
+def test_a_register_config_check_must_be_complete(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "repo")
+    fix = repo.commit("start", {"src/app/A.java": "class A {}\n"})
+    repo.tag("v1.0.0")
+    (tmp_path / "FIXES.yaml").write_text(
+        f"- {{id: X-1, title: t, severity: high, commits: [{fix}], config: [{{file: conf/a.properties, key: k}}]}}\n", encoding="utf-8"
+    )
+    result = CliRunner().invoke(main, [
+        "catalog", "build", "--repo", str(tmp_path / "repo"), "--fixes", str(tmp_path / "FIXES.yaml"),
+        "--include", "src/*", "--line-of", "^v1=1.x", "--out", str(tmp_path / "out"),
+    ])
+    assert result.exit_code == 2
+    assert "FIXES.yaml: [0].config[0]: needs exactly a file, a key and expect" in result.stderr

@@ -93,6 +93,8 @@ class Built:
     releases: tuple[BuiltRelease, ...]
     fixes: tuple[BuiltFix, ...]
     report: Report
+    forked_from: dict[str, str] = field(default_factory=dict)
+    """Line -> the line whose release its first release was built on."""
 
 
 def build(repo: Repository, register: Sequence[Entry], options: Options, register_path: Path) -> Built:
@@ -112,7 +114,21 @@ def build(repo: Repository, register: Sequence[Entry], options: Options, registe
         else BuiltFix(entry, tuple(_unreleased(history, c, changes.get(c, []), options, entry.id, report) for c in unreleased))
         for entry, (released, unreleased) in zip(register, landings, strict=True)
     )
-    return Built(options.product, lines, tuple(releases), fixes, report)
+    return Built(options.product, lines, tuple(releases), fixes, report, _forks(history, lines))
+
+
+def _forks(history: _History, lines: tuple[str, ...]) -> dict[str, str]:
+    """Each line whose first release contains a release of another line forked from that line (the one
+    whose contained release is latest)."""
+    releases, reach = history.releases, history.reach
+    forks: dict[str, str] = {}
+    for line in lines:
+        first = next(i for i, r in enumerate(releases) if r.line == line)
+        inside = [i for i, r in enumerate(releases) if r.line != line and reach.get(r.tag.commit, 0) >> first & 1]
+        if inside:
+            parent = max(inside, key=lambda i: (releases[i].tag.date, i))
+            forks[line] = releases[parent].line
+    return forks
 
 
 class _History:

@@ -10,11 +10,12 @@ from typing import Any
 
 from drift.catalog.model import SEVERITIES
 from drift.errors import InputError
+from drift.paths import check_relpath
 from drift.yamlio import load_yaml
 
 _REQUIRED = ("id", "title", "severity", "commits")
 _COMMIT = re.compile(r"[0-9a-fA-F]{7,64}")
-_OPTIONAL = ("published", "aliases", "applies_to", "description")
+_OPTIONAL = ("published", "aliases", "applies_to", "description", "config")
 
 
 @dataclass(frozen=True)
@@ -33,8 +34,24 @@ class Entry:
     """Where in the register (`[3]`), for messages."""
     published: dt.date | None = None
     """When it was published, if the register says."""
+    config: tuple[tuple[str, str, str], ...] = ()
+    """(file, key, expected value): deploy-time settings the fix needs, checked in every variant."""
     extra: dict[str, Any] = field(default_factory=dict)
     """`aliases` and `applies_to`, copied to the fix file as written."""
+
+
+def _config(raw: Any, path: Path, where: str) -> tuple[tuple[str, str, str], ...]:
+    if not isinstance(raw, list):
+        raise InputError("must be a list of {file, key, expect}", source=path, where=where)
+    checks = []
+    for i, item in enumerate(raw):
+        at = f"{where}[{i}]"
+        if not isinstance(item, dict) or set(item) != {"file", "key", "expect"}:
+            raise InputError("needs exactly a file, a key and expect", source=path, where=at)
+        if not all(isinstance(item[k], str) and item[k] for k in ("file", "key")) or not isinstance(item["expect"], str):
+            raise InputError("file, key and expect must be strings (quote the expected value)", source=path, where=at)
+        checks.append((check_relpath(item["file"], source=path, where=f"{at}.file"), item["key"], item["expect"]))
+    return tuple(checks)
 
 
 def load_register(path: Path) -> list[Entry]:
@@ -79,5 +96,6 @@ def load_register(path: Path) -> list[Entry]:
             except ValueError as exc:
                 raise InputError(f"must be a date (YYYY-MM-DD), not {published!r}", source=path, where=f"{where}.published") from exc
         extra = {k: raw[k] for k in ("aliases", "applies_to") if k in raw}
-        entries.append(Entry(fix_id, title, severity, tuple(c.strip().lower() for c in commits), where, published, extra))
+        config = _config(raw.get("config", []), path, f"{where}.config")
+        entries.append(Entry(fix_id, title, severity, tuple(c.strip().lower() for c in commits), where, published, config, extra))
     return entries

@@ -64,7 +64,10 @@ def _write(path: Path, text: str) -> None:
 
 
 def _catalog(built: Built) -> str:
-    return f"{HEADER}format: {CATALOG_FORMAT}\nproduct: {_scalar(built.product)}\nlines: [{', '.join(_quoted(l) for l in built.lines)}]\n"
+    text = f"{HEADER}format: {CATALOG_FORMAT}\nproduct: {_scalar(built.product)}\nlines: [{', '.join(_quoted(l) for l in built.lines)}]\n"
+    if built.forked_from:
+        text += "forked_from: {" + ", ".join(f"{_quoted(c)}: {_quoted(p)}" for c, p in built.forked_from.items()) + "}\n"
+    return text
 
 
 def _release(release: BuiltRelease) -> str:
@@ -96,6 +99,10 @@ def _fix(fix: BuiltFix) -> str:
         out.append("    files:\n" if variant.files else "    files: []\n")
         for path, fixed, unfixed in variant.files:
             out.append(f"      - path: {_scalar(path)}\n        fixed: {json.dumps(list(fixed))}\n        unfixed: {json.dumps(list(unfixed))}\n")
+        if entry.config:
+            out.append("    config:\n")
+            for file, key, expect in entry.config:
+                out.append(f"      - {{file: {_scalar(file)}, key: {_quoted(key)}, expect: {_quoted(expect)}}}\n")
     return "".join(out)
 
 
