@@ -353,7 +353,7 @@ def _fix(
             _entry(path, releases, all_mask, none_mask, entry.id, report, absence=path in appearing) for path in sorted(paths)
         )
         variants.append(BuiltVariant(line, _fixed_in(line, releases, all_mask), tuple(line_commits), files))
-    if commits and not any(v.files for v in variants):
+    if commits and not any(v.files for v in variants) and not entry.config:
         report.no_deployed_files.append(entry.id)
     return BuiltFix(entry, tuple(variants))
 
