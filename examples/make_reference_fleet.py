@@ -39,8 +39,21 @@ that last changed it and the fixes it carries), jars are real zip files with fix
 randomness (choices are made by sorting on SHA-256 of a salted name), no clock and no dependence on dict or
 set order, so two runs write byte-identical files.
 
-Usage: `python examples/make_reference_fleet.py [--out DIR]` writes `DIR/manifests/` and `DIR/inventory/`
-(default: the repository root). Files of these kinds that the run does not write are removed.
+The catalog comes out of `drift catalog build`. The script writes the product's history as a git repository
+in a temporary folder (`kofu/` is the deploy root, jars committed beside the sources; 8.x forks from 7.x at
+v7.4.2), writes the fix register (FIXES.yaml: each fix with the commit of its first landing and the config
+checks it needs), and runs `drift catalog build` on both. Each release is made of one commit per fix landing,
+changing the fix's evidence files only, then one release commit with the rest, tagged `v<version>`; backports
+carry `(cherry picked from commit <sha>)`. The settings a fix needs and the code that honours them come with
+the release commit, since the build takes every deployed file a fix's commit changes as its evidence.
+KOFU-2023-0511, whose evidence is its setting alone, commits only a note outside the deploy root
+(`docs/print-lock.md`), so its variants have no files and only the config check. Every git object is pinned
+(names, e-mails, dates; no user or system configuration), so the commit ids, and the catalog, are the same on
+every run.
+
+Usage: `python examples/make_reference_fleet.py [--out DIR] [--verbose]` writes `DIR/manifests/` and
+`DIR/inventory/` (default: the repository root); `--verbose` also prints what the build said. Files of these
+kinds that the run does not write are removed. It needs `git` on the PATH.
 """
 
 from __future__ import annotations
@@ -49,8 +62,11 @@ import argparse
 import hashlib
 import io
 import json
+import os
 import re
+import subprocess
 import sys
+import tempfile
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -73,6 +89,8 @@ PRODUCT = "kofu"
 LINES = ("7.x", "8.x")
 FORK = ("8.x", "7.x", "7.4.2", "8.0.0")
 """(child line, parent line, last parent release before the fork, first release of the child)."""
+DEPLOY_ROOT = "kofu/"
+"""The folder of the repository that is the deploy root (`--include 'kofu/*' --map kofu/=`)."""
 
 RELEASES: tuple[tuple[str, str, str], ...] = (
     # (line, version, date), in the order they were released
@@ -200,15 +218,25 @@ class FixSpec:
     modules: tuple[str, ...] = ()
     editions: tuple[str, ...] = ()
     config: tuple[tuple[str, str, str], ...] = ()
-    """(file, key, expected value) the fix needs."""
+    """(file, key, expected value) the fix needs: the register's config checks."""
     touches: tuple[str, ...] = ()
-    """Further files the fix changes that are not evidence (the config file that carries its setting)."""
+    """Further files the release changes for the fix that are not evidence (the config file that carries its
+    setting, the code that honours it). They come in the release's own commit, not the fix's: every deployed
+    file a fix's commit changes is evidence of the fix to `drift catalog build`."""
+    note: str = ""
+    """For a fix whose evidence is its setting alone (no `files`): the file outside the deploy root that its
+    commit changes instead, a note on the setting. Its variants then have no files, only the config checks."""
+
+    def __post_init__(self) -> None:
+        assert self.files or (self.config and self.note), f"{self.id}: a fix without files is judged by its config, with a note"
+        assert not (self.files and self.note), f"{self.id}: only a fix without files has a note"
+        assert not self.note.startswith(DEPLOY_ROOT), f"{self.id}: the note must not be deployed"
 
 
-def F(fix_id: str, severity: str, published: str, title: str, landings: str, files: str, **kw: tuple[str, ...]) -> FixSpec:
+def F(fix_id: str, severity: str, published: str, title: str, landings: str, files: str, **kw: object) -> FixSpec:
     """Shorthand: `landings` like `"8.x@8.0.1 7.x@7.4.3"`, `files` space-separated."""
     pairs = tuple((item.split("@")[0], item.split("@")[1]) for item in landings.split())
-    return FixSpec(fix_id, severity, published, title, pairs, tuple(files.split()), **kw)
+    return FixSpec(fix_id, severity, published, title, pairs, tuple(files.split()), **kw)  # type: ignore[arg-type]
 
 
 FIXES: tuple[FixSpec, ...] = (
@@ -280,11 +308,12 @@ FIXES: tuple[FixSpec, ...] = (
     F("KOFU-2023-0422", "high", "2023-05-29", "On-demand linkage plus two concurrent prints overwrite the print image",
       "8.x@8.2.2", "app/renkei/ondemand/OnDemandPrintHook.java app/renkei/ondemand/OnDemandLink.java", modules=("renkei",)),
     F("KOFU-2023-0511", "high", "2023-05-29", "Kiosk and convenience-store issuance sharing one database must lock exclusively",
-      # The code that honours the setting ships with the fix, but is inert without it: the setting is the fix's
-      # evidence, so a tenant with the new files and the old setting is `missing`, not `partial`.
+      # The code that honours the setting ships with the fix's releases, but is inert without it: the setting is
+      # the fix's evidence, so a tenant with the new files and the old setting is `missing`, not `partial`. The
+      # fix's commit changes only the note that explains the setting; the code comes in the release commits.
       "8.x@8.2.2 7.x@7.4.6", "", modules=("konbini",),
       config=((PRINT_CONF, "print.lock.mode", "exclusive"),),
-      touches=(PRINT_CONF, "app/print/PrintLockMode.java", "app/konbini/KioskDbBridge.java")),
+      touches=(PRINT_CONF, "app/print/PrintLockMode.java", "app/konbini/KioskDbBridge.java"), note="docs/print-lock.md"),
     F("KOFU-2023-0516", "high", "2023-05-29", "A cancelled seal registration is still issued after moving back between wards",
       "8.x@8.2.2 7.x@7.4.6", "app/inkan/InkanCancel.java", editions=("seirei",)),
 )
@@ -452,19 +481,24 @@ def date_time(version: str, hour: int = 9) -> tuple[int, int, int, int, int, int
     return (year, month, day, hour, 0, 0)
 
 
-def kind_of(path: str) -> str:
-    if path.endswith(".java"):
-        return "source"
-    if path.endswith((".jar", ".class")):
-        return "binary"
-    if path.endswith(".properties"):
-        return "config"
-    return "resource"
-
-
 # --------------------------------------------------------------------------------------------------------
 # The releases
 # --------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Commit:
+    """One commit of the product's history: a fix landing on a line, or the rest of a release."""
+
+    line: str
+    version: str
+    """The release it goes into."""
+    fix: FixSpec | None
+    """The fix it lands (a backport when `line` is not the fix's first landing), or None for the release itself."""
+    files: dict[str, Blob | None]
+    """What it changes under the deploy root: path → new file, or None for a file it deletes."""
+    other: dict[str, bytes] = field(default_factory=dict)
+    """What it writes outside the deploy root: repository path → bytes."""
 
 
 @dataclass
@@ -474,6 +508,8 @@ class Product:
     releases: dict[str, dict[str, Blob]] = field(default_factory=dict)
     """version → path → file."""
     line_of: dict[str, str] = field(default_factory=dict)
+    history: list[Commit] = field(default_factory=list)
+    """The commits that made the releases, in the order they were made."""
     _cache: dict[tuple[str, Rev], Blob] = field(default_factory=dict)
 
     def blob(self, path: str, rev: Rev) -> Blob:
@@ -489,9 +525,6 @@ class Product:
                 data = properties(path, rev)
             self._cache[key] = Blob(data, hashlib.sha256(data).hexdigest())
         return self._cache[key]
-
-    def versions(self, line: str) -> list[str]:
-        return [v for v in self.releases if self.line_of[v] == line]
 
 
 def build_product() -> Product:
@@ -526,13 +559,18 @@ def build_product() -> Product:
             maintenance = 6
         for path in ADDED_LATER.get(version, ()):
             state[path] = Rev(version)
+        fix_revs: list[tuple[FixSpec, dict[str, Rev]]] = []
         for fix in landings.get((line, version), []):
+            revs: dict[str, Rev] = {}
             for path in fix.files + fix.touches:
                 if path.endswith(".jar"):
                     continue  # a jar follows its sources
                 assert path in state, f"{fix.id}: {path} is not in {line} {version}"
                 if fix.id not in state[path].notes:  # a line forked after the fix inherits it
                     changed.setdefault(path, []).append(fix.id)
+                    if path in fix.files:  # the files it touches come with the release commit
+                        revs[path] = Rev(version, state[path].notes + tuple(changed[path]))
+            fix_revs.append((fix, revs))
         candidates = [p for p in sorted(state) if p.endswith((".java", ".class", ".xml")) and p != "app/core/Version.java"]
         for path in ranked(candidates, f"maintenance {version}")[:maintenance]:
             changed.setdefault(path, [])
@@ -552,66 +590,180 @@ def build_product() -> Product:
                 current[jar] = build_jar(jar[4:-4], version, entries, date_time(version))
         jars[line] = current
         files |= current | third_party
-        product.releases[version] = dict(sorted(files.items()))
+        previous_release = [v for v in product.releases if product.line_of[v] == line] or (
+            [FORK[2]] if (line, version) == (FORK[0], FORK[3]) else [])
+        work = dict(product.releases[previous_release[-1]]) if previous_release else {}
+        product.history += fix_commits(product, line, version, fix_revs, work)
+        release = dict(sorted(files.items()))
+        changes: dict[str, Blob | None] = {p: b for p, b in release.items() if p not in work or work[p].sha256 != b.sha256}
+        changes |= {p: None for p in work if p not in release}
+        product.history.append(Commit(line, version, None, changes))
+        product.releases[version] = release
         product.line_of[version] = line
     return product
 
 
-# --------------------------------------------------------------------------------------------------------
-# The catalog
-# --------------------------------------------------------------------------------------------------------
+def fix_commits(product: Product, line: str, version: str, fix_revs: list[tuple[FixSpec, dict[str, Rev]]],
+                work: dict[str, Blob]) -> list[Commit]:
+    """The commits that land `version`'s fixes on `line`, one per fix, on top of the previous release (`work`).
 
-
-def tokens(blob: Blob) -> list[str]:
-    found = [f"sha256:{blob.sha256}"]
-    if blob.content_sha256 is not None:
-        found.append(f"content-sha256:{blob.content_sha256}")
-    return found
-
-
-def hash_list(product: Product, versions: list[str], path: str) -> list[str]:
-    """Every token `path` has in `versions`, in release order, each once."""
-    result: list[str] = []
-    for version in versions:
-        blob = product.releases[version].get(path)
-        for token in tokens(blob) if blob else []:
-            if token not in result:
-                result.append(token)
-    return result
-
-
-def variants(product: Product, fix: FixSpec) -> list[dict[str, object]]:
-    """One variant per landing: `fixed` = hashes at and after `fixed_in` on that line, `unfixed` = before.
-
-    A landing on the forked line at its first release (`8.x@8.0.0`) is inherited from the parent line: its
-    `unfixed` hashes are the parent's before the fix (the forked line's history starts there).
+    Each changes the fix's files (its evidence, not the files it touches) to what they are at the release, with
+    the fixes landed so far; a jar among the fix's files is rebuilt from the sources at that commit. A fix
+    without files changes only its note (outside the deploy root). A landing the line inherited at its fork
+    changes nothing and makes no commit: git ancestry carries it.
     """
-    result: list[dict[str, object]] = []
-    lines_with_variant = {line for line, _ in fix.landings}
-    for line in LINES:  # a line without a variant must not have the fix's files, or its tenants get judged by another line
-        if line not in lines_with_variant:
-            for version in product.versions(line):
-                assert not set(fix.files) & set(product.releases[version]), f"{fix.id} needs a variant for {line}"
-    for line, fixed_in in fix.landings:
-        versions = product.versions(line)
-        at = versions.index(fixed_in)
-        before = versions[:at]
-        if (line, fixed_in) == (FORK[0], FORK[3]):
-            parent = dict(fix.landings)[FORK[1]]
-            parent_versions = product.versions(FORK[1])
-            before = parent_versions[: parent_versions.index(parent)]
-        entries = []
-        for path in fix.files:
-            fixed = hash_list(product, versions[at:], path)
-            unfixed = hash_list(product, before, path)
-            assert fixed and path in product.releases[fixed_in], f"{fix.id}: {path} not in {fixed_in}"
-            assert not set(fixed) & set(unfixed), f"{fix.id}: {path} has a hash in both lists"
-            entries.append({"path": path, "fixed": fixed, "unfixed": unfixed})
-        variant: dict[str, object] = {"line": line, "fixed_in": fixed_in, "files": entries}
+    commits = []
+    for fix, revs in fix_revs:
+        if fix.note:
+            commits.append(Commit(line, version, fix, {}, {fix.note: note_text(fix)}))
+            continue
+        if not revs:
+            assert (line, version) == (FORK[0], FORK[3]), f"{fix.id} changes nothing on {line} {version}"
+            continue
+        files: dict[str, Blob | None] = {}
+        for path, rev in sorted(revs.items()):
+            blob = product.blob(path, rev)
+            assert path in work and work[path].sha256 != blob.sha256, f"{fix.id}: {path} does not change"
+            files[path] = work[path] = blob
+        for jar in (p for p in fix.files if p.endswith(".jar")):
+            entries = tuple(compiled(p, work[p].data) for p in sorted(work) if p.endswith(".java") and p.startswith(JAR_SOURCES[jar]))
+            files[jar] = work[jar] = build_jar(jar[4:-4], version, entries, date_time(version))
+        commits.append(Commit(line, version, fix, files))
+    return commits
+
+
+def note_text(fix: FixSpec) -> bytes:
+    """The note a fix without files commits: what to set, and why."""
+    lines = [f"# {fix.title}", "", f"Fix {fix.id} ({fix.severity}). The releases that ship it ("
+             + ", ".join(version for _, version in fix.landings) + ") honour these settings; set them at every site:", ""]
+    lines += [f"- `{key}={expect}` in `{file}`" for file, key, expect in fix.config]
+    lines += ["", "The code that reads the setting is inert without it: a site that keeps the old value does not have the fix.", ""]
+    return "\n".join(lines).encode()
+
+
+# --------------------------------------------------------------------------------------------------------
+# The product's git history, and its catalog from `drift catalog build`
+# --------------------------------------------------------------------------------------------------------
+
+AUTHOR = ("Kofu Systems Development", "dev@kofu.example")
+COMMITTER = ("Kofu Systems Release", "release@kofu.example")
+BRANCHES = {FORK[1]: FORK[1], FORK[0]: "main"}
+"""After the fork, `main` goes on as the new line and the old line gets a branch of its own."""
+LINE_OF = (r"^v7=7.x", r"^v8=8.x")
+README_TEXT = ("# kofu\n\nCertificate issuance for municipalities (fictional; written by drift's "
+               "examples/make_reference_fleet.py).\n\n`kofu/` is the deploy root.\n")
+
+
+class Git:
+    """A repository written with the git command line: no user or system configuration, pinned people and dates."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.when = "2018-01-01T09:00:00+09:00"
+        path.mkdir(parents=True)
+        self("init", "-q", "-b", "main")
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+        env.update(
+            GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1", GIT_TERMINAL_PROMPT="0", LC_ALL="C", TZ="UTC",
+            GIT_AUTHOR_NAME=AUTHOR[0], GIT_AUTHOR_EMAIL=AUTHOR[1], GIT_AUTHOR_DATE=self.when,
+            GIT_COMMITTER_NAME=COMMITTER[0], GIT_COMMITTER_EMAIL=COMMITTER[1], GIT_COMMITTER_DATE=self.when,
+        )
+        return env
+
+    def __call__(self, *args: str, stdin: str | None = None) -> str:
+        done = subprocess.run(["git", *args], cwd=self.path, env=self.env(), input=stdin, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"git {' '.join(args)}: {done.stderr.strip()}")
+        return done.stdout.strip()
+
+    def commit(self, files: dict[str, bytes | None], message: str) -> str:
+        """Write and delete `files` (repository paths), commit everything with `message`, and return the commit."""
+        for rel, data in files.items():
+            target = self.path / rel
+            if data is None:
+                target.unlink()
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+        self("add", "-A")
+        self("commit", "-q", "-F", "-", stdin=message)
+        return self("rev-parse", "HEAD")
+
+
+def write_history(product: Product, path: Path) -> dict[str, str]:
+    """The product's history as a git repository at `path`; returns each fix's first landing commit.
+
+    Every commit of a release is dated on the release day (Japan time, so the UTC date is the same): its fixes
+    from 10:00, a minute apart, then the release commit at 12:00, tagged `v<version>`. The new line forks at
+    the fork release's tag. A fix's later landings are backports: commits whose message ends like one of
+    `git cherry-pick -x`, `(cherry picked from commit <sha>)`, written rather than picked because the two
+    lines' files differ (a pick would conflict).
+    """
+    git = Git(path)
+    first: dict[str, str] = {}
+    branch, forked, minute = "main", False, 0
+    for commit in product.history:
+        release_day = RELEASE_DATE[commit.version]
+        if (commit.line, commit.version) == (FORK[0], FORK[3]) and not forked:
+            git("branch", FORK[1], f"v{FORK[2]}")
+            forked = True
+        wanted = BRANCHES[commit.line] if forked else "main"
+        if wanted != branch:
+            git("checkout", "-q", wanted)
+            branch = wanted
+        files = {DEPLOY_ROOT + p: (None if b is None else b.data) for p, b in commit.files.items()} | dict(commit.other)
+        if commit.fix is None:
+            git.when = f"{release_day}T12:00:00+09:00"
+            if commit.version == RELEASES[0][1]:
+                files["README.md"] = README_TEXT.encode()
+            git.commit(files, f"Release {commit.version}\n")
+            git("tag", "-a", "-m", f"{PRODUCT} {commit.version}", f"v{commit.version}")
+            minute = 0
+            continue
+        git.when = f"{release_day}T10:{minute:02d}:00+09:00"
+        minute += 1
+        fix = commit.fix
+        if fix.id not in first:
+            first[fix.id] = git.commit(files, f"{fix.title}\n\nFix {fix.id} ({fix.severity}).\n")
+        else:
+            git.commit(files, f"{fix.title} ({commit.line})\n\nFix {fix.id} ({fix.severity}).\n\n(cherry picked from commit {first[fix.id]})\n")
+    return first
+
+
+def register_yaml(first: dict[str, str]) -> str:
+    """The vendor's fix register: each fix with the commit of its first landing only (the build finds backports)."""
+    entries = []
+    for fix in FIXES:
+        entry: dict[str, object] = {"id": fix.id, "title": fix.title, "severity": fix.severity, "published": fix.published, "aliases": []}
+        applies_to = {k: list(v) for k, v in (("editions", fix.editions), ("modules", fix.modules)) if v}
+        if applies_to:
+            entry["applies_to"] = applies_to
+        entry["commits"] = [first[fix.id]]
         if fix.config:
-            variant["config"] = [{"file": f, "key": k, "expect": e} for f, k, e in fix.config]
-        result.append(variant)
-    return result
+            entry["config"] = [{"file": file, "key": key, "expect": expect} for file, key, expect in fix.config]
+        entries.append(entry)
+    return yaml.safe_dump(entries, sort_keys=False, allow_unicode=True, width=1000)
+
+
+def build_catalog(product: Product, work: Path) -> tuple[dict[str, str], str]:
+    """Write the history and the register under `work`, run `drift catalog build`: the catalog's files, and
+    what the build said."""
+    repo = work / PRODUCT
+    first = write_history(product, repo)
+    register = work / "FIXES.yaml"
+    register.write_text(register_yaml(first), encoding="utf-8")
+    out = work / "manifests"
+    args = ["catalog", "build", "--repo", str(repo), "--fixes", str(register), "--include", f"{DEPLOY_ROOT}*",
+            "--map", f"{DEPLOY_ROOT}=", *(a for rule in LINE_OF for a in ("--line-of", rule)), "--product", PRODUCT, "--out", str(out)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1", PYTHONPATH=os.pathsep.join(filter(None, (str(REPO), env.get("PYTHONPATH")))))
+    done = subprocess.run([sys.executable, "-m", "drift", *args], cwd=work, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"drift catalog build failed ({done.returncode}): {done.stderr.strip()}")
+    files = {f"manifests/{p.relative_to(out).as_posix()}": p.read_text(encoding="utf-8") for p in sorted(out.rglob("*")) if p.is_file()}
+    return files, done.stderr
 
 
 # A small deterministic YAML emitter: plain scalars where that is unambiguous, JSON-quoted strings otherwise.
@@ -637,56 +789,6 @@ def flow(item: dict[str, object], quoted: Iterable[str] = ()) -> str:
 
 
 HEADER = "# Generated by examples/make_reference_fleet.py: edit the script, not this file.\n"
-
-
-def catalog_yaml() -> str:
-    return (
-        HEADER
-        + "format: drift-catalog/1\n"
-        + f"product: {PRODUCT}\n"
-        + "lines: [" + ", ".join(scalar(line, quote=True) for line in LINES) + "]\n"
-        + f"forked_from: {{{scalar(FORK[0], quote=True)}: {scalar(FORK[1], quote=True)}}}\n"
-    )
-
-
-def release_yaml(product: Product, version: str) -> str:
-    line = product.line_of[version]
-    out = [HEADER, "format: drift-release/1\n", f"line: {scalar(line, quote=True)}\n", f"version: {scalar(version, quote=True)}\n",
-           f"date: {RELEASE_DATE[version]}\n", "files:\n"]
-    for path, blob in product.releases[version].items():
-        item: dict[str, object] = {"path": path, "kind": kind_of(path), "sha256": blob.sha256}
-        if blob.content_sha256 is not None:
-            item["content_sha256"] = blob.content_sha256
-        out.append("  - " + flow(item, quoted=("sha256", "content_sha256")) + "\n")
-    return "".join(out)
-
-
-def fix_yaml(product: Product, fix: FixSpec) -> str:
-    out = [HEADER, "format: drift-fix/1\n", f"id: {fix.id}\n", f"title: {scalar(fix.title, quote=True)}\n", f"severity: {fix.severity}\n",
-           f"published: {fix.published}\n", "aliases: []\n"]
-    if fix.modules or fix.editions:
-        out.append("applies_to:\n")
-        if fix.editions:
-            out.append(f"  editions: [{', '.join(fix.editions)}]\n")
-        if fix.modules:
-            out.append(f"  modules: [{', '.join(fix.modules)}]\n")
-    out.append("variants:\n")
-    for variant in variants(product, fix):
-        out.append(f"  - line: {scalar(str(variant['line']), quote=True)}\n")
-        out.append(f"    fixed_in: {scalar(str(variant['fixed_in']), quote=True)}\n")
-        out.append("    files:\n" if variant["files"] else "    files: []\n")
-        for entry in variant["files"]:  # type: ignore[attr-defined]
-            out.append(f"      - path: {scalar(entry['path'])}\n")
-            for key in ("fixed", "unfixed"):
-                if entry[key]:
-                    out.append(f"        {key}:\n" + "".join(f'          - "{t}"\n' for t in entry[key]))
-                else:
-                    out.append(f"        {key}: []\n")
-        if "config" in variant:
-            out.append("    config:\n")
-            for check in variant["config"]:  # type: ignore[attr-defined]
-                out.append("      - " + flow(check, quoted=("expect",)) + "\n")
-    return "".join(out)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -962,19 +1064,18 @@ def tenants_yaml() -> str:
 # --------------------------------------------------------------------------------------------------------
 
 
-def generate() -> dict[str, str]:
+def generate(verbose: bool = False) -> dict[str, str]:
     """Every file of the reference fleet: relative path → text."""
     check_codes()
     product = build_product()
-    out: dict[str, str] = {"manifests/catalog.yaml": catalog_yaml()}
-    for version, line in product.line_of.items():
-        out[f"manifests/releases/{line}/{version}.yaml"] = release_yaml(product, version)
-    for fix in FIXES:
-        out[f"manifests/fixes/{fix.id}.yaml"] = fix_yaml(product, fix)
+    with tempfile.TemporaryDirectory(prefix="kofu-") as work:
+        out, report = build_catalog(product, Path(work))
+    if verbose:
+        sys.stderr.write(report)
     out["inventory/tenants.yaml"] = tenants_yaml()
     for index, tenant in enumerate(sorted(TENANTS, key=lambda t: t.id)):
         out[f"inventory/{tenant.id}.json"] = inventory_json(tenant, index, inventory_files(product, tenant))
-    for path, text in out.items():  # the hand-written YAML must read back as YAML
+    for path, text in out.items():  # every YAML file must read back as YAML
         if path.endswith(".yaml"):
             yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     return out
@@ -1012,8 +1113,9 @@ def write(out: dict[str, str], root: Path) -> tuple[int, int]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--out", type=Path, default=REPO, help="folder to write manifests/ and inventory/ into (default: the repository root)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="also print what `drift catalog build` said (backports found, ...)")
     args = parser.parse_args(argv)
-    out = generate()
+    out = generate(verbose=args.verbose)
     written, removed = write(out, args.out)
     fixes = sum(1 for p in out if p.startswith("manifests/fixes/"))
     releases = sum(1 for p in out if p.startswith("manifests/releases/"))
