@@ -5,9 +5,9 @@
     python benchmarks/scan_fleet.py --reference           # the committed reference fleet
 
 The catalog has 3 lines x 40 releases and 1,500 fixes. The fleet is generated once into --workdir (kept
-for later runs with the same parameters). Both the scan (`drift scan`, into a fresh database, table
-output) and the floor (read and `json.loads` every inventory) run as child processes, so wall time and
-peak memory (max RSS) are measured the same way for both.
+for later runs with the same parameters). The scan (`drift scan`, into a fresh database, table output),
+the floor (read and `json.loads` every inventory, one process) and drift's own reader alone run as child
+processes, so wall time and peak memory (summed over a process and its workers) are measured the same way.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import argparse
 import hashlib
 import json
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,8 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from drift.inventory.jsonfile import dumps_inventory
-from drift.inventory.model import FileRecord
+from drift.inventory.jsonfile import dumps_inventory  # noqa: E402
+from drift.inventory.model import FileRecord  # noqa: E402
+from measure import child  # noqa: E402
 
 LINES = ("10.x", "11.x", "12.x")
 READER = """
@@ -128,36 +128,6 @@ def generate(out: Path, tenants: int, files: int, releases: int, fixes: int, see
     (out / "DONE").write_text("ok\n")
 
 
-def child(args: list[str], cwd: Path) -> tuple[float, float, str]:
-    """Run a command; return (wall seconds, peak of the summed RSS of it and its workers in MiB, stdout)."""
-    start = time.perf_counter()
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(args, cwd=cwd, stdout=out, stderr=err)
-        peak = 0
-        while proc.poll() is None:
-            peak = max(peak, tree_rss_kib(proc.pid))
-            time.sleep(0.02)
-        wall = time.perf_counter() - start
-        out.seek(0)
-        err.seek(0)
-        if proc.returncode != 0:
-            raise SystemExit(f"{' '.join(map(str, args))} exited {proc.returncode}: {err.read().decode()[-2000:]}")
-        return wall, peak / 1024, out.read().decode()[-400:]
-
-
-def tree_rss_kib(pid: int) -> int:
-    """Resident memory of a process and all its descendants, in KiB (0 once it has gone)."""
-    total = 0
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            total += next((int(line.split()[1]) for line in status if line.startswith("VmRSS:")), 0)
-        with open(f"/proc/{pid}/task/{pid}/children") as children:
-            total += sum(tree_rss_kib(int(c)) for c in children.read().split())
-    except (OSError, ValueError):
-        pass
-    return total
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tenants", type=int, default=1741)
@@ -181,10 +151,10 @@ def main() -> None:
     records = sum(1 for _ in inventory.glob("*.json"))
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.db"
-        floor_wall, floor_rss, floor_out = child([sys.executable, "-c", FLOOR, str(inventory)], fleet)
+        floor_wall, floor_rss, floor_out, _ = child([sys.executable, "-c", FLOOR, str(inventory)], fleet)
         records = int(floor_out.strip().splitlines()[0])
-        reader_wall, reader_rss, _ = child([sys.executable, "-c", READER, str(inventory)], ROOT)
-        scan_wall, scan_rss, _ = child(
+        reader_wall, reader_rss, _, _ = child([sys.executable, "-c", READER, str(inventory)], ROOT)
+        scan_wall, scan_rss, _, _ = child(
             [sys.executable, "-m", "drift", "scan", "--catalog", str(fleet / "manifests"), "--inventory", str(inventory),
              "--db", str(db), "--format", "table"],
             fleet,

@@ -31,7 +31,7 @@ def write_catalog(built: Built, out: Path) -> None:
         for release in built.releases:
             _write(staging / "releases" / release.line / f"{release.version}.yaml", _release(release))
         for fix in built.fixes:
-            _write(staging / "fixes" / f"{fix.entry.id}.yaml", _fix(fix))
+            _write(staging / "fixes" / f"{fix.entry.id}.yaml", build_fix(fix))
         _replace(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -73,8 +73,10 @@ def _catalog(built: Built) -> str:
 def _release(release: BuiltRelease) -> str:
     out = [
         HEADER,
-        f"format: {RELEASE_FORMAT}\nline: {_quoted(release.line)}\nversion: {_quoted(release.version)}\n"
-        f"date: {release.tag.date.isoformat()}\nfiles:\n",
+        (
+            f"format: {RELEASE_FORMAT}\nline: {_quoted(release.line)}\nversion: {_quoted(release.version)}\n"
+            f"date: {release.tag.date.isoformat()}\nfiles:\n"
+        ),
     ]
     for path, (kind, sha, content) in release.files.items():
         extra = f', content_sha256: "{content}"' if content else ""
@@ -82,7 +84,7 @@ def _release(release: BuiltRelease) -> str:
     return "".join(out)
 
 
-def _fix(fix: BuiltFix) -> str:
+def build_fix(fix: BuiltFix) -> str:
     entry = fix.entry
     out = [HEADER, f"format: {FIX_FORMAT}\nid: {_scalar(entry.id)}\ntitle: {_quoted(entry.title)}\nseverity: {entry.severity}\n"]
     if entry.published is not None:

@@ -1,0 +1,84 @@
+"""What a catalog build produces before it is written: releases, fixes and the report."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from drift.build.register import Entry
+from drift.build.repo import Tag
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to read the repository."""
+
+    includes: tuple[str, ...]
+    """Globs of repository paths that are deployed (`*` crosses `/`)."""
+    line_rules: tuple[tuple[re.Pattern[str], str], ...]
+    """(tag pattern, line): the first pattern found in a tag's name gives its line."""
+    tags: re.Pattern[str] = re.compile(r"^v?\d")
+    """Tags that are releases."""
+    maps: tuple[tuple[str, str], ...] = ()
+    """(repository prefix, deployed prefix) rewrites, the first that applies."""
+    artifacts: Path | None = None
+    """A folder with one folder per release version holding its built outputs."""
+    pre_releases: bool = False
+    """Whether pre-release tags (rc, beta, ...) are releases too."""
+    product: str = "product"
+    """The product's name in catalog.yaml."""
+
+
+@dataclass(frozen=True)
+class BuiltRelease:
+    """A release as built: its files' tokens by deployed path."""
+
+    tag: Tag
+    line: str
+    version: str
+    files: dict[str, tuple[str, str, str | None]]
+    """Deployed path -> (kind, sha256, content-sha256 or None)."""
+    artifacts: frozenset[str] = frozenset()
+    """The paths among `files` that came from `--artifacts` (built outputs, not the repository)."""
+
+
+@dataclass
+class Report:
+    """What the build found and could not find, for the user to read (and the register to be completed)."""
+
+    releases: list[str] = field(default_factory=list)
+    skipped_tags: list[str] = field(default_factory=list)
+    backports_found: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    backports_missing: dict[str, list[str]] = field(default_factory=dict)
+    conflicts: list[str] = field(default_factory=list)
+    no_deployed_files: list[str] = field(default_factory=list)
+    unreleased: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class BuiltVariant:
+    line: str
+    fixed_in: str
+    commits: tuple[str, ...]
+    files: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]
+    """(path, fixed tokens, unfixed tokens)."""
+
+
+@dataclass(frozen=True)
+class BuiltFix:
+    entry: Entry
+    variants: tuple[BuiltVariant, ...]
+
+
+@dataclass(frozen=True)
+class Built:
+    """The whole catalog, ready to be written."""
+
+    product: str
+    lines: tuple[str, ...]
+    releases: tuple[BuiltRelease, ...]
+    fixes: tuple[BuiltFix, ...]
+    report: Report
+    forked_from: dict[str, str] = field(default_factory=dict)
+    """Line -> the line whose release its first release was built on."""

@@ -1,0 +1,115 @@
+"""Releases from tags: the deployed files of each release tag, each distinct blob hashed once."""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from drift.archive import ArchiveError, content_sha256_bytes, is_archive_name
+from drift.build.model import BuiltRelease, Options, Report
+from drift.build.repo import Repository, Tag
+from drift.errors import InputError
+from drift.paths import check_relpath
+
+_PRE_RELEASE = re.compile(r"\d[.\d]*[-_.]?(?:a|b|rc|alpha|beta|pre|preview|dev|snapshot)\d*(?![a-z])", re.IGNORECASE)
+_BINARY_SUFFIXES = (".class", ".so", ".dll", ".exe", ".bin")
+_CONFIG_SUFFIXES = (".properties", ".ini", ".yaml", ".yml", ".json", ".xml", ".conf", ".cfg", ".toml")
+
+
+def read_releases(repo: Repository, options: Options, report: Report) -> list[BuiltRelease]:
+    chosen: list[tuple[Tag, str, str]] = []
+    seen: dict[tuple[str, str], str] = {}
+    tags, not_commits = repo.tags()
+    report.skipped_tags.extend(f"{name}: names no commit" for name in not_commits if options.tags.search(name.split(" ")[0]))
+    for tag in sorted(tags, key=lambda t: t.name):
+        if not options.tags.search(tag.name):
+            continue
+        if not options.pre_releases and _PRE_RELEASE.search(tag.name):
+            report.skipped_tags.append(f"{tag.name}: a pre-release (--pre-releases takes it)")
+            continue
+        line = next((line for pattern, line in options.line_rules if pattern.search(tag.name)), None)
+        if line is None:
+            raise InputError(f"tag {tag.name!r} matches no --line-of rule", where="--line-of")
+        version = tag.name[1:] if tag.name[:1] in "vV" and tag.name[1:2].isdigit() else tag.name
+        if (line, version) in seen:
+            raise InputError(f"tags {seen[(line, version)]!r} and {tag.name!r} are both release {version} of {line}", where="--tags")
+        seen[(line, version)] = tag.name
+        chosen.append((tag, line, version))
+    deployed = Deployed(options)
+    trees: list[dict[str, str]] = []
+    for tag, _, _ in chosen:
+        trees.append({path: oid for repo_path, oid in repo.files(tag.commit).items() if (path := deployed(repo_path)) is not None})
+    # Every distinct blob once, through one cat-file process.
+    hashed = {oid: hashes_of(path, data) for (oid, data), path in with_paths(repo, trees)}
+    releases = []
+    for (tag, line, version), tree in zip(chosen, trees, strict=True):
+        files = {path: (_kind(path), *hashed[oid]) for path, oid in tree.items()}
+        built = _artifacts(options.artifacts / version) if options.artifacts is not None else {}
+        files.update(built)
+        releases.append(BuiltRelease(tag, line, version, dict(sorted(files.items())), frozenset(built)))
+        report.releases.append(f"{line} {version} ({tag.name}, {len(files)} files)")
+    return releases
+
+
+def with_paths(repo: Repository, trees: list[dict[str, str]]) -> Iterator[tuple[tuple[str, bytes], str]]:
+    """Each distinct blob of the trees with one deployed path that holds it (its name decides archives)."""
+    path_of: dict[str, str] = {}
+    for tree in trees:
+        for path, oid in tree.items():
+            path_of.setdefault(oid, path)
+    for oid, data in repo.blobs(path_of):
+        yield (oid, data), path_of[oid]
+
+
+class Deployed:
+    """Repository path -> deployed path (or None), each path worked out once."""
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self._known: dict[str, str | None] = {}
+
+    def __call__(self, repo_path: str) -> str | None:
+        if repo_path not in self._known:
+            self._known[repo_path] = deployed_path(repo_path, self.options)
+        return self._known[repo_path]
+
+
+def deployed_path(repo_path: str, options: Options) -> str | None:
+    if not any(fnmatch.fnmatchcase(repo_path, glob) for glob in options.includes):
+        return None
+    for src, dst in options.maps:
+        if repo_path.startswith(src):
+            repo_path = dst + repo_path[len(src) :]
+            break
+    return check_relpath(repo_path, source="--map", where=repo_path)
+
+
+def hashes_of(path: str, data: bytes) -> tuple[str, str | None]:
+    content = None
+    if is_archive_name(path):
+        try:
+            content = content_sha256_bytes(data)
+        except ArchiveError:
+            content = None
+    return hashlib.sha256(data).hexdigest(), content
+
+
+def _kind(path: str) -> str:
+    if is_archive_name(path) or path.endswith(_BINARY_SUFFIXES):
+        return "binary"
+    return "config" if path.lower().endswith(_CONFIG_SUFFIXES) else "source"
+
+
+def _artifacts(folder: Path) -> dict[str, tuple[str, str, str | None]]:
+    if not folder.is_dir():
+        return {}
+    found: dict[str, tuple[str, str, str | None]] = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            rel = check_relpath(path.relative_to(folder).as_posix(), source=folder, where="--artifacts")
+            sha, content = hashes_of(rel, path.read_bytes())
+            found[rel] = ("binary", sha, content)
+    return found
