@@ -272,3 +272,23 @@ def test_content_errors_name_listed_archives_without_a_content_hash(tmp_path):
     assert read_inventory(write(tmp_path, ok), "402206").content_errors == {"lib/broken.jar": "no content hash: corrupt"}
     bad = redigest(ok.replace('"path": "lib/broken.jar", "reason"', '"path": "lib/core.jar", "reason"'))
     refusal(InventoryError, lambda: read_inventory(write(tmp_path, bad)), tmp_path / "402206.json", "content_errors[0].path")
+
+
+@pytest.mark.parametrize(
+    ("member", "field"),
+    [
+        ('"links": [{"outside": "no", "path": "lib/a.jar", "target": "/x"}]', "links[0]"),
+        ('"links": [{"path": "lib/a.jar", "target": "/x"}]', "links[0]"),
+        ('"links": [{"outside": true, "path": "../a.jar", "target": "/x"}]', "links[0].path"),
+        ('"skipped": [{"kind": "pipe", "path": "run/x"}]', "skipped[0].kind"),
+        ('"skipped": [{"kind": "fifo", "path": "run/x"}, {"kind": "fifo", "path": "run/x"}]', "skipped[1].path"),
+    ],
+)
+def test_links_and_skipped_entries_are_checked(tmp_path, member, field):
+    text = dumps_inventory(
+        tenant="402206", collected_at="2023-06-14T01:30:00Z", collector="drift test", content_hash="drift-content/1",
+        files=FILES, config=[], unreadable=[],
+    )
+    name = member.split(":", 1)[0]
+    text = redigest(text.replace(f" {name}: [],", f" {member},"))
+    refused(write(tmp_path, text), field)

@@ -163,35 +163,36 @@ def _content_errors(raw: Any, path: Path, files: Mapping[str, FileRecord]) -> di
 
 
 def _links(raw: Any, path: Path) -> dict[str, Link]:
-    if not isinstance(raw, list):
-        raise InventoryError("must be a list", source=path, where="links")
-    links: dict[str, Link] = {}
-    for i, item in enumerate(raw):
-        where = f"links[{i}]"
-        if not isinstance(item, dict) or set(item) != {"outside", "path", "target"}:
-            raise InventoryError("needs exactly a path, a target and outside", source=path, where=where)
+    items = _path_items(raw, path, "links", {"outside", "path", "target"}, "a path, a target and outside")
+    for where, item in items.values():
         if not isinstance(item["target"], str) or not isinstance(item["outside"], bool):
             raise InventoryError("target must be a string, outside true or false", source=path, where=where)
-        check_relpath(item["path"], source=path, where=f"{where}.path", error=InventoryError)
-        if item["path"] in links:
-            raise InventoryError(f"path {item['path']!r} listed twice", source=path, where=f"{where}.path")
-        links[item["path"]] = Link(item["path"], item["target"], item["outside"])
-    return links
+    return {p: Link(p, item["target"], item["outside"]) for p, (_, item) in items.items()}
 
 
 def _skipped(raw: Any, path: Path) -> dict[str, Skipped]:
+    items = _path_items(raw, path, "skipped", {"kind", "path"}, f"a path and a kind ({', '.join(SKIPPED_KINDS)})")
+    for where, item in items.values():
+        if item["kind"] not in SKIPPED_KINDS:
+            raise InventoryError(f"kind must be one of {', '.join(SKIPPED_KINDS)}", source=path, where=f"{where}.kind")
+    return {p: Skipped(p, item["kind"]) for p, (_, item) in items.items()}
+
+
+def _path_items(raw: Any, path: Path, section: str, keys: set[str], described: str) -> dict[str, tuple[str, dict[str, Any]]]:
+    """The items of a list member keyed by path: each a mapping of exactly `keys`, its path inside the root,
+    listed once. Returns path -> (where, item)."""
     if not isinstance(raw, list):
-        raise InventoryError("must be a list", source=path, where="skipped")
-    skipped: dict[str, Skipped] = {}
+        raise InventoryError("must be a list", source=path, where=section)
+    items: dict[str, tuple[str, dict[str, Any]]] = {}
     for i, item in enumerate(raw):
-        where = f"skipped[{i}]"
-        if not isinstance(item, dict) or set(item) != {"kind", "path"} or item["kind"] not in SKIPPED_KINDS:
-            raise InventoryError(f"needs exactly a path and a kind ({', '.join(SKIPPED_KINDS)})", source=path, where=where)
+        where = f"{section}[{i}]"
+        if not isinstance(item, dict) or set(item) != keys:
+            raise InventoryError(f"needs exactly {described}", source=path, where=where)
         check_relpath(item["path"], source=path, where=f"{where}.path", error=InventoryError)
-        if item["path"] in skipped:
+        if item["path"] in items:
             raise InventoryError(f"path {item['path']!r} listed twice", source=path, where=f"{where}.path")
-        skipped[item["path"]] = Skipped(item["path"], item["kind"])
-    return skipped
+        items[item["path"]] = (where, item)
+    return items
 
 
 def _each_path_once(path: Path, **sections: Mapping[str, object]) -> None:
