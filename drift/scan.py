@@ -130,8 +130,11 @@ def scan_id(catalog_digest: str, judged: Iterable[tuple[Tenant, str]], fixes: Co
 
 
 def registry_digest(tenant: Tenant) -> str:
-    """`sha256:` over `id TAB edition TAB line TAB modules (sorted, comma-joined)`: what verdicts depend on."""
-    record = "\t".join((tenant.id, tenant.edition or "", tenant.line or "", ",".join(sorted(tenant.modules))))
+    """`sha256:` over `id TAB name TAB prefecture TAB edition TAB line TAB modules (sorted, comma-joined)`:
+    the tenant's whole registry record, since verdicts depend on some of it and every output shows the rest."""
+    record = "\t".join(
+        (tenant.id, tenant.name, tenant.prefecture, tenant.edition or "", tenant.line or "", ",".join(sorted(tenant.modules)))
+    )
     return "sha256:" + hashlib.sha256(record.encode("utf-8")).hexdigest()
 
 

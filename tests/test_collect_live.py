@@ -62,7 +62,23 @@ def test_a_file_rewritten_while_hashed_is_read_again_then_recorded_as_changing(t
                 handle.write(str(n).encode())
             n += 1
 
-    monkeypatch.setattr(drift.collect, "_BUFFER", 4096)  # a slow read, so the writer lands inside it
+    monkeypatch.setattr(drift.collect, "_BUFFER", 64 << 10)
+
+    class SlowSha256:
+        """Hashes as usual, but pauses between blocks, so the writer always lands inside a read."""
+
+        def __init__(self, data: bytes = b"") -> None:
+            self._hash = real_sha256(data)
+
+        def update(self, data: bytes) -> None:
+            time.sleep(0.001)  # lets the writer thread run
+            self._hash.update(data)
+
+        def hexdigest(self) -> str:
+            return self._hash.hexdigest()
+
+    real_sha256 = hashlib.sha256
+    monkeypatch.setattr(drift.collect.hashlib, "sha256", SlowSha256)
     thread = threading.Thread(target=writer)
     thread.start()
     try:
