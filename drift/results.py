@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
-from collections.abc import Callable, Sequence
 from typing import Generic, NamedTuple, TypeVar
 
 from drift.tenants import Tenant

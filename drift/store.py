@@ -8,19 +8,34 @@ Tables:
   document's JSON). Across a fleet most tenants share most findings, so a scan of 1,741 tenants × 1,500
   fixes writes 1,741 tenant rows and the few verdicts not seen before, not 2.6 million rows.
 - the view `findings` (scan, tenant, fix, status, severity, variant, reason, evidence) joins them back,
-  one row per tenant and fix, for anyone querying the database with SQL.
+  one row per tenant and fix, for anyone querying the database with SQL;
+- `runs` (schema 2): one row each time a scan was run, `ran_at`, pointing at its scan. Re-running the
+  same inputs stores no second scan, but it is a run: a fleet that goes A → B → A has runs A, B, A, and
+  `latest` is A again. Scan references (`latest`, `latest~1`, an id or its prefix) walk the runs.
+
+Robustness (SPEC 9):
+- WAL, and one `BEGIN IMMEDIATE` transaction per scan: readers never wait for a scan and never see half
+  of one; a second writer waits up to the busy timeout (`DEFAULT_TIMEOUT`, or seconds in the environment
+  variable `DRIFT_DB_TIMEOUT`), then fails with `OperationalError` (exit 3). A scan holds the write lock
+  while it judges (it streams its rows in), so the timeout must outlast the longest scan.
+- The schema is versioned by `PRAGMA user_version`. `MIGRATIONS[v]` brings schema v to v + 1; every step
+  needed runs in one transaction, so a database is at its old version or at the current one, never
+  between. A database newer than this drift, or one that is not a drift database, is refused (exit 2).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 import sqlite3
-from collections.abc import Collection, Iterable, Iterator
+import time
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlite_utils
 
@@ -29,9 +44,12 @@ from drift.results import Evidence, FileDrift, Finding, PerFinding, Scan, Tenant
 from drift.scan import scan_id
 from drift.tenants import Tenant
 
-SCHEMA_VERSION = 1
 PENDING = "pending:"
 """Prefix of a scan id while its scan is being written (never visible outside its transaction)."""
+DEFAULT_TIMEOUT = 120.0
+"""Seconds a connection waits for another one's write lock before giving up (exit 3)."""
+TIMEOUT_ENV = "DRIFT_DB_TIMEOUT"
+"""Environment variable that sets the busy timeout, in seconds, for every command."""
 
 _FINDINGS_VIEW = """
 CREATE VIEW IF NOT EXISTS findings AS
@@ -50,24 +68,80 @@ class SavedScan:
     created_at: str
     """When the scan was first stored."""
     new: bool
-    """False when the same scan was stored already (nothing was added)."""
+    """False when the same scan was stored already (no scan rows were added; the run was recorded)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One time a scan was run (`drift scan` that completed), with the scan it stored or found stored."""
+
+    key: int
+    """The run's row."""
+    ran_at: str
+    """When it ran (ISO 8601, UTC)."""
+    scan_key: int
+    """The scan's row."""
+    scan: str
+    """The scan's content-addressed id."""
+    created_at: str
+    """When the scan was first stored (its first run)."""
+    tenant_count: int
+    """Tenants the scan judged."""
+    fixes: tuple[str, ...] | None
+    """The fixes a narrowed scan (`--fix`) judged; None when it judged the whole catalog."""
+    catalog_digest: str
+    """The catalog judged against."""
+    new: bool
+    """True for the scan's first run, False when the same inputs had been scanned before."""
+
+
+class TenantVerdicts(NamedTuple):
+    """A tenant of a stored scan, with its findings as the keys of `verdicts` rows (see `verdict_meta`)."""
+
+    tenant: str
+    name: str
+    verdicts: str
+    """The JSON array of verdict keys, in fix order: equal texts mean equal findings."""
+
+
+class VerdictMeta(NamedTuple):
+    """A stored finding without its evidence."""
+
+    fix: str
+    status: str
+    severity: str
 
 
 class Store:
     """A drift results database."""
 
-    def __init__(self, path: str | Path, *, timeout: float = 60.0) -> None:
+    def __init__(self, path: str | Path, *, timeout: float | None = None, create: bool = True) -> None:
+        """Open (with `create`, create) the database and bring its schema to `SCHEMA_VERSION`.
+
+        `timeout`: seconds to wait for another writer; default `DRIFT_DB_TIMEOUT` from the environment, else
+        `DEFAULT_TIMEOUT`. Without `create`, a missing file is an input error (a read-only command).
+        """
         self.path = Path(path)
+        self.timeout = busy_timeout() if timeout is None else timeout
         if not self.path.parent.is_dir():
             raise InputError(f"folder {self.path.parent} does not exist", source=self.path, where="--db")
+        if not create and not self.path.is_file():
+            raise InputError("no results database here: run `drift scan` first", source=self.path, where="--db")
+        conn = None
         try:
-            conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
+            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+            self._use_wal(conn)
             conn.execute("PRAGMA synchronous=NORMAL")
             self.db = sqlite_utils.Database(conn)
             self._migrate()
         except sqlite3.DatabaseError as exc:
-            raise _operational(exc, self.path) from exc
+            if conn is not None:
+                conn.close()
+            raise self._error(exc) from exc
+        except BaseException:
+            if conn is not None:
+                conn.close()
+            raise
 
     def close(self) -> None:
         """Close the connection."""
@@ -88,17 +162,20 @@ class Store:
         results: Iterable[TenantResult],
         fixes: Collection[str] | None = None,
     ) -> SavedScan:
-        """Write a scan from a stream of tenant results in one transaction.
+        """Write a scan from a stream of tenant results in one transaction, and record the run.
 
         The id is content-addressed and known only once every result is in: the rows are written under a
-        pending id, and the transaction is rolled back if a scan with the final id already exists, so the
-        same inputs never add rows, and a scan that fails midway leaves nothing behind.
+        pending id, and rolled back (to a savepoint) if a scan with the final id already exists, so the
+        same inputs never add scan rows; the run is recorded either way (`created_at` is its time). A
+        scan that fails midway leaves nothing behind, not even its run.
         """
         judged: list[tuple[Tenant, str]] = []
         conn = self.db.conn
         new = True
+        ran_at = created_at
         verdict_keys = PerFinding(lambda finding: str(self._verdict_key(finding)))
         with self._transaction():
+            conn.execute("SAVEPOINT pending_scan")
             cursor = conn.execute(
                 "INSERT INTO scans (id, created_at, catalog_digest, fixes, tenant_count) VALUES (?, ?, ?, ?, 0)",
                 (f"{PENDING}{created_at}", created_at, catalog_digest, None if fixes is None else json.dumps(sorted(fixes))),
@@ -112,11 +189,14 @@ class Store:
                 )
                 judged.append((result.tenant, result.inventory_digest))
             final = scan_id(catalog_digest, judged, fixes)
-            existing = conn.execute("SELECT created_at FROM scans WHERE id = ?", (final,)).fetchone()
+            existing = conn.execute("SELECT key, created_at FROM scans WHERE id = ?", (final,)).fetchone()
             if existing:
-                created_at, new = existing[0], False
-                raise _Duplicate(final)
-            conn.execute("UPDATE scans SET id = ?, tenant_count = ? WHERE key = ?", (final, len(judged), scan_key))
+                conn.execute("ROLLBACK TO pending_scan")
+                scan_key, created_at, new = existing[0], existing[1], False
+            else:
+                conn.execute("UPDATE scans SET id = ?, tenant_count = ? WHERE key = ?", (final, len(judged), scan_key))
+            conn.execute("RELEASE pending_scan")
+            conn.execute("INSERT INTO runs (scan, ran_at) VALUES (?, ?)", (scan_key, ran_at))
         return SavedScan(final, created_at, new)
 
     def _verdict_key(self, finding: Finding) -> int:
@@ -135,49 +215,119 @@ class Store:
 
     # Reading
 
-    def resolve(self, ref: str = "latest") -> str:
-        """The full id of a scan named by its id, a unique prefix of it (with or without `sha256:`), or `latest`."""
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """One consistent snapshot for several reads (a scan committed meanwhile stays out of it)."""
         conn = self.db.conn
-        if ref == "latest":
-            row = conn.execute("SELECT id FROM scans ORDER BY created_at DESC, key DESC LIMIT 1").fetchone()
-            if row is None:
+        if conn.in_transaction:
+            yield
+            return
+        with self._guard():
+            conn.execute("BEGIN")
+        try:
+            with self._guard():
+                yield
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+
+    def resolve(self, ref: str = "latest", *, where: str = "--scan") -> str:
+        """The full id of a scan named by a reference (see `resolve_run`)."""
+        return self.resolve_run(ref, where=where).scan
+
+    def resolve_run(self, ref: str = "latest", *, where: str = "--scan") -> Run:
+        """The run a reference names:
+
+        - `latest`: the latest run;
+        - a scan id, or a unique prefix of it (with or without `sha256:`): that scan's latest run;
+        - `REF~N` (`~` alone is `~1`): the Nth run before REF's, so `latest~1` is the run before the latest.
+        """
+        match = _REF.fullmatch(ref.strip())
+        if match is None:
+            raise InputError(f"{ref!r} is not a scan reference (an id, a prefix of one, latest, or one of them~N)", where=where)
+        base, steps = match["base"], match["steps"]
+        back = 0 if steps is None else int(steps or "1")
+        with self.reading():
+            scan = None if base == "latest" else self._scan_by_prefix(base, ref, where)
+            runs = self.runs()
+            if not runs:
                 raise InputError("no scan stored yet: run `drift scan` first", source=self.path)
-            return str(row[0])
-        prefix = ref if ref.startswith("sha256:") else f"sha256:{ref}"
-        rows = conn.execute("SELECT id FROM scans WHERE substr(id, 1, ?) = ?", (len(prefix), prefix)).fetchall()
+            position = len(runs) - 1 if scan is None else max(i for i, run in enumerate(runs) if run.scan == scan)
+        if back > position:
+            raise InputError(f"{ref!r}: only {position} run{'s' * (position != 1)} before {base!r}", source=self.path, where=where)
+        return runs[position - back]
+
+    def _scan_by_prefix(self, base: str, ref: str, where: str) -> str:
+        prefix = base if base.startswith("sha256:") else f"sha256:{base}"
+        rows = self.db.conn.execute(
+            "SELECT id FROM scans WHERE substr(id, 1, ?) = ? AND substr(id, 1, ?) != ? LIMIT 2",
+            (len(prefix), prefix, len(PENDING), PENDING),
+        ).fetchall()
         if len(rows) != 1:
-            raise InputError(f"no scan {ref!r}" if not rows else f"{ref!r} names {len(rows)} scans", source=self.path, where="--scan")
+            raise InputError(f"no scan {ref!r}" if not rows else f"{ref!r} names more than one scan: give more of the id", source=self.path, where=where)
         return str(rows[0][0])
+
+    def runs(self) -> list[Run]:
+        """Every run, oldest first (by time, then by the order they were stored)."""
+        rows = self._query(
+            "SELECT r.key, r.ran_at, s.key, s.id, s.created_at, s.tenant_count, s.fixes, s.catalog_digest,"
+            " r.key = (SELECT min(f.key) FROM runs f WHERE f.scan = s.key)"
+            " FROM runs r JOIN scans s ON s.key = r.scan ORDER BY r.ran_at, r.key"
+        )
+        return [
+            Run(key, ran_at, scan_key, scan, created_at, count or 0, None if fixes is None else tuple(json.loads(fixes)), digest, bool(first))
+            for key, ran_at, scan_key, scan, created_at, count, fixes, digest, first in rows
+        ]
+
+    def tenant_verdicts(self, scan_key: int, tenants: Collection[str] | None = None) -> list[TenantVerdicts]:
+        """The tenants of a stored scan (all, or those named), sorted by id, with their verdict keys."""
+        sql = "SELECT tenant, name, verdicts FROM tenants WHERE scan = ?"
+        params: list[Any] = [scan_key]
+        if tenants is not None:
+            sql += f" AND tenant IN ({','.join('?' * len(tenants))})"
+            params.extend(tenants)
+        return [TenantVerdicts(t, n or "", v) for t, n, v in self._query(sql + " ORDER BY tenant", params)]
+
+    def verdict_meta(self, keys: Collection[int]) -> dict[int, VerdictMeta]:
+        """Fix, status and severity of stored findings, by key (evidence is not read)."""
+        found: dict[int, VerdictMeta] = {}
+        ordered = sorted({int(k) for k in keys})
+        for i in range(0, len(ordered), 10_000):
+            chunk = ",".join(map(str, ordered[i : i + 10_000]))
+            for key, fix, status, severity in self._query(f"SELECT key, fix, status, severity FROM verdicts WHERE key IN ({chunk})"):
+                found[key] = VerdictMeta(fix, status, severity)
+        return found
 
     def load_scan(self, ref: str = "latest", *, statuses: Collection[str] | None = None) -> Scan:
         """A stored scan; with `statuses`, only findings of those statuses are loaded (counts stay whole)."""
-        scan_key_id = self.resolve(ref)
-        conn = self.db.conn
-        scan_key, created_at, catalog_digest = conn.execute(
-            "SELECT key, created_at, catalog_digest FROM scans WHERE id = ?", (scan_key_id,)
-        ).fetchone()
-        findings: dict[int, Finding] = {}
-        tenants = []
-        for row in conn.execute(
-            "SELECT tenant, name, prefecture, edition, line, modules, inventory_digest, collected_at, counts,"
-            " uncatalogued, modified, releases, verdicts FROM tenants WHERE scan = ? ORDER BY tenant",
-            (scan_key,),
-        ):
-            keys = json.loads(row[-1])
-            missing = set(keys) - findings.keys()
-            if missing:
-                findings.update(self._findings(missing))
-            chosen = tuple(findings[k] for k in keys)
-            if statuses is not None:
-                chosen = tuple(f for f in chosen if f.status in statuses)
-            tenants.append(_tenant_result(row[:-1], chosen))
+        with self.reading():
+            scan_key_id = self.resolve(ref)
+            conn = self.db.conn
+            scan_key, created_at, catalog_digest = conn.execute(
+                "SELECT key, created_at, catalog_digest FROM scans WHERE id = ?", (scan_key_id,)
+            ).fetchone()
+            findings: dict[int, Finding] = {}
+            tenants = []
+            for row in conn.execute(
+                "SELECT tenant, name, prefecture, edition, line, modules, inventory_digest, collected_at, counts,"
+                " uncatalogued, modified, releases, verdicts FROM tenants WHERE scan = ? ORDER BY tenant",
+                (scan_key,),
+            ):
+                keys = json.loads(row[-1])
+                missing = set(keys) - findings.keys()
+                if missing:
+                    findings.update(self._findings(missing))
+                chosen = tuple(findings[k] for k in keys)
+                if statuses is not None:
+                    chosen = tuple(f for f in chosen if f.status in statuses)
+                tenants.append(_tenant_result(row[:-1], chosen))
         return Scan(id=scan_key_id, catalog_digest=catalog_digest, created_at=created_at, tenants=tuple(tenants))
 
     def scans(self) -> list[dict[str, Any]]:
         """Every stored scan, oldest first: id, created_at, catalog_digest, tenant_count."""
         return [
-            dict(row)
-            for row in self.db.query("SELECT id, created_at, catalog_digest, tenant_count FROM scans ORDER BY created_at, key")
+            dict(zip(("id", "created_at", "catalog_digest", "tenant_count"), row, strict=True))
+            for row in self._query("SELECT id, created_at, catalog_digest, tenant_count FROM scans ORDER BY created_at, key")
         ]
 
     def _findings(self, keys: Collection[int]) -> Iterator[tuple[int, Finding]]:
@@ -191,43 +341,50 @@ class Store:
                 reason or "",
             )
 
+    def _query(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._guard():
+            return self.db.conn.execute(sql, tuple(params)).fetchall()
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """SQLite's errors as drift's (exit 3, or 2 for a file that is not a database)."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            raise self._error(exc) from exc
+
     # Schema
 
+    def _use_wal(self, conn: sqlite3.Connection) -> None:
+        """Switch to WAL. SQLite answers `locked` at once, without its busy handler, while another
+        connection switches a new database at the same moment: retry until the timeout."""
+        deadline = time.monotonic() + self.timeout
+        delay = 0.005
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode=WAL").fetchone()
+                return
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.1)
+
+    def _version(self) -> int:
+        return int(self.db.conn.execute("PRAGMA user_version").fetchone()[0])
+
     def _migrate(self) -> None:
-        version = self.db.conn.execute("PRAGMA user_version").fetchone()[0]
+        version = self._version()
         if version > SCHEMA_VERSION:
             raise InputError(f"database schema {version} is newer than this drift knows ({SCHEMA_VERSION}); upgrade drift", source=self.path)
         if version == SCHEMA_VERSION:
             return
         with self._transaction():
-            self.db.table("scans").create(
-                {"key": int, "id": str, "created_at": str, "catalog_digest": str, "fixes": str, "tenant_count": int},
-                pk="key",
-                not_null={"id", "created_at", "catalog_digest"},
-                if_not_exists=True,
-            )
-            self.db.table("scans").create_index(["id"], unique=True, if_not_exists=True)
-            self.db.table("verdicts").create(
-                {"key": int, "digest": str, "fix": str, "status": str, "severity": str, "variant": str, "reason": str, "evidence": str},
-                pk="key",
-                not_null={"digest", "fix", "status", "severity", "evidence"},
-                if_not_exists=True,
-            )
-            self.db.table("verdicts").create_index(["digest"], unique=True, if_not_exists=True)
-            self.db.table("verdicts").create_index(["fix", "status"], if_not_exists=True)
-            self.db.table("tenants").create(
-                {
-                    "scan": int, "tenant": str, "name": str, "prefecture": str, "edition": str, "line": str,
-                    "modules": str, "inventory_digest": str, "collected_at": str, "counts": str,
-                    "uncatalogued": str, "modified": str, "releases": str, "verdicts": str,
-                },
-                pk=("scan", "tenant"),
-                foreign_keys=[("scan", "scans", "key")],
-                not_null={"verdicts"},
-                if_not_exists=True,
-            )
-            self.db.conn.execute(_FINDINGS_VIEW)
-            self.db.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            version = self._version()  # another drift may have migrated it while this one waited for the lock
+            for step in MIGRATIONS[version:]:
+                step(self.db, self.path)
+            if version < SCHEMA_VERSION:
+                self.db.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -235,32 +392,120 @@ class Store:
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            raise _operational(exc, self.path) from exc
+            raise self._error(exc) from exc
         try:
             yield
-        except _Duplicate:
-            conn.execute("ROLLBACK")
-            return
         except BaseException as exc:
-            conn.execute("ROLLBACK")
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.DatabaseError:
+                pass  # SQLite rolled back already (or the connection is gone): nothing was committed
             if isinstance(exc, sqlite3.DatabaseError):
-                raise _operational(exc, self.path) from exc
+                raise self._error(exc) from exc
             raise
         try:
             conn.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
-            raise _operational(exc, self.path) from exc
+            raise self._error(exc) from exc
+
+    def _error(self, exc: sqlite3.DatabaseError) -> InputError | OperationalError:
+        message = str(exc)
+        if _is_busy(exc):
+            return OperationalError(
+                f"database busy past its timeout of {self.timeout:g} s: another process (a scan, most likely) holds"
+                f" its write lock; set {TIMEOUT_ENV} to wait longer",
+                source=self.path,
+            )
+        if "not a database" in message:
+            return InputError(f"not a drift database ({message})", source=self.path, where="--db")
+        return OperationalError(message, source=self.path)
 
 
-class _Duplicate(Exception):
-    """The scan being written is already stored: roll back."""
+_REF = re.compile(r"(?P<base>[^~\s]+)(?:~(?P<steps>\d*))?")
 
 
-def _operational(exc: sqlite3.DatabaseError, path: Path) -> OperationalError:
+def busy_timeout() -> float:
+    """The busy timeout: `DRIFT_DB_TIMEOUT` seconds if set, else `DEFAULT_TIMEOUT`."""
+    text = os.environ.get(TIMEOUT_ENV, "").strip()
+    if not text:
+        return DEFAULT_TIMEOUT
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value == float("inf"):
+        raise InputError(f"{text!r} is not a number of seconds", where=TIMEOUT_ENV)
+    return value
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
     message = str(exc)
-    if "locked" in message or "busy" in message:
-        message = f"database busy past its timeout ({message})"
-    return OperationalError(message, source=path)
+    return "locked" in message or "busy" in message
+
+
+# Migrations: MIGRATIONS[v] brings schema v to v + 1, inside the migrating transaction.
+
+
+def _tables(db: sqlite_utils.Database) -> dict[str, str]:
+    """Name → type of every table and view, SQLite's own aside."""
+    return {
+        name: kind
+        for name, kind in db.conn.execute("SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'")
+    }
+
+
+def _schema_1(db: sqlite_utils.Database, path: Path) -> None:
+    """Schema 0 is a database drift never wrote (a new or empty file): create schema 1."""
+    foreign = sorted(_tables(db))
+    if foreign:
+        raise InputError(f"not a drift database (schema 0 holding {', '.join(foreign)}): drift will not write into it", source=path, where="--db")
+    db.table("scans").create(
+        {"key": int, "id": str, "created_at": str, "catalog_digest": str, "fixes": str, "tenant_count": int},
+        pk="key",
+        not_null={"id", "created_at", "catalog_digest"},
+    )
+    db.table("scans").create_index(["id"], unique=True)
+    db.table("verdicts").create(
+        {"key": int, "digest": str, "fix": str, "status": str, "severity": str, "variant": str, "reason": str, "evidence": str},
+        pk="key",
+        not_null={"digest", "fix", "status", "severity", "evidence"},
+    )
+    db.table("verdicts").create_index(["digest"], unique=True)
+    db.table("verdicts").create_index(["fix", "status"])
+    db.table("tenants").create(
+        {
+            "scan": int, "tenant": str, "name": str, "prefecture": str, "edition": str, "line": str,
+            "modules": str, "inventory_digest": str, "collected_at": str, "counts": str,
+            "uncatalogued": str, "modified": str, "releases": str, "verdicts": str,
+        },
+        pk=("scan", "tenant"),
+        foreign_keys=[("scan", "scans", "key")],
+        not_null={"verdicts"},
+    )
+    db.conn.execute(_FINDINGS_VIEW)
+
+
+def _schema_2(db: sqlite_utils.Database, path: Path) -> None:
+    """Schema 2 adds `runs`: every stored scan of schema 1 gets one run, at the time it was stored."""
+    tables = _tables(db)
+    if tables.get("verdicts") != "table" or tables.get("findings") != "view":
+        # Development builds of drift 0.1.0 stamped schema 1 on other layouts (a `findings` table).
+        raise InputError(
+            "a results database of a development build of drift, whose layout cannot be migrated: scan again into a new --db",
+            source=path, where="--db",
+        )
+    db.table("runs").create({"key": int, "scan": int, "ran_at": str}, pk="key", foreign_keys=[("scan", "scans", "key")], not_null={"scan", "ran_at"})
+    db.table("runs").create_index(["scan"])
+    db.conn.execute(
+        "INSERT INTO runs (scan, ran_at) SELECT key, created_at FROM scans WHERE substr(id, 1, ?) != ? ORDER BY created_at, key",
+        (len(PENDING), PENDING),
+    )
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database, Path], None], ...] = (_schema_1, _schema_2)
+"""`MIGRATIONS[v]` brings a database at schema v to v + 1."""
+SCHEMA_VERSION = len(MIGRATIONS)
+"""The schema this drift writes (`PRAGMA user_version`)."""
 
 
 def _tenant_row(key: int | None, result: TenantResult) -> tuple[Any, ...]:

@@ -10,8 +10,8 @@ import click
 from drift.build.builder import Options
 from drift.build.builder import build as build_catalog
 from drift.build.register import load_register
-from drift.build.report import render_report
 from drift.build.repo import Repository
+from drift.build.report import render_report
 from drift.build.writer import write_catalog
 from drift.catalog import load_catalog
 from drift.cli.options import catalog_option

@@ -49,11 +49,13 @@ def main() -> None:
 def _register() -> None:
     from drift.cli.catalog import catalog
     from drift.cli.collect import collect
+    from drift.cli.export import export
+    from drift.cli.gate import gate
+    from drift.cli.history import diff, history
     from drift.cli.scan import scan
 
-    main.add_command(catalog)
-    main.add_command(collect)
-    main.add_command(scan)
+    for command in (catalog, collect, scan, gate, export, history, diff):
+        main.add_command(command)
 
 
 _register()

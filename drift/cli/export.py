@@ -1,0 +1,66 @@
+"""`drift export csv`: a stored scan as the supervising agency's CSV, for Excel on a Japanese desktop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from drift.atomic import write_atomic
+from drift.cli.options import db_option
+from drift.errors import InputError
+from drift.export import ENCODINGS, EXCEL_MAX_ROWS, LANGS, REPLACEMENT, encode_csv, export_table, fix_titles
+from drift.policy import Policy
+from drift.store import Store
+
+
+@click.group()
+def export() -> None:
+    """Export a stored scan for others."""
+
+
+@export.command("csv")
+@click.option("--scan", "scan_ref", default="latest", show_default=True, metavar="ID|latest",
+              help="The scan: latest, or its id or a unique prefix of it.")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write here, whole or not at all (default: stdout, the same bytes).")
+@click.option("--lang", type=click.Choice(LANGS), default="en", show_default=True, help="Headers and words.")
+@click.option("--encoding", type=click.Choice(ENCODINGS), default="utf-8-sig", show_default=True,
+              help="utf-8-sig (a BOM) and cp932 both open in Excel on a Japanese desktop.")
+@click.option("--replace-unencodable", "replace", is_flag=True,
+              help=f"Write a character the encoding cannot hold as its look-alike, else as {REPLACEMENT} (default: exit 2).")
+@click.option("--summary", is_flag=True,
+              help="One row per tenant: counts per status, blocking yes/no (the gate's defaults), file drift counts.")
+@click.option("--catalog", "catalog_dir", type=click.Path(path_type=Path), default=Path("manifests"), show_default=True,
+              help="Where fix titles come from: used only if it is the catalog the scan judged.")
+@db_option
+def export_csv(
+    scan_ref: str, out: Path | None, lang: str, encoding: str, replace: bool, summary: bool, catalog_dir: Path, db_path: Path
+) -> None:
+    """A stored scan as CSV: one row per tenant and fix, or per tenant (RFC 4180, CRLF line ends)."""
+    if not db_path.is_file():
+        raise InputError("no results database here: run `drift scan` first", source=db_path, where="--db")
+    policy = Policy()
+    with Store(db_path) as store:
+        # A summary needs only the findings that can block; counts per status are stored whole.
+        scan = store.load_scan(scan_ref, statuses=policy.statuses if summary else None)
+    titles: dict[str, str] = {}
+    if not summary:
+        try:
+            titles = fix_titles(scan, catalog_dir)
+        except InputError as exc:
+            if click.get_current_context().get_parameter_source("catalog_dir") != click.core.ParameterSource.DEFAULT:
+                raise
+            click.echo(f"drift: note: fix titles left empty: {exc.render()}", err=True)
+    table = export_table(scan, lang=lang, summary=summary, titles=titles, policy=policy)
+    encoded = encode_csv(table, encoding, replace=replace, source=str(out) if out else "stdout")
+    if out is not None:
+        write_atomic(out, encoded.data)
+        click.echo(f"{out}: {encoded.rows} rows, {encoding}, scan {scan.id}", err=True)
+    else:
+        click.echo(encoded.data, nl=False)  # bytes: written to stdout's binary buffer as they are
+    if encoded.replaced:
+        click.echo(f"drift: note: {encoded.replaced} characters {encoding} cannot hold replaced in {encoded.replaced_rows} rows", err=True)
+    if encoded.rows + 1 > EXCEL_MAX_ROWS:
+        click.echo(f"drift: note: {encoded.rows + 1:,} rows: more than an Excel sheet holds ({EXCEL_MAX_ROWS:,}); "
+                   "use --summary, or narrow the scan", err=True)

@@ -1,0 +1,349 @@
+"""The supervising agency's CSV (SPEC 6 `drift export csv`): rows of a stored scan, in English or Japanese,
+encoded so that Excel on a Japanese Windows desktop opens it as written.
+
+- `export_table` gives the rows (a header, then one row per tenant × fix, or per tenant with `summary`):
+  plain strings, the stored values or their translation, nothing computed but counts and `blocking`.
+- `encode_csv` writes them as RFC 4180 (quoted where needed, CRLF line ends) in `utf-8-sig` (a BOM, so
+  Excel reads UTF-8), `utf-8` or `cp932`. A character the encoding cannot hold is an error naming the row
+  and column, or, with `replace`, a visual equivalent (`—` → `―`, `¥` → `￥`) or `〓`, never silently.
+- `fix_titles` takes titles from the catalog the scan judged, and from no other.
+
+Nothing here prints or writes a file: the CLI does.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from drift.catalog import load_catalog
+from drift.errors import InputError
+from drift.policy import Policy
+from drift.results import (
+    AMBIGUOUS,
+    APPLIED,
+    FIXED,
+    MISSING,
+    MODIFIED,
+    NOT_APPLICABLE,
+    NOT_DEPLOYED,
+    PARTIAL,
+    STATUSES,
+    UNFIXED,
+    UNREADABLE,
+    UNVERIFIABLE,
+    Finding,
+    PerFinding,
+    Scan,
+    TenantResult,
+)
+from drift.scan import NO_INVENTORY
+
+LANGS = ("en", "ja")
+ENCODINGS = ("utf-8-sig", "utf-8", "cp932")
+REPLACEMENT = "〓"
+"""What `replace` writes for a character the encoding cannot hold and that has no visual equivalent: the
+geta mark, the Japanese typesetter's sign for a missing character (cp932 0x81AC). A `?` would read as text."""
+EQUIVALENTS = {"\u2014": "\u2015", "\u00a5": "\uffe5", "\u203e": "\uffe3", "\u00a0": " "}
+"""Characters cp932 lacks, written under `replace` as the cp932 character every Windows shows the same.
+(The codec itself already writes `〜 − ‖ ¢ £ ¬` as their Microsoft forms `～ － ∥ ￠ ￡ ￢`.)"""
+EXCEL_MAX_ROWS = 1_048_576
+"""Rows in an Excel sheet, the header included."""
+EXCEL_MAX_CELL = 32_767
+"""Characters in an Excel cell: a longer evidence text is cut at a whole entry and says how many are left out."""
+
+FULL_COLUMNS = (
+    "tenant", "name", "prefecture", "fix", "title", "severity", "status", "blocking", "variant", "evidence",
+    "scan", "scanned_at", "catalog_digest", "inventory_digest", "collected_at",
+)
+SUMMARY_COLUMNS = (
+    "tenant", "name", "prefecture", *STATUSES, "blocking", "uncatalogued", "modified",
+    "scan", "scanned_at", "catalog_digest", "inventory_digest", "collected_at",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Language:
+    """The words of one language of the export. English is the stored words themselves."""
+
+    headers: Mapping[str, str]
+    """Column (a name of `FULL_COLUMNS` or `SUMMARY_COLUMNS`) → its header."""
+    statuses: Mapping[str, str]
+    """Fix status → word."""
+    severities: Mapping[str, str]
+    """Severity → word."""
+    states: Mapping[str, str]
+    """Evidence state → word."""
+    yes_no: tuple[str, str]
+    """The words for yes and no."""
+    reason: Callable[[str], str]
+    """A finding's reason, translated."""
+    more: str
+    """Ends an evidence text cut for Excel; `{n}` is how many entries were left out."""
+
+
+_ENGLISH = Language(
+    headers={c: c for c in (*FULL_COLUMNS, *SUMMARY_COLUMNS)},
+    statuses={s: s for s in STATUSES},
+    severities={s: s for s in ("critical", "high", "medium", "low")},
+    states={s: s for s in (FIXED, UNFIXED, MODIFIED, UNREADABLE, NOT_DEPLOYED, AMBIGUOUS)},
+    yes_no=("yes", "no"),
+    reason=lambda reason: reason,
+    more="… ({n} more)",
+)
+
+_JA_STATUSES = {APPLIED: "適用済み", MISSING: "未適用", PARTIAL: "一部適用", UNVERIFIABLE: "検証不能", NOT_APPLICABLE: "対象外"}
+
+# The reasons drift gives (drift.verdict, drift.scan); any other is left in English.
+_JA_REASONS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
+    (re.compile(r"no inventory for this tenant"), lambda m: "インベントリなし"),
+    (re.compile(r"the fix has no variant"), lambda m: "修正に系列なし"),
+    (
+        re.compile(r"applies to editions (.*); tenant runs (.*)"),
+        lambda m: f"対象エディション: {m[1]}（この団体: {'なし' if m[2] == 'no edition' else m[2]}）",
+    ),
+    (
+        re.compile(r"applies to modules (.*); tenant deploys (.*)"),
+        lambda m: f"対象モジュール: {m[1]}（この団体: {'なし' if m[2] == 'none' else m[2]}）",
+    ),
+)
+
+
+def _ja_reason(reason: str) -> str:
+    for pattern, words in _JA_REASONS:
+        if match := pattern.fullmatch(reason):
+            return words(match)
+    return reason
+
+
+_JAPANESE = Language(
+    headers={
+        "tenant": "団体コード", "name": "団体名", "prefecture": "都道府県", "fix": "修正ID", "title": "件名",
+        "severity": "重要度", "status": "判定", "blocking": "要対応", "variant": "系列", "evidence": "根拠",
+        "scan": "スキャンID", "scanned_at": "スキャン日時", "catalog_digest": "カタログダイジェスト",
+        "inventory_digest": "インベントリダイジェスト", "collected_at": "収集日時",
+        **{s: f"{word}件数" for s, word in _JA_STATUSES.items()},
+        "uncatalogued": "カタログ外ファイル数", "modified": "改変ファイル数",
+    },
+    statuses=_JA_STATUSES,
+    # The four CVSS v3 levels as JVN and IPA write them.
+    severities={"critical": "緊急", "high": "重要", "medium": "警告", "low": "注意"},
+    states={FIXED: "修正済み", UNFIXED: "未修正", MODIFIED: "改変", UNREADABLE: "読取不可", NOT_DEPLOYED: "未配置", AMBIGUOUS: "判別不能"},
+    yes_no=("はい", "いいえ"),
+    reason=_ja_reason,
+    more="…ほか{n}件",
+)
+
+LANGUAGES: dict[str, Language] = {"en": _ENGLISH, "ja": _JAPANESE}
+"""Language code → its words."""
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """The rows of an export, made as they are read (a fleet's full export is millions of rows)."""
+
+    header: tuple[str, ...]
+    """The column headers, in the export's language."""
+    rows: Iterable[tuple[str, ...]]
+    """One tuple of cells per row, in header order; read once."""
+    keys: tuple[int, ...]
+    """The columns that name a row in a message (tenant, and fix in a full export)."""
+
+
+def export_table(
+    scan: Scan, *, lang: str = "en", summary: bool = False, titles: Mapping[str, str] | None = None, policy: Policy | None = None
+) -> Table:
+    """The scan's rows: one per tenant × fix, or with `summary` one per tenant (counts per status, whether
+    anything blocks under `policy` (default: the gate's defaults), uncatalogued and modified file counts).
+
+    `titles` maps fix ids to titles; a fix it lacks gets an empty title. A summary needs only the findings
+    that can block: a scan loaded with just those statuses gives the same rows.
+    """
+    words = LANGUAGES[lang]
+    policy = policy or Policy()
+    if summary:
+        return Table(tuple(words.headers[c] for c in SUMMARY_COLUMNS), _summary_rows(scan, words, policy), (0,))
+    return Table(tuple(words.headers[c] for c in FULL_COLUMNS), _full_rows(scan, words, titles or {}, policy), (0, 3))
+
+
+def _full_rows(scan: Scan, words: Language, titles: Mapping[str, str], policy: Policy) -> Iterator[tuple[str, ...]]:
+    yes, no = words.yes_no
+
+    def finding_cells(f: Finding) -> tuple[str, ...]:
+        return (
+            f.fix, titles.get(f.fix, ""), words.severities.get(f.severity, f.severity), words.statuses.get(f.status, f.status),
+            yes if policy.blocks(f) else no, f.variant or "", evidence_text(f, words),
+        )
+
+    # Tenants share finding objects: each one's cells are made once.
+    cells = PerFinding(finding_cells)
+    for result in scan.tenants:
+        head = _tenant_cells(result)
+        tail = (scan.id, scan.created_at, scan.catalog_digest, *_inventory_cells(result))
+        for finding in cells.values(result.findings):
+            yield (*head, *finding, *tail)
+
+
+def _summary_rows(scan: Scan, words: Language, policy: Policy) -> Iterator[tuple[str, ...]]:
+    yes, no = words.yes_no
+    for result in scan.tenants:
+        yield (
+            *_tenant_cells(result),
+            *(str(result.counts.get(s, 0)) for s in STATUSES),
+            yes if any(map(policy.blocks, result.findings)) else no,
+            str(len(result.drift.uncatalogued)),
+            str(len(result.drift.modified)),
+            scan.id, scan.created_at, scan.catalog_digest, *_inventory_cells(result),
+        )
+
+
+def _tenant_cells(result: TenantResult) -> tuple[str, str, str]:
+    t = result.tenant
+    return (t.id, t.name, t.prefecture)
+
+
+def _inventory_cells(result: TenantResult) -> tuple[str, str]:
+    """Inventory digest and collection time; both empty for a tenant with no inventory."""
+    digest = "" if result.inventory_digest == NO_INVENTORY else result.inventory_digest
+    return (digest, result.collected_at or "")
+
+
+def evidence_text(finding: Finding, words: Language = _ENGLISH) -> str:
+    """`path: state` per entry, `; `-joined (in English, the text of the scan's own CSV), or the reason when
+    there is no evidence; cut at a whole entry to fit an Excel cell."""
+    if not finding.evidence:
+        return words.reason(finding.reason)
+    parts = [f"{e.path}: {words.states.get(e.state, e.state)}" for e in finding.evidence]
+    text = "; ".join(parts)
+    if len(text) <= EXCEL_MAX_CELL:
+        return text
+    room = EXCEL_MAX_CELL - len(words.more.format(n=len(parts)))
+    kept, size = 0, 0
+    while size + len(parts[kept]) + 2 <= room:
+        size += len(parts[kept]) + 2
+        kept += 1
+    return "; ".join([*parts[:kept], words.more.format(n=len(parts) - kept)])
+
+
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """A table written as CSV bytes."""
+
+    data: bytes
+    """The whole file: RFC 4180, CRLF line ends, in the chosen encoding (with a BOM for `utf-8-sig`)."""
+    rows: int
+    """Rows written, the header not counted."""
+    replaced: int
+    """Characters replaced because the encoding cannot hold them (only with `replace`)."""
+    replaced_rows: int
+    """Rows where characters were replaced."""
+
+
+def encode_csv(table: Table, encoding: str, *, replace: bool = False, source: str | None = None) -> Encoded:
+    """The table as CSV bytes in `encoding`.
+
+    A character the encoding cannot hold raises `InputError` naming the first row (the header is row 1, as
+    in Excel), its tenant and fix, the column and the character, after counting every such character. With
+    `replace`, each is written as its visual equivalent in `EQUIVALENTS`, else as `REPLACEMENT`. `source`
+    (the output file) prefixes the message.
+    """
+    if encoding not in ENCODINGS:
+        raise InputError(f"unknown encoding {encoding!r} (one of {', '.join(ENCODINGS)})", where="--encoding")
+    buffer = io.BytesIO()
+    # Every cell is checked before it is written, so the strict codec can only fail on a bug.
+    stream = io.TextIOWrapper(buffer, encoding=encoding, errors="strict", newline="")
+    writer = csv.writer(stream, lineterminator="\r\n")
+    fitter = _Fitter(table, encoding, replace)
+    writer.writerow(fitter.fit(table.header, 1))
+    rows = 0
+    for rows, row in enumerate(table.rows, start=1):
+        fitted = row if all(cell.isascii() for cell in row) else fitter.fit(row, rows + 1)
+        if fitter.failure is None:
+            writer.writerow(fitted)
+    if fitter.failure is not None:
+        raise InputError(fitter.message(), source=source, where=f"row {fitter.failure[0]}")
+    stream.flush()
+    data = buffer.getvalue()
+    stream.detach()
+    return Encoded(data, rows, fitter.count, len(fitter.rows))
+
+
+class _Fitter:
+    """Checks each cell against the encoding; replaces what it cannot hold, or remembers the first failure."""
+
+    def __init__(self, table: Table, encoding: str, replace: bool) -> None:
+        self.table = table
+        self.encoding = encoding
+        self.replace = replace
+        self.count = 0
+        self.rows: set[int] = set()
+        self.failure: tuple[int, tuple[str, ...], int, str] | None = None
+
+    def fit(self, row: tuple[str, ...], number: int) -> tuple[str, ...]:
+        """The row, each cell writable in the encoding (replaced, or left as it is after a failure)."""
+        return tuple(self._cell(cell, row, number, column) for column, cell in enumerate(row))
+
+    def _cell(self, cell: str, row: tuple[str, ...], number: int, column: int) -> str:
+        if cell.isascii():
+            return cell
+        try:
+            cell.encode(self.encoding)
+            return cell
+        except UnicodeEncodeError:
+            pass
+        out: list[str] = []
+        for char in cell:
+            try:
+                char.encode(self.encoding)
+                out.append(char)
+                continue
+            except UnicodeEncodeError:
+                pass
+            self.count += 1
+            self.rows.add(number)
+            if self.failure is None and not self.replace:
+                self.failure = (number, row, column, char)
+            out.append(self._substitute(char))
+        return "".join(out)
+
+    def _substitute(self, char: str) -> str:
+        for candidate in (EQUIVALENTS.get(char), REPLACEMENT):
+            if candidate is None:
+                continue
+            try:
+                candidate.encode(self.encoding)
+                return candidate
+            except UnicodeEncodeError:
+                continue
+        return "?"
+
+    def message(self) -> str:
+        """The one-line error for the first failure."""
+        assert self.failure is not None
+        number, row, column, char = self.failure
+        header = self.table.header
+        names = ", ".join(f"{header[k]} {row[k]}" for k in self.table.keys if number > 1 and k < len(row))
+        where = f"{names}, " if names else ""
+        others = self.count - 1
+        more = f" ({others} more such characters, in {len(self.rows)} rows in all)" if others else ""
+        return (
+            f"{where}column {header[column]}: {char!r} (U+{ord(char):04X}) cannot be written in {self.encoding}{more}; "
+            f"use --encoding utf-8-sig, or --replace-unencodable to write {REPLACEMENT} for it"
+        )
+
+
+def fix_titles(scan: Scan, catalog_dir: str | Path) -> dict[str, str]:
+    """Fix id → title, from the catalog at `catalog_dir`, which must be the one the scan judged (same digest):
+    every cell of a row then comes from what the row's catalog digest names. Raises `InputError` when the
+    folder holds no catalog, or another one."""
+    catalog = load_catalog(catalog_dir)
+    if catalog.digest != scan.catalog_digest:
+        raise InputError(
+            f"catalog {catalog.digest} is not the one scan {scan.id} judged ({scan.catalog_digest})",
+            source=catalog_dir, where="--catalog",
+        )
+    return {fix.id: fix.title for fix in catalog.fixes}
