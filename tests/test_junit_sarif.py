@@ -1,9 +1,10 @@
 """The gate's reports: JUnit XML read back with xml.etree, SARIF 2.1.0 checked against a strict schema.
 
-No installable package ships the official SARIF 2.1.0 schema and this workplace cannot fetch it, so the log
-is validated against `tests/data/sarif-2.1.0-subset.schema.json`: written from the SARIF 2.1.0
+Here the log is validated against `tests/data/sarif-2.1.0-subset.schema.json`, written from the SARIF 2.1.0
 specification for the objects drift emits (required properties, enumerations, no property SARIF does not
-define), plus the checks below that a schema cannot express (rule indexes, URIs, one result per finding).
+define, so it is stricter than the published schema), plus the checks below that a schema cannot express
+(rule indexes, URIs, one result per finding). test_sarif_published_schema.py checks a whole log against the
+published schema itself.
 """
 
 from __future__ import annotations
