@@ -1,0 +1,85 @@
+"""The results database's schema and its migrations, versioned by `PRAGMA user_version`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import sqlite_utils
+
+from drift.errors import InputError
+
+PENDING = "pending:"
+"""Prefix of a scan id while its scan is being written (never visible outside its transaction)."""
+
+_FINDINGS_VIEW = """
+CREATE VIEW IF NOT EXISTS findings AS
+SELECT t.scan AS scan, t.tenant AS tenant, v.fix AS fix, v.status AS status, v.severity AS severity,
+       v.variant AS variant, v.reason AS reason, v.evidence AS evidence
+FROM tenants t, json_each(t.verdicts) j JOIN verdicts v ON v.key = j.value
+"""
+
+
+# Migrations: MIGRATIONS[v] brings schema v to v + 1, inside the migrating transaction.
+
+
+def _tables(db: sqlite_utils.Database) -> dict[str, str]:
+    """Name → type of every table and view, SQLite's own aside."""
+    return {
+        name: kind
+        for name, kind in db.conn.execute("SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'")
+    }
+
+
+def _schema_1(db: sqlite_utils.Database, path: Path) -> None:
+    """Schema 0 is a database drift never wrote (a new or empty file): create schema 1."""
+    foreign = sorted(_tables(db))
+    if foreign:
+        raise InputError(f"not a drift database (schema 0 holding {', '.join(foreign)}): drift will not write into it", source=path, where="--db")
+    db.table("scans").create(
+        {"key": int, "id": str, "created_at": str, "catalog_digest": str, "fixes": str, "tenant_count": int},
+        pk="key",
+        not_null={"id", "created_at", "catalog_digest"},
+    )
+    db.table("scans").create_index(["id"], unique=True)
+    db.table("verdicts").create(
+        {"key": int, "digest": str, "fix": str, "status": str, "severity": str, "variant": str, "reason": str, "evidence": str},
+        pk="key",
+        not_null={"digest", "fix", "status", "severity", "evidence"},
+    )
+    db.table("verdicts").create_index(["digest"], unique=True)
+    db.table("verdicts").create_index(["fix", "status"])
+    db.table("tenants").create(
+        {
+            "scan": int, "tenant": str, "name": str, "prefecture": str, "edition": str, "line": str,
+            "modules": str, "inventory_digest": str, "collected_at": str, "counts": str,
+            "uncatalogued": str, "modified": str, "releases": str, "verdicts": str,
+        },
+        pk=("scan", "tenant"),
+        foreign_keys=[("scan", "scans", "key")],
+        not_null={"verdicts"},
+    )
+    db.conn.execute(_FINDINGS_VIEW)
+
+
+def _schema_2(db: sqlite_utils.Database, path: Path) -> None:
+    """Schema 2 adds `runs`: every stored scan of schema 1 gets one run, at the time it was stored."""
+    tables = _tables(db)
+    if tables.get("verdicts") != "table" or tables.get("findings") != "view":
+        # Development builds of drift 0.1.0 stamped schema 1 on other layouts (a `findings` table).
+        raise InputError(
+            "a results database of a development build of drift, whose layout cannot be migrated: scan again into a new --db",
+            source=path, where="--db",
+        )
+    db.table("runs").create({"key": int, "scan": int, "ran_at": str}, pk="key", foreign_keys=[("scan", "scans", "key")], not_null={"scan", "ran_at"})
+    db.table("runs").create_index(["scan"])
+    db.conn.execute(
+        "INSERT INTO runs (scan, ran_at) SELECT key, created_at FROM scans WHERE substr(id, 1, ?) != ? ORDER BY created_at, key",
+        (len(PENDING), PENDING),
+    )
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database, Path], None], ...] = (_schema_1, _schema_2)
+"""`MIGRATIONS[v]` brings a database at schema v to v + 1."""
+SCHEMA_VERSION = len(MIGRATIONS)
+"""The schema this drift writes (`PRAGMA user_version`)."""
