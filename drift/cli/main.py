@@ -52,9 +52,10 @@ def _register() -> None:
     from drift.cli.export import export
     from drift.cli.gate import gate
     from drift.cli.history import diff, history
+    from drift.cli.report import report
     from drift.cli.scan import scan
 
-    for command in (catalog, collect, scan, gate, export, history, diff):
+    for command in (catalog, collect, scan, gate, export, report, history, diff):
         main.add_command(command)
 
 
