@@ -7,9 +7,9 @@ from pathlib import Path
 import click
 
 from drift.atomic import write_atomic
-from drift.cli.options import db_option
+from drift.cli.options import catalog_titles, db_option, stored_scan_option
 from drift.errors import InputError
-from drift.export import ENCODINGS, EXCEL_MAX_ROWS, LANGS, REPLACEMENT, encode_csv, export_table, fix_titles
+from drift.export import ENCODINGS, EXCEL_MAX_ROWS, LANGS, REPLACEMENT, encode_csv, export_table
 from drift.policy import Policy
 from drift.store import Store
 
@@ -20,8 +20,7 @@ def export() -> None:
 
 
 @export.command("csv")
-@click.option("--scan", "scan_ref", default="latest", show_default=True, metavar="ID|latest",
-              help="The scan: latest, or its id or a unique prefix of it.")
+@stored_scan_option
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
               help="Write here, whole or not at all (default: stdout, the same bytes).")
 @click.option("--lang", type=click.Choice(LANGS), default="en", show_default=True, help="Headers and words.")
@@ -44,14 +43,7 @@ def export_csv(
     with Store(db_path) as store:
         # A summary needs only the findings that can block; counts per status are stored whole.
         scan = store.load_scan(scan_ref, statuses=policy.statuses if summary else None)
-    titles: dict[str, str] = {}
-    if not summary:
-        try:
-            titles = fix_titles(scan, catalog_dir)
-        except InputError as exc:
-            if click.get_current_context().get_parameter_source("catalog_dir") != click.core.ParameterSource.DEFAULT:
-                raise
-            click.echo(f"drift: note: fix titles left empty: {exc.render()}", err=True)
+    titles = {} if summary else catalog_titles(scan, catalog_dir, without="left empty")
     table = export_table(scan, lang=lang, summary=summary, titles=titles, policy=policy)
     encoded = encode_csv(table, encoding, replace=replace, source=str(out) if out else "stdout")
     if out is not None:

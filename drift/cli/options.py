@@ -6,6 +6,10 @@ from pathlib import Path
 
 import click
 
+from drift.errors import InputError
+from drift.export import fix_titles
+from drift.results import Scan
+
 catalog_option = click.option(
     "--catalog", "catalog_dir", type=click.Path(path_type=Path), default=Path("manifests"), show_default=True,
     help="The catalog folder.",
@@ -18,3 +22,21 @@ db_option = click.option(
     "--db", "db_path", type=click.Path(path_type=Path), default=Path("drift.db"), show_default=True,
     help="The results database.",
 )
+
+stored_scan_option = click.option(
+    "--scan", "scan_ref", default="latest", show_default=True, metavar="ID|latest",
+    help="The scan: latest, its id or a unique prefix of it, or REF~N (the Nth run before REF's).",
+)
+
+
+def catalog_titles(scan: Scan, catalog_dir: Path, *, without: str) -> dict[str, str]:
+    """Fix titles from the catalog the scan judged. A default catalog folder that is missing or another
+    catalog leaves them out with a note saying what happens `without` them; a catalog named with --catalog
+    must be the scan's one."""
+    try:
+        return fix_titles(scan, catalog_dir)
+    except InputError as exc:
+        if click.get_current_context().get_parameter_source("catalog_dir") != click.core.ParameterSource.DEFAULT:
+            raise
+        click.echo(f"drift: note: fix titles {without}: {exc.render()}", err=True)
+        return {}

@@ -8,9 +8,8 @@ from pathlib import Path
 import click
 
 from drift.atomic import write_atomic
-from drift.cli.options import db_option
-from drift.errors import InputError
-from drift.export import LANGS, fix_titles
+from drift.cli.options import catalog_titles, db_option, stored_scan_option
+from drift.export import LANGS
 from drift.gate import POLICY_FILE, decide, load_policy
 from drift.policy import Policy
 from drift.report import build_report, render_html
@@ -24,8 +23,7 @@ def report() -> None:
 
 
 @report.command("html")
-@click.option("--scan", "scan_ref", default="latest", show_default=True, metavar="ID|latest",
-              help="The scan: latest, its id or a unique prefix of it, or REF~N.")
+@stored_scan_option
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True, metavar="FILE",
               help="Write the page here, whole or not at all.")
 @click.option("--lang", type=click.Choice(LANGS), default="en", show_default=True, help="The page's language.")
@@ -50,13 +48,7 @@ def report_html(
         run = store.resolve_run(scan_ref)
         scan = store.load_scan(run.scan)
         since = since_previous(store, run, policy)
-    titles: dict[str, str] = {}
-    try:
-        titles = fix_titles(scan, catalog_dir)
-    except InputError as exc:
-        if click.get_current_context().get_parameter_source("catalog_dir") != click.core.ParameterSource.DEFAULT:
-            raise
-        click.echo(f"drift: note: fix titles left out: {exc.render()}", err=True)
+    titles = catalog_titles(scan, catalog_dir, without="left out")
     gate = decide(scan, policy, today.date() if today else dt.date.today())
     page = render_html(build_report(gate, lang=lang, titles=titles, since=since, run=run)).encode("utf-8")
     write_atomic(out, page)
