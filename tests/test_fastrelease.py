@@ -30,7 +30,7 @@ def test_reference_manifests_parse_as_yaml_does(path):
 
 def test_whole_catalog_loads_the_same_without_the_fast_path(monkeypatch):
     fast = load.load_catalog(ROOT / "manifests")
-    monkeypatch.setattr(load, "parse_release", lambda text: None)
+    monkeypatch.setattr(load, "parse_release", lambda text, seen=None: None)
     assert load.load_catalog(ROOT / "manifests") == fast
 
 
@@ -57,3 +57,13 @@ def test_a_manifest_without_a_final_newline_goes_to_the_yaml_parser():
 
 def test_words_yaml_reads_as_other_types_are_recognised():
     assert fastrelease.plain_string("source") and not fastrelease.plain_string("null")
+
+
+def test_lines_seen_in_another_manifest_give_the_same_rows():
+    seen: dict = {}
+    entry = f'  - {{path: a/x.java, kind: source, sha256: "{HEX}"}}\n'
+    first = parse_release(f"format: drift-release/1\nfiles:\n{entry}", seen)
+    second = parse_release(f"format: drift-release/1\nfiles:\n{entry}  - {{path: 1.0, kind: source, sha256: \"{HEX}\"}}\n", seen)
+    third = parse_release(f"format: drift-release/1\nfiles:\n{entry}", seen)
+    assert first is not None and third is not None and second is None
+    assert first[1] == third[1] == [("a/x.java", "source", HEX, "")] and first[1][0] is third[1][0]

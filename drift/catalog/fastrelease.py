@@ -5,6 +5,9 @@ objects through PyYAML for each of them dominates loading. Manifests whose `file
 flow mapping per line, with plain paths and quoted hashes, are read here with one regular expression per
 line. Anything else (comments, other quoting, other key order, a path YAML would read as a non-string)
 returns None and goes through the YAML parser, so the result is always what YAML would give.
+
+Most lines are the same from one release to the next (a file changes in few releases), so a line already
+seen in another manifest is not matched again: its row is looked up by the line's text.
 """
 
 from __future__ import annotations
@@ -18,9 +21,8 @@ import yaml
 from drift.yamlio import _Loader
 
 _ENTRY = re.compile(
-    r'^  - \{path: ([A-Za-z0-9_][A-Za-z0-9_./+-]*), kind: ([a-z][a-z0-9_-]*), sha256: "([0-9a-f]{64})"'
-    r'(?:, content_sha256: "([0-9a-f]{64})")?\}\n',
-    re.MULTILINE,
+    r'  - \{path: ([A-Za-z0-9_][A-Za-z0-9_./+-]*), kind: ([a-z][a-z0-9_-]*), sha256: "([0-9a-f]{64})"'
+    r'(?:, content_sha256: "([0-9a-f]{64})")?\}'
 )
 _SPLIT = "\nfiles:\n"
 _STR = "tag:yaml.org,2002:str"
@@ -29,8 +31,11 @@ Row = tuple[str, str, str, str]
 """(path, kind, sha256, content_sha256 or "") of one file."""
 
 
-def parse_release(text: str) -> tuple[dict[str, Any], list[Row]] | None:
-    """The manifest's other fields as YAML would load them, and its files; None when not in the layout."""
+def parse_release(text: str, seen: dict[str, Row] | None = None) -> tuple[dict[str, Any], list[Row]] | None:
+    """The manifest's other fields as YAML would load them, and its files; None when not in the layout.
+
+    `seen` maps lines already parsed (in other manifests of the same catalog) to their rows; new lines are
+    added to it. Equal lines get the same row object, its strings shared."""
     head, sep, body = text.partition(_SPLIT)
     if not sep or (body and not body.endswith("\n")):
         return None
@@ -40,13 +45,29 @@ def parse_release(text: str) -> tuple[dict[str, Any], list[Row]] | None:
         return None
     if not isinstance(header, dict) or "files" in header:
         return None
-    rows: list[Row] = _ENTRY.findall(body)
-    # Each match is one whole line, so as many matches as lines means every line is an entry.
-    if len(rows) != body.count("\n"):
+    known = {} if seen is None else seen
+    lines = body.split("\n")
+    lines.pop()  # "" after the final newline
+    rows: list[Row | None] = list(map(known.get, lines))
+    if not all(rows):
+        for i, line in enumerate(lines):
+            if rows[i] is None:
+                row = known.get(line) or _row(line)
+                if row is None:
+                    return None
+                rows[i] = known[line] = row
+    return header, rows  # type: ignore[return-value]
+
+
+def _row(line: str) -> Row | None:
+    """The row of one line of the files list; None when the line is not an entry in the layout."""
+    match = _ENTRY.fullmatch(line)
+    if match is None:
         return None
-    if not all(map(plain_string, {row[0] for row in rows if "/" not in row[0]} | {row[1] for row in rows})):
+    path, kind, sha256, content = match.groups("")
+    if not (plain_string(kind) and ("/" in path or plain_string(path))):
         return None
-    return header, rows
+    return path, kind, sha256, content
 
 
 @lru_cache(maxsize=4096)

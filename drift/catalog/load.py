@@ -52,8 +52,9 @@ def load_catalog(root: str | Path) -> Catalog:
 
     release_files = _catalog_files(root / "releases", depth=2)
     fix_files = _catalog_files(root / "fixes", depth=1)
-    strings: dict[str, str] = {}
-    releases = [_release(p, lines, strings) for p in release_files]
+    # Shared by every release: most files are the same line in every manifest, and one ReleaseFile.
+    made: _Made = ({}, {})
+    releases = [_release(p, lines, made) for p in release_files]
     seen_releases: dict[tuple[str, str], str] = {}
     for release in releases:
         key = (release.line, release.version)
@@ -114,12 +115,16 @@ def catalog_digest(root: Path, files: list[Path]) -> str:
     return "sha256:" + hashlib.sha256(b"".join(records)).hexdigest()
 
 
-def _release(path: Path, lines: list[str], strings: dict[str, str]) -> Release:
+_Made = tuple[dict[str, Row], dict[Row, ReleaseFile]]
+"""Across a catalog's releases: each manifest line parsed, as its row; each row's ReleaseFile."""
+
+
+def _release(path: Path, lines: list[str], made: _Made) -> Release:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise CatalogError(f"cannot read as UTF-8: {exc}", source=path) from exc
-    fast = parse_release(text)
+    fast = parse_release(text, made[0])
     doc = dict(_mapping(fast[0] if fast is not None else load_yaml(path, CatalogError), path, ""))
     if fast is not None:
         doc["files"] = fast[1]
@@ -135,7 +140,7 @@ def _release(path: Path, lines: list[str], strings: dict[str, str]) -> Release:
     raw_files = doc["files"]
     if not isinstance(raw_files, list):
         raise CatalogError("must be a list", source=path, where="files")
-    files = _release_files_fast(raw_files, path, strings) if fast is not None else _release_files(raw_files, path)
+    files = _release_files_fast(raw_files, path, made[1]) if fast is not None else _release_files(raw_files, path)
     return Release(line=line, version=version, date=_date(doc.get("date"), path, "date"), files=files, source=str(path))
 
 
@@ -162,19 +167,22 @@ def _release_files(raw_files: list[Any], path: Path) -> tuple[ReleaseFile, ...]:
     return tuple(files)
 
 
-def _release_files_fast(rows: list[Row], path: Path, strings: dict[str, str]) -> tuple[ReleaseFile, ...]:
+def _release_files_fast(rows: list[Row], path: Path, made: dict[Row, ReleaseFile]) -> tuple[ReleaseFile, ...]:
     """Rows from `parse_release`: kinds and hashes are already checked by its pattern; paths are checked
-    here all at once. Equal strings are shared across releases (most files do not change)."""
+    here all at once. A row seen in another release gets that release's (immutable) ReleaseFile."""
     paths = [row[0] for row in rows]
     check_paths(paths, source=path, field="files", error=CatalogError)
     if len(set(paths)) != len(paths):
         # The item-by-item check names the duplicate.
         as_yaml = [{"path": p, "kind": k, "sha256": h, **({"content_sha256": c} if c else {})} for p, k, h, c in rows]
         return _release_files(as_yaml, path)
-    intern = strings.setdefault
-    return tuple(
-        ReleaseFile(intern(p, p), intern(k, k), intern(h, h), intern(c, c) if c else None) for p, k, h, c in rows
-    )
+    files: list[ReleaseFile | None] = list(map(made.get, rows))
+    if not all(files):
+        for i, row in enumerate(rows):
+            if files[i] is None:
+                p, k, h, c = row
+                files[i] = made[row] = made.get(row) or ReleaseFile(p, k, h, c or None)
+    return tuple(files)  # type: ignore[arg-type]
 
 
 def _fix(path: Path, lines: list[str]) -> Fix:
