@@ -40,9 +40,10 @@ from typing import Any, NamedTuple
 import sqlite_utils
 
 from drift.errors import InputError, OperationalError
-from drift.results import Evidence, FileDrift, Finding, PerFinding, Scan, TenantResult
+from drift.results import Evidence, Finding, PerFinding, Scan, TenantResult
 from drift.scan import scan_id
 from drift.schema import MIGRATIONS, PENDING, SCHEMA_VERSION
+from drift.storerows import evidence_json, tenant_result, tenant_row
 from drift.tenants import Tenant
 
 DEFAULT_TIMEOUT = 120.0
@@ -178,7 +179,7 @@ class Store:
                 verdicts = verdict_keys.values(result.findings)
                 conn.execute(
                     "INSERT INTO tenants VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (*_tenant_row(scan_key, result), "[" + ",".join(verdicts) + "]"),
+                    (*tenant_row(scan_key, result), "[" + ",".join(verdicts) + "]"),
                 )
                 judged.append((result.tenant, result.inventory_digest))
             final = scan_id(catalog_digest, judged, fixes)
@@ -313,7 +314,7 @@ class Store:
                 chosen = tuple(findings[k] for k in keys)
                 if statuses is not None:
                     chosen = tuple(f for f in chosen if f.status in statuses)
-                tenants.append(_tenant_result(row[:-1], chosen))
+                tenants.append(tenant_result(row[:-1], chosen))
         return Scan(id=scan_key_id, catalog_digest=catalog_digest, created_at=created_at, tenants=tuple(tenants))
 
     def scans(self) -> list[dict[str, Any]]:
@@ -434,35 +435,3 @@ def busy_timeout() -> float:
 def _is_busy(exc: sqlite3.Error) -> bool:
     message = str(exc)
     return "locked" in message or "busy" in message
-
-
-
-
-def _tenant_row(key: int | None, result: TenantResult) -> tuple[Any, ...]:
-    t = result.tenant
-    return (
-        key, t.id, t.name, t.prefecture, t.edition, t.line, _json(sorted(t.modules)),
-        result.inventory_digest, result.collected_at, _json(dict(result.counts)),
-        _json(list(result.drift.uncatalogued)), _json(list(result.drift.modified)), _json(dict(result.drift.releases)),
-    )
-
-
-def evidence_json(evidence: tuple[Evidence, ...]) -> str:
-    """Evidence as the JSON list the scan document uses."""
-    return _json([{"path": e.path, "state": e.state, "found": e.found, "expected": list(e.expected)} for e in evidence])
-
-
-def _tenant_result(row: tuple[Any, ...], findings: tuple[Finding, ...]) -> TenantResult:
-    tid, name, prefecture, edition, line, modules, digest, collected_at, counts, uncatalogued, modified, releases = row
-    return TenantResult(
-        tenant=Tenant(tid, name or "", prefecture or "", edition, line, frozenset(json.loads(modules))),
-        inventory_digest=digest,
-        collected_at=collected_at,
-        findings=findings,
-        drift=FileDrift(tuple(json.loads(uncatalogued)), tuple(json.loads(modified)), json.loads(releases)),
-        counts=json.loads(counts),
-    )
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,39 @@
+"""How a tenant's result becomes a row of the `tenants` table and back (JSON columns, compact)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from drift.results import Evidence, FileDrift, Finding, TenantResult
+from drift.tenants import Tenant
+
+
+def tenant_row(key: int | None, result: TenantResult) -> tuple[Any, ...]:
+    t = result.tenant
+    return (
+        key, t.id, t.name, t.prefecture, t.edition, t.line, dumps_compact(sorted(t.modules)),
+        result.inventory_digest, result.collected_at, dumps_compact(dict(result.counts)),
+        dumps_compact(list(result.drift.uncatalogued)), dumps_compact(list(result.drift.modified)), dumps_compact(dict(result.drift.releases)),
+    )
+
+
+def evidence_json(evidence: tuple[Evidence, ...]) -> str:
+    """Evidence as the JSON list the scan document uses."""
+    return dumps_compact([{"path": e.path, "state": e.state, "found": e.found, "expected": list(e.expected)} for e in evidence])
+
+
+def tenant_result(row: tuple[Any, ...], findings: tuple[Finding, ...]) -> TenantResult:
+    tid, name, prefecture, edition, line, modules, digest, collected_at, counts, uncatalogued, modified, releases = row
+    return TenantResult(
+        tenant=Tenant(tid, name or "", prefecture or "", edition, line, frozenset(json.loads(modules))),
+        inventory_digest=digest,
+        collected_at=collected_at,
+        findings=findings,
+        drift=FileDrift(tuple(json.loads(uncatalogued)), tuple(json.loads(modified)), json.loads(releases)),
+        counts=json.loads(counts),
+    )
+
+
+def dumps_compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
