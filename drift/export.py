@@ -22,6 +22,7 @@ from pathlib import Path
 
 from drift.catalog import load_catalog
 from drift.errors import InputError
+from drift.formats.evidence import evidence_parts
 from drift.policy import Policy
 from drift.results import (
     AMBIGUOUS,
@@ -217,7 +218,7 @@ def evidence_text(finding: Finding, words: Language = _ENGLISH) -> str:
     there is no evidence; cut at a whole entry to fit an Excel cell."""
     if not finding.evidence:
         return words.reason(finding.reason)
-    parts = [f"{e.path}: {words.states.get(e.state, e.state)}" for e in finding.evidence]
+    parts = evidence_parts(finding, words.states)
     text = "; ".join(parts)
     if len(text) <= EXCEL_MAX_CELL:
         return text
