@@ -1,20 +1,58 @@
-"""File-level drift (SPEC 5): each tenant file against every release manifest of the product."""
+"""File-level drift (SPEC 5): each tenant file against every release manifest of the product.
+
+A fleet's tenants each run some release with a few files changed, so `ReleaseIndex.nearest` first finds
+the release a tenant's files are closest to, and the paths where they differ from it (a few C-level
+passes over the file table). File drift then visits only those paths, starting from what was computed
+once for the release itself; `drift.judge` reuses findings the same way. The results are exactly those
+of judging every file on its own: the nearest release only decides how much work is skipped.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping
-from itertools import compress, repeat
-from operator import itemgetter, mul, not_
-from typing import cast
+from collections.abc import Mapping
+from dataclasses import dataclass
+from itertools import compress, filterfalse, repeat
+from functools import reduce
+from operator import mul, ne, not_, or_
 
-from drift.catalog.model import Catalog
+from drift.catalog.model import Catalog, Release
+from drift.inventory.filetable import FileTable
 from drift.inventory.model import FileRecord
 from drift.results import FileDrift
 
-_SHA256, _CONTENT = itemgetter(1), itemgetter(2)
 _FIELD = 32
 """Bits per release in a spread mask: room for counts up to 2**32 files."""
+MAX_PROBES = 64
+"""Paths whose hashes vote for a tenant's nearest release."""
+_PROBE_CANDIDATES = 500
+"""How many of the most varied paths are considered as probes (bounds the index's set-up time)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Nearest:
+    """The release a tenant's files are closest to, and where they differ from it."""
+
+    release: int
+    """The release's index in the catalog."""
+    differing: frozenset[str]
+    """Paths where the tenant's sha256 or content hash differs from the release's, or that only one of them has."""
+
+
+class _ReleaseTable:
+    """One release's files by path, and its file-drift masks, computed once."""
+
+    __slots__ = ("content", "counts", "index", "mask", "sha", "total")
+
+    def __init__(self, index: ReleaseIndex, number: int, release: Release) -> None:
+        self.index = number
+        self.sha: dict[str, str] = {f.path: f.sha256 for f in release.files}
+        self.content: dict[str, str] = {f.path: f.content_sha256 for f in release.files if f.content_sha256 is not None}
+        self.mask: dict[str, int] = dict(zip(self.sha, map(index.sha_masks.__getitem__, self.sha.items())))
+        for path, content in self.content.items():
+            self.mask[path] |= index.content_masks[(path, content)]
+        self.counts: Counter[int] = Counter(self.mask.values())
+        self.total: int = index.spread_total(self.counts)
 
 
 class ReleaseIndex:
@@ -28,60 +66,142 @@ class ReleaseIndex:
         self.labels: tuple[str, ...] = tuple(
             r.version if versions[r.version] == 1 else f"{r.line}/{r.version}" for r in catalog.releases
         )
+        self._releases = catalog.releases
         self._lines: tuple[str, ...] = tuple(r.line for r in catalog.releases)
         self._known: frozenset[str] = frozenset(f.path for r in catalog.releases for f in r.files)
-        self._sha: dict[tuple[str, str], int] = {}
-        self._content: dict[tuple[str, str], int] = {}
+        self.sha_masks: dict[tuple[str, str], int] = {}
+        self.content_masks: dict[tuple[str, str], int] = {}
         for bit, release in enumerate(catalog.releases):
             flag = 1 << bit
             for f in release.files:
                 key = (f.path, f.sha256)
-                self._sha[key] = self._sha.get(key, 0) | flag
+                self.sha_masks[key] = self.sha_masks.get(key, 0) | flag
                 if f.content_sha256 is not None:
                     key = (f.path, f.content_sha256)
-                    self._content[key] = self._content.get(key, 0) | flag
+                    self.content_masks[key] = self.content_masks.get(key, 0) | flag
         self._spread: dict[int, int] = {}
+        self._tables: dict[int, _ReleaseTable] = {}
+        self._probes = _probes(self.sha_masks, (1 << len(catalog.releases)) - 1)
 
-    def file_drift(self, files: Mapping[str, FileRecord]) -> FileDrift:
+    def mask_of(self, path: str, sha256: str, content_sha256: str | None) -> int:
+        """The releases that have this file at this path (by its bytes, or for archives its content)."""
+        mask = self.sha_masks.get((path, sha256), 0)
+        if content_sha256 is not None:
+            mask |= self.content_masks.get((path, content_sha256), 0)
+        return mask
+
+    def spread_total(self, masks: Mapping[int, int]) -> int:
+        """Per-release file counts of masks (mask -> files) as one big integer of `_FIELD`-bit fields."""
+        for mask in list(filterfalse(self._spread.__contains__, masks)):
+            self._spread[mask] = _spread(mask)
+        return sum(map(mul, map(self._spread.__getitem__, masks), masks.values()))
+
+    def nearest(self, files: Mapping[str, FileRecord]) -> Nearest | None:
+        """The release the files are closest to (by a vote of a few paths that tell releases apart) and every
+        path where they differ from it; None when the catalog has no release."""
+        if not self._releases:
+            return None
+        table = FileTable.of(files)
+        votes: Counter[int] = Counter()
+        for path, by_sha, absent in self._probes:
+            sha = table.sha256.get(path)
+            votes[absent if sha is None else by_sha.get(sha, 0)] += 1
+        per_bit = _fields(self.spread_total(votes), len(self._releases))
+        release = self._table(max(range(len(self._releases)), key=lambda b: (per_bit.get(b, 0), b)))
+        # Paths whose sha256 differs, or that the release lacks: one C-level pass.
+        differing = set(compress(table.paths, map(ne, map(release.sha.get, table.paths), table.shas)))
+        release_files_there = len(table.paths) - len(differing) + sum(map(release.sha.__contains__, differing))
+        if release_files_there != len(release.sha):  # some of the release's files are not there
+            differing.update(release.sha.keys() - table.sha256.keys())
+        # Same bytes, yet another content hash (or one side has none): only archives, a few per release.
+        for path in (table.content_sha256.keys() | release.content.keys()) - differing:
+            if table.content_sha256.get(path) != release.content.get(path):
+                differing.add(path)
+        return Nearest(release.index, frozenset(differing))
+
+    def file_drift(self, files: Mapping[str, FileRecord], nearest: Nearest | None = None) -> FileDrift:
         """Uncatalogued and modified paths, and how many files each release accounts for.
 
         A file whose bytes (or, for archives, content) several releases share is attributed greedily: the
         release that accounts for the most files is taken first, then the next for the files left (on a tie:
         a release of the first one's line, then the later release), so a mixed deployment shows as its
-        main release plus a few others.
+        main release plus a few others. With `nearest` (from `nearest(files)`), only the differing paths
+        are looked at one by one; the result is the same.
         """
-        paths = list(files)
-        records = list(files.values())
+        if nearest is None:
+            return self._file_drift_each(files)
+        table = self._table(nearest.release)
+        counts = dict(table.counts)
+        total = table.total
+        added: dict[int, int] = {}  # masks of the differing files
+        unmatched: list[str] = []
+        for path in nearest.differing:
+            old = table.mask.get(path)
+            if old is not None:
+                counts[old] -= 1
+                if not counts[old]:
+                    del counts[old]
+                total -= self._spread[old]
+            record = files.get(path)
+            if record is not None:
+                new = self.mask_of(path, record.sha256, record.content_sha256)
+                if new:
+                    counts[new] = counts.get(new, 0) + 1
+                    added[new] = added.get(new, 0) + 1
+                    total += self._spread.setdefault(new, _spread(new))
+                else:
+                    unmatched.append(path)
+        # Every mask of the release's own files has the release's bit: once that release is attributed, only
+        # the differing files' masks can remain.
+        return self._drift(unmatched, counts, total, (1 << nearest.release, added))
+
+    def _file_drift_each(self, files: Mapping[str, FileRecord]) -> FileDrift:
+        table = FileTable.of(files)
         # One C-level pass: each file's release mask by (path, sha256); 0 where no release has those bytes.
-        shas: Iterator[str] = map(_SHA256, records)
-        masks = list(map(self._sha.get, zip(paths, shas), repeat(0)))
-        for i in compress(range(len(records)), map(_CONTENT, records)):
-            masks[i] |= self._content.get((paths[i], cast(str, records[i].content_sha256)), 0)
-        unmatched = list(compress(paths, map(not_, masks)))
+        masks = dict(zip(table.paths, map(self.sha_masks.get, zip(table.paths, table.shas), repeat(0))))
+        for path, content in table.content_sha256.items():
+            masks[path] |= self.content_masks.get((path, content), 0)
+        return self._drift(list(compress(masks, map(not_, masks.values()))), Counter(filter(None, masks.values())), None, None)
+
+    def _drift(self, unmatched: list[str], masks: Mapping[int, int], total: int | None, shortcut: tuple[int, dict[int, int]] | None) -> FileDrift:
         known = self._known
         return FileDrift(
             uncatalogued=tuple(sorted(p for p in unmatched if p not in known)),
             modified=tuple(sorted(p for p in unmatched if p in known)),
-            releases=self._attribute(Counter(filter(None, masks))),
+            releases=self._attribute(masks, total, shortcut),
         )
 
-    def _attribute(self, masks: Counter[int]) -> dict[str, int]:
+    def _table(self, release: int) -> _ReleaseTable:
+        table = self._tables.get(release)
+        if table is None:
+            table = self._tables[release] = _ReleaseTable(self, release, self._releases[release])
+        return table
+
+    def _attribute(self, masks: Mapping[int, int], total: int | None, shortcut: tuple[int, dict[int, int]] | None) -> dict[str, int]:
+        """`total`, when given, is `spread_total(masks)`, already known. `shortcut`, when given, is a flag
+        that every mask has except some of those listed with it (mask -> files)."""
         remaining = dict(masks)
         result: dict[str, int] = {}
         main_line: str | None = None
         while remaining:
             # Per-release counts in one big-integer sum: each mask spread to one 32-bit field per release.
-            for mask in remaining.keys() - self._spread.keys():
-                self._spread[mask] = _spread(mask)
-            total = sum(map(mul, map(self._spread.__getitem__, remaining), remaining.values()))
-            field_mask = (1 << _FIELD) - 1
-            per_bit = {b: c for b in range(len(self.labels)) if (c := (total >> (b * _FIELD)) & field_mask)}
+            per_bit = _fields(self.spread_total(remaining) if total is None else total, len(self.labels))
             bit = max(per_bit, key=lambda b: (per_bit[b], self._lines[b] == main_line, b))
             main_line = main_line or self._lines[bit]
             flag = 1 << bit
             result[self.labels[bit]] = per_bit[bit]
-            remaining = {m: c for m, c in remaining.items() if not m & flag}
+            if shortcut is not None and shortcut[0] == flag:
+                remaining = {m: c for m, c in shortcut[1].items() if not m & flag}
+            else:
+                remaining = {m: c for m, c in remaining.items() if not m & flag}
+            total = shortcut = None
         return result
+
+
+def _fields(total: int, count: int) -> dict[int, int]:
+    """The non-zero `_FIELD`-bit fields of a spread total, by release index."""
+    field_mask = (1 << _FIELD) - 1
+    return {b: c for b in range(count) if (c := (total >> (b * _FIELD)) & field_mask)}
 
 
 def _spread(mask: int) -> int:
@@ -92,3 +212,25 @@ def _spread(mask: int) -> int:
         spread |= 1 << ((low.bit_length() - 1) * _FIELD)
         mask ^= low
     return spread
+
+
+def _probes(sha_masks: Mapping[tuple[str, str], int], every: int) -> tuple[tuple[str, dict[str, int], int], ...]:
+    """Up to `MAX_PROBES` paths that tell releases apart: each as (path, sha256 -> releases with it, releases
+    without the path). Taken greedily from the most varied paths, each only if it splits a group of releases
+    that the ones before could not tell apart."""
+    by_path: dict[str, dict[str, int]] = {}
+    for (path, sha), mask in sha_masks.items():
+        by_path.setdefault(path, {})[sha] = mask
+    varied = sorted(by_path.items(), key=lambda item: (-len(item[1]), item[0]))[:_PROBE_CANDIDATES]
+    groups = [every]
+    probes: list[tuple[str, dict[str, int], int]] = []
+    for path, by_sha in varied:
+        absent = every & ~reduce(or_, by_sha.values(), 0)
+        parts = [*by_sha.values(), absent] if absent else list(by_sha.values())
+        split = [g & part for g in groups for part in parts if g & part]
+        if len(split) > len(groups):
+            groups = split
+            probes.append((path, by_sha, absent))
+            if len(probes) == MAX_PROBES or len(groups) == every.bit_count():
+                break
+    return tuple(probes)

@@ -7,22 +7,43 @@ same key: the verdicts are those of `drift.verdict.judge_fix`, computed once per
 
 Fixes are also taken in groups: a group's findings are reused whole when the tenant's state at all of the
 group's paths was seen before, so a tenant that shares its release with others costs a few dozen look-ups,
-not one per fix.
+not one per fix. Given the tenant's nearest release (`drift.filedrift.Nearest`), a group none of whose paths
+differ from that release is keyed on the release alone, without looking at its paths at all.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
-from typing import Any
+from itertools import chain
+from operator import add, attrgetter
+from typing import Any, NamedTuple, cast
 
 from drift.catalog.model import Fix
+from drift.filedrift import Nearest
+from drift.inventory.filetable import FileTable
 from drift.inventory.model import Inventory
-from drift.results import NOT_APPLICABLE, Finding
+from drift.results import NOT_APPLICABLE, STATUSES, Finding
 from drift.tenants import Tenant
 from drift.verdict import exclusion_reason, judge_fix, unreadable
 
 GROUP_SIZE = 32
 """Fixes per group."""
+
+class Judged(NamedTuple):
+    """Every fix judged on one tenant."""
+
+    findings: tuple[Finding, ...]
+    """In the order of the fixes."""
+    counts: dict[str, int]
+    """Findings per status, as `count_statuses` counts them."""
+    runs: tuple[tuple[Finding, ...], ...]
+    """`findings` in consecutive runs that other tenants share (see `TenantResult.runs`)."""
+
+
+_Entry = tuple[tuple[Finding, ...], tuple[int, ...]]
+"""A group's findings, and how many of them have each of `STATUSES`."""
+_STATUS = attrgetter("status")
 
 
 class _Plan:
@@ -42,9 +63,10 @@ class _Plan:
         self.checks = tuple(checks)
         self.memo: dict[Any, Any] = {}
 
-    def key(self, inventory: Inventory) -> Any:
-        """Everything in the inventory that the verdicts of these fixes read."""
-        key: Any = tuple(map(inventory.files.get, self.paths))
+    def key(self, inventory: Inventory, files: FileTable) -> Any:
+        """Everything in the inventory (whose files are `files`) that the verdicts of these fixes read: each
+        path's sha256 and content hash (None where absent), what could not be read, config values."""
+        key: Any = (tuple(map(files.sha256.get, self.paths)), tuple(map(files.content_sha256.get, self.paths)))
         if inventory.unreadable or inventory.links or inventory.skipped:
             key = (key, tuple(unreadable(p, inventory) for p in self.paths))
         if self.checks:
@@ -63,25 +85,60 @@ class Judge:
             for start in range(0, len(self.fixes), GROUP_SIZE)
         ]
         self._exclusions: dict[tuple[str | None, frozenset[str]], tuple[Finding | None, ...]] = {}
+        self._groups_of: dict[str, list[int]] = {}
+        for number, (_, group) in enumerate(self._groups):
+            for path in group.paths:
+                self._groups_of.setdefault(path, []).append(number)
 
-    def judge(self, tenant: Tenant, inventory: Inventory) -> tuple[Finding, ...]:
-        """Every fix on one tenant, in the order given; equal to `judge_fix` fix by fix."""
+    def judge(self, tenant: Tenant, inventory: Inventory, nearest: Nearest | None = None) -> tuple[Finding, ...]:
+        """Every fix on one tenant, in the order given; equal to `judge_fix` fix by fix.
+
+        `nearest` must be `ReleaseIndex.nearest(inventory.files)` of the catalog the fixes come from."""
+        return self.judge_counted(tenant, inventory, nearest).findings
+
+    def judge_counted(self, tenant: Tenant, inventory: Inventory, nearest: Nearest | None = None) -> Judged:
+        """`judge`, with the findings per status and the shared runs they come in."""
         excluded = self._excluded(tenant)
         profile = (tenant.edition, tenant.modules)
-        findings: list[Finding] = []
-        for indexes, group in self._groups:
-            key = (profile, group.key(inventory))
-            found = group.memo.get(key)
-            if found is None:
-                found = group.memo[key] = tuple(self._one(i, excluded[i], tenant, inventory) for i in indexes)
-            findings.extend(found)
-        return tuple(findings)
+        files = FileTable.of(inventory.files)
+        as_release: set[int] = set()
+        if nearest is not None and not (inventory.unreadable or inventory.links or inventory.skipped):
+            as_release.update(range(len(self._groups)))
+            for path in nearest.differing:
+                as_release.difference_update(self._groups_of.get(path, ()))
+        runs: list[tuple[Finding, ...]] = []
+        counts = [0] * len(STATUSES)
+        for number, (indexes, group) in enumerate(self._groups):
+            entry: _Entry | None
+            if number in as_release:
+                # Every path of the group as in the release (`nearest` says so): only config values can differ.
+                release_key = (profile, "release", cast(Nearest, nearest).release, tuple(map(inventory.config.get, group.checks)))
+                entry = group.memo.get(release_key)
+                if entry is None:  # maybe another release with the same files at these paths
+                    entry = group.memo[release_key] = self._entry(group, indexes, excluded, tenant, inventory, files)
+            else:
+                entry = self._entry(group, indexes, excluded, tenant, inventory, files)
+            runs.append(entry[0])
+            counts = list(map(add, counts, entry[1]))
+        return Judged(tuple(chain.from_iterable(runs)), dict(zip(STATUSES, counts, strict=True)), tuple(runs))
 
-    def _one(self, index: int, not_applicable: Finding | None, tenant: Tenant, inventory: Inventory) -> Finding:
+    def _entry(
+        self, group: _Plan, indexes: range, excluded: tuple[Finding | None, ...], tenant: Tenant, inventory: Inventory, files: FileTable
+    ) -> _Entry:
+        """The group's findings and their counts per status, memoised by the tenant's state at its paths."""
+        key = ((tenant.edition, tenant.modules), group.key(inventory, files))
+        entry: _Entry | None = group.memo.get(key)
+        if entry is None:
+            found = tuple(self._one(i, excluded[i], tenant, inventory, files) for i in indexes)
+            statuses = Counter(map(_STATUS, found))
+            entry = group.memo[key] = (found, tuple(statuses.get(s, 0) for s in STATUSES))
+        return entry
+
+    def _one(self, index: int, not_applicable: Finding | None, tenant: Tenant, inventory: Inventory, files: FileTable) -> Finding:
         if not_applicable is not None:
             return not_applicable
         fix, plan = self._plans[index]
-        key = plan.key(inventory)
+        key = plan.key(inventory, files)
         finding: Finding | None = plan.memo.get(key)
         if finding is None:
             finding = plan.memo[key] = judge_fix(fix, tenant, inventory)

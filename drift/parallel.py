@@ -1,9 +1,9 @@
 """Judging tenants in worker processes, for fleets where one core is the limit.
 
 Workers are forked after the catalog is loaded, so they share it without copying or pickling it. Each
-sends back a tenant's findings as small integers into a table of the distinct findings it has judged
-(most tenants share most findings), plus the entries of that table the parent has not seen yet: the
-parent rebuilds results that share finding objects, exactly as a sequential scan does.
+sends back a tenant's findings as small integers into a table of the runs of findings it has judged (most
+tenants share most runs; see `TenantResult.runs`), plus the runs and findings the parent has not seen yet:
+the parent rebuilds results that share finding and run objects, exactly as a sequential scan does.
 """
 
 from __future__ import annotations
@@ -13,15 +13,19 @@ import multiprocessing
 import os
 from array import array
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, cast
+from itertools import chain
+from typing import Any
 
 from drift.results import Finding, TenantResult
 from drift.tenants import Tenant
 
 _JUDGE: Callable[[Tenant], TenantResult] | None = None
-_INDEX: dict[int, int] = {}
-"""In a worker: id() of each finding sent to the parent -> its index in the parent's table."""
-_KEPT: list[Finding] = []
+_FINDINGS: dict[int, int] = {}
+"""In a worker: id() of each finding sent to the parent -> its index in the parent's table of findings."""
+_RUNS: dict[int, int] = {}
+"""In a worker: id() of each run of findings sent -> its index in the parent's table of runs."""
+_KEPT: list[object] = []
+"""What those ids belong to, kept alive so that no id() is reused by another object."""
 
 
 def can_fork() -> bool:
@@ -33,7 +37,7 @@ def judge_in_workers(judge: Callable[[Tenant], TenantResult], tenants: Sequence[
     """`judge(tenant)` for each tenant in `jobs` forked workers; results in the order of `tenants`."""
     global _JUDGE
     _JUDGE = judge
-    tables: dict[int, list[Finding]] = {}
+    tables: dict[int, _Tables] = {}
     # Everything alive now (the catalog, its index) moves out of the collector's sight: workers neither
     # traverse it on each collection nor copy its pages by touching it.
     gc.freeze()
@@ -49,28 +53,49 @@ def judge_in_workers(judge: Callable[[Tenant], TenantResult], tenants: Sequence[
 def _work(tenant: Tenant) -> tuple[Any, ...]:
     assert _JUDGE is not None
     result = _JUDGE(tenant)
-    indexes = list(map(_INDEX.get, map(id, result.findings)))
-    new: list[tuple[int, Finding]] = []
-    if None in indexes:
-        for i, finding in enumerate(result.findings):
-            if indexes[i] is None:
-                index = _INDEX.get(id(finding))
-                if index is None:
-                    # Kept alive in _KEPT, so its id() is never reused for another object.
-                    index = _INDEX[id(finding)] = len(_KEPT)
-                    _KEPT.append(finding)
-                    new.append((index, finding))
-                indexes[i] = index
-    ids = array("I", cast(list[int], indexes))
-    return (os.getpid(), result.tenant, result.inventory_digest, result.collected_at, ids.tobytes(), new, result.drift, result.counts)
+    new_findings: list[tuple[int, Finding]] = []
+    new_runs: list[tuple[int, bytes]] = []
+    run_ids = array("I")
+    for run in result.runs or (result.findings,):
+        index = _RUNS.get(id(run))
+        if index is None:
+            index = _RUNS[id(run)] = len(_RUNS)
+            _KEPT.append(run)
+            new_runs.append((index, array("I", [_finding_index(f, new_findings) for f in run]).tobytes()))
+        run_ids.append(index)
+    return (os.getpid(), result.tenant, result.inventory_digest, result.collected_at, run_ids.tobytes(), new_runs, new_findings,
+            result.drift, result.counts)
 
 
-def _unpack(packed: tuple[Any, ...], tables: dict[int, list[Finding]]) -> TenantResult:
-    pid, tenant, digest, collected_at, raw_ids, new, drift, counts = packed
-    table = tables.setdefault(pid, [])
-    for index, finding in new:  # a worker numbers its findings 0, 1, 2, ... in the order it sends them
-        assert index == len(table)
-        table.append(finding)
-    ids = array("I")
-    ids.frombytes(raw_ids)
-    return TenantResult(tenant, digest, collected_at, tuple(map(table.__getitem__, ids)), drift, counts)
+def _finding_index(finding: Finding, new: list[tuple[int, Finding]]) -> int:
+    index = _FINDINGS.get(id(finding))
+    if index is None:
+        index = _FINDINGS[id(finding)] = len(_FINDINGS)
+        _KEPT.append(finding)
+        new.append((index, finding))
+    return index
+
+
+class _Tables:
+    """The parent's copy of one worker's findings and runs, each numbered 0, 1, 2, ... in the order sent."""
+
+    def __init__(self) -> None:
+        self.findings: list[Finding] = []
+        self.runs: list[tuple[Finding, ...]] = []
+
+
+def _unpack(packed: tuple[Any, ...], tables: dict[int, _Tables]) -> TenantResult:
+    pid, tenant, digest, collected_at, raw_run_ids, new_runs, new_findings, drift, counts = packed
+    table = tables.setdefault(pid, _Tables())
+    for index, finding in new_findings:
+        assert index == len(table.findings)
+        table.findings.append(finding)
+    for index, raw_ids in new_runs:
+        assert index == len(table.runs)
+        ids = array("I")
+        ids.frombytes(raw_ids)
+        table.runs.append(tuple(map(table.findings.__getitem__, ids)))
+    run_ids = array("I")
+    run_ids.frombytes(raw_run_ids)
+    runs = tuple(map(table.runs.__getitem__, run_ids))
+    return TenantResult(tenant, digest, collected_at, tuple(chain.from_iterable(runs)), drift, counts, runs)

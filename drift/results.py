@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter
+from itertools import compress, repeat
+from operator import attrgetter, is_
 from typing import Generic, NamedTuple, TypeVar
 
 from drift.tenants import Tenant
@@ -90,32 +91,51 @@ class TenantResult:
     """File-level drift."""
     counts: Mapping[str, int]
     """Findings per status over every fix judged, each of `STATUSES` present."""
+    runs: tuple[tuple[Finding, ...], ...] = field(default=(), compare=False, repr=False)
+    """`findings` as consecutive runs that other tenants' results share (the same tuple objects), or empty:
+    lets `PerFinding.of` look a value up once per run, not once per finding."""
 
 
 class PerFinding(Generic[T]):
     """A value computed once per finding object: the tenants of a scan share finding objects (see
     `drift.judge`), so a fleet of millions of findings holds only thousands of distinct ones.
 
-    Keyed by object identity, looked up in one C-level pass per tenant; each finding seen is kept alive
-    here, so its id() cannot be reused by another object meanwhile.
+    Keyed by object identity, looked up in one C-level pass per tenant (or, with `of`, once per run of
+    findings that results share); each object seen is kept alive here, so its id() cannot be reused by
+    another object meanwhile.
     """
 
     def __init__(self, compute: Callable[[Finding], T]) -> None:
         self._compute = compute
         self._values: dict[int, T] = {}
-        self._alive: list[Finding] = []
+        self._runs: dict[int, list[T]] = {}
+        self._alive: list[object] = []
+
+    def of(self, result: TenantResult) -> list[T]:
+        """The value for each of the result's findings, in order (by its runs when it has them)."""
+        if not result.runs:
+            return self.values(result.findings)
+        found: list[T] = []
+        for run in result.runs:
+            values = self._runs.get(id(run))
+            if values is None:
+                values = self._runs[id(run)] = self.values(run)
+                self._alive.append(run)
+            found += values
+        return found
 
     def values(self, findings: Sequence[Finding]) -> list[T]:
         """The value for each finding, in order."""
         found: list[T | None] = list(map(self._values.get, map(id, findings)))
         if None in found:
-            for i, finding in enumerate(findings):
-                if found[i] is None:
-                    value = self._values.get(id(finding))
-                    if value is None:
-                        value = self._values[id(finding)] = self._compute(finding)
-                        self._alive.append(finding)
-                    found[i] = value
+            # Only the positions not seen before are visited one by one (a C-level pass finds them).
+            for i in compress(range(len(found)), map(is_, found, repeat(None))):
+                finding = findings[i]
+                value = self._values.get(id(finding))
+                if value is None:
+                    value = self._values[id(finding)] = self._compute(finding)
+                    self._alive.append(finding)
+                found[i] = value
         return found  # type: ignore[return-value]
 
 

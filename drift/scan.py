@@ -7,7 +7,7 @@ import gc
 import hashlib
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import replace
-from itertools import compress
+from itertools import chain, compress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -64,14 +64,16 @@ class TenantJudge:
         if path is None:
             return _without_inventory(tenant, self.fixes)
         inventory = read_inventory(path, tenant.id)
-        findings = self._judge.judge(tenant, inventory)
+        nearest = self._index.nearest(inventory.files)
+        judged = self._judge.judge_counted(tenant, inventory, nearest)
         return TenantResult(
             tenant=tenant,
             inventory_digest=inventory.digest,
             collected_at=inventory.collected_at,
-            findings=findings,
-            drift=self._index.file_drift(inventory.files),
-            counts=count_statuses(findings),
+            findings=judged.findings,
+            drift=self._index.file_drift(inventory.files, nearest),
+            counts=judged.counts,
+            runs=judged.runs,
         )
 
 
@@ -180,20 +182,37 @@ def scan_into(
     and the stored scan's time is returned.
     """
     kept: list[TenantResult] = []
-
-    kept_flags = PerFinding(keep) if keep is not None else None
+    keeper = _Keeper(keep) if keep is not None else None
 
     def keeping(results: Iterable[TenantResult]) -> Iterator[TenantResult]:
         for result in results:
-            if kept_flags is None:
-                kept.append(result)
-            else:
-                kept.append(replace(result, findings=tuple(compress(result.findings, kept_flags.values(result.findings)))))
+            kept.append(result if keeper is None else keeper(result))
             yield result
 
     results = iter_scan(catalog, tenants, inventory_dir, fixes, progress=progress, jobs=jobs)
     saved = store.save_scan(catalog.digest, timestamp(now), keeping(results), [f.id for f in fixes] if narrowed else None)
     return Scan(id=saved.id, catalog_digest=catalog.digest, created_at=saved.created_at, tenants=tuple(kept))
+
+
+class _Keeper:
+    """A result with only the findings `keep` accepts; its runs stay shared, each filtered once."""
+
+    def __init__(self, keep: Callable[[Finding], bool]) -> None:
+        self._flags = PerFinding(keep)
+        self._runs: dict[int, tuple[Finding, ...]] = {}
+        self._alive: list[tuple[Finding, ...]] = []  # so that no id() in _runs is reused
+
+    def __call__(self, result: TenantResult) -> TenantResult:
+        if not result.runs:
+            return replace(result, findings=tuple(compress(result.findings, self._flags.values(result.findings))))
+        runs: list[tuple[Finding, ...]] = []
+        for run in result.runs:
+            kept = self._runs.get(id(run))
+            if kept is None:
+                kept = self._runs[id(run)] = tuple(compress(run, self._flags.values(run)))
+                self._alive.append(run)
+            runs.append(kept)
+        return replace(result, findings=tuple(chain.from_iterable(runs)), runs=tuple(runs))
 
 
 def timestamp(now: dt.datetime | None = None) -> str:

@@ -176,7 +176,7 @@ class Store:
             )
             scan_key = cursor.lastrowid
             for result in results:
-                verdicts = verdict_keys.values(result.findings)
+                verdicts = verdict_keys.of(result)
                 conn.execute(
                     "INSERT INTO tenants VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (*tenant_row(scan_key, result), "[" + ",".join(verdicts) + "]"),

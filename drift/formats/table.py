@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from itertools import compress, islice
+
 from tabulate import tabulate
 
 from drift.formats.evidence import short_evidence
 from drift.policy import Policy
-from drift.results import MISSING, NOT_APPLICABLE, PARTIAL, STATUSES, UNVERIFIABLE, Scan, TenantResult
+from drift.results import MISSING, NOT_APPLICABLE, PARTIAL, STATUSES, UNVERIFIABLE, PerFinding, Scan, TenantResult
 
 MAX_BLOCKING_ROWS = 200
 """A terminal shows at most this many blocking findings, then says how many more there are."""
@@ -15,10 +17,12 @@ MAX_BLOCKING_ROWS = 200
 def render_table(scan: Scan, policy: Policy) -> str:
     """Counts per tenant, worst first (most blocking findings, then most missing, partial, unverifiable),
     then every blocking finding with its evidence."""
-    blocking_of = {r.tenant.id: [f for f in r.findings if policy.blocks(f)] for r in scan.tenants}
+    blocks = PerFinding(policy.blocks)
+    blocking_of = {r.tenant.id: list(compress(r.findings, blocks.of(r))) for r in scan.tenants}
     ordered = sorted(scan.tenants, key=lambda r: _worst_first(r, len(blocking_of[r.tenant.id])))
-    blocking = [(r, f) for r in ordered for f in blocking_of[r.tenant.id]]
-    blocked_tenants = len({r.tenant.id for r, _ in blocking})
+    blocking_count = sum(map(len, blocking_of.values()))
+    blocked_tenants = sum(1 for found in blocking_of.values() if found)
+    shown = list(islice(((r, f) for r in ordered for f in blocking_of[r.tenant.id]), MAX_BLOCKING_ROWS))
     head = (
         f"scan {scan.id}\ncatalog {scan.catalog_digest}\n"
         f"{len(scan.tenants)} tenants, {blocked_tenants} with blocking findings "
@@ -31,14 +35,12 @@ def render_table(scan: Scan, policy: Policy) -> str:
     ]
     headers = ["tenant", "name", "line", "blocking", *(("n/a" if s == NOT_APPLICABLE else s) for s in STATUSES), "uncatalogued", "modified"]
     parts = [head, tabulate(rows, headers=headers, disable_numparse=True) + "\n"]
-    if blocking:
-        block_rows = [
-            [r.tenant.id, f.fix, f.severity, f.status, f.variant or "", short_evidence(f)] for r, f in blocking[:MAX_BLOCKING_ROWS]
-        ]
+    if shown:
+        block_rows = [[r.tenant.id, f.fix, f.severity, f.status, f.variant or "", short_evidence(f)] for r, f in shown]
         parts.append("\nblocking findings\n")
         parts.append(tabulate(block_rows, headers=["tenant", "fix", "severity", "status", "variant", "evidence"], disable_numparse=True) + "\n")
-        if len(blocking) > MAX_BLOCKING_ROWS:
-            parts.append(f"... and {len(blocking) - MAX_BLOCKING_ROWS} more blocking findings: use --format csv or json for all\n")
+        if blocking_count > MAX_BLOCKING_ROWS:
+            parts.append(f"... and {blocking_count - MAX_BLOCKING_ROWS} more blocking findings: use --format csv or json for all\n")
     return "".join(parts)
 
 

@@ -12,13 +12,14 @@ import hashlib
 import json
 import re
 from collections.abc import Collection, Mapping
-from itertools import compress, repeat
+from itertools import compress, filterfalse, repeat
 from operator import is_not, itemgetter
 from pathlib import Path
 from typing import Any
 
 from drift.errors import InventoryError
 from drift.hashes import is_hex
+from drift.inventory.filetable import DuplicatePathError, FileTable
 from drift.inventory.model import ConfigValue, FileRecord, Inventory, Link, Skipped, Unreadable
 from drift.paths import check_paths, check_relpath
 
@@ -106,7 +107,7 @@ def _inventory(doc: Any, path: Path, digest: str) -> Inventory:
         if not isinstance(doc[key], str):
             raise InventoryError("must be a string", source=path, where=key)
     raw_files = _list(doc, "files", path)
-    files = _files_fast(raw_files, path)
+    files: Mapping[str, FileRecord] | None = _files_fast(raw_files, path)
     if files is None:
         files = _files_checked(raw_files, path)
     unreadable: dict[str, Unreadable] = {}
@@ -208,11 +209,11 @@ def _each_path_once(path: Path, **sections: Mapping[str, object]) -> None:
 _PATH, _SHA256, _SIZE = itemgetter("path"), itemgetter("sha256"), itemgetter("size")
 
 
-def _files_fast(raw_files: list[Any], path: Path) -> dict[str, FileRecord] | None:
+def _files_fast(raw_files: list[Any], path: Path) -> FileTable | None:
     """The files by path when every item is well formed, checked in a few C-level passes over all of them (a
     fleet scan reads millions); None when any item is not, so that `_files_checked` names it."""
     if not raw_files:
-        return {}
+        return FileTable([], [], [], [])
     try:
         # One list per field (cheaper than transposing tuples); only archives have content_sha256.
         paths = list(map(_PATH, raw_files))
@@ -230,12 +231,34 @@ def _files_fast(raw_files: list[Any], path: Path) -> dict[str, FileRecord] | Non
     hashes = shas + present if present else shas
     if not _only_hex(hashes) or set(map(len, hashes)) != {64}:  # _only_hex first: it refuses non-strings
         return None
-    try:
-        check_paths(paths, source=path, field="files", error=InventoryError)
-    except TypeError:  # a path that is not a string
+    if set(map(type, paths)) != {str}:
         return None
-    files = dict(zip(paths, map(tuple.__new__, repeat(FileRecord), zip(sizes, shas, contents))))
-    return files if len(files) == len(raw_files) else None
+    try:
+        files = FileTable(paths, sizes, shas, contents)
+    except DuplicatePathError:
+        return None
+    _check_new_paths(files, path)
+    return files
+
+
+_CHECKED_PATHS: set[str] = set()
+"""Paths already found well formed in this process: a fleet's inventories share most of their paths."""
+_MAX_CHECKED_PATHS = 1_000_000
+
+
+def _check_new_paths(files: FileTable, path: Path) -> None:
+    """`check_paths` over the paths not checked before (a C-level pass finds them)."""
+    new = list(filterfalse(_CHECKED_PATHS.__contains__, files.paths))
+    if not new:
+        return
+    try:
+        check_paths(new, source=path, field="files", error=InventoryError)
+    except InventoryError:
+        check_paths(files.paths, source=path, field="files", error=InventoryError)  # names the first bad one by its index
+        raise
+    if len(_CHECKED_PATHS) + len(new) > _MAX_CHECKED_PATHS:
+        _CHECKED_PATHS.clear()
+    _CHECKED_PATHS.update(new)
 
 
 def _only_hex(values: list[str]) -> bool:

@@ -1,0 +1,63 @@
+"""An inventory's files by path, held as columns: a fleet scan reads millions of files, and most of them are
+only compared in bulk, never looked at one by one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from itertools import compress
+from operator import itemgetter
+
+from drift.inventory.model import FileRecord
+
+_SIZE, _SHA256, _CONTENT = itemgetter(0), itemgetter(1), itemgetter(2)
+
+
+class DuplicatePathError(ValueError):
+    """Raised by `FileTable` when a path is given twice (the reader names where)."""
+
+
+class FileTable(Mapping[str, FileRecord]):
+    """Path -> `FileRecord`, in the order given, made from columns in a few C-level passes; a record is built
+    only when one is asked for. The columns are there for bulk comparisons: `paths`, `shas` (sha256 per
+    path, same order), `sha256` (path -> sha256) and `content_sha256` (path -> content hash, archives only).
+    """
+
+    __slots__ = ("content_sha256", "paths", "sha256", "shas", "_sizes")
+
+    def __init__(self, paths: Sequence[str], sizes: Sequence[int | None], shas: Sequence[str], contents: Sequence[str | None]) -> None:
+        self.paths = list(paths)
+        self.shas = list(shas)
+        self.sha256: dict[str, str] = dict(zip(self.paths, self.shas, strict=True))
+        if len(self.sha256) != len(self.paths):
+            raise DuplicatePathError("a path is listed twice")
+        self.content_sha256: dict[str, str] = dict(zip(compress(self.paths, contents), filter(None, contents)))
+        self._sizes: dict[str, int | None] = dict(zip(self.paths, sizes, strict=True))
+
+    @classmethod
+    def of(cls, files: Mapping[str, FileRecord]) -> FileTable:
+        """`files` itself when it is a FileTable, else a FileTable of the same records."""
+        if isinstance(files, FileTable):
+            return files
+        records = list(files.values())
+        return cls(list(files), list(map(_SIZE, records)), list(map(_SHA256, records)), list(map(_CONTENT, records)))
+
+    def __getitem__(self, path: str) -> FileRecord:
+        return FileRecord(self._sizes[path], self.sha256[path], self.content_sha256.get(path))
+
+    def get(self, path: str, default: FileRecord | None = None) -> FileRecord | None:  # type: ignore[override]
+        sha = self.sha256.get(path)
+        if sha is None:
+            return default
+        return FileRecord(self._sizes[path], sha, self.content_sha256.get(path))
+
+    def __contains__(self, path: object) -> bool:
+        return path in self.sha256
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.sha256)
+
+    def __len__(self) -> int:
+        return len(self.sha256)
+
+    def __repr__(self) -> str:
+        return f"FileTable({dict(self.items())!r})"
