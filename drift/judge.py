@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from itertools import chain
-from operator import add, attrgetter
+from itertools import chain, compress
+from operator import add, attrgetter, ne, or_
 from typing import Any, NamedTuple, cast
 
 from drift.catalog.model import Fix
@@ -44,34 +44,49 @@ class Judged(NamedTuple):
 _Entry = tuple[tuple[Finding, ...], tuple[int, ...]]
 """A group's findings, and how many of them have each of `STATUSES`."""
 _STATUS = attrgetter("status")
+_State = tuple[tuple[str | None, ...], tuple[str | None, ...]]
+"""sha256s and content hashes at a plan's paths."""
 
 
 class _Plan:
     """What the findings of some fixes depend on: their paths and config keys."""
 
-    __slots__ = ("checks", "memo", "paths")
+    __slots__ = ("checks", "fixes_at", "memo", "paths", "seen")
 
     def __init__(self, fixes: Sequence[Fix]) -> None:
-        paths: dict[str, None] = {}
+        paths: dict[str, list[int]] = {}  # path -> offsets of the fixes that read it
         checks: dict[tuple[str, str], None] = {}
-        for fix in fixes:
+        for offset, fix in enumerate(fixes):
             for variant in fix.variants:
-                paths.update((e.path, None) for e in variant.files)
-                paths.update((c.file, None) for c in variant.config)
+                for path in [*(e.path for e in variant.files), *(c.file for c in variant.config)]:
+                    readers = paths.setdefault(path, [])
+                    if offset not in readers:
+                        readers.append(offset)
                 checks.update(((c.file, c.key), None) for c in variant.config)
         self.paths = tuple(paths)
+        self.fixes_at = tuple(tuple(readers) for readers in paths.values())
         self.checks = tuple(checks)
         self.memo: dict[Any, Any] = {}
+        self.seen: dict[Any, dict[int | None, tuple[_State, tuple[Finding, ...]]]] = {}
+        """(profile, extra) -> release -> the state and findings of a tenant with that release's files at
+        these paths (release None: the last tenant judged without a nearest release); see `Judge._entry`."""
+
+    def state(self, files: FileTable) -> _State:
+        """Each path's sha256 and content hash (None where absent)."""
+        return tuple(map(files.sha256.get, self.paths)), tuple(map(files.content_sha256.get, self.paths))
+
+    def extra(self, inventory: Inventory) -> Any:
+        """The rest of what the verdicts read: what could not be read at each path, and config values."""
+        extra: Any = ()
+        if inventory.unreadable or inventory.links or inventory.skipped:
+            extra = tuple(unreadable(p, inventory) for p in self.paths)
+        if self.checks:
+            extra = (extra, tuple(map(inventory.config.get, self.checks)))
+        return extra
 
     def key(self, inventory: Inventory, files: FileTable) -> Any:
-        """Everything in the inventory (whose files are `files`) that the verdicts of these fixes read: each
-        path's sha256 and content hash (None where absent), what could not be read, config values."""
-        key: Any = (tuple(map(files.sha256.get, self.paths)), tuple(map(files.content_sha256.get, self.paths)))
-        if inventory.unreadable or inventory.links or inventory.skipped:
-            key = (key, tuple(unreadable(p, inventory) for p in self.paths))
-        if self.checks:
-            key = (key, tuple(map(inventory.config.get, self.checks)))
-        return key
+        """Everything in the inventory (whose files are `files`) that the verdicts of these fixes read."""
+        return self.state(files), self.extra(inventory)
 
 
 class Judge:
@@ -108,30 +123,60 @@ class Judge:
                 as_release.difference_update(self._groups_of.get(path, ()))
         runs: list[tuple[Finding, ...]] = []
         counts = [0] * len(STATUSES)
+        near = None if nearest is None else nearest.release
         for number, (indexes, group) in enumerate(self._groups):
             entry: _Entry | None
             if number in as_release:
                 # Every path of the group as in the release (`nearest` says so): only config values can differ.
-                release_key = (profile, "release", cast(Nearest, nearest).release, tuple(map(inventory.config.get, group.checks)))
+                release_key = (profile, "release", near, tuple(map(inventory.config.get, group.checks)))
                 entry = group.memo.get(release_key)
                 if entry is None:  # maybe another release with the same files at these paths
-                    entry = group.memo[release_key] = self._entry(group, indexes, excluded, tenant, inventory, files)
+                    entry = group.memo[release_key] = self._entry(group, indexes, excluded, tenant, inventory, files, near, exact=True)
             else:
-                entry = self._entry(group, indexes, excluded, tenant, inventory, files)
+                entry = self._entry(group, indexes, excluded, tenant, inventory, files, near, exact=False)
             runs.append(entry[0])
             counts = list(map(add, counts, entry[1]))
         return Judged(tuple(chain.from_iterable(runs)), dict(zip(STATUSES, counts, strict=True)), tuple(runs))
 
     def _entry(
-        self, group: _Plan, indexes: range, excluded: tuple[Finding | None, ...], tenant: Tenant, inventory: Inventory, files: FileTable
+        self,
+        group: _Plan,
+        indexes: range,
+        excluded: tuple[Finding | None, ...],
+        tenant: Tenant,
+        inventory: Inventory,
+        files: FileTable,
+        near: int | None,
+        *,
+        exact: bool,
     ) -> _Entry:
-        """The group's findings and their counts per status, memoised by the tenant's state at its paths."""
-        key = ((tenant.edition, tenant.modules), group.key(inventory, files))
+        """The group's findings and their counts per status, memoised by the tenant's state at its paths.
+
+        A state not seen before is judged from one seen before with the same profile and extras, that of
+        the release nearest `near` (the tenant's nearest release; with `exact`, the tenant's files at the
+        group's paths are that release's): only the fixes that read a path whose hashes differ between the
+        two are judged again, each through its own memo."""
+        profile = (tenant.edition, tenant.modules)
+        state, extra = group.state(files), group.extra(inventory)
+        key = (profile, state, extra)
+        seen = group.seen.setdefault((profile, extra), {})
         entry: _Entry | None = group.memo.get(key)
         if entry is None:
-            found = tuple(self._one(i, excluded[i], tenant, inventory, files) for i in indexes)
+            base = _closest(seen, near)
+            if base is None:
+                found = tuple(self._one(i, excluded[i], tenant, inventory, files) for i in indexes)
+            else:
+                (shas, contents), base_found = base
+                changed = compress(range(len(shas)), map(or_, map(ne, state[0], shas), map(ne, state[1], contents)))
+                again = sorted({offset for position in changed for offset in group.fixes_at[position]})
+                refound = list(base_found)
+                for offset in again:
+                    refound[offset] = self._one(indexes[offset], excluded[indexes[offset]], tenant, inventory, files)
+                found = tuple(refound)
             statuses = Counter(map(_STATUS, found))
             entry = group.memo[key] = (found, tuple(statuses.get(s, 0) for s in STATUSES))
+        if exact or near is None:
+            seen[near] = (state, entry[0])
         return entry
 
     def _one(self, index: int, not_applicable: Finding | None, tenant: Tenant, inventory: Inventory, files: FileTable) -> Finding:
@@ -154,3 +199,16 @@ class Judge:
             )
             self._exclusions[profile] = cached
         return cached
+
+
+def _closest(seen: dict[int | None, tuple[_State, tuple[Finding, ...]]], near: int | None) -> tuple[_State, tuple[Finding, ...]] | None:
+    """The entry of `seen` whose release is nearest `near` (releases of a line are consecutive in the catalog)."""
+    if not seen:
+        return None
+    if near is None or None in seen:
+        return seen.get(near) or next(reversed(seen.values()))
+    for step in (0, -1, 1, -2, 2):
+        found = seen.get(near + step)
+        if found is not None:
+            return found
+    return seen[min(seen, key=lambda release: abs(cast(int, release) - near))]
