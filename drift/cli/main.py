@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import traceback
@@ -16,7 +17,14 @@ EXIT_OK, EXIT_BLOCKING, EXIT_INPUT, EXIT_OPERATIONAL = 0, 1, 2, 3
 
 
 class DriftGroup(click.Group):
-    """A click group that turns every exception into a one-line message and the right exit code."""
+    """A click group that turns every exception into a one-line message and the right exit code, and
+    imports a command's module only when it is needed."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(_COMMANDS))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return _load(cmd_name) or super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -46,17 +54,22 @@ def main() -> None:
     """Audit which known fixes each tenant really runs, judged from file hashes alone."""
 
 
-def _register() -> None:
-    from drift.cli.catalog import catalog
-    from drift.cli.collect import collect
-    from drift.cli.export import export
-    from drift.cli.gate import gate
-    from drift.cli.history import diff, history
-    from drift.cli.report import report
-    from drift.cli.scan import scan
+_COMMANDS = {
+    "catalog": "drift.cli.catalog:catalog",
+    "collect": "drift.cli.collect:collect",
+    "scan": "drift.cli.scan:scan",
+    "gate": "drift.cli.gate:gate",
+    "export": "drift.cli.export:export",
+    "report": "drift.cli.report:report",
+    "history": "drift.cli.history:history",
+    "diff": "drift.cli.history:diff",
+}
+"""Each command's module, imported only when the command is run (or help lists it): a scan need not load
+the catalog builder's git support, nor the report's page."""
 
-    for command in (catalog, collect, scan, gate, export, report, history, diff):
-        main.add_command(command)
 
-
-_register()
+def _load(name: str) -> click.Command | None:
+    if name not in main.commands and name in _COMMANDS:
+        module, attr = _COMMANDS[name].split(":")
+        main.add_command(getattr(importlib.import_module(module), attr), name)
+    return main.commands.get(name)
