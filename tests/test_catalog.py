@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from drift.catalog import load as catalog_load
 from drift.catalog import load_catalog
 from drift.errors import CatalogError
 from tests.builders import refusal, write_yaml
@@ -20,6 +21,14 @@ FIX1 = "fixes/DEMO-0001.yaml"  # one variant per line, one file each (app/print/
 FIX2 = "fixes/DEMO-0002.yaml"  # two files per variant: app/print/Job.java, lib/core.jar
 FIX4 = "fixes/DEMO-0004.yaml"  # a config check; its file is `absent` before the fix
 REL = "releases/1.x/1.0.yaml"
+
+
+@pytest.fixture(autouse=True, params=["one process", "fixes parsed in a second process"])
+def fix_parsing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every rule holds the same whether the fix files are parsed here or, as for a large catalog, in a
+    second process while this one parses the release manifests."""
+    if request.param != "one process":
+        monkeypatch.setattr(catalog_load, "PARALLEL_FIXES", 1)
 
 
 @pytest.fixture
@@ -336,3 +345,9 @@ def test_hidden_and_backup_files_are_ignored(cat):
     (cat / "releases" / ".git").mkdir()
     (cat / "releases" / ".git" / "config").write_text("x", encoding="utf-8")
     assert len(load_catalog(cat).fixes) == 5
+
+
+def test_with_two_bad_fix_files_the_first_is_named(cat):
+    edit(cat / FIX2, lambda d: d.update(severity="dire"))
+    edit(cat / FIX4, lambda d: d.update(severity="dire"))
+    refused(cat, FIX2, "severity")

@@ -5,9 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from drift.catalog.fastrelease import Row, parse_release
 from drift.catalog.model import (
@@ -26,6 +29,8 @@ from drift.errors import CatalogError
 from drift.hashes import ABSENT, check_hex, check_token
 from drift.paths import check_paths, check_relpath
 from drift.yamlio import load_yaml
+
+T = TypeVar("T")
 
 CATALOG_FORMAT = "drift-catalog/1"
 RELEASE_FORMAT = "drift-release/1"
@@ -52,21 +57,25 @@ def load_catalog(root: str | Path) -> Catalog:
 
     release_files = _catalog_files(root / "releases", depth=2)
     fix_files = _catalog_files(root / "fixes", depth=1)
-    # Shared by every release: most files are the same line in every manifest, and one ReleaseFile.
-    made: _Made = ({}, {})
-    releases = [_release(p, lines, made) for p in release_files]
-    seen_releases: dict[tuple[str, str], str] = {}
-    for release in releases:
-        key = (release.line, release.version)
-        if key in seen_releases:
-            raise CatalogError(f"release {release.version} of {release.line} also in {seen_releases[key]}", source=release.source, where="version")
-        seen_releases[key] = release.source
-    releases.sort(key=lambda r: (lines.index(r.line), version_key(r.version)))
+    every_file = [head_path, *release_files, *fix_files]
+    with _in_background(_fixes_and_digest, root, every_file, fix_files, lines, worth_it=len(fix_files) >= PARALLEL_FIXES) as loaded:
+        # Shared by every release: most files are the same line in every manifest, and one ReleaseFile.
+        made: _Made = ({}, {})
+        releases = [_release(p, lines, made) for p in release_files]
+        seen_releases: dict[tuple[str, str], str] = {}
+        for release in releases:
+            key = (release.line, release.version)
+            if key in seen_releases:
+                raise CatalogError(f"release {release.version} of {release.line} also in {seen_releases[key]}", source=release.source, where="version")
+            seen_releases[key] = release.source
+        releases.sort(key=lambda r: (lines.index(r.line), version_key(r.version)))
+        fix_list, digest = loaded()
 
     fixes: list[Fix] = []
     seen_ids: dict[str, str] = {}
-    for path in fix_files:
-        fix = _fix(path, lines)
+    for path, fix in zip(fix_files, fix_list, strict=True):
+        if isinstance(fix, CatalogError):  # errors are raised in file order, as if each file were read in turn
+            raise fix
         for i, name in enumerate((fix.id, *fix.aliases)):
             if name in seen_ids:
                 where = "id" if i == 0 else f"aliases[{i - 1}]"
@@ -80,8 +89,37 @@ def load_catalog(root: str | Path) -> Catalog:
         forked_from=forked,
         releases=tuple(releases),
         fixes=tuple(fixes),
-        digest=catalog_digest(root, [head_path, *release_files, *fix_files]),
+        digest=digest,
     )
+
+
+PARALLEL_FIXES = 200
+"""From this many fix files on (and with a second core), they are parsed in a second process while this one
+parses the release manifests."""
+
+
+def _fixes_and_digest(root: Path, every_file: list[Path], fix_files: list[Path], lines: list[str]) -> tuple[list[Fix | CatalogError], str]:
+    """Each fix file's fix (or its error), and the catalog's digest."""
+    fixes: list[Fix | CatalogError] = []
+    for path in fix_files:
+        try:
+            fixes.append(_fix(path, lines))
+        except CatalogError as exc:
+            fixes.append(exc)
+            break  # nothing after it is looked at
+    return fixes, catalog_digest(root, every_file)
+
+
+@contextmanager
+def _in_background(work: Callable[..., T], *args: Any, worth_it: bool) -> Iterator[Callable[[], T]]:
+    """Start `work(*args)` in a forked process when it is worth it and possible, else run it when asked;
+    yields a function that returns its result (or raises its error)."""
+    if not worth_it or (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        yield lambda: work(*args)
+        return
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        pending = pool.apply_async(work, args)
+        yield pending.get
 
 
 def _catalog_files(folder: Path, depth: int) -> list[Path]:
