@@ -14,13 +14,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import compress, filterfalse, repeat
 from functools import reduce
-from operator import mul, ne, not_, or_
+from operator import and_, attrgetter, mul, ne, not_, or_
 
 from drift.catalog.model import Catalog, Release
 from drift.inventory.filetable import FileTable
 from drift.inventory.model import FileRecord
 from drift.results import FileDrift
 
+_PATH, _SHA256, _CONTENT = attrgetter("path"), attrgetter("sha256"), attrgetter("content_sha256")
 _FIELD = 32
 """Bits per release in a spread mask: room for counts up to 2**32 files."""
 MAX_PROBES = 64
@@ -46,9 +47,12 @@ class _ReleaseTable:
 
     def __init__(self, index: ReleaseIndex, number: int, release: Release) -> None:
         self.index = number
-        self.sha: dict[str, str] = {f.path: f.sha256 for f in release.files}
-        self.content: dict[str, str] = {f.path: f.content_sha256 for f in release.files if f.content_sha256 is not None}
-        self.mask: dict[str, int] = dict(zip(self.sha, map(index.sha_masks.__getitem__, self.sha.items())))
+        paths = list(map(_PATH, release.files))
+        shas = list(map(_SHA256, release.files))
+        contents = list(map(_CONTENT, release.files))
+        self.sha: dict[str, str] = dict(zip(paths, shas))
+        self.content: dict[str, str] = dict(zip(compress(paths, contents), filter(None, contents)))
+        self.mask: dict[str, int] = dict(zip(paths, map(index.sha_masks.__getitem__, zip(paths, shas))))
         for path, content in self.content.items():
             self.mask[path] |= index.content_masks[(path, content)]
         self.counts: Counter[int] = Counter(self.mask.values())
@@ -102,12 +106,14 @@ class ReleaseIndex:
         if not self._releases:
             return None
         table = FileTable.of(files)
-        votes: Counter[int] = Counter()
-        for path, by_sha, absent in self._probes:
-            sha = table.sha256.get(path)
-            votes[absent if sha is None else by_sha.get(sha, 0)] += 1
-        per_bit = _fields(self.spread_total(votes), len(self._releases))
-        release = self._table(max(range(len(self._releases)), key=lambda b: (per_bit.get(b, 0), b)))
+        votes = [absent if (sha := table.sha256.get(path)) is None else by_sha.get(sha, 0) for path, by_sha, absent in self._probes]
+        agreed = reduce(and_, votes, (1 << len(self._releases)) - 1)
+        if agreed:  # releases every probe agrees with: the latest of them
+            best = agreed.bit_length() - 1
+        else:  # the release most probes agree with
+            per_bit = _fields(self.spread_total(Counter(votes)), len(self._releases))
+            best = max(range(len(self._releases)), key=lambda b: (per_bit.get(b, 0), b))
+        release = self._table(best)
         # Paths whose sha256 differs, or that the release lacks: one C-level pass.
         differing = set(compress(table.paths, map(ne, map(release.sha.get, table.paths), table.shas)))
         release_files_there = len(table.paths) - len(differing) + sum(map(release.sha.__contains__, differing))
@@ -204,14 +210,16 @@ def _fields(total: int, count: int) -> dict[int, int]:
     return {b: c for b in range(count) if (c := (total >> (b * _FIELD)) & field_mask)}
 
 
+_BIT_BYTES = bytes.maketrans(b"01", b"\x00\x01")
+
+
 def _spread(mask: int) -> int:
-    """The mask with bit i moved to bit i * _FIELD, so that summing spread masks counts per release."""
-    spread = 0
-    while mask:
-        low = mask & -mask
-        spread |= 1 << ((low.bit_length() - 1) * _FIELD)
-        mask ^= low
-    return spread
+    """The mask with bit i moved to bit i * _FIELD, so that summing spread masks counts per release (built
+    as little-endian bytes, one _FIELD-bit word per bit, in a few C-level steps)."""
+    bits = format(mask, "b")[::-1].encode("ascii").translate(_BIT_BYTES)
+    words = bytearray(_FIELD // 8 * len(bits))
+    words[:: _FIELD // 8] = bits
+    return int.from_bytes(words, "little")
 
 
 def _probes(sha_masks: Mapping[tuple[str, str], int], every: int) -> tuple[tuple[str, dict[str, int], int], ...]:
