@@ -106,6 +106,10 @@ class VerdictMeta(NamedTuple):
     severity: str
 
 
+_RETURNING = sqlite3.sqlite_version_info >= (3, 35)
+"""SQLite can return the key of a row just inserted (INSERT ... RETURNING)."""
+
+
 class Store:
     """A drift results database."""
 
@@ -198,6 +202,14 @@ class Store:
         fields = (finding.fix, finding.status, finding.severity, finding.variant, finding.reason, evidence_json(finding.evidence))
         digest = hashlib.sha256(json.dumps(fields, ensure_ascii=False).encode("utf-8")).hexdigest()
         conn = self.db.conn
+        if _RETURNING:  # one statement for a new row
+            row = conn.execute(
+                "INSERT INTO verdicts (digest, fix, status, severity, variant, reason, evidence) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (digest) DO NOTHING RETURNING key",
+                (digest, *fields),
+            ).fetchone()
+            if row is not None:
+                return int(row[0])
         row = conn.execute("SELECT key FROM verdicts WHERE digest = ?", (digest,)).fetchone()
         if row is not None:
             return int(row[0])

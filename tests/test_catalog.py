@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -12,7 +13,7 @@ import yaml
 
 from drift.catalog import load as catalog_load
 from drift.catalog import load_catalog
-from drift.errors import CatalogError
+from drift.errors import CatalogError, OperationalError
 from tests.builders import refusal, write_yaml
 from tests.demo import FIXES, LINES, RELEASES
 
@@ -351,3 +352,12 @@ def test_with_two_bad_fix_files_the_first_is_named(cat):
     edit(cat / FIX2, lambda d: d.update(severity="dire"))
     edit(cat / FIX4, lambda d: d.update(severity="dire"))
     refused(cat, FIX2, "severity")
+
+
+def test_a_fix_parsing_process_that_dies_is_an_error_not_a_hang(cat, monkeypatch, fix_parsing):
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("fix files are parsed in a second process only with a second core")
+    monkeypatch.setattr(catalog_load, "PARALLEL_FIXES", 1)
+    monkeypatch.setattr(catalog_load, "_fixes_and_digest", lambda *args: os._exit(9))
+    with pytest.raises(OperationalError, match="ended without a result"):
+        load_catalog(cat)

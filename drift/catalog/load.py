@@ -10,7 +10,8 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from multiprocessing.connection import Connection
+from typing import Any, TypeVar, cast
 
 from drift.catalog.fastrelease import Row, parse_release
 from drift.catalog.model import (
@@ -25,7 +26,7 @@ from drift.catalog.model import (
     Variant,
     version_key,
 )
-from drift.errors import CatalogError
+from drift.errors import CatalogError, OperationalError
 from drift.hashes import ABSENT, check_hex, check_token
 from drift.paths import check_paths, check_relpath
 from drift.yamlio import load_yaml
@@ -113,13 +114,44 @@ def _fixes_and_digest(root: Path, every_file: list[Path], fix_files: list[Path],
 @contextmanager
 def _in_background(work: Callable[..., T], *args: Any, worth_it: bool) -> Iterator[Callable[[], T]]:
     """Start `work(*args)` in a forked process when it is worth it and possible, else run it when asked;
-    yields a function that returns its result (or raises its error)."""
+    yields a function that returns its result (or raises its error).
+
+    A bare process and a pipe, no pool: nothing runs in threads here, and a child that dies is an error,
+    not a wait without end."""
     if not worth_it or (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
         yield lambda: work(*args)
         return
-    with multiprocessing.get_context("fork").Pool(1) as pool:
-        pending = pool.apply_async(work, args)
-        yield pending.get
+    context = multiprocessing.get_context("fork")
+    receiving, sending = context.Pipe(duplex=False)
+    child = context.Process(target=_send_result, args=(sending, work, args), daemon=True)
+    child.start()
+    sending.close()
+
+    def result() -> T:
+        try:
+            succeeded, value = receiving.recv()
+        except EOFError:
+            raise OperationalError(f"the process reading the catalog ended without a result (exit code {child.exitcode})") from None
+        if not succeeded:
+            raise value
+        return cast(T, value)
+
+    try:
+        yield result
+    finally:
+        receiving.close()
+        if child.is_alive():
+            child.terminate()
+        child.join()
+
+
+def _send_result(sending: Connection, work: Callable[..., object], args: tuple[Any, ...]) -> None:
+    try:
+        outcome: tuple[bool, object] = (True, work(*args))
+    except Exception as exc:  # raised again in the parent
+        outcome = (False, exc)
+    sending.send(outcome)
+    sending.close()
 
 
 def _catalog_files(folder: Path, depth: int) -> list[Path]:
