@@ -9,12 +9,13 @@ of judging every file on its own: the nearest release only decides how much work
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import compress, filterfalse, repeat
 from functools import reduce
-from operator import and_, attrgetter, mul, ne, not_, or_
+from operator import and_, attrgetter, is_not, mul, ne, not_, or_
 
 from drift.catalog.model import Catalog, Release
 from drift.inventory.filetable import FileTable
@@ -43,10 +44,11 @@ class Nearest:
 class _ReleaseTable:
     """One release's files by path, and its file-drift masks, computed once."""
 
-    __slots__ = ("content", "counts", "index", "mask", "sha", "total")
+    __slots__ = ("content", "counts", "files", "index", "mask", "sha", "total")
 
     def __init__(self, index: ReleaseIndex, number: int, release: Release) -> None:
         self.index = number
+        self.files = release.files
         paths = list(map(_PATH, release.files))
         shas = list(map(_SHA256, release.files))
         contents = list(map(_CONTENT, release.files))
@@ -55,8 +57,35 @@ class _ReleaseTable:
         self.mask: dict[str, int] = dict(zip(paths, map(index.sha_masks.__getitem__, zip(paths, shas))))
         for path, content in self.content.items():
             self.mask[path] |= index.content_masks[(path, content)]
-        self.counts: Counter[int] = Counter(self.mask.values())
+        self.counts: dict[int, int] = dict(Counter(self.mask.values()))
         self.total: int = index.spread_total(self.counts)
+
+    def derive(self, index: ReleaseIndex, number: int, release: Release) -> _ReleaseTable | None:
+        """The table of another release from this one, when it lists the same paths in the same order and
+        most of its file objects are this one's (releases of a line differ in a few files); else None."""
+        if len(release.files) != len(self.files):
+            return None
+        changed = list(compress(range(len(self.files)), map(is_not, release.files, self.files)))
+        if len(changed) > len(self.files) // 4 or any(release.files[i].path != self.files[i].path for i in changed):
+            return None
+        table = copy.copy(self)
+        table.index, table.files = number, release.files
+        table.sha, table.content, table.mask, table.counts = dict(self.sha), dict(self.content), dict(self.mask), dict(self.counts)
+        for i in changed:
+            f = release.files[i]
+            table.sha[f.path] = f.sha256
+            if f.content_sha256 is None:
+                table.content.pop(f.path, None)
+            else:
+                table.content[f.path] = f.content_sha256
+            old, new = table.mask[f.path], index.mask_of(f.path, f.sha256, f.content_sha256)
+            table.mask[f.path] = new
+            table.counts[old] -= 1
+            if not table.counts[old]:
+                del table.counts[old]
+            table.counts[new] = table.counts.get(new, 0) + 1
+            table.total += index.spread_of(new) - index.spread_of(old)
+        return table
 
 
 class ReleaseIndex:
@@ -147,14 +176,14 @@ class ReleaseIndex:
                 counts[old] -= 1
                 if not counts[old]:
                     del counts[old]
-                total -= self._spread[old]
+                total -= self.spread_of(old)
             record = files.get(path)
             if record is not None:
                 new = self.mask_of(path, record.sha256, record.content_sha256)
                 if new:
                     counts[new] = counts.get(new, 0) + 1
                     added[new] = added.get(new, 0) + 1
-                    total += self._spread.setdefault(new, _spread(new))
+                    total += self.spread_of(new)
                 else:
                     unmatched.append(path)
         # Every mask of the release's own files has the release's bit: once that release is attributed, only
@@ -180,8 +209,20 @@ class ReleaseIndex:
     def _table(self, release: int) -> _ReleaseTable:
         table = self._tables.get(release)
         if table is None:
-            table = self._tables[release] = _ReleaseTable(self, release, self._releases[release])
+            if self._tables:  # most often a small change to the table of a release close by
+                closest = self._tables[min(self._tables, key=lambda built: abs(built - release))]
+                table = closest.derive(self, release, self._releases[release])
+            if table is None:
+                table = _ReleaseTable(self, release, self._releases[release])
+            self._tables[release] = table
         return table
+
+    def spread_of(self, mask: int) -> int:
+        """`_spread(mask)`, computed once."""
+        spread = self._spread.get(mask)
+        if spread is None:
+            spread = self._spread[mask] = _spread(mask)
+        return spread
 
     def _attribute(self, masks: Mapping[int, int], total: int | None, shortcut: tuple[int, dict[int, int]] | None) -> dict[str, int]:
         """`total`, when given, is `spread_total(masks)`, already known. `shortcut`, when given, is a flag

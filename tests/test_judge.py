@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from itertools import chain
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drift.catalog.model import Applicability, ConfigCheck, FileEntry, Fix, Variant
+from drift.catalog.model import Applicability, Catalog, ConfigCheck, FileEntry, Fix, Release, ReleaseFile, Variant
+from drift.filedrift import ReleaseIndex
 from drift.inventory.model import ConfigValue, FileRecord, Inventory, Unreadable
 from drift.judge import Judge
+from drift.results import count_statuses
 from drift.tenants import Tenant
 from drift.verdict import judge_fix
 
@@ -57,3 +61,54 @@ def test_judge_equals_judge_fix_for_every_tenant(fix_list, tenants):
     for i, (inventory, modules) in enumerate(tenants):
         tenant = Tenant(f"T{i}", "n", modules=modules)
         assert judge.judge(tenant, inventory) == tuple(judge_fix(f, tenant, inventory) for f in fix_list)
+
+
+@st.composite
+def releases(draw):
+    """A few releases of the tenants' paths (unchanged files shared from one release to the next)."""
+    files = {}
+    made = []
+    for version in range(draw(st.integers(1, 4))):
+        for path in draw(st.lists(st.sampled_from(PATHS + [CHECK.file]), min_size=1 if not made else 0, unique=True)):
+            if path in files and draw(st.integers(0, 3)) == 0:
+                del files[path]
+            else:
+                content = draw(st.sampled_from(HEX)) if path.endswith(".jar") else None
+                files[path] = ReleaseFile(path, "x", draw(st.sampled_from(HEX)), content)
+        made.append(Release("7.x", f"7.{version}", None, tuple(files[p] for p in sorted(files))))
+    return Catalog("p", ("7.x",), {}, tuple(made), (), "sha256:" + "0" * 64)
+
+
+@st.composite
+def tenants_near(draw, catalog):
+    """An inventory made from one of the releases, then changed here and there (like `inventories`)."""
+    release = draw(st.sampled_from(catalog.releases))
+    files = {f.path: FileRecord(1, f.sha256, f.content_sha256) for f in release.files}
+    for path in draw(st.lists(st.sampled_from(PATHS + [CHECK.file]), max_size=2, unique=True)):
+        change = draw(st.sampled_from(["drop", "replace", "content"]))
+        if change == "drop":
+            files.pop(path, None)
+        elif change == "content" and path in files:  # the same bytes, another (or no) content hash
+            files[path] = files[path]._replace(content_sha256=draw(st.sampled_from([None, *HEX])))
+        else:
+            files[path] = FileRecord(1, draw(st.sampled_from(HEX)), draw(st.sampled_from([None, *HEX])))
+    unreadable = {p: Unreadable(p, "denied") for p in PATHS + ["a"] if draw(st.integers(0, 8)) == 0}
+    config = {}
+    if draw(st.booleans()):
+        config[(CHECK.file, CHECK.key)] = ConfigValue(CHECK.file, CHECK.key, draw(st.sampled_from([None, "on", "off"])))
+    return Inventory("t", None, "test", files, config, unreadable, "sha256:" + "0" * 64)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.integers(0, 10**6), min_size=1, max_size=40).flatmap(lambda ix: st.tuples(*(fixes(i) for i in range(len(ix))))),
+       releases(), st.data())
+def test_judging_from_the_nearest_release_equals_judge_fix(fix_list, catalog, data):
+    judge = Judge(fix_list)
+    index = ReleaseIndex(catalog)
+    for i in range(12):
+        inventory = data.draw(tenants_near(catalog))
+        tenant = Tenant(f"T{i}", "n", modules=data.draw(st.sampled_from([frozenset(), frozenset({"konbini"})])))
+        judged = judge.judge_counted(tenant, inventory, index.nearest(inventory.files))
+        assert judged.findings == tuple(judge_fix(f, tenant, inventory) for f in fix_list)
+        assert judged.counts == count_statuses(judged.findings)
+        assert tuple(chain.from_iterable(judged.runs)) == judged.findings
