@@ -8,6 +8,8 @@ The catalog has 3 lines x 40 releases and 1,500 fixes. The fleet is generated on
 for later runs with the same parameters). The scan (`drift scan`, into a fresh database, table output),
 the floor (read and `json.loads` every inventory, one process) and drift's own reader alone run as child
 processes, so wall time and peak memory (summed over a process and its workers) are measured the same way.
+Each runs --repeat times, interleaved; the fastest run of each is compared (as timeit does: slower runs
+measure the machine's other load), and the medians are shown beside them.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import argparse
 import hashlib
 import json
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -136,7 +139,10 @@ def main() -> None:
     parser.add_argument("--fixes", type=int, default=1500)
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "drift-bench")
     parser.add_argument("--reference", action="store_true", help="time the committed reference fleet instead")
+    parser.add_argument("--repeat", type=int, default=3, help="measure each this many times (default 3) and show the fastest")
     args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     if args.reference:
         fleet = ROOT
         label = "reference fleet (manifests/, inventory/)"
@@ -148,23 +154,32 @@ def main() -> None:
             generate(fleet, args.tenants, args.files, args.releases, args.fixes)
             print(f"generated in {time.perf_counter() - start:.1f} s: {fleet}", file=sys.stderr)
     inventory = fleet / "inventory"
-    records = sum(1 for _ in inventory.glob("*.json"))
+    floors, readers, scans = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
-        db = Path(tmp) / "bench.db"
-        floor_wall, floor_rss, floor_out, _ = child([sys.executable, "-c", FLOOR, str(inventory)], fleet)
-        records = int(floor_out.strip().splitlines()[0])
-        reader_wall, reader_rss, _, _ = child([sys.executable, "-c", READER, str(inventory)], ROOT)
-        scan_wall, scan_rss, _, _ = child(
-            [sys.executable, "-m", "drift", "scan", "--catalog", str(fleet / "manifests"), "--inventory", str(inventory),
-             "--db", str(db), "--format", "table"],
-            fleet,
-        )
+        for run in range(args.repeat):  # interleaved, so that a slow spell of the machine hits all three alike
+            floor_wall, floor_rss, floor_out, _ = child([sys.executable, "-c", FLOOR, str(inventory)], fleet)
+            records = int(floor_out.strip().splitlines()[0])
+            floors.append((floor_wall, floor_rss))
+            readers.append(child([sys.executable, "-c", READER, str(inventory)], ROOT)[:2])
+            db = Path(tmp) / f"bench-{run}.db"
+            scans.append(child(
+                [sys.executable, "-m", "drift", "scan", "--catalog", str(fleet / "manifests"), "--inventory", str(inventory),
+                 "--db", str(db), "--format", "table"],
+                fleet,
+            )[:2])
+    scan_wall, floor_wall, reader_wall = (min(w for w, _ in runs) for runs in (scans, floors, readers))
+    scan_rss, floor_rss, reader_rss = (max(r for _, r in runs) for runs in (scans, floors, readers))
     print(f"fleet: {label}")
     print(f"file records: {records:,}")
-    print(f"scan (drift scan, stored, table): {scan_wall:.2f} s wall, {scan_rss:.0f} MiB peak, {records / scan_wall:,.0f} records/s")
-    print(f"floor (read + json.loads every inventory): {floor_wall:.2f} s wall, {floor_rss:.0f} MiB peak")
-    print(f"drift's reader alone (digest verified, every field checked): {reader_wall:.2f} s wall, {reader_rss:.0f} MiB peak")
-    print(f"scan / floor: {scan_wall / floor_wall:.2f}x; scan / reader: {scan_wall / reader_wall:.2f}x")
+    print(f"runs: {args.repeat} of each, interleaved; the fastest is shown (median in brackets), memory is the highest peak")
+    print(f"scan (drift scan, stored, table): {scan_wall:.2f} s wall ({_median(scans):.2f}), {scan_rss:.0f} MiB peak, {records / scan_wall:,.0f} records/s")
+    print(f"floor (read + json.loads every inventory): {floor_wall:.2f} s wall ({_median(floors):.2f}), {floor_rss:.0f} MiB peak")
+    print(f"drift's reader alone (digest verified, every field checked): {reader_wall:.2f} s wall ({_median(readers):.2f}), {reader_rss:.0f} MiB peak")
+    print(f"scan / floor: {scan_wall / floor_wall:.2f}x ({_median(scans) / _median(floors):.2f}x by medians); scan / reader: {scan_wall / reader_wall:.2f}x")
+
+
+def _median(runs: list[tuple[float, float]]) -> float:
+    return statistics.median(wall for wall, _ in runs)
 
 
 if __name__ == "__main__":
