@@ -19,6 +19,7 @@ from typing import Any
 
 from drift.errors import InventoryError
 from drift.hashes import is_hex
+from drift.inventory import filelines
 from drift.inventory.filetable import DuplicatePathError, FileTable
 from drift.inventory.model import ConfigValue, FileRecord, Inventory, Link, Skipped, Unreadable
 from drift.paths import check_paths, check_relpath
@@ -85,14 +86,28 @@ def read_json_inventory(path: Path) -> Inventory:
     body = data[: match.end(0) - len(match.group(0).lstrip(b"\r\n"))]
     if hashlib.sha256(body).hexdigest() != match.group(1).decode():
         raise InventoryError("digest does not verify: the inventory was changed after collection", source=path, where="digest")
+    digest = "sha256:" + match.group(1).decode()
+    cut = filelines.split(data)
+    if cut is not None:  # the canonical layout: most lines were most likely read before
+        files = filelines.files_of(cut)
+        if files is not None:
+            return _inventory(_loads(cut.without_files(), path), path, digest, files)
+    inventory = _inventory(_loads(data, path), path, digest)
+    if cut is not None:
+        filelines.learn(cut)
+    return inventory
+
+
+def _loads(data: bytes, path: Path) -> Any:
     try:
-        doc = json.loads(data)
+        return json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InventoryError(f"invalid JSON: {exc}", source=path) from exc
-    return _inventory(doc, path, "sha256:" + match.group(1).decode())
 
 
-def _inventory(doc: Any, path: Path, digest: str) -> Inventory:
+def _inventory(doc: Any, path: Path, digest: str, known_files: FileTable | None = None) -> Inventory:
+    """The inventory of a parsed document, every field checked; `known_files` are its files when they were
+    read from lines seen before (`drift.inventory.filelines`), its files list then being empty."""
     if not isinstance(doc, dict):
         raise InventoryError("must be a JSON object", source=path)
     for key in doc:
@@ -107,7 +122,7 @@ def _inventory(doc: Any, path: Path, digest: str) -> Inventory:
         if not isinstance(doc[key], str):
             raise InventoryError("must be a string", source=path, where=key)
     raw_files = _list(doc, "files", path)
-    files: Mapping[str, FileRecord] | None = _files_fast(raw_files, path)
+    files: Mapping[str, FileRecord] | None = known_files if known_files is not None and not raw_files else _files_fast(raw_files, path)
     if files is None:
         files = _files_checked(raw_files, path)
     unreadable: dict[str, Unreadable] = {}
