@@ -12,10 +12,13 @@ import gc
 import multiprocessing
 import os
 from array import array
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from collections.abc import Callable, Iterator, Sequence
 from itertools import chain
 from typing import Any
 
+from drift.errors import OperationalError
 from drift.results import Finding, TenantResult
 from drift.tenants import Tenant
 
@@ -41,11 +44,14 @@ def judge_in_workers(judge: Callable[[Tenant], TenantResult], tenants: Sequence[
     # Everything alive now (the catalog, its index) moves out of the collector's sight: workers neither
     # traverse it on each collection nor copy its pages by touching it.
     gc.freeze()
+    workers = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=gc.disable)
     try:
-        with multiprocessing.get_context("fork").Pool(jobs, initializer=gc.disable) as pool:
-            for packed in pool.imap(_work, tenants, chunksize=4):
-                yield _unpack(packed, tables)
+        for packed in workers.map(_work, tenants, chunksize=4):
+            yield _unpack(packed, tables)
+    except BrokenProcessPool as exc:  # a worker killed (out of memory, or by hand): an error, not a wait without end
+        raise OperationalError("a worker process ended unexpectedly (killed, or out of memory?); try again, or with --jobs 1") from exc
     finally:
+        workers.shutdown(wait=True, cancel_futures=True)  # on an error, tenants not yet started are not judged
         _JUDGE = None
         gc.unfreeze()
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
 from drift.catalog import load_catalog
-from drift.errors import InventoryError
+from drift.errors import InventoryError, OperationalError
 from drift.parallel import can_fork
-from drift.scan import run_scan
+from drift.scan import TenantJudge, run_scan
 from drift.tenants import load_registry
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,3 +37,16 @@ def test_an_inventory_that_does_not_verify_fails_the_scan_from_a_worker(tmp_path
         scan(tmp_path, 2)
     assert caught.value.source == str(target)
     assert caught.value.where == "digest"
+
+
+def test_a_worker_that_dies_fails_the_scan_instead_of_hanging(monkeypatch):
+    real = TenantJudge.__call__
+
+    def dies_on_one(self, tenant):
+        if tenant.id == "402206":
+            os._exit(9)  # as a worker killed for memory would
+        return real(self, tenant)
+
+    monkeypatch.setattr(TenantJudge, "__call__", dies_on_one)
+    with pytest.raises(OperationalError, match="worker process ended unexpectedly"):
+        scan(ROOT, 2)
