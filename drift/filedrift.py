@@ -13,8 +13,8 @@ import copy
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from itertools import compress, filterfalse, repeat
 from functools import reduce
+from itertools import compress, filterfalse, repeat
 from operator import and_, attrgetter, is_not, mul, ne, not_, or_
 
 from drift.catalog.model import Catalog, Release

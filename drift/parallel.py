@@ -12,9 +12,9 @@ import gc
 import multiprocessing
 import os
 from array import array
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from collections.abc import Callable, Iterator, Sequence
 from itertools import chain
 from typing import Any
 

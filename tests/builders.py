@@ -86,3 +86,16 @@ def refusal(error: type[Exception], call: Callable[[], object], source: Path | s
     message = str(caught.value)
     assert message.startswith(f"{source}: {field}: "), message
     return message
+
+
+def write_text(folder: Path, text: str, name: str = "402206.json") -> Path:
+    """Write an inventory (or any text) as `folder/name`."""
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def redigest(text: str) -> str:
+    """Give a hand-edited inventory a digest that verifies again (what a forger could do; it must still be validated)."""
+    body = text[: text.rindex(' "digest"')]
+    return f'{body} "digest": "sha256:{hashlib.sha256(body.encode()).hexdigest()}"\n}}\n'

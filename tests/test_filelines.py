@@ -3,10 +3,8 @@ and anything that is not a canonical line seen before is read (or refused) the l
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,7 +14,8 @@ from drift.errors import InventoryError
 from drift.inventory import filelines
 from drift.inventory.jsonfile import dumps_inventory, read_json_inventory
 from drift.inventory.model import ConfigValue, FileRecord, Unreadable
-from tests.builders import refusal
+from tests.builders import redigest, refusal
+from tests.builders import write_text as write
 
 HEX = [c * 64 for c in "0123456789abcdef"]
 
@@ -36,16 +35,6 @@ def inventory_text(files: dict[str, FileRecord], tenant: str = "402206") -> str:
     )
 
 
-def write(folder: Path, text: str, name: str = "402206.json") -> Path:
-    path = folder / name
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def redigest(text: str) -> str:
-    """The text with its digest line made to verify again (what anyone can do)."""
-    body = text[: text.rindex(' "digest"')]
-    return body + f' "digest": "sha256:{hashlib.sha256(body.encode()).hexdigest()}"\n}}\n'
 
 
 def release(n: int, changed: int = 0) -> dict[str, FileRecord]:

@@ -11,7 +11,8 @@ from drift.errors import InventoryError
 from drift.inventory import find_inventory, read_inventory
 from drift.inventory.jsonfile import dumps_inventory, read_json_inventory
 from drift.inventory.model import ConfigValue, FileRecord, Unreadable
-from tests.builders import refusal
+from tests.builders import redigest, refusal
+from tests.builders import write_text as write
 
 H1, H2, H3 = ("a1" * 32, "b2" * 32, "c3" * 32)
 FILES = {
@@ -30,16 +31,6 @@ def dumps(files: dict[str, FileRecord] = FILES, config=CONFIG, unreadable=UNREAD
     )
 
 
-def write(folder: Path, text: str, name: str = "402206.json") -> Path:
-    path = folder / name
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def redigest(text: str) -> str:
-    """Give a hand-edited inventory a digest that verifies again (what a forger could do; it must still be validated)."""
-    body = text[: text.rindex(' "digest"')]
-    return f'{body} "digest": "sha256:{hashlib.sha256(body.encode()).hexdigest()}"\n}}\n'
 
 
 def refused(path: Path, field: str) -> str:

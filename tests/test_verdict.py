@@ -141,7 +141,10 @@ def test_variant_status(states, status):
 
 # Fix verdicts
 
-def fix(*variants: Variant, applies_to: Applicability = Applicability()) -> Fix:
+EVERYONE = Applicability()
+
+
+def fix(*variants: Variant, applies_to: Applicability = EVERYONE) -> Fix:
     return Fix("KOFU-2019-0117", "title", "critical", None, (), applies_to, variants)
 
 

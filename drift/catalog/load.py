@@ -9,8 +9,8 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from pathlib import Path
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from drift.catalog.fastrelease import Row, parse_release
@@ -148,7 +148,7 @@ def _in_background(work: Callable[..., T], *args: Any, worth_it: bool) -> Iterat
 def _send_result(sending: Connection, work: Callable[..., object], args: tuple[Any, ...]) -> None:
     try:
         outcome: tuple[bool, object] = (True, work(*args))
-    except Exception as exc:  # raised again in the parent
+    except Exception as exc:  # noqa: BLE001 -- raised again in the parent
         outcome = (False, exc)
     sending.send(outcome)
     sending.close()

@@ -37,7 +37,7 @@ class DriftGroup(click.Group):
             _fail("interrupted", 130)
         except OSError as exc:
             _fail(f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}", EXIT_OPERATIONAL)
-        except Exception as exc:  # a bug: still never a traceback unless asked for
+        except Exception as exc:  # noqa: BLE001 -- a bug: still never a traceback unless asked for
             if os.environ.get("DRIFT_DEBUG"):
                 traceback.print_exc()
             _fail(f"internal error: {type(exc).__name__}: {exc} (set DRIFT_DEBUG=1 for a traceback)", EXIT_OPERATIONAL)

@@ -22,7 +22,7 @@ class FileTable(Mapping[str, FileRecord]):
     path, same order), `sha256` (path -> sha256) and `content_sha256` (path -> content hash, archives only).
     """
 
-    __slots__ = ("content_sha256", "paths", "sha256", "shas", "_sizes")
+    __slots__ = ("_sizes", "content_sha256", "paths", "sha256", "shas")
 
     def __init__(self, paths: Sequence[str], sizes: Sequence[int | None], shas: Sequence[str], contents: Sequence[str | None]) -> None:
         self.paths = list(paths)
