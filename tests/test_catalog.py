@@ -361,3 +361,15 @@ def test_a_fix_parsing_process_that_dies_is_an_error_not_a_hang(cat, monkeypatch
     monkeypatch.setattr(catalog_load, "_fixes_and_digest", lambda *args: os._exit(9))
     with pytest.raises(OperationalError, match="ended without a result"):
         load_catalog(cat)
+
+
+def test_a_catalog_file_unreadable_for_the_digest_is_reported_after_every_other_check(cat, monkeypatch):
+    def unreadable(*_):
+        raise PermissionError(13, "Permission denied", str(cat / FIX2))
+
+    monkeypatch.setattr(catalog_load, "catalog_digest", unreadable)
+    edit(cat / FIX4, lambda d: d.update(severity="dire"))
+    refused(cat, FIX4, "severity")  # the catalog error first, as when the digest was taken last
+    edit(cat / FIX4, lambda d: d.update(severity="high"))
+    with pytest.raises(PermissionError):
+        load_catalog(cat)

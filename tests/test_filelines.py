@@ -133,3 +133,19 @@ def test_a_new_line_with_a_path_outside_the_root_is_refused_the_long_way(tmp_pat
     with pytest.raises(InventoryError, match="files\\[") as caught:
         read_json_inventory(path)
     assert str(path) in str(caught.value)
+
+
+def test_invalid_json_is_named_the_same_whether_its_lines_were_seen_or_not(tmp_path):
+    text = inventory_text(release(50))
+    body = text[: text.index(' "digest"')].replace('"config": [', '"config": {"x": [', 1)
+    bad = write(tmp_path, redigest(body + ' "digest": "sha256:' + "0" * 64 + '"\n}\n'), "bad.json")
+
+    def message() -> str:
+        with pytest.raises(InventoryError) as caught:
+            read_json_inventory(bad)
+        return str(caught.value)
+
+    cold = message()
+    read_json_inventory(write(tmp_path, text, "good.json"))  # its lines are now known
+    assert filelines._TALLY.learned > 0
+    assert message() == cold and "invalid JSON" in cold

@@ -283,3 +283,10 @@ def test_links_and_skipped_entries_are_checked(tmp_path, member, field):
     name = member.split(":", 1)[0]
     text = redigest(text.replace(f" {name}: [],", f" {member},"))
     refused(write(tmp_path, text), field)
+
+
+@pytest.mark.parametrize("old, new", [('"size": 1', '"size": 1' + "0" * 5000), ('"files": [', '"files": ' + "[" * 100_000)])
+def test_json_no_parser_can_take_is_invalid_json_not_an_internal_error(tmp_path, old, new):
+    path = write(tmp_path, redigest(dumps().replace(old, new, 1)))
+    with pytest.raises(InventoryError, match="invalid JSON"):
+        read_inventory(path)

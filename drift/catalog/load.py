@@ -83,6 +83,8 @@ def load_catalog(root: str | Path) -> Catalog:
                 raise CatalogError(f"duplicate fix id {name!r}, also in {seen_ids[name]}", source=path, where=where)
             seen_ids[name] = str(path)
         fixes.append(fix)
+    if isinstance(digest, OSError):
+        raise digest
     fixes.sort(key=lambda f: f.id)
     return Catalog(
         product=product,
@@ -99,16 +101,22 @@ PARALLEL_FIXES = 200
 parses the release manifests."""
 
 
-def _fixes_and_digest(root: Path, every_file: list[Path], fix_files: list[Path], lines: list[str]) -> tuple[list[Fix | CatalogError], str]:
-    """Each fix file's fix (or its error), and the catalog's digest."""
+def _fixes_and_digest(
+    root: Path, every_file: list[Path], fix_files: list[Path], lines: list[str]
+) -> tuple[list[Fix | CatalogError], str | OSError]:
+    """Each fix file's fix (up to the first error, in its place), and the catalog's digest (or why it could
+    not be read: raised only once every other check has passed, as when the digest came last)."""
     fixes: list[Fix | CatalogError] = []
     for path in fix_files:
         try:
             fixes.append(_fix(path, lines))
         except CatalogError as exc:
             fixes.append(exc)
-            break  # nothing after it is looked at
-    return fixes, catalog_digest(root, every_file)
+            return fixes, ""  # nothing after it is looked at, and the error is raised first
+    try:
+        return fixes, catalog_digest(root, every_file)
+    except OSError as exc:
+        return fixes, exc
 
 
 @contextmanager

@@ -91,7 +91,11 @@ def read_json_inventory(path: Path) -> Inventory:
     if cut is not None:  # the canonical layout: most lines were most likely read before
         files = filelines.files_of(cut)
         if files is not None:
-            return _inventory(_loads(cut.without_files(), path), path, digest, files)
+            try:
+                doc = json.loads(cut.without_files())
+            except (ValueError, RecursionError):
+                doc = _loads(data, path)  # invalid: the message must be the whole document's, as read the long way
+            return _inventory(doc, path, digest, files)
     inventory = _inventory(_loads(data, path), path, digest)
     if cut is not None:
         filelines.learn(cut)
@@ -101,8 +105,10 @@ def read_json_inventory(path: Path) -> Inventory:
 def _loads(data: bytes, path: Path) -> Any:
     try:
         return json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, an integer too long to convert
         raise InventoryError(f"invalid JSON: {exc}", source=path) from exc
+    except RecursionError as exc:
+        raise InventoryError("invalid JSON: nested too deeply", source=path) from exc
 
 
 def _inventory(doc: Any, path: Path, digest: str, known_files: FileTable | None = None) -> Inventory:
