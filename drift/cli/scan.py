@@ -10,7 +10,7 @@ import click
 from drift.catalog import load_catalog
 from drift.cli.options import catalog_option, db_option, inventory_option
 from drift.cli.progress import progress
-from drift.formats import FORMATS, NEEDS_ALL_FINDINGS
+from drift.formats import FORMATS, NEEDS_ALL_FINDINGS, render_chunks
 from drift.policy import Policy
 from drift.scan import scan_into, select, unregistered_inventories
 from drift.store import Store
@@ -40,4 +40,5 @@ def scan(
     with Store(db_path) as store, progress(len(tenants), "scanning") as advance:
         result = scan_into(store, catalog, tenants, inventory_dir, fixes, narrowed=bool(fix_ids), keep=keep, jobs=jobs,
                            progress=lambda _: advance(1))
-    click.echo(FORMATS[fmt](result, policy), nl=False)
+    for chunk in render_chunks(fmt, result, policy):
+        click.echo(chunk, nl=False)

@@ -3,40 +3,43 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from drift.policy import Policy
-from drift.results import Finding, Scan, TenantResult
+from drift.results import Finding, PerFinding, Scan, TenantResult
 
 FORMAT = "drift-scan/1"
 
 
 def render_json(scan: Scan, policy: Policy) -> str:
     """The scan as one JSON document; no clock or machine detail enters it, so reruns match byte for byte."""
-    doc = {
-        "format": FORMAT,
-        "scan": scan.id,
-        "catalog_digest": scan.catalog_digest,
-        "tenants": [_tenant(t) for t in scan.tenants],
+    return "".join(json_chunks(scan, policy))
+
+
+def json_chunks(scan: Scan, policy: Policy) -> Iterator[str]:
+    """`render_json` in pieces, one per tenant, so that a fleet's document is written without being held
+    whole. Each distinct finding is encoded once: tenants share finding objects."""
+    findings = PerFinding(_finding_text)
+    yield f'{{"format":{_dump(FORMAT)},"scan":{_dump(scan.id)},"catalog_digest":{_dump(scan.catalog_digest)},"tenants":['
+    for i, result in enumerate(scan.tenants):
+        yield ("," if i else "") + _tenant_text(result, findings)
+    yield "]}\n"
+
+
+def _tenant_text(result: TenantResult, findings: PerFinding[str]) -> str:
+    drift = {
+        "uncatalogued": list(result.drift.uncatalogued),
+        "modified": list(result.drift.modified),
+        "releases": dict(result.drift.releases),
     }
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n"
+    return (
+        f'{{"id":{_dump(result.tenant.id)},"name":{_dump(result.tenant.name)},"inventory_digest":{_dump(result.inventory_digest)},'
+        f'"findings":[{",".join(findings.of(result))}],"drift":{_dump(drift)}}}'
+    )
 
 
-def _tenant(result: TenantResult) -> dict[str, Any]:
-    return {
-        "id": result.tenant.id,
-        "name": result.tenant.name,
-        "inventory_digest": result.inventory_digest,
-        "findings": [_finding(f) for f in result.findings],
-        "drift": {
-            "uncatalogued": list(result.drift.uncatalogued),
-            "modified": list(result.drift.modified),
-            "releases": dict(result.drift.releases),
-        },
-    }
-
-
-def _finding(finding: Finding) -> dict[str, Any]:
+def _finding_text(finding: Finding) -> str:
     doc: dict[str, Any] = {
         "fix": finding.fix,
         "status": finding.status,
@@ -46,4 +49,8 @@ def _finding(finding: Finding) -> dict[str, Any]:
     }
     if finding.reason:
         doc["reason"] = finding.reason
-    return doc
+    return _dump(doc)
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
