@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import reduce
-from itertools import compress, filterfalse, repeat
+from itertools import compress, repeat
 from operator import and_, attrgetter, is_not, mul, ne, not_, or_
 
 from drift.catalog.model import Catalog, Release
@@ -125,9 +125,7 @@ class ReleaseIndex:
 
     def spread_total(self, masks: Mapping[int, int]) -> int:
         """Per-release file counts of masks (mask -> files) as one big integer of `_FIELD`-bit fields."""
-        for mask in list(filterfalse(self._spread.__contains__, masks)):
-            self._spread[mask] = _spread(mask)
-        return sum(map(mul, map(self._spread.__getitem__, masks), masks.values()))
+        return sum(map(mul, map(self.spread_of, masks), masks.values()))
 
     def nearest(self, files: Mapping[str, FileRecord]) -> Nearest | None:
         """The release the files are closest to (by a vote of a few paths that tell releases apart) and every
