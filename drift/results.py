@@ -101,15 +101,15 @@ class PerFinding(Generic[T]):
     `drift.judge`), so a fleet of millions of findings holds only thousands of distinct ones.
 
     Keyed by object identity, looked up in one C-level pass per tenant (or, with `of`, once per run of
-    findings that results share); each object seen is kept alive here, so its id() cannot be reused by
+    findings that results share); each finding seen is kept alive here, so its id() cannot be reused by
     another object meanwhile.
     """
 
     def __init__(self, compute: Callable[[Finding], T]) -> None:
         self._compute = compute
         self._values: dict[int, T] = {}
-        self._runs: dict[int, list[T]] = {}
-        self._alive: list[object] = []
+        self._alive: list[Finding] = []
+        self._runs = PerRun(self.values)
 
     def of(self, result: TenantResult) -> list[T]:
         """The value for each of the result's findings, in order (by its runs when it has them)."""
@@ -117,11 +117,7 @@ class PerFinding(Generic[T]):
             return self.values(result.findings)
         found: list[T] = []
         for run in result.runs:
-            values = self._runs.get(id(run))
-            if values is None:
-                values = self._runs[id(run)] = self.values(run)
-                self._alive.append(run)
-            found += values
+            found += self._runs(run)
         return found
 
     def values(self, findings: Sequence[Finding]) -> list[T]:
@@ -137,6 +133,23 @@ class PerFinding(Generic[T]):
                     self._alive.append(finding)
                 found[i] = value
         return found  # type: ignore[return-value]
+
+
+class PerRun(Generic[T]):
+    """A value computed once per run of findings (a tuple that results share: see `TenantResult.runs`),
+    keyed by identity; each run seen is kept alive here, so its id() cannot be reused meanwhile."""
+
+    def __init__(self, compute: Callable[[tuple[Finding, ...]], T]) -> None:
+        self._compute = compute
+        self._values: dict[int, T] = {}
+        self._alive: list[tuple[Finding, ...]] = []
+
+    def __call__(self, run: tuple[Finding, ...]) -> T:
+        value = self._values.get(id(run))
+        if value is None:
+            value = self._values[id(run)] = self._compute(run)
+            self._alive.append(run)
+        return value
 
 
 def count_statuses(findings: tuple[Finding, ...]) -> dict[str, int]:

@@ -17,7 +17,7 @@ from drift.filedrift import ReleaseIndex
 from drift.inventory.readers import READERS, find_inventory, read_inventory
 from drift.judge import Judge
 from drift.parallel import can_fork, judge_in_workers
-from drift.results import NOT_APPLICABLE, UNVERIFIABLE, FileDrift, Finding, PerFinding, Scan, TenantResult, count_statuses
+from drift.results import NOT_APPLICABLE, UNVERIFIABLE, FileDrift, Finding, PerFinding, PerRun, Scan, TenantResult, count_statuses
 from drift.tenants import Tenant
 from drift.verdict import exclusion_reason
 
@@ -199,20 +199,13 @@ class _Keeper:
 
     def __init__(self, keep: Callable[[Finding], bool]) -> None:
         self._flags = PerFinding(keep)
-        self._runs: dict[int, tuple[Finding, ...]] = {}
-        self._alive: list[tuple[Finding, ...]] = []  # so that no id() in _runs is reused
+        self._kept = PerRun(lambda run: tuple(compress(run, self._flags.values(run))))
 
     def __call__(self, result: TenantResult) -> TenantResult:
         if not result.runs:
             return replace(result, findings=tuple(compress(result.findings, self._flags.values(result.findings))))
-        runs: list[tuple[Finding, ...]] = []
-        for run in result.runs:
-            kept = self._runs.get(id(run))
-            if kept is None:
-                kept = self._runs[id(run)] = tuple(compress(run, self._flags.values(run)))
-                self._alive.append(run)
-            runs.append(kept)
-        return replace(result, findings=tuple(chain.from_iterable(runs)), runs=tuple(runs))
+        runs = tuple(map(self._kept, result.runs))
+        return replace(result, findings=tuple(chain.from_iterable(runs)), runs=runs)
 
 
 def timestamp(now: dt.datetime | None = None) -> str:
