@@ -128,7 +128,7 @@ def _inventory(doc: Any, path: Path, digest: str, known_files: FileTable | None 
         if not isinstance(doc[key], str):
             raise InventoryError("must be a string", source=path, where=key)
     raw_files = _list(doc, "files", path)
-    files: Mapping[str, FileRecord] | None = known_files if known_files is not None and not raw_files else _files_fast(raw_files, path)
+    files: FileTable | None = known_files if known_files is not None and not raw_files else _files_fast(raw_files, path)
     if files is None:
         files = _files_checked(raw_files, path)
     unreadable: dict[str, Unreadable] = {}
@@ -291,7 +291,7 @@ def _only_hex(values: list[str]) -> bool:
     return not joined.translate(None, b"0123456789abcdef")
 
 
-def _files_checked(raw_files: list[Any], path: Path) -> dict[str, FileRecord]:
+def _files_checked(raw_files: list[Any], path: Path) -> FileTable:
     """The files by path, item by item, naming the first bad field."""
     paths = [item.get("path") if isinstance(item, dict) else None for item in raw_files]
     for i, p in enumerate(paths):
@@ -304,7 +304,7 @@ def _files_checked(raw_files: list[Any], path: Path) -> dict[str, FileRecord]:
         if item["path"] in files:
             raise InventoryError(f"path {item['path']!r} listed twice", source=path, where=f"files[{i}].path")
         files[item["path"]] = record
-    return files
+    return FileTable.of(files)
 
 
 def _file_record(item: dict[str, Any], path: Path, i: int) -> FileRecord:

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 from drift.errors import InventoryError
+from drift.inventory.filetable import FileTable
 from drift.inventory.model import FileRecord, Inventory
 from drift.paths import check_relpath
 
@@ -52,7 +53,7 @@ def read_sha256sum(path: Path) -> Inventory:
         tenant=path.stem,
         collected_at=None,
         collector="sha256sum",
-        files=files,
+        files=FileTable.of(files),
         config={},
         unreadable={},
         digest="sha256:" + hashlib.sha256(data).hexdigest(),
