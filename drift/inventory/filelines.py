@@ -19,8 +19,7 @@ from operator import itemgetter
 from typing import Any, cast
 
 from drift.errors import InventoryError
-from drift.hashes import is_hex
-from drift.inventory.filetable import DuplicatePathError, FileTable
+from drift.inventory.filetable import DuplicatePathError, FileTable, file_record
 from drift.paths import check_relpath
 
 _START = b'\n "files": [\n'
@@ -39,7 +38,6 @@ inventories share no lines pays for neither looking up nor learning for long."""
 Row = tuple[str, int, str, str | None]
 """(path, size, sha256, content_sha256) of one file."""
 _PATH, _SIZE, _SHA256, _CONTENT = itemgetter(0), itemgetter(1), itemgetter(2), itemgetter(3)
-_KEYS = ({"path", "sha256", "size"}, {"content_sha256", "path", "sha256", "size"})
 
 _ROWS: dict[bytes, Row] = {}
 """Each line seen (without its comma) -> its file."""
@@ -123,17 +121,15 @@ def _learn(line: bytes) -> Row | None:
         item: Any = json.loads(line.decode("utf-8"))
     except ValueError:  # JSONDecodeError, UnicodeDecodeError
         return None
-    if not isinstance(item, dict) or set(item) not in _KEYS:
+    if not isinstance(item, dict):
         return None
-    path, size, sha, content = item["path"], item["size"], item["sha256"], item.get("content_sha256")
-    if type(size) is not int or size < 0 or not is_hex(sha) or (content is not None and not is_hex(content)):
-        return None
-    try:
-        check_relpath(path, source="", where="", error=InventoryError)
+    try:  # the checks of the long way, item by item
+        record = file_record(item, "", 0)
+        path = check_relpath(item.get("path"), source="", where="", error=InventoryError)
     except InventoryError:
         return None
     if len(_ROWS) >= _MAX_LINES:
         _ROWS.clear()
-    row = _ROWS[line] = (path, size, sha, content)
+    row = _ROWS[line] = (path, cast(int, record.size), record.sha256, record.content_sha256)
     _TALLY.learned += 1
     return row

@@ -6,7 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from itertools import compress
 from operator import itemgetter
+from pathlib import Path
+from typing import Any
 
+from drift.errors import InventoryError
+from drift.hashes import is_hex
 from drift.inventory.model import FileRecord
 
 _SIZE, _SHA256, _CONTENT = itemgetter(0), itemgetter(1), itemgetter(2)
@@ -61,3 +65,20 @@ class FileTable(Mapping[str, FileRecord]):
 
     def __repr__(self) -> str:
         return f"FileTable({dict(self.items())!r})"
+
+
+def file_record(item: dict[str, Any], path: str | Path, i: int) -> FileRecord:
+    """The record of `files[i]` of an inventory, every field checked but the path (checked with the others'),
+    or an `InventoryError` naming the field."""
+    size, sha, content = item.get("size"), item.get("sha256"), item.get("content_sha256")
+    if len(item) != (4 if "content_sha256" in item else 3):
+        unknown = sorted(set(item) - {"path", "size", "sha256", "content_sha256"})
+        where = f"files[{i}].{unknown[0]}" if unknown else f"files[{i}]"
+        raise InventoryError("unknown key" if unknown else "needs a path, a size and a sha256", source=path, where=where)
+    if type(size) is not int or size < 0:
+        raise InventoryError("size must be a whole number of bytes", source=path, where=f"files[{i}].size")
+    if not is_hex(sha):
+        raise InventoryError(f"malformed hash {sha!r}", source=path, where=f"files[{i}].sha256")
+    if content is not None and not is_hex(content):
+        raise InventoryError(f"malformed hash {content!r}", source=path, where=f"files[{i}].content_sha256")
+    return FileRecord(size, str(sha), content)

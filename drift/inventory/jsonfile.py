@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from drift.errors import InventoryError
-from drift.hashes import is_hex
 from drift.inventory import filelines
-from drift.inventory.filetable import DuplicatePathError, FileTable
+from drift.inventory.filetable import DuplicatePathError, FileTable, file_record
 from drift.inventory.model import ConfigValue, FileRecord, Inventory, Link, Skipped, Unreadable
 from drift.paths import check_paths, check_relpath
 
@@ -300,26 +299,11 @@ def _files_checked(raw_files: list[Any], path: Path) -> FileTable:
     check_paths(paths, source=path, field="files", error=InventoryError)  # type: ignore[arg-type]
     files: dict[str, FileRecord] = {}
     for i, item in enumerate(raw_files):
-        record = _file_record(item, path, i)
+        record = file_record(item, path, i)
         if item["path"] in files:
             raise InventoryError(f"path {item['path']!r} listed twice", source=path, where=f"files[{i}].path")
         files[item["path"]] = record
     return FileTable.of(files)
-
-
-def _file_record(item: dict[str, Any], path: Path, i: int) -> FileRecord:
-    size, sha, content = item.get("size"), item.get("sha256"), item.get("content_sha256")
-    if len(item) != (4 if "content_sha256" in item else 3):
-        unknown = sorted(set(item) - {"path", "size", "sha256", "content_sha256"})
-        where = f"files[{i}].{unknown[0]}" if unknown else f"files[{i}]"
-        raise InventoryError("unknown key" if unknown else "needs a path, a size and a sha256", source=path, where=where)
-    if type(size) is not int or size < 0:
-        raise InventoryError("size must be a whole number of bytes", source=path, where=f"files[{i}].size")
-    if not is_hex(sha):
-        raise InventoryError(f"malformed hash {sha!r}", source=path, where=f"files[{i}].sha256")
-    if content is not None and not is_hex(content):
-        raise InventoryError(f"malformed hash {content!r}", source=path, where=f"files[{i}].content_sha256")
-    return FileRecord(size, str(sha), content)
 
 
 def _file_item(path: str, record: FileRecord) -> dict[str, Any]:
