@@ -84,8 +84,9 @@ def collect(
 ) -> CollectResult:
     """Collect the inventory of the deploy root `root` for `tenant`.
 
-    `tree` is the walk of `root` when the caller already made it (to size a progress bar); `progress` is
-    called with the number of bytes of each file as it is done.
+    `tree` is the walk of `root` with `excludes` when the caller already made it (to size a progress bar);
+    the inventory records `excludes` either way. `progress` is called with the number of bytes of each file
+    as it is done.
     """
     if not root.is_dir():
         raise InputError("not a folder", source=root, where="ROOT")
@@ -123,6 +124,7 @@ def collect(
         skipped=tree.skipped,
         changed_during_collection=changing,
         content_errors=content_errors,
+        excluded=excludes,
     )
     return CollectResult(
         text=text, files=len(files), unreadable=len(unreadable), links=len(tree.links), skipped=len(tree.skipped),

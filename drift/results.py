@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, repeat
 from operator import attrgetter, is_
-from typing import Generic, NamedTuple, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from drift.tenants import Tenant
 
@@ -18,6 +18,7 @@ FIXED = "fixed"
 UNFIXED = "unfixed"
 MODIFIED = "modified"
 UNREADABLE = "unreadable"
+REMOVED = "removed"
 NOT_DEPLOYED = "not-deployed"
 AMBIGUOUS = "ambiguous"
 
@@ -37,12 +38,32 @@ class Evidence(NamedTuple):
     path: str
     """The file (for a config check: `<file>#<key>`)."""
     state: str
-    """`fixed`, `unfixed`, `modified`, `unreadable`, `not-deployed` or `ambiguous`."""
+    """`fixed`, `unfixed`, `modified`, `unreadable`, `removed`, `not-deployed` or `ambiguous`."""
     found: str | None
     """What the tenant has: its hash token (the one that matched, else its sha256), a config value,
     `absent`, or None when nothing could be read."""
     expected: tuple[str, ...]
     """What means fixed: the entry's `fixed` tokens, or the config check's expected value."""
+    found_at: str | None = None
+    """Where `found` was found when that is not `path`: an uncatalogued stale copy of the file (SPEC 5)."""
+    note: str = ""
+    """Why the state is what it is, where the state alone does not say (excluded at collection, removed,
+    a stale copy), in a few words."""
+
+
+def evidence_item(e: Evidence) -> dict[str, Any]:
+    """One evidence entry as the scan document writes it: `found_at` and `note` only when they say something."""
+    item: dict[str, Any] = {"path": e.path, "state": e.state, "found": e.found, "expected": list(e.expected)}
+    if e.found_at is not None:
+        item["found_at"] = e.found_at
+    if e.note:
+        item["note"] = e.note
+    return item
+
+
+def evidence_of(item: dict[str, Any]) -> Evidence:
+    """`evidence_item` read back."""
+    return Evidence(item["path"], item["state"], item["found"], tuple(item["expected"]), item.get("found_at"), item.get("note", ""))
 
 
 @dataclass(frozen=True, slots=True)

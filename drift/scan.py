@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import hashlib
+import json
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import replace
 from itertools import chain, compress
@@ -132,12 +133,20 @@ def scan_id(catalog_digest: str, judged: Iterable[tuple[Tenant, str]], fixes: Co
 
 
 def registry_digest(tenant: Tenant) -> str:
-    """`sha256:` over `id TAB name TAB prefecture TAB edition TAB line TAB modules (sorted, comma-joined)`:
-    the tenant's whole registry record, since verdicts depend on some of it and every output shows the rest."""
-    record = "\t".join(
-        (tenant.id, tenant.name, tenant.prefecture, tenant.edition or "", tenant.line or "", ",".join(sorted(tenant.modules)))
-    )
-    return "sha256:" + hashlib.sha256(record.encode("utf-8")).hexdigest()
+    """`sha256:` over the tenant's whole registry record as canonical JSON (verdicts depend on some of it and
+    every output shows the rest): `{"edition": …, "id": …, "line": …, "modules": [sorted], "name": …,
+    "prefecture": …}`, keys sorted, no spaces, non-ASCII kept as UTF-8. Every value is a JSON string or a
+    list of them, so no value can imitate another split of the record (`["a,b"]` is not `["a", "b"]`)."""
+    record = {
+        "edition": tenant.edition,
+        "id": tenant.id,
+        "line": tenant.line,
+        "modules": sorted(tenant.modules),
+        "name": tenant.name,
+        "prefecture": tenant.prefecture,
+    }
+    encoded = json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
 
 def run_scan(

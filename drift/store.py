@@ -40,7 +40,7 @@ from typing import Any, NamedTuple, Self
 import sqlite_utils
 
 from drift.errors import InputError, OperationalError
-from drift.results import Evidence, Finding, PerFinding, Scan, TenantResult
+from drift.results import Evidence, Finding, PerFinding, Scan, TenantResult, evidence_of
 from drift.scan import scan_id
 from drift.schema import MIGRATIONS, PENDING, SCHEMA_VERSION
 from drift.storerows import evidence_json, tenant_result, tenant_row
@@ -343,7 +343,7 @@ class Store:
         ):
             yield key, Finding(
                 fix, status, severity, variant,
-                tuple(Evidence(e["path"], e["state"], e["found"], tuple(e["expected"])) for e in json.loads(evidence)),
+                tuple(map(evidence_of, json.loads(evidence))),
                 reason or "",
             )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from drift.results import Evidence, FileDrift, Finding, TenantResult
+from drift.results import Evidence, FileDrift, Finding, TenantResult, evidence_item
 from drift.tenants import Tenant
 
 
@@ -20,7 +20,7 @@ def tenant_row(key: int | None, result: TenantResult) -> tuple[Any, ...]:
 
 def evidence_json(evidence: tuple[Evidence, ...]) -> str:
     """Evidence as the JSON list the scan document uses."""
-    return dumps_compact([{"path": e.path, "state": e.state, "found": e.found, "expected": list(e.expected)} for e in evidence])
+    return dumps_compact([evidence_item(e) for e in evidence])
 
 
 def tenant_result(row: tuple[Any, ...], findings: tuple[Finding, ...]) -> TenantResult:

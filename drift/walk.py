@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import glob
 import os
 import re
@@ -12,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from drift.errors import OperationalError
-from drift.inventory.model import Link, Skipped, Unreadable
+from drift.inventory.model import Link, Skipped, Unreadable, excluded
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,11 +121,6 @@ def inside(root: Path, *paths: Path | None) -> list[str]:
             if os.path.commonpath([base, full]) == base and full != base:
                 found.append(glob.escape(os.path.relpath(full, base).replace(os.sep, "/")))
     return found
-
-
-def excluded(rel: str, patterns: Collection[str]) -> bool:
-    """True when a glob matches the path or one of the folders above it."""
-    return any(fnmatch.fnmatchcase(rel, p) or fnmatch.fnmatchcase(rel, p.rstrip("/") + "/*") for p in patterns)
 
 
 def display(name: str) -> str:

@@ -65,7 +65,9 @@ def test_low_severity_and_applied_findings_do_not_block():
 def plain_json(scan: Scan) -> str:
     def finding(f: Finding) -> dict:
         doc = {"fix": f.fix, "status": f.status, "severity": f.severity, "variant": f.variant,
-               "evidence": [{"path": e.path, "state": e.state, "found": e.found, "expected": list(e.expected)} for e in f.evidence]}
+               "evidence": [{"path": e.path, "state": e.state, "found": e.found, "expected": list(e.expected),
+                             **({"found_at": e.found_at} if e.found_at is not None else {}), **({"note": e.note} if e.note else {})}
+                            for e in f.evidence]}
         if f.reason:
             doc["reason"] = f.reason
         return doc

@@ -231,7 +231,7 @@ def test_every_cell_and_its_evidence_is_the_stored_finding(english, reference):
         for finding in result.findings:
             fix, status, variant, reason, evidence = data["findings"][tenant["cells"][fixes.index(finding.fix)]]
             assert (fixes[fix], data["statuses"][status], variant, reason) == (finding.fix, finding.status, finding.variant, finding.reason)
-            assert [(p, s, found, tuple(data["expected"][e])) for p, s, found, e in evidence] == [tuple(e) for e in finding.evidence]
+            assert [(p, s, found, tuple(data["expected"][e]), at, note) for p, s, found, e, at, note in evidence] == [tuple(e) for e in finding.evidence]
             assert data["severities"][data["fixes"][fix]["sev"]] == finding.severity
 
 

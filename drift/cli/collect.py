@@ -42,9 +42,10 @@ def collect(
     keys = load_catalog(catalog_dir).config_keys() if (catalog_dir / "catalog.yaml").is_file() else frozenset()
     target = out or Path("inventory") / f"{tenant}.json"
     cache = open_cache(cache_path, rehash=rehash) if cache_path is not None else None
-    tree = walk(root, [*excludes, *inside(root, target, cache_path)])
+    patterns = [*excludes, *inside(root, target, cache_path)]
+    tree = walk(root, patterns)
     with progress(tree.size, f"hashing {root}", unit="bytes", files=len(tree.files)) as advance:
-        result = collect_inventory(root, tenant, tree=tree, config_keys=keys, jobs=jobs, cache=cache, progress=advance)
+        result = collect_inventory(root, tenant, tree=tree, config_keys=keys, excludes=patterns, jobs=jobs, cache=cache, progress=advance)
     write_atomic(target, result.text)
     click.echo(
         f"{target}: {result.files} files, {result.unreadable} unreadable, {result.links} links, {result.skipped} skipped"

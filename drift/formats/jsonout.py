@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from drift.policy import Policy
-from drift.results import Finding, PerFinding, Scan, TenantResult
+from drift.results import Finding, PerFinding, Scan, TenantResult, evidence_item
 
 FORMAT = "drift-scan/1"
 
@@ -45,7 +45,7 @@ def _finding_text(finding: Finding) -> str:
         "status": finding.status,
         "severity": finding.severity,
         "variant": finding.variant,
-        "evidence": [{"path": e.path, "state": e.state, "found": e.found, "expected": list(e.expected)} for e in finding.evidence],
+        "evidence": [evidence_item(e) for e in finding.evidence],
     }
     if finding.reason:
         doc["reason"] = finding.reason

@@ -8,6 +8,7 @@ before that line, so any later change is detected, and anyone can check it witho
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -22,11 +23,12 @@ from drift.inventory import filelines
 from drift.inventory.filetable import DuplicatePathError, FileTable, file_record
 from drift.inventory.model import ConfigValue, FileRecord, Inventory, Link, Skipped, Unreadable
 from drift.paths import check_paths, check_relpath
+from drift.text import shown
 
 FORMAT = "drift-inventory/1"
 _DIGEST_LINE = re.compile(rb'(?:\r?\n) "digest": "sha256:([0-9a-f]{64})"\r?\n\}\r?\n?\Z')
 _MEMBERS = ("format", "tenant", "collected_at", "collector", "content_hash", "config", "unreadable", "files", "digest")
-_OPTIONAL = ("changed_during_collection", "links", "skipped", "content_errors")
+_OPTIONAL = ("changed_during_collection", "excluded", "links", "skipped", "content_errors")
 """Members added after the first inventories were written: absent means false / none."""
 SKIPPED_KINDS = ("fifo", "socket", "block-device", "char-device", "other")
 
@@ -44,6 +46,7 @@ def dumps_inventory(
     skipped: Collection[Skipped] = (),
     changed_during_collection: bool = False,
     content_errors: Collection[Unreadable] = (),
+    excluded: Collection[str] = (),
 ) -> str:
     """The inventory document, digest included, in its one canonical layout."""
     members: list[tuple[str, Any]] = [
@@ -53,6 +56,7 @@ def dumps_inventory(
         ("collector", collector),
         ("content_hash", content_hash),
         ("changed_during_collection", changed_during_collection),
+        ("excluded", sorted(set(excluded))),
         ("config", [{"file": c.file, "key": c.key, "value": c.value} for c in sorted(config, key=lambda c: (c.file, c.key))]),
         ("unreadable", [{"path": u.path, "reason": u.reason} for u in sorted(unreadable, key=lambda u: u.path)]),
         ("links", [{"outside": k.outside, "path": k.path, "target": k.target} for k in sorted(links, key=lambda k: k.path)]),
@@ -126,6 +130,8 @@ def _inventory(doc: Any, path: Path, digest: str, known_files: FileTable | None 
     for key in ("tenant", "collected_at", "collector", "content_hash"):
         if not isinstance(doc[key], str):
             raise InventoryError("must be a string", source=path, where=key)
+    check_collected_at(doc["collected_at"], source=path)
+    check_collector(doc["collector"], source=path)
     raw_files = _list(doc, "files", path)
     files: FileTable | None = known_files if known_files is not None and not raw_files else _files_fast(raw_files, path)
     if files is None:
@@ -151,6 +157,7 @@ def _inventory(doc: Any, path: Path, digest: str, known_files: FileTable | None 
     content_errors = _content_errors(doc.get("content_errors", []), path, files)
     links = _links(doc.get("links", []), path)
     skipped = _skipped(doc.get("skipped", []), path)
+    excluded = _excluded(doc.get("excluded", []), path)
     _each_path_once(path, files=files, unreadable=unreadable, links=links, skipped=skipped)
     return Inventory(
         tenant=doc["tenant"],
@@ -165,7 +172,42 @@ def _inventory(doc: Any, path: Path, digest: str, known_files: FileTable | None 
         skipped=skipped,
         changed_during_collection=changed,
         content_errors=content_errors,
+        excluded=excluded,
     )
+
+
+_RFC3339_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|\+00:00)")
+MAX_COLLECTOR = 100
+"""Characters in the `collector` field: a program's name and version."""
+MAX_PATTERN = 1000
+"""Characters in one recorded `--exclude` pattern."""
+
+
+def check_collected_at(value: str, *, source: str | Path) -> None:
+    """`collected_at` must be an RFC 3339 UTC time (`2023-06-14T01:30:00Z`): it reaches every output, so
+    nothing else may stand there."""
+    if _RFC3339_UTC.fullmatch(value) is None:
+        raise InventoryError(f"must be an RFC 3339 UTC time such as 2023-06-14T01:30:00Z, not {shown(value)}", source=source, where="collected_at")
+    try:
+        dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise InventoryError(f"not a valid time: {shown(value)}", source=source, where="collected_at") from exc
+
+
+def check_collector(value: str, *, source: str | Path) -> None:
+    """`collector` must be a short printable string (a program's name and version)."""
+    if not value or len(value) > MAX_COLLECTOR or not value.isprintable():
+        raise InventoryError(f"must be a printable string of 1 to {MAX_COLLECTOR} characters, not {shown(value)}", source=source, where="collector")
+
+
+def _excluded(raw: Any, path: Path) -> tuple[str, ...]:
+    """The recorded `--exclude` patterns: printable strings."""
+    if not isinstance(raw, list):
+        raise InventoryError("must be a list", source=path, where="excluded")
+    for i, item in enumerate(raw):
+        if not isinstance(item, str) or not item or len(item) > MAX_PATTERN or not item.isprintable():
+            raise InventoryError(f"must be a printable pattern of 1 to {MAX_PATTERN} characters", source=path, where=f"excluded[{i}]")
+    return tuple(raw)
 
 
 def _content_errors(raw: Any, path: Path, files: Mapping[str, FileRecord]) -> dict[str, str]:

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import fnmatch
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
+
+
+def excluded(path: str, patterns: Collection[str]) -> bool:
+    """True when an `--exclude` glob matches the path or one of the folders above it (SPEC 4): the glob is
+    matched against the path relative to the deploy root, `*` crosses `/`, and a pattern naming a folder
+    (`logs` or `logs/`) covers everything below it. The collector leaves such paths out; a scan judges a
+    fix file under one `unreadable`, since nobody looked at it."""
+    return any(fnmatch.fnmatchcase(path, p) or fnmatch.fnmatchcase(path, p.rstrip("/") + "/*") for p in patterns)
 
 
 class FileRecord(NamedTuple):
@@ -96,3 +105,11 @@ class Inventory:
     """True when some file kept changing while it was read (a deployment in progress)."""
     content_errors: Mapping[str, str] = field(default_factory=dict)
     """Archives listed with their sha256 but without a content hash, and why (corrupt, hostile, too large)."""
+    excluded: tuple[str, ...] = ()
+    """Every `--exclude` glob the collection was given (and drift's own output files inside the root): what
+    lies under one was never looked at."""
+
+    @property
+    def unseen(self) -> bool:
+        """True when some path was not read as a regular file: unreadable, a link, a special file, or excluded."""
+        return bool(self.unreadable or self.links or self.skipped or self.excluded)

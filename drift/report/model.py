@@ -138,7 +138,7 @@ class _Tables:
         if index is None:
             index = self._expected_index[entry.expected] = len(self.expected)
             self.expected.append(list(entry.expected))
-        return [entry.path, entry.state, entry.found, index]
+        return [entry.path, entry.state, entry.found, index, entry.found_at, entry.note]
 
 
 def _rank(severity: str) -> int:
