@@ -35,6 +35,8 @@ class ReleaseFile:
     """SHA-256 of the file's bytes, hex."""
     content_sha256: str | None = None
     """For zip-family archives, the content hash (see `drift.archive`), hex."""
+    module: str | None = None
+    """The product module that ships it; None: every tenant has it (SPEC 3)."""
 
 
 @dataclass(frozen=True, slots=True)
