@@ -40,7 +40,7 @@ from typing import Any, NamedTuple, Self
 import sqlite_utils
 
 from drift.errors import InputError, OperationalError
-from drift.results import Evidence, Finding, PerFinding, Scan, TenantResult, evidence_of
+from drift.results import Finding, PerFinding, Scan, TenantResult, evidence_of
 from drift.scan import scan_id
 from drift.schema import MIGRATIONS, PENDING, SCHEMA_VERSION
 from drift.storerows import evidence_json, tenant_result, tenant_row
