@@ -25,7 +25,7 @@ from drift.inventory.filetable import FileTable
 from drift.inventory.model import Inventory
 from drift.results import NOT_APPLICABLE, STATUSES, Finding
 from drift.tenants import Tenant
-from drift.verdict import exclusion_reason, judge_fix, unreadable
+from drift.verdict import NO_CONTEXT, Context, exclusion_reason, judge_fix, unseen
 
 GROUP_SIZE = 32
 """Fixes per group."""
@@ -78,15 +78,17 @@ class _Plan:
     def extra(self, inventory: Inventory) -> Any:
         """The rest of what the verdicts read: what could not be read at each path, and config values."""
         extra: Any = ()
-        if inventory.unreadable or inventory.links or inventory.skipped:
-            extra = tuple(unreadable(p, inventory) for p in self.paths)
+        if inventory.unseen:
+            extra = tuple(unseen(p, inventory) for p in self.paths)
         if self.checks:
             extra = (extra, tuple(map(inventory.config.get, self.checks)))
         return extra
 
-    def key(self, inventory: Inventory, files: FileTable) -> Any:
-        """Everything in the inventory (whose files are `files`) that the verdicts of these fixes read."""
-        return self.state(files), self.extra(inventory)
+    def key(self, inventory: Inventory, files: FileTable, context: Context) -> Any:
+        """Everything in the inventory (whose files are `files`) and the context that the verdicts of these
+        fixes read."""
+        state = self.state(files)
+        return state, self.extra(inventory), context.key(self.paths, state[0])
 
 
 class Judge:
@@ -105,19 +107,19 @@ class Judge:
             for path in group.paths:
                 self._groups_of.setdefault(path, []).append(number)
 
-    def judge(self, tenant: Tenant, inventory: Inventory, nearest: Nearest | None = None) -> tuple[Finding, ...]:
+    def judge(self, tenant: Tenant, inventory: Inventory, nearest: Nearest | None = None, context: Context = NO_CONTEXT) -> tuple[Finding, ...]:
         """Every fix on one tenant, in the order given; equal to `judge_fix` fix by fix.
 
         `nearest` must be `ReleaseIndex.nearest(inventory.files)` of the catalog the fixes come from."""
-        return self.judge_counted(tenant, inventory, nearest).findings
+        return self.judge_counted(tenant, inventory, nearest, context).findings
 
-    def judge_counted(self, tenant: Tenant, inventory: Inventory, nearest: Nearest | None = None) -> Judged:
+    def judge_counted(self, tenant: Tenant, inventory: Inventory, nearest: Nearest | None = None, context: Context = NO_CONTEXT) -> Judged:
         """`judge`, with the findings per status and the shared runs they come in."""
         excluded = self._excluded(tenant)
         profile = (tenant.edition, tenant.modules)
         files = FileTable.of(inventory.files)
         as_release: set[int] = set()
-        if nearest is not None and not (inventory.unreadable or inventory.links or inventory.skipped):
+        if nearest is not None and not inventory.unseen:
             as_release.update(range(len(self._groups)))
             for path in nearest.differing:
                 as_release.difference_update(self._groups_of.get(path, ()))
@@ -127,13 +129,15 @@ class Judge:
         for number, (indexes, group) in enumerate(self._groups):
             entry: _Entry | None
             if number in as_release:
-                # Every path of the group as in the release (`nearest` says so): only config values can differ.
-                release_key = (profile, "release", near, tuple(map(inventory.config.get, group.checks)))
+                # Every path of the group as in the release (`nearest` says so): only config values and the
+                # context (which release's paths it expects, and stale copies) can differ.
+                copies = tuple(map(context.copies.get, group.paths)) if context.copies else ()
+                release_key = (profile, "release", near, context.release, copies, tuple(map(inventory.config.get, group.checks)))
                 entry = group.memo.get(release_key)
                 if entry is None:  # maybe another release with the same files at these paths
-                    entry = group.memo[release_key] = self._entry(group, indexes, excluded, tenant, inventory, files, near, exact=True)
+                    entry = group.memo[release_key] = self._entry(group, indexes, excluded, tenant, inventory, files, context, near, exact=True)
             else:
-                entry = self._entry(group, indexes, excluded, tenant, inventory, files, near, exact=False)
+                entry = self._entry(group, indexes, excluded, tenant, inventory, files, context, near, exact=False)
             runs.append(entry[0])
             counts = list(map(add, counts, entry[1]))
         return Judged(tuple(chain.from_iterable(runs)), dict(zip(STATUSES, counts, strict=True)), tuple(runs))
@@ -146,6 +150,7 @@ class Judge:
         tenant: Tenant,
         inventory: Inventory,
         files: FileTable,
+        context: Context,
         near: int | None,
         *,
         exact: bool,
@@ -158,20 +163,21 @@ class Judge:
         two are judged again, each through its own memo."""
         profile = (tenant.edition, tenant.modules)
         state, extra = group.state(files), group.extra(inventory)
-        key = (profile, state, extra)
-        seen = group.seen.setdefault((profile, extra), {})
+        around = context.key(group.paths, state[0])
+        key = (profile, state, extra, around)
+        seen = group.seen.setdefault((profile, extra, around), {})
         entry: _Entry | None = group.memo.get(key)
         if entry is None:
             base = _closest(seen, near)
             if base is None:
-                found = tuple(self._one(i, excluded[i], tenant, inventory, files) for i in indexes)
+                found = tuple(self._one(i, excluded[i], tenant, inventory, files, context) for i in indexes)
             else:
                 (shas, contents), base_found = base
                 changed = compress(range(len(shas)), map(or_, map(ne, state[0], shas), map(ne, state[1], contents)))
                 again = sorted({offset for position in changed for offset in group.fixes_at[position]})
                 refound = list(base_found)
                 for offset in again:
-                    refound[offset] = self._one(indexes[offset], excluded[indexes[offset]], tenant, inventory, files)
+                    refound[offset] = self._one(indexes[offset], excluded[indexes[offset]], tenant, inventory, files, context)
                 found = tuple(refound)
             statuses = Counter(map(_STATUS, found))
             entry = group.memo[key] = (found, tuple(statuses.get(s, 0) for s in STATUSES))
@@ -179,14 +185,14 @@ class Judge:
             seen[near] = (state, entry[0])
         return entry
 
-    def _one(self, index: int, not_applicable: Finding | None, tenant: Tenant, inventory: Inventory, files: FileTable) -> Finding:
+    def _one(self, index: int, not_applicable: Finding | None, tenant: Tenant, inventory: Inventory, files: FileTable, context: Context) -> Finding:
         if not_applicable is not None:
             return not_applicable
         fix, plan = self._plans[index]
-        key = plan.key(inventory, files)
+        key = plan.key(inventory, files, context)
         finding: Finding | None = plan.memo.get(key)
         if finding is None:
-            finding = plan.memo[key] = judge_fix(fix, tenant, inventory)
+            finding = plan.memo[key] = judge_fix(fix, tenant, inventory, context)
         return finding
 
     def _excluded(self, tenant: Tenant) -> tuple[Finding | None, ...]:

@@ -94,6 +94,9 @@ class FileDrift:
     """Known paths whose hash matches no release."""
     releases: Mapping[str, int] = field(default_factory=dict)
     """Release version → how many of the tenant's files are attributed to it (most files first)."""
+    stale_copies: Mapping[str, str] = field(default_factory=dict)
+    """Uncatalogued path → the fix file it is a known unfixed version of: a stale file kept under a name no
+    release knows (see `drift.expected`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from drift.catalog.model import Catalog, Fix
 from drift.errors import InputError
+from drift.expected import Expectations
 from drift.filedrift import ReleaseIndex
 from drift.inventory.readers import READERS, find_inventory, read_inventory
 from drift.judge import Judge
@@ -57,6 +58,7 @@ class TenantJudge:
         self.fixes = catalog.fixes if fixes is None else tuple(fixes)
         self.inventory_dir = inventory_dir
         self._index = ReleaseIndex(catalog)
+        self._expected = Expectations(catalog, self._index)
         self._judge = Judge(self.fixes)
 
     def __call__(self, tenant: Tenant) -> TenantResult:
@@ -66,13 +68,14 @@ class TenantJudge:
             return _without_inventory(tenant, self.fixes)
         inventory = read_inventory(path, tenant.id)
         nearest = self._index.nearest(inventory.files)
-        judged = self._judge.judge_counted(tenant, inventory, nearest)
+        context, drift = self._expected.context(tenant, inventory.files, self._index.file_drift(inventory.files, nearest))
+        judged = self._judge.judge_counted(tenant, inventory, nearest, context)
         return TenantResult(
             tenant=tenant,
             inventory_digest=inventory.digest,
             collected_at=inventory.collected_at,
             findings=judged.findings,
-            drift=self._index.file_drift(inventory.files, nearest),
+            drift=drift,
             counts=judged.counts,
             runs=judged.runs,
         )

@@ -79,7 +79,12 @@ def _schema_2(db: sqlite_utils.Database, path: Path) -> None:
     )
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database, Path], None], ...] = (_schema_1, _schema_2)
+def _schema_3(db: sqlite_utils.Database, path: Path) -> None:
+    """Schema 3 adds `tenants.stale_copies` (file drift's stale copies, SPEC 5); scans stored before have none."""
+    db.conn.execute("ALTER TABLE tenants ADD COLUMN stale_copies TEXT")
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database, Path], None], ...] = (_schema_1, _schema_2, _schema_3)
 """`MIGRATIONS[v]` brings a database at schema v to v + 1."""
 SCHEMA_VERSION = len(MIGRATIONS)
 """The schema this drift writes (`PRAGMA user_version`)."""

@@ -182,7 +182,8 @@ class Store:
             for result in results:
                 verdicts = verdict_keys.of(result)
                 conn.execute(
-                    "INSERT INTO tenants VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO tenants (scan, tenant, name, prefecture, edition, line, modules, inventory_digest, collected_at, counts,"
+                    " uncatalogued, modified, releases, stale_copies, verdicts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (*tenant_row(scan_key, result), "[" + ",".join(verdicts) + "]"),
                 )
                 judged.append((result.tenant, result.inventory_digest))
@@ -316,7 +317,7 @@ class Store:
             tenants = []
             for row in conn.execute(
                 "SELECT tenant, name, prefecture, edition, line, modules, inventory_digest, collected_at, counts,"
-                " uncatalogued, modified, releases, verdicts FROM tenants WHERE scan = ? ORDER BY tenant",
+                " uncatalogued, modified, releases, stale_copies, verdicts FROM tenants WHERE scan = ? ORDER BY tenant",
                 (scan_key,),
             ):
                 keys = json.loads(row[-1])

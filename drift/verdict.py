@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
 from drift.catalog.model import ConfigCheck, FileEntry, Fix, Variant
 from drift.hashes import ABSENT
-from drift.inventory.model import Inventory
+from drift.inventory.model import Inventory, excluded
 from drift.results import (
     AMBIGUOUS,
     APPLIED,
@@ -14,6 +18,7 @@ from drift.results import (
     NOT_APPLICABLE,
     NOT_DEPLOYED,
     PARTIAL,
+    REMOVED,
     UNFIXED,
     UNREADABLE,
     UNVERIFIABLE,
@@ -23,25 +28,82 @@ from drift.results import (
 from drift.tenants import Tenant
 
 _UNCOUNTED = (NOT_DEPLOYED, AMBIGUOUS)
+_NOT_SHIPPED = object()
+EXCLUDED_NOTE = "excluded at collection"
+REMOVED_NOTE = "absent, yet its nearest release ships it"
+_MAX_REASON = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a tenant's verdicts read beyond its inventory and registry record (SPEC 5): which paths it should
+    have, and where it keeps stale copies of fix files under names no release knows."""
+
+    shipped: Mapping[str, str | None] = field(default_factory=dict)
+    """Every path of the tenant's nearest release (the one its files match best) → the module that ships it
+    (None: every tenant has it)."""
+    modules: frozenset[str] = frozenset()
+    """The modules the tenant deploys, as the registry says."""
+    copies: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    """Fix file path → (hash token, uncatalogued tenant path) pairs: a tenant file at a path no release knows
+    whose hash is a known unfixed version of that fix file, held by no release at another path."""
+    release: int | None = None
+    """The catalog index of the release `shipped` comes from (-1: every release, the tenant's files matching
+    none); with `modules`, it says everything `shipped` says (for memo keys)."""
+
+    def expects(self, path: str) -> bool:
+        """True when the tenant should have `path`: its nearest release ships it, in a module it deploys."""
+        module = self.shipped.get(path, _NOT_SHIPPED)
+        return module is None or (module is not _NOT_SHIPPED and module in self.modules)
+
+    def key(self, paths: Sequence[str], shas: Sequence[str | None]) -> Any:
+        """Everything verdicts at `paths` read from the context, given the tenant's sha256 there (None where
+        absent): which absent paths are expected, and the stale copies of files at those paths."""
+        removed = tuple(p for p, sha in zip(paths, shas) if sha is None and self.expects(p))
+        if not self.copies:
+            return removed
+        return removed, tuple(map(self.copies.get, paths))
+
+
+NO_CONTEXT = Context()
+"""A tenant of which nothing beyond its inventory is known: no path expected, no stale copy."""
+
+
+def unseen(path: str, inventory: Inventory) -> str | None:
+    """None when the collector saw what is at `path` (a regular file, or nothing); else why it did not, in a
+    few words: the path, or a folder above it (whose files it never saw), is unreadable, a symbolic link
+    (never followed), a FIFO, socket or device, or under an `--exclude` pattern."""
+    if not inventory.unseen:
+        return None
+    if inventory.excluded and excluded(path, inventory.excluded):
+        return EXCLUDED_NOTE
+    parts = path.split("/")
+    for candidate in (path, *("/".join(parts[:n]) for n in range(1, len(parts)))):
+        if (u := inventory.unreadable.get(candidate)) is not None:
+            reason = u.reason if len(u.reason) <= _MAX_REASON else u.reason[:_MAX_REASON] + "..."
+            return f"unreadable: {reason}" if candidate == path else f"folder {candidate} unreadable: {reason}"
+        if candidate in inventory.links:
+            return "a symbolic link (not followed)" if candidate == path else f"folder {candidate} is a symbolic link (not followed)"
+        if (k := inventory.skipped.get(candidate)) is not None:
+            return f"a {k.kind}, not a regular file" if candidate == path else f"folder {candidate} is a {k.kind}"
+    return None
 
 
 def unreadable(path: str, inventory: Inventory) -> bool:
-    """True when the collector could not read what is at `path`, or at a folder above it (whose files it never
-    saw): an unreadable entry, a symbolic link (never followed) or a FIFO, socket or device."""
-    sections = [s for s in (inventory.unreadable, inventory.links, inventory.skipped) if s]
-    if not sections:
-        return False
-    parts = path.split("/")
-    candidates = [path, *("/".join(parts[:n]) for n in range(1, len(parts)))]
-    return any(c in section for section in sections for c in candidates)
+    """True when the collector could not read what is at `path` (see `unseen`)."""
+    return unseen(path, inventory) is not None
 
 
-def entry_evidence(entry: FileEntry, inventory: Inventory) -> Evidence:
-    """Judge one file entry of a variant against the tenant's inventory."""
-    if unreadable(entry.path, inventory):
-        return Evidence(entry.path, UNREADABLE, None, entry.fixed)
+def entry_evidence(entry: FileEntry, inventory: Inventory, context: Context = NO_CONTEXT) -> Evidence:
+    """Judge one file entry of a variant against the tenant's inventory (SPEC 5)."""
+    why = unseen(entry.path, inventory)
+    if why is not None:
+        return Evidence(entry.path, UNREADABLE, None, entry.fixed, note=why)
+    copy = _stale_copy(entry, context)
     record = inventory.files.get(entry.path)
     if record is None:
+        if copy is not None:  # renaming a stale file never hides it
+            return Evidence(entry.path, UNFIXED, copy[0], entry.fixed, copy[1], f"stale copy at {copy[1]}")
         in_fixed, in_unfixed = ABSENT in entry.fixed_set, ABSENT in entry.unfixed_set
         if in_fixed and in_unfixed:
             return Evidence(entry.path, AMBIGUOUS, ABSENT, entry.fixed)
@@ -49,6 +111,8 @@ def entry_evidence(entry: FileEntry, inventory: Inventory) -> Evidence:
             return Evidence(entry.path, FIXED, ABSENT, entry.fixed)
         if in_unfixed:
             return Evidence(entry.path, UNFIXED, ABSENT, entry.fixed)
+        if context.expects(entry.path):
+            return Evidence(entry.path, REMOVED, ABSENT, entry.fixed, note=REMOVED_NOTE)
         return Evidence(entry.path, NOT_DEPLOYED, ABSENT, entry.fixed)
     tokens = record.tokens()
     for tok in tokens:
@@ -56,36 +120,53 @@ def entry_evidence(entry: FileEntry, inventory: Inventory) -> Evidence:
             return Evidence(entry.path, FIXED, tok, entry.fixed)
     for tok in tokens:
         if tok in entry.unfixed_set:
+            if copy is not None:
+                return Evidence(entry.path, UNFIXED, tok, entry.fixed, note=f"another stale copy at {copy[1]}")
             return Evidence(entry.path, UNFIXED, tok, entry.fixed)
     return Evidence(entry.path, MODIFIED, tokens[0], entry.fixed)
 
 
-def config_evidence(check: ConfigCheck, inventory: Inventory) -> Evidence:
+def _stale_copy(entry: FileEntry, context: Context) -> tuple[str, str] | None:
+    """(token, path) of the first stale copy of the entry's file whose hash is in its `unfixed` list."""
+    copies = context.copies.get(entry.path) if context.copies else None
+    if not copies:
+        return None
+    for token, path in copies:
+        if token in entry.unfixed_set:
+            return token, path
+    return None
+
+
+def config_evidence(check: ConfigCheck, inventory: Inventory, context: Context = NO_CONTEXT) -> Evidence:
     """Judge one config check: `fixed` when the value equals `expect`, `unfixed` when it differs or is unset.
 
-    The config file absent from the tenant is `not-deployed`; a file there whose key was not collected (a
-    sha256sum listing, or a collection made before the catalog asked for the key) is `unreadable`.
+    The config file absent from the tenant is `removed` when its nearest release ships it (in a module it
+    deploys), else `not-deployed`; a file there whose key was not collected (a sha256sum listing, or a
+    collection made before the catalog asked for the key) is `unreadable`.
     """
     label = f"{check.file}#{check.key}"
     expected = (check.expect,)
-    if unreadable(check.file, inventory):
-        return Evidence(label, UNREADABLE, None, expected)
+    why = unseen(check.file, inventory)
+    if why is not None:
+        return Evidence(label, UNREADABLE, None, expected, note=why)
     captured = inventory.config.get((check.file, check.key))
     if captured is None:
         if check.file not in inventory.files:
+            if context.expects(check.file):
+                return Evidence(label, REMOVED, ABSENT, expected, note=REMOVED_NOTE)
             return Evidence(label, NOT_DEPLOYED, ABSENT, expected)
-        return Evidence(label, UNREADABLE, None, expected)
+        return Evidence(label, UNREADABLE, None, expected, note="value not collected")
     if captured.value == check.expect:
         return Evidence(label, FIXED, captured.value, expected)
     return Evidence(label, UNFIXED, captured.value, expected)
 
 
-def variant_evidence(variant: Variant, inventory: Inventory) -> tuple[Evidence, ...]:
+def variant_evidence(variant: Variant, inventory: Inventory, context: Context = NO_CONTEXT) -> tuple[Evidence, ...]:
     """Every entry of a variant judged: files first, then config checks, in catalog order."""
-    files = tuple(entry_evidence(e, inventory) for e in variant.files)
+    files = tuple(entry_evidence(e, inventory, context) for e in variant.files)
     if not variant.config:
         return files
-    return files + tuple(config_evidence(c, inventory) for c in variant.config)
+    return files + tuple(config_evidence(c, inventory, context) for c in variant.config)
 
 
 def variant_status(evidence: tuple[Evidence, ...]) -> str:
@@ -100,14 +181,14 @@ def variant_status(evidence: tuple[Evidence, ...]) -> str:
     return UNVERIFIABLE
 
 
-def judge_fix(fix: Fix, tenant: Tenant, inventory: Inventory) -> Finding:
+def judge_fix(fix: Fix, tenant: Tenant, inventory: Inventory, context: Context = NO_CONTEXT) -> Finding:
     """One fix on one tenant: applicability first, then the best variant (SPEC 5)."""
     exclusion = exclusion_reason(fix, tenant)
     if exclusion:
         return Finding(fix.id, NOT_APPLICABLE, fix.severity, None, (), reason=exclusion)
     best: tuple[tuple[int, int, int], str, str, tuple[Evidence, ...]] | None = None
     for index, variant in enumerate(fix.variants):
-        evidence = variant_evidence(variant, inventory)
+        evidence = variant_evidence(variant, inventory, context)
         status = variant_status(evidence)
         if status == APPLIED:
             return Finding(fix.id, APPLIED, fix.severity, variant.line, evidence)

@@ -8,7 +8,7 @@ from drift.catalog.model import Applicability, ConfigCheck, FileEntry, Fix, Vari
 from drift.inventory.model import ConfigValue, FileRecord, Inventory, Unreadable
 from drift.results import Evidence
 from drift.tenants import Tenant
-from drift.verdict import config_evidence, entry_evidence, judge_fix, variant_status
+from drift.verdict import NO_CONTEXT, Context, config_evidence, entry_evidence, judge_fix, variant_status
 
 OLD, NEW, OTHER = "a" * 64, "b" * 64, "c" * 64
 JAR_OLD, JAR_NEW = "d" * 64, "e" * 64
@@ -133,6 +133,10 @@ def ev(*states: str) -> tuple[Evidence, ...]:
         (("fixed", "modified"), "unverifiable"),
         (("fixed", "unreadable"), "unverifiable"),
         (("modified",), "unverifiable"),
+        (("fixed", "removed"), "unverifiable"),
+        (("removed",), "unverifiable"),
+        (("unfixed", "removed"), "missing"),
+        (("unfixed", "fixed", "removed"), "partial"),
     ],
 )
 def test_variant_status(states, status):
@@ -239,3 +243,86 @@ def test_a_link_or_a_fifo_where_a_fix_file_should_be_is_unreadable():
     assert entry_evidence(entry("app/Job.java"), inv).state == "unreadable"
     assert entry_evidence(entry("lib/print.jar"), inv).state == "unreadable"
     assert config_evidence(CHECK, inv).state == "unreadable"
+
+
+# What the audited party cannot hide (SPEC 5): removed files, stale copies, exclusions
+
+SHIPPED = Context(shipped={"app/Job.java": None, "lib/konbini.jar": "konbini", "conf/print.properties": None}, modules=frozenset({"konbini"}))
+
+
+def test_a_file_the_nearest_release_ships_and_the_tenant_lacks_is_removed_not_not_deployed():
+    ev = entry_evidence(entry(), inventory(), SHIPPED)
+    assert (ev.state, ev.found, ev.note) == ("removed", "absent", "absent, yet its nearest release ships it")
+
+
+def test_a_removed_file_counts_like_unreadable_so_the_fix_is_never_not_applicable():
+    assert judge_fix(fix(V8), TENANT, inventory(), SHIPPED).status == "unverifiable"
+    assert judge_fix(fix(V8), TENANT, inventory(), NO_CONTEXT).status == "not-applicable"
+
+
+def test_removing_the_stale_file_of_a_partial_fix_leaves_it_unverifiable_not_applied():
+    v = Variant("8.x", None, (entry("app/Job.java"), entry("lib/konbini.jar", fixed=(f"sha256:{JAR_NEW}",), unfixed=(f"sha256:{JAR_OLD}",))))
+    assert judge_fix(fix(v), TENANT, inventory({"app/Job.java": src(NEW), "lib/konbini.jar": src(JAR_OLD)}), SHIPPED).status == "partial"
+    assert judge_fix(fix(v), TENANT, inventory({"app/Job.java": src(NEW)}), SHIPPED).status == "unverifiable"
+
+
+def test_a_file_of_a_module_the_tenant_does_not_deploy_stays_not_deployed():
+    e = entry("lib/konbini.jar")
+    without = Context(shipped=SHIPPED.shipped, modules=frozenset({"renkei"}))
+    assert entry_evidence(e, inventory(), without).state == "not-deployed"
+    assert entry_evidence(e, inventory(), SHIPPED).state == "removed"
+
+
+def test_a_path_the_nearest_release_does_not_ship_stays_not_deployed():
+    assert entry_evidence(entry("app/Other.java"), inventory(), SHIPPED).state == "not-deployed"
+
+
+def test_absent_in_a_hash_list_still_decides_before_removed():
+    assert entry_evidence(entry(unfixed=("absent",)), inventory(), SHIPPED).state == "unfixed"
+    assert entry_evidence(entry(fixed=("absent",)), inventory(), SHIPPED).state == "fixed"
+
+
+def test_a_config_file_the_tenant_should_have_but_lacks_is_removed():
+    assert config_evidence(CHECK, inventory(), SHIPPED).state == "removed"
+
+
+def test_a_stale_copy_under_an_unknown_name_makes_an_absent_entry_unfixed_and_says_where():
+    copies = Context(shipped=SHIPPED.shipped, modules=SHIPPED.modules, copies={"lib/konbini.jar": ((f"sha256:{JAR_OLD}", "lib/konbini-8.0.0.jar"),)})
+    e = entry("lib/konbini.jar", fixed=(f"sha256:{JAR_NEW}",), unfixed=(f"sha256:{JAR_OLD}",))
+    ev = entry_evidence(e, inventory({"lib/konbini-8.0.0.jar": src(JAR_OLD)}), copies)
+    assert (ev.state, ev.found, ev.found_at, ev.note) == ("unfixed", f"sha256:{JAR_OLD}", "lib/konbini-8.0.0.jar", "stale copy at lib/konbini-8.0.0.jar")
+    # even where the fix deleted the file (absent means fixed) or the tenant never had it
+    deleted = entry("lib/konbini.jar", fixed=("absent",), unfixed=(f"sha256:{JAR_OLD}",))
+    assert entry_evidence(deleted, inventory(), copies).state == "unfixed"
+    # a copy whose hash is not in this entry's unfixed list says nothing about it
+    other = entry("lib/konbini.jar", fixed=(f"sha256:{JAR_NEW}",), unfixed=(f"sha256:{OLD}",))
+    assert entry_evidence(other, inventory(), copies).state == "removed"
+
+
+def test_a_stale_copy_beside_a_fixed_file_leaves_it_fixed():
+    copies = Context(copies={"lib/konbini.jar": ((f"sha256:{JAR_OLD}", "lib/old.jar"),)})
+    e = entry("lib/konbini.jar", fixed=(f"sha256:{JAR_NEW}",), unfixed=(f"sha256:{JAR_OLD}",))
+    assert entry_evidence(e, inventory({"lib/konbini.jar": src(JAR_NEW)}), copies).state == "fixed"
+    ev = entry_evidence(e, inventory({"lib/konbini.jar": src(JAR_OLD)}), copies)
+    assert (ev.state, ev.note) == ("unfixed", "another stale copy at lib/old.jar")
+
+
+def excluding(*patterns: str, files: dict[str, FileRecord] | None = None) -> Inventory:
+    return Inventory(tenant="402206", collected_at=None, collector="test", files=files or {}, config={}, unreadable={},
+                     digest="sha256:" + "0" * 64, excluded=patterns)
+
+
+@pytest.mark.parametrize("pattern", ["app/Job.java", "app", "app/", "*.java", "app/*"])
+def test_a_fix_file_under_an_exclude_pattern_is_unreadable_excluded_at_collection(pattern):
+    ev = entry_evidence(entry(), excluding(pattern))
+    assert (ev.state, ev.note) == ("unreadable", "excluded at collection")
+    assert judge_fix(fix(V8), TENANT, excluding(pattern)).status == "unverifiable"
+
+
+def test_an_exclude_pattern_wins_over_a_listed_file_and_config_values():
+    assert entry_evidence(entry(), excluding("app", files={"app/Job.java": src(NEW)})).state == "unreadable"
+    assert config_evidence(CHECK, excluding("conf/*")).note == "excluded at collection"
+
+
+def test_a_pattern_that_matches_another_path_leaves_the_entry_alone():
+    assert entry_evidence(entry(), excluding("application", files={"app/Job.java": src(NEW)})).state == "fixed"

@@ -1,0 +1,115 @@
+"""What a tenant should have, and where it keeps stale copies: the `Context` its verdicts read (SPEC 5).
+
+Two ways an audited party could make a missing fix look absent rather than missing are closed here:
+- deleting (or leaving out of a listing) a fix's file: the file is `removed`, not `not-deployed`, when the
+  release the tenant's files match best ships it in a module the tenant deploys;
+- renaming a stale file to a name no release knows (`lib/kofu-konbini-8.0.0.jar`, still on a `lib/*`
+  classpath): a tenant file at an uncatalogued path whose hash is a known unfixed version of a fix's file
+  makes that entry `unfixed`, naming where the copy is. Only hashes that no release holds at any other
+  path count, so common contents (an empty file, a licence text shipped in several places) never do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zipfile
+from collections.abc import Mapping
+from dataclasses import replace
+
+from drift.archive import content_sha256_bytes
+from drift.catalog.model import Catalog
+from drift.filedrift import ReleaseIndex
+from drift.hashes import ABSENT
+from drift.inventory.model import FileRecord
+from drift.results import FileDrift
+from drift.tenants import Tenant
+from drift.verdict import Context
+
+
+def _empty_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w"):
+        pass
+    return buffer.getvalue()
+
+
+COMMON_TOKENS = frozenset({f"sha256:{hashlib.sha256(b'').hexdigest()}", f"content-sha256:{content_sha256_bytes(_empty_zip())}"})
+"""An empty file and an empty archive: never evidence of a stale copy, whatever a catalog says."""
+
+
+def stale_versions(catalog: Catalog, index: ReleaseIndex) -> dict[str, tuple[str, ...]]:
+    """Hash token → the fix file paths it is a known unfixed version of, for tokens that no release holds at
+    any other path than those (sorted)."""
+    wanted: dict[str, set[str]] = {}
+    for fix in catalog.fixes:
+        for variant in fix.variants:
+            for entry in variant.files:
+                for token in entry.unfixed:
+                    if token != ABSENT and token not in COMMON_TOKENS:
+                        wanted.setdefault(token, set()).add(entry.path)
+    held: dict[str, set[str]] = {}
+    for prefix, masks in (("sha256:", index.sha_masks), ("content-sha256:", index.content_masks)):
+        for path, value in masks:
+            token = prefix + value
+            if token in wanted:
+                held.setdefault(token, set()).add(path)
+    stale: dict[str, tuple[str, ...]] = {}
+    for token, paths in wanted.items():
+        at = held.get(token, set())
+        kept = sorted(p for p in paths if at <= {p})
+        if kept:
+            stale[token] = tuple(kept)
+    return stale
+
+
+class Expectations:
+    """Builds each tenant's `Context` against one catalog: the paths of its nearest release with their
+    modules (computed once per release), and its stale copies."""
+
+    def __init__(self, catalog: Catalog, index: ReleaseIndex) -> None:
+        self._catalog = catalog
+        self._number = {label: n for n, label in enumerate(index.labels)}
+        self._shipped: dict[int, dict[str, str | None]] = {}
+        self._stale = stale_versions(catalog, index)
+
+    def context(self, tenant: Tenant, files: Mapping[str, FileRecord], drift: FileDrift) -> tuple[Context, FileDrift]:
+        """The tenant's context, and its file drift with its stale copies listed.
+
+        The nearest release is the one its files match best (`drift.releases` lists it first). A tenant whose
+        files match no release at all is expected to have every path of every release (in the modules it
+        deploys): nothing it lacks can then pass for a file its release never had."""
+        best = next(iter(drift.releases), None)
+        release = -1 if best is None else self._number[best]
+        copies, stale_files = self._copies(files, drift.uncatalogued)
+        context = Context(shipped=self._shipped_by(release), modules=tenant.modules, copies=copies, release=release)
+        return context, (replace(drift, stale_copies=stale_files) if stale_files else drift)
+
+    def _shipped_by(self, release: int) -> dict[str, str | None]:
+        shipped = self._shipped.get(release)
+        if shipped is None:
+            releases = self._catalog.releases if release < 0 else (self._catalog.releases[release],)
+            shipped = {}
+            for r in releases:
+                for f in r.files:
+                    # Over several releases a path is expected if any of them ships it outside a module.
+                    if shipped.get(f.path, "") is not None:
+                        shipped[f.path] = f.module
+            self._shipped[release] = shipped
+        return shipped
+
+    def _copies(self, files: Mapping[str, FileRecord], uncatalogued: tuple[str, ...]) -> tuple[dict[str, tuple[tuple[str, str], ...]], dict[str, str]]:
+        """Fix file path → (token, copy path) pairs, and copy path → the fix file it is a stale version of."""
+        if not self._stale or not uncatalogued:
+            return {}, {}
+        by_entry: dict[str, list[tuple[str, str]]] = {}
+        stale_files: dict[str, str] = {}
+        for path in uncatalogued:
+            record = files.get(path)
+            if record is None:
+                continue
+            for token in record.tokens():
+                for entry_path in self._stale.get(token, ()):
+                    by_entry.setdefault(entry_path, []).append((token, path))
+                    stale_files.setdefault(path, entry_path)
+        return {p: tuple(pairs) for p, pairs in by_entry.items()}, stale_files
