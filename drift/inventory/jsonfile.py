@@ -126,7 +126,7 @@ def _inventory(doc: Any, path: Path, digest: str, known_files: FileTable | None 
         if key not in doc:
             raise InventoryError("required field is missing", source=path, where=key)
     if doc["format"] != FORMAT:
-        raise InventoryError(f"unknown format {doc['format']!r}, expected {FORMAT!r}", source=path, where="format")
+        raise InventoryError(f"unknown format {shown(doc['format'])}, expected {shown(FORMAT)}", source=path, where="format")
     for key in ("tenant", "collected_at", "collector", "content_hash"):
         if not isinstance(doc[key], str):
             raise InventoryError("must be a string", source=path, where=key)
@@ -181,6 +181,8 @@ MAX_COLLECTOR = 100
 """Characters in the `collector` field: a program's name and version."""
 MAX_PATTERN = 1000
 """Characters in one recorded `--exclude` pattern."""
+MAX_PATTERNS = 1000
+"""Recorded `--exclude` patterns: every fix file of a scan is matched against each."""
 
 
 def check_collected_at(value: str, *, source: str | Path) -> None:
@@ -204,6 +206,8 @@ def _excluded(raw: Any, path: Path) -> tuple[str, ...]:
     """The recorded `--exclude` patterns: printable strings."""
     if not isinstance(raw, list):
         raise InventoryError("must be a list", source=path, where="excluded")
+    if len(raw) > MAX_PATTERNS:
+        raise InventoryError(f"more than {MAX_PATTERNS} patterns ({len(raw):,})", source=path, where="excluded")
     for i, item in enumerate(raw):
         if not isinstance(item, str) or not item or len(item) > MAX_PATTERN or not item.isprintable():
             raise InventoryError(f"must be a printable pattern of 1 to {MAX_PATTERN} characters", source=path, where=f"excluded[{i}]")
@@ -253,7 +257,7 @@ def _path_items(raw: Any, path: Path, section: str, keys: set[str], described: s
             raise InventoryError(f"needs exactly {described}", source=path, where=where)
         check_relpath(item["path"], source=path, where=f"{where}.path", error=InventoryError)
         if item["path"] in items:
-            raise InventoryError(f"path {item['path']!r} listed twice", source=path, where=f"{where}.path")
+            raise InventoryError(f"path {shown(item['path'])} listed twice", source=path, where=f"{where}.path")
         items[item["path"]] = (where, item)
     return items
 
@@ -265,7 +269,7 @@ def _each_path_once(path: Path, **sections: Mapping[str, object]) -> None:
         for key in sections[small]:
             for other in names[:i]:
                 if key in sections[other]:
-                    raise InventoryError(f"path {key!r} is listed in both {other} and {small}", source=path, where=small)
+                    raise InventoryError(f"path {shown(key)} is listed in both {other} and {small}", source=path, where=small)
 
 
 _PATH, _SHA256, _SIZE = itemgetter("path"), itemgetter("sha256"), itemgetter("size")
@@ -343,7 +347,7 @@ def _files_checked(raw_files: list[Any], path: Path) -> FileTable:
     for i, item in enumerate(raw_files):
         record = file_record(item, path, i)
         if item["path"] in files:
-            raise InventoryError(f"path {item['path']!r} listed twice", source=path, where=f"files[{i}].path")
+            raise InventoryError(f"path {shown(item['path'])} listed twice", source=path, where=f"files[{i}].path")
         files[item["path"]] = record
     return FileTable.of(files)
 
