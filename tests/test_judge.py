@@ -8,13 +8,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from drift.catalog.model import Applicability, Catalog, ConfigCheck, FileEntry, Fix, Release, ReleaseFile, Variant
+from drift.expected import Expectations
 from drift.filedrift import ReleaseIndex
 from drift.inventory.model import ConfigValue, FileRecord, Inventory, Unreadable
 from drift.judge import Judge
 from drift.results import count_statuses
 from drift.tenants import Tenant
 from drift.verdict import Context, judge_fix
-from drift.expected import Expectations
 
 HEX = [c * 64 for c in "0123"]
 PATHS = ["a/A.java", "a/B.java", "lib/c.jar"]
