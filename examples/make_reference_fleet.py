@@ -8,6 +8,8 @@ the counter (module `madoguchi`), at convenience-store kiosks (`konbini`), famil
 seal-registration certificates (`inkan`) and linkage with other municipal systems (`renkei`). It has two
 maintenance lines: `7.x` (7.4.0 ... 7.4.6, 2018-2023) and `8.x` (8.0.0 ... 8.2.2, 2019-2023), forked from
 7.4.2. Every release ships Java sources, a few loose classes, print layouts, `conf/*.properties` and jars.
+A municipality deploys the core and the modules it chose: its deploy root holds no file of another module
+(`MODULE_RULES` says which files are a module's; the release manifests name it as each file's `module`).
 
 In June 2023, after certificates of the wrong resident came out of convenience-store kiosks, all 123
 municipalities running kofu were rechecked. This script writes the catalog (`manifests/`) and what that
@@ -59,6 +61,7 @@ kinds that the run does not write are removed. It needs `git` on the PATH.
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import hashlib
 import io
 import json
@@ -175,12 +178,19 @@ THIRD_PARTY = {
 PRINT_CONF = "conf/print.properties"
 
 
+MODULE_RULES: tuple[tuple[str, str], ...] = tuple(
+    (glob, module) for module in MODULES for glob in (f"app/{module}/*", f"lib/kofu-{module}.jar", f"conf/{module}.properties")
+) + (("app/print/layout/koseki_*", "koseki"), ("app/print/layout/inkan_*", "inkan"))
+"""(glob, module) over deployed paths, first match wins: a module's sources, loose classes and plugins, its jar,
+its config file and its print layouts (family-register extracts, seal certificates). The core (`app/core`,
+`app/common`, `app/print` except those layouts, the core and print jars, the other config files, third-party jars)
+belongs to no module. Passed to `drift catalog build` as `--module GLOB=NAME`, so the manifests say what
+`module_of` says, and a tenant's inventory holds the files of the modules it deploys only."""
+
+
 def module_of(path: str) -> str | None:
     """The optional module a deployed file belongs to, or None for the core every tenant deploys."""
-    for module in MODULES:
-        if path.startswith(f"app/{module}/") or path in (f"lib/kofu-{module}.jar", f"conf/{module}.properties"):
-            return module
-    return None
+    return next((module for glob, module in MODULE_RULES if fnmatch.fnmatchcase(path, glob)), None)
 
 
 def ranked(items: Iterable[str], salt: str) -> list[str]:
@@ -756,13 +766,20 @@ def build_catalog(product: Product, work: Path) -> tuple[dict[str, str], str]:
     register.write_text(register_yaml(first), encoding="utf-8")
     out = work / "manifests"
     args = ["catalog", "build", "--repo", str(repo), "--fixes", str(register), "--include", f"{DEPLOY_ROOT}*",
-            "--map", f"{DEPLOY_ROOT}=", *(a for rule in LINE_OF for a in ("--line-of", rule)), "--product", PRODUCT, "--out", str(out)]
+            "--map", f"{DEPLOY_ROOT}=", *(a for rule in LINE_OF for a in ("--line-of", rule)),
+            *(a for glob, module in MODULE_RULES for a in ("--module", f"{glob}={module}")), "--product", PRODUCT, "--out", str(out)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     env.update(GIT_CONFIG_GLOBAL=os.devnull, GIT_CONFIG_NOSYSTEM="1", PYTHONPATH=os.pathsep.join(filter(None, (str(REPO), env.get("PYTHONPATH")))))
     done = subprocess.run([sys.executable, "-m", "drift", *args], cwd=work, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"drift catalog build failed ({done.returncode}): {done.stderr.strip()}")
+    if "warning:" in done.stderr:
+        raise RuntimeError(f"drift catalog build warned: {done.stderr.strip()}")
     files = {f"manifests/{p.relative_to(out).as_posix()}": p.read_text(encoding="utf-8") for p in sorted(out.rglob("*")) if p.is_file()}
+    for path, text in files.items():  # the manifests name the module of each file as the inventories deploy it
+        if path.startswith("manifests/releases/"):
+            for entry in yaml.safe_load(text)["files"]:
+                assert entry.get("module") == module_of(entry["path"]), f"{path}: {entry}"
     return files, done.stderr
 
 

@@ -178,6 +178,33 @@ def test_unknown_key_in_a_release_file(cat):
     refused(cat, REL, "files[2].mode")
 
 
+def test_a_release_file_may_name_its_module(cat):
+    edit(cat / REL, lambda d: d["files"][2].update(module="konbini"))
+    edit(cat / REL, lambda d: d["files"][4].update(module="窓口-2.x"))
+    release = next(r for r in load_catalog(cat).releases if r.version == "1.0")
+    modules = [f.module for f in release.files]
+    assert modules[2] == "konbini" and modules[4] == "窓口-2.x"
+    assert modules[:2] + modules[3:4] + modules[5:] == [None] * (len(modules) - 2), "a file without `module` has none"
+
+
+@pytest.mark.parametrize("name", ["k", "x" * 64, "a/b.c", "madoguchi_2", "窓口"])
+def test_module_names_within_the_rules_are_accepted(cat, name):
+    edit(cat / REL, lambda d: d["files"][0].update(module=name))
+    release = next(r for r in load_catalog(cat).releases if r.version == "1.0")
+    assert release.files[0].module == name
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["", "x" * 65, "kon bini", "kon\tbini", "kon\u00a0bini", "kon\x07bini", "konbini,renkei", "konbini;renkei", "konbini|renkei",
+     5, 1.5, True, None, ["konbini"], {"name": "konbini"}],
+    ids=["empty", "65-chars", "space", "tab", "nbsp", "control", "comma", "semicolon", "bar", "int", "float", "bool", "null", "list", "mapping"],
+)
+def test_a_malformed_module_is_refused_naming_the_file_and_the_field(cat, bad):
+    edit(cat / REL, lambda d: d["files"][3].update(module=bad))
+    assert "module" in refused(cat, REL, "files[3].module")
+
+
 def test_two_files_with_one_fix_id_are_refused(cat):
     # DEMO-0001 claims DEMO-0002 as an alias: the id DEMO-0002 is then defined twice
     edit(cat / FIX1, lambda d: d.update(aliases=["DEMO-0002"]))

@@ -786,3 +786,108 @@ def test_a_register_config_check_must_be_complete(tmp_path: Path) -> None:
     ])
     assert result.exit_code == 2
     assert "FIXES.yaml: [0].config[0]: needs exactly a file, a key and expect" in result.stderr
+
+
+# -- 5. modules: `--module GLOB=NAME` names the module that ships each deployed file ------------------------------
+
+MODULE_RULES = (
+    "app/print/seal/*=seal",  # before app/print/*: the first rule that matches wins
+    "app/print/*=print",
+    "app/auth/*=auth",
+    "conf/*.properties=conf",
+    "app/print/seal/Stamp.java=never",  # matches, but an earlier rule always wins: not a typo, not reported
+    "src/app/cache/*=cache",  # the repository path: rules match the deployed path (after --map), so it matches nothing
+    "app/billing/*=billing",  # no release has such a file
+)
+
+
+def expected_module(path: str) -> str | None:
+    """The module MODULE_RULES give a deployed path, worked out by hand."""
+    if path.startswith("app/print/seal/"):
+        return "seal"
+    if path.startswith("app/print/"):
+        return "print"
+    if path.startswith("app/auth/"):
+        return "auth"
+    return "conf" if path.startswith("conf/") and path.endswith(".properties") else None
+
+
+def test_module_rules_name_each_deployed_files_module_in_every_release(product: Product, tmp_path: Path):
+    from drift.catalog.fastrelease import parse_release
+
+    result, out = build(product, tmp_path, *(a for rule in MODULE_RULES for a in ("--module", rule)))
+    assert result.exit_code == 0, described(result)
+    catalog = load_catalog(out)
+    seen = {f.module for r in catalog.releases for f in r.files}
+    assert seen == {None, "seal", "print", "auth", "conf"}
+    for release in catalog.releases:
+        assert {f.path: f.module for f in release.files} == {f.path: expected_module(f.path) for f in release.files}, release.version
+    stamp = next(f for r in catalog.releases if r.version == "8.1.0" for f in r.files if f.path == "app/print/seal/Stamp.java")
+    assert stamp.module == "seal"
+    for manifest in (out / "releases").rglob("*.yaml"):
+        text = manifest.read_text(encoding="utf-8")
+        assert parse_release(text) is not None, "the writer keeps the layout the fast path reads"
+        for line in text.splitlines():
+            if line.startswith("  - {"):  # `module:` written on the files that have one, and only on those
+                assert ("module: " in line) == (expected_module(line.split("path: ", 1)[1].split(",", 1)[0]) is not None), line
+    # The rules that match no deployed file are reported, each by name; the others are not.
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 2, result.stderr
+    assert "--module src/app/cache/*=cache" in warnings[0] and "--module app/billing/*=billing" in warnings[1]
+    assert all("matches no deployed file" in w for w in warnings)
+    # The fixes are those of a build without modules, byte for byte; and the manifests differ only by `module`.
+    plain, plain_out = build(product, tmp_path / "plain")
+    assert plain.exit_code == 0, described(plain)
+    assert "warning:" not in plain.stderr
+    with_modules, without = files_of(out), files_of(plain_out)
+    assert sorted(with_modules) == sorted(without)
+    for name, data in without.items():
+        assert b"module:" not in data, name
+        assert re.sub(rb", module: [^}]+", b"", with_modules[name]) == data, name
+
+
+def test_the_first_module_rule_that_matches_wins(product: Product, tmp_path: Path):
+    result, out = build(product, tmp_path, "--module", "app/print/*=print", "--module", "app/print/seal/*=seal", "--module", "*=core")
+    assert result.exit_code == 0, described(result)
+    assert "warning:" not in result.stderr, "every rule matches some file, though seal never wins"
+    release = next(r for r in load_catalog(out).releases if r.version == "8.1.0")
+    modules = {f.path: f.module for f in release.files}
+    assert modules["app/print/seal/Stamp.java"] == "print"
+    assert modules["app/print/IssueJob.java"] == "print"
+    assert {m for p, m in modules.items() if not p.startswith("app/print/")} == {"core"}, "`*` crosses `/`"
+
+
+def test_artifacts_get_modules_too(tmp_path: Path) -> None:
+    from tests.builders import make_jar
+
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("start", {"src/app/konbini/A.java": "class A {}\n"})
+    repo.tag("v1.0.0")
+    (tmp_path / "artifacts" / "1.0.0" / "lib").mkdir(parents=True)
+    (tmp_path / "artifacts" / "1.0.0" / "lib" / "kofu-konbini.jar").write_bytes(make_jar({"A.class": b"a"}))
+    (tmp_path / "artifacts" / "1.0.0" / "lib" / "kofu-core.jar").write_bytes(make_jar({"C.class": b"c"}))
+    (tmp_path / "FIXES.yaml").write_text("[]\n", encoding="utf-8")
+    out = tmp_path / "catalog"
+    result = CliRunner().invoke(main, [
+        "catalog", "build", "--repo", str(tmp_path / "repo"), "--fixes", str(tmp_path / "FIXES.yaml"), "--include", "src/*",
+        "--map", "src/=", "--line-of", "^v1=1.x", "--artifacts", str(tmp_path / "artifacts"), "--out", str(out),
+        "--module", "app/konbini/*=konbini", "--module", "lib/kofu-konbini.jar=konbini",
+    ])
+    assert result.exit_code == 0, result.stderr
+    (release,) = load_catalog(out).releases
+    assert {f.path: f.module for f in release.files} == {
+        "app/konbini/A.java": "konbini", "lib/kofu-konbini.jar": "konbini", "lib/kofu-core.jar": None,
+    }
+
+
+@pytest.mark.parametrize(
+    "rule",
+    ["app/*", "=konbini", "app/*=", "app/*=kon bini", "app/*=konbini,renkei", "app/*=a;b", "app/*=a|b", "app/*=" + "x" * 65],
+    ids=["no-equals", "no-glob", "no-name", "space", "comma", "semicolon", "bar", "too-long"],
+)
+def test_a_malformed_module_rule_is_refused_before_anything_is_written(tmp_path: Path, rule: str):
+    out = tmp_path / "manifests"
+    result = run(*build_args(tmp_path / "repo", tmp_path / "FIXES.yaml", out, "--module", "app/ok/*=ok", "--module", rule))
+    assert result.exit_code == 2, described(result)
+    assert "--module" in result.stderr and "Traceback" not in result.output
+    assert not out.exists()

@@ -186,3 +186,43 @@ def test_mixed_release_deployments_show_in_file_drift(by_id: dict[str, TenantRes
     releases = by_id["402206"].drift.releases
     assert set(releases) == {"8.2.1", "8.0.0"}
     assert releases["8.2.1"] > releases["8.0.0"]
+
+
+def test_the_manifests_name_the_module_of_each_modules_files() -> None:
+    catalog = load_catalog(MANIFESTS)
+    modules = {f.path: f.module for r in catalog.releases for f in r.files}
+    assert {m for m in modules.values() if m} == {"madoguchi", "konbini", "koseki", "inkan", "renkei"}
+    for path, module in [
+        ("lib/kofu-konbini.jar", "konbini"),
+        ("app/konbini/IssueSession.java", "konbini"),
+        ("app/konbini/plugin/BarcodeCodec.class", "konbini"),
+        ("conf/konbini.properties", "konbini"),
+        ("app/renkei/ondemand/OnDemandLink.java", "renkei"),
+        ("app/koseki/legacy/LegacyCodec.java", "koseki"),  # 7.x only
+        ("app/print/layout/koseki_tohon.xml", "koseki"),
+        ("app/print/layout/inkan_shomei.xml", "inkan"),
+        ("app/madoguchi/ReceiptNumber.java", "madoguchi"),
+        ("app/core/FeeTable.java", None),
+        ("app/print/IssueJob.java", None),
+        ("app/print/layout/juminhyo.xml", None),
+        ("lib/kofu-core.jar", None),
+        ("lib/kofu-print.jar", None),
+        ("lib/itext-2.1.7.jar", None),
+        ("conf/print.properties", None),
+    ]:
+        assert modules[path] == module, path
+    for release in catalog.releases:  # a path has one module in every release that ships it
+        for f in release.files:
+            assert f.module == modules[f.path], (release.version, f.path)
+
+
+def test_a_tenant_deploys_no_file_of_a_module_it_lacks() -> None:
+    catalog = load_catalog(MANIFESTS)
+    modules = {f.path: f.module for r in catalog.releases for f in r.files}
+    lacking_some = 0
+    for tenant in load_registry(INVENTORY):
+        inventory = read_inventory(find_inventory(INVENTORY, tenant.id), tenant.id)  # type: ignore[arg-type]
+        foreign = sorted(p for p in inventory.files if modules.get(p) not in (None, *tenant.modules))
+        assert foreign == [], (tenant.id, foreign[:3])
+        lacking_some += set(tenant.modules) != {"madoguchi", "konbini", "koseki", "inkan", "renkei"}
+    assert lacking_some >= 70, "most tenants leave some module out: the check above is not empty"

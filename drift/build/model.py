@@ -28,6 +28,9 @@ class Options:
     """Whether pre-release tags (rc, beta, ...) are releases too."""
     product: str = "product"
     """The product's name in catalog.yaml."""
+    modules: tuple[tuple[str, str], ...] = ()
+    """(glob, module): a deployed file's module is that of the first glob that matches its deployed path
+    (`*` crosses `/`); a file no glob matches has none (every tenant deploys it)."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,8 @@ class BuiltRelease:
     """Deployed path -> (kind, sha256, content-sha256 or None)."""
     artifacts: frozenset[str] = frozenset()
     """The paths among `files` that came from `--artifacts` (built outputs, not the repository)."""
+    modules: dict[str, str] = field(default_factory=dict)
+    """Deployed path -> its module, for the paths among `files` that a `--module` rule gives one."""
 
 
 @dataclass
@@ -54,6 +59,8 @@ class Report:
     conflicts: list[str] = field(default_factory=list)
     no_deployed_files: list[str] = field(default_factory=list)
     unreleased: list[str] = field(default_factory=list)
+    unmatched_modules: list[str] = field(default_factory=list)
+    """`--module` rules (`GLOB=NAME`) whose glob matches no deployed file of any release."""
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from drift.archive import ArchiveError, content_sha256_bytes, is_archive_name
@@ -45,12 +45,14 @@ def read_releases(repo: Repository, options: Options, report: Report) -> list[Bu
     # Every distinct blob once, through one cat-file process.
     hashed = {oid: hashes_of(path, data) for (oid, data), path in with_paths(repo, trees)}
     releases = []
+    modules = Modules(options)
     for (tag, line, version), tree in zip(chosen, trees, strict=True):
         files = {path: (_kind(path), *hashed[oid]) for path, oid in tree.items()}
         built = _artifacts(options.artifacts / version) if options.artifacts is not None else {}
         files.update(built)
-        releases.append(BuiltRelease(tag, line, version, dict(sorted(files.items())), frozenset(built)))
+        releases.append(BuiltRelease(tag, line, version, dict(sorted(files.items())), frozenset(built), modules.of(files)))
         report.releases.append(f"{line} {version} ({tag.name}, {len(files)} files)")
+    report.unmatched_modules.extend(f"{glob}={name}" for glob, name in modules.unmatched())
     return releases
 
 
@@ -75,6 +77,33 @@ class Deployed:
         if repo_path not in self._known:
             self._known[repo_path] = deployed_path(repo_path, self.options)
         return self._known[repo_path]
+
+
+class Modules:
+    """Deployed path -> its module by the `--module` rules (first match wins), each path worked out once;
+    remembers which rules' globs matched some path."""
+
+    def __init__(self, options: Options) -> None:
+        self.rules = options.modules
+        self._known: dict[str, str | None] = {}
+        self._matched: set[int] = set()
+
+    def of(self, paths: Iterable[str]) -> dict[str, str]:
+        """The module of each path that has one, in the paths' order."""
+        found = {}
+        for path in paths:
+            if path not in self._known:
+                hits = [i for i, (glob, _) in enumerate(self.rules) if fnmatch.fnmatchcase(path, glob)]
+                self._matched.update(hits)
+                self._known[path] = self.rules[hits[0]][1] if hits else None
+            module = self._known[path]
+            if module is not None:
+                found[path] = module
+        return found
+
+    def unmatched(self) -> list[tuple[str, str]]:
+        """The rules whose glob matched none of the paths seen."""
+        return [rule for i, rule in enumerate(self.rules) if i not in self._matched]
 
 
 def deployed_path(repo_path: str, options: Options) -> str | None:

@@ -11,6 +11,7 @@ def render_report(built: Built, out: Path) -> str:
     """A few lines per kind of finding, the ones that need a person first."""
     report = built.report
     lines = [f"{out}: {len(built.releases)} releases on {', '.join(built.lines)}, {len(built.fixes)} fixes"]
+    lines.extend(f"warning: --module {rule} matches no deployed file of any release; no file got that module" for rule in report.unmatched_modules)
     for fix_id, missing in sorted(report.backports_missing.items()):
         found = report.backports_found.get(fix_id, {})
         found_text = "; ".join(f"{line}: {', '.join(commits)}" for line, commits in sorted(found.items())) or "none"

@@ -78,8 +78,11 @@ def _release(release: BuiltRelease) -> str:
             f"date: {release.tag.date.isoformat()}\nfiles:\n"
         ),
     ]
+    modules = release.modules
     for path, (kind, sha, content) in release.files.items():
         extra = f', content_sha256: "{content}"' if content else ""
+        if path in modules:
+            extra += f", module: {_scalar(modules[path])}"
         out.append(f'  - {{path: {_scalar(path)}, kind: {kind}, sha256: "{sha}"{extra}}}\n')
     return "".join(out)
 

@@ -2,9 +2,9 @@
 
 A release of a large product lists thousands of files, and a catalog holds every release: building Python
 objects through PyYAML for each of them dominates loading. Manifests whose `files:` list is written one
-flow mapping per line, with plain paths and quoted hashes, are read here with one regular expression per
-line. Anything else (comments, other quoting, other key order, a path YAML would read as a non-string)
-returns None and goes through the YAML parser, so the result is always what YAML would give.
+flow mapping per line, with plain paths, kinds and modules and quoted hashes, are read here with one regular
+expression per line. Anything else (comments, other quoting, other key order, a path or module YAML would
+read as a non-string) returns None and goes through the YAML parser, so the result is always what YAML would give.
 
 Most lines are the same from one release to the next (a file changes in few releases), so a line already
 seen in another manifest is not matched again: its row is looked up by the line's text.
@@ -22,13 +22,13 @@ from drift.yamlio import _Loader
 
 _ENTRY = re.compile(
     r'  - \{path: ([A-Za-z0-9_][A-Za-z0-9_./+-]*), kind: ([a-z][a-z0-9_-]*), sha256: "([0-9a-f]{64})"'
-    r'(?:, content_sha256: "([0-9a-f]{64})")?\}'
+    r'(?:, content_sha256: "([0-9a-f]{64})")?(?:, module: ([A-Za-z0-9_][A-Za-z0-9_./+-]{0,63}))?\}'
 )
 _SPLIT = "\nfiles:\n"
 _STR = "tag:yaml.org,2002:str"
 
-Row = tuple[str, str, str, str]
-"""(path, kind, sha256, content_sha256 or "") of one file."""
+Row = tuple[str, str, str, str, str]
+"""(path, kind, sha256, content_sha256 or "", module or "") of one file."""
 
 
 def parse_release(text: str, seen: dict[str, Row] | None = None) -> tuple[dict[str, Any], list[Row]] | None:
@@ -64,10 +64,10 @@ def _row(line: str) -> Row | None:
     match = _ENTRY.fullmatch(line)
     if match is None:
         return None
-    path, kind, sha256, content = match.groups("")
-    if not (plain_string(kind) and ("/" in path or plain_string(path))):
+    path, kind, sha256, content, module = match.groups("")
+    if not (plain_string(kind) and ("/" in path or plain_string(path)) and (not module or plain_string(module))):
         return None
-    return path, kind, sha256, content
+    return path, kind, sha256, content, module
 
 
 @lru_cache(maxsize=4096)

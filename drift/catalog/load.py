@@ -37,6 +37,25 @@ CATALOG_FORMAT = "drift-catalog/1"
 RELEASE_FORMAT = "drift-release/1"
 FIX_FORMAT = "drift-fix/1"
 
+MODULE_MAX = 64
+"""Characters of a module name, at most."""
+_MODULE_FORBIDDEN = frozenset(",;|")
+
+
+def module_problem(value: object) -> str | None:
+    """Why `value` cannot be a release file's `module` (SPEC 3), or None when it can: a string of 1 to
+    `MODULE_MAX` printable characters, no whitespace, none of `,` `;` `|` (which split a registry's module
+    list)."""
+    if not isinstance(value, str):
+        return f"must be a module name (a string), not {value!r}"
+    if not value or len(value) > MODULE_MAX:
+        return f"a module name has 1 to {MODULE_MAX} characters, not {len(value)}"
+    if not value.isprintable() or any(ch.isspace() for ch in value):
+        return f"module name {value!r} holds whitespace or a character that is not printable"
+    if not _MODULE_FORBIDDEN.isdisjoint(value):
+        return f"module name {value!r} holds one of , ; |"
+    return None
+
 
 def load_catalog(root: str | Path) -> Catalog:
     """Load `catalog.yaml`, every release manifest and every fix under `root`, validating each."""
@@ -228,38 +247,40 @@ def _release_files(raw_files: list[Any], path: Path) -> tuple[ReleaseFile, ...]:
     for i, item in enumerate(raw_files):
         where = f"files[{i}]"
         entry = _mapping(item, path, where)
-        _keys(entry, path, where, required={"path", "kind", "sha256"}, optional={"content_sha256"})
+        _keys(entry, path, where, required={"path", "kind", "sha256"}, optional={"content_sha256", "module"})
         rel = check_relpath(entry["path"], source=path, where=f"{where}.path", error=CatalogError)
         if rel in seen:
             raise CatalogError(f"path {rel!r} listed twice", source=path, where=f"{where}.path")
         seen.add(rel)
         content = entry.get("content_sha256")
-        files.append(
-            ReleaseFile(
-                path=rel,
-                kind=_string(entry["kind"], path, f"{where}.kind"),
-                sha256=check_hex(entry["sha256"], source=path, where=f"{where}.sha256", error=CatalogError),
-                content_sha256=None if content is None else check_hex(content, source=path, where=f"{where}.content_sha256", error=CatalogError),
-            )
-        )
+        kind = _string(entry["kind"], path, f"{where}.kind")
+        sha256 = check_hex(entry["sha256"], source=path, where=f"{where}.sha256", error=CatalogError)
+        content = None if content is None else check_hex(content, source=path, where=f"{where}.content_sha256", error=CatalogError)
+        module = entry.get("module")
+        if "module" in entry and (problem := module_problem(module)) is not None:
+            raise CatalogError(problem, source=path, where=f"{where}.module")
+        files.append(ReleaseFile(path=rel, kind=kind, sha256=sha256, content_sha256=content, module=module))
     return tuple(files)
 
 
 def _release_files_fast(rows: list[Row], path: Path, made: dict[Row, ReleaseFile]) -> tuple[ReleaseFile, ...]:
-    """Rows from `parse_release`: kinds and hashes are already checked by its pattern; paths are checked
-    here all at once. A row seen in another release gets that release's (immutable) ReleaseFile."""
+    """Rows from `parse_release`: kinds, hashes and modules are already checked by its pattern; paths are
+    checked here all at once. A row seen in another release gets that release's (immutable) ReleaseFile."""
     paths = [row[0] for row in rows]
     check_paths(paths, source=path, field="files", error=CatalogError)
     if len(set(paths)) != len(paths):
         # The item-by-item check names the duplicate.
-        as_yaml = [{"path": p, "kind": k, "sha256": h, **({"content_sha256": c} if c else {})} for p, k, h, c in rows]
+        as_yaml = [
+            {"path": p, "kind": k, "sha256": h, **({"content_sha256": c} if c else {}), **({"module": m} if m else {})}
+            for p, k, h, c, m in rows
+        ]
         return _release_files(as_yaml, path)
     files: list[ReleaseFile | None] = list(map(made.get, rows))
     if not all(files):
         for i, row in enumerate(rows):
             if files[i] is None:
-                p, k, h, c = row
-                files[i] = made[row] = made.get(row) or ReleaseFile(p, k, h, c or None)
+                p, k, h, c, m = row
+                files[i] = made[row] = made.get(row) or ReleaseFile(p, k, h, c or None, m or None)
     return tuple(files)  # type: ignore[arg-type]
 
 

@@ -14,6 +14,7 @@ from drift.build.repo import Repository
 from drift.build.report import render_report
 from drift.build.writer import write_catalog
 from drift.catalog import load_catalog
+from drift.catalog.load import module_problem
 from drift.cli.options import catalog_option
 
 
@@ -41,13 +42,17 @@ def validate(catalog_dir: Path) -> None:
 @click.option("--tags", "tags_pattern", default=r"^v?\d", show_default=True, metavar="REGEX", help="Tags that are releases.")
 @click.option("--line-of", "line_rules", multiple=True, required=True, metavar="REGEX=LINE", help="The line of the tags a pattern finds (first rule wins).")
 @click.option("--map", "maps", multiple=True, metavar="SRC=DST", help="Rewrite a repository path prefix into the deployed one.")
+@click.option(
+    "--module", "module_rules", multiple=True, metavar="GLOB=NAME",
+    help="Files whose deployed path (after --map) the glob matches ship with module NAME (repeatable, first rule wins).",
+)
 @click.option("--artifacts", type=click.Path(path_type=Path, file_okay=False), help="One folder per release version with its built outputs.")
 @click.option("--pre-releases", is_flag=True, help="Take pre-release tags (rc, beta, ...) as releases too.")
 @click.option("--product", help="The product's name (default: the repository folder's name).")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True, help="The catalog folder to write (replaced whole).")
 def build(
     repo_path: Path, fixes_path: Path, includes: tuple[str, ...], tags_pattern: str, line_rules: tuple[str, ...],
-    maps: tuple[str, ...], artifacts: Path | None, pre_releases: bool, product: str | None, out: Path,
+    maps: tuple[str, ...], module_rules: tuple[str, ...], artifacts: Path | None, pre_releases: bool, product: str | None, out: Path,
 ) -> None:
     """Build the catalog from the repository's release tags and the fix register."""
     options = Options(
@@ -58,6 +63,7 @@ def build(
         artifacts=artifacts,
         pre_releases=pre_releases,
         product=product or repo_path.resolve().name,
+        modules=tuple(_module_rule(rule) for rule in module_rules),
     )
     register = load_register(fixes_path)
     built = build_catalog(Repository(repo_path), register, options, fixes_path)
@@ -65,12 +71,21 @@ def build(
     click.echo(render_report(built, out), err=True, nl=False)
 
 
-def _pair(rule: str, option: str) -> tuple[str, str]:
+def _pair(rule: str, option: str, shape: str = "LEFT=RIGHT") -> tuple[str, str]:
     """`LEFT=RIGHT`, split at the last `=`; only a --map may have an empty right side (strip the prefix)."""
     left, sep, right = rule.rpartition("=")
     if not sep or not left or (not right and option != "--map"):
-        raise click.BadParameter(f"{rule!r}: expected LEFT=RIGHT", param_hint=option)
+        raise click.BadParameter(f"{rule!r}: expected {shape}", param_hint=option)
     return left, right
+
+
+def _module_rule(rule: str) -> tuple[str, str]:
+    """`GLOB=NAME`, split at the last `=`, with a NAME a release manifest accepts as a module."""
+    glob, name = _pair(rule, "--module", "GLOB=NAME")
+    problem = module_problem(name)
+    if problem is not None:
+        raise click.BadParameter(f"{rule!r}: {problem}", param_hint="--module")
+    return glob, name
 
 
 def _pattern(regex: str, option: str) -> re.Pattern[str]:
