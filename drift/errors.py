@@ -9,6 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from drift.text import MAX_LINE, bounded, clip
+
+MAX_PART = 300
+"""Characters of the file name and of the field a message names, at most (their length is said past it)."""
+
 
 class DriftError(Exception):
     """Base of every error drift reports to a user."""
@@ -26,10 +31,15 @@ class DriftError(Exception):
         return (_rebuild, (type(self), self.message, self.source, self.where))
 
     def render(self) -> str:
-        """One line: `file: field: message`, leaving out what is unknown."""
-        parts = [p for p in (self.source, self.where) if p]
+        """One line: `file: field: message`, leaving out what is unknown.
+
+        The file and the field may come from the input (an unknown key of an inventory is its field): each is
+        shown escaped and cut to `MAX_PART` characters, and the whole line is escaped and cut to `MAX_LINE`
+        (SPEC 5: no message echoes more than a few hundred characters of any value, nor a control character).
+        """
+        parts = [clip(p, MAX_PART) for p in (self.source, self.where) if p]
         parts.append(self.message)
-        return ": ".join(parts)
+        return bounded(": ".join(parts), MAX_LINE)
 
 
 class InputError(DriftError):
@@ -56,3 +66,7 @@ class OperationalError(DriftError):
 
 def _rebuild(cls: type[DriftError], message: str, source: str | None, where: str | None) -> DriftError:
     return cls(message, source=source, where=where)
+
+
+class TrustError(InputError):
+    """A key, a signature or the trust file is invalid, or a signature does not verify (exit 2)."""
