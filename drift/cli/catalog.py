@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -16,6 +18,18 @@ from drift.build.writer import write_catalog
 from drift.catalog import load_catalog
 from drift.catalog.load import module_problem
 from drift.cli.options import catalog_option
+from drift.trust.catalogs import sign_catalog
+from drift.trust.keys import SigningKey, load_signing_key
+
+
+def sign_options(command: Callable[..., None]) -> Callable[..., None]:
+    """--sign KEYFILE, --catalog-version N and --expires DATE: the vendor vouching for a catalog."""
+    command = click.option("--expires", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+                           help="The last day the signature vouches for the catalog.")(command)
+    command = click.option("--catalog-version", "catalog_version", type=click.IntRange(1, 2**53), metavar="N",
+                           help="The catalog's version number: a scan refuses one lower than it has judged with.")(command)
+    return click.option("--sign", "key_path", type=click.Path(path_type=Path, dir_okay=False), metavar="KEYFILE",
+                        help="Sign the catalog with this Ed25519 key (catalog.sig).")(command)
 
 
 @click.group()
@@ -50,11 +64,14 @@ def validate(catalog_dir: Path) -> None:
 @click.option("--pre-releases", is_flag=True, help="Take pre-release tags (rc, beta, ...) as releases too.")
 @click.option("--product", help="The product's name (default: the repository folder's name).")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True, help="The catalog folder to write (replaced whole).")
+@sign_options
 def build(
     repo_path: Path, fixes_path: Path, includes: tuple[str, ...], tags_pattern: str, line_rules: tuple[str, ...],
     maps: tuple[str, ...], module_rules: tuple[str, ...], artifacts: Path | None, pre_releases: bool, product: str | None, out: Path,
+    key_path: Path | None, catalog_version: int | None, expires: dt.datetime | None,
 ) -> None:
     """Build the catalog from the repository's release tags and the fix register."""
+    key = _signing(key_path, catalog_version, expires, required=False)
     options = Options(
         includes=includes,
         line_rules=tuple((_pattern(regex, "--line-of"), line) for regex, line in (_pair(rule, "--line-of") for rule in line_rules)),
@@ -69,6 +86,37 @@ def build(
     built = build_catalog(Repository(repo_path), register, options, fixes_path)
     write_catalog(built, out)
     click.echo(render_report(built, out), err=True, nl=False)
+    if key is not None:
+        _sign(out, key, catalog_version, expires)
+
+
+@catalog.command()
+@catalog_option
+@sign_options
+def sign(catalog_dir: Path, key_path: Path | None, catalog_version: int | None, expires: dt.datetime | None) -> None:
+    """Sign a catalog (one written by hand, say) with the vendor's key: catalog.sig in its folder."""
+    key = _signing(key_path, catalog_version, expires, required=True)
+    assert key is not None
+    _sign(catalog_dir, key, catalog_version, expires)
+
+
+def _signing(key_path: Path | None, version: int | None, expires: dt.datetime | None, *, required: bool) -> SigningKey | None:
+    """The vendor's key when signing was asked for; --catalog-version and --expires go with it."""
+    if key_path is None:
+        if required:
+            raise click.UsageError("--sign KEYFILE is required")
+        if version is not None or expires is not None:
+            raise click.UsageError("--catalog-version and --expires need --sign KEYFILE")
+        return None
+    if version is None or expires is None:
+        raise click.UsageError("signing a catalog needs --catalog-version N and --expires YYYY-MM-DD")
+    return load_signing_key(key_path)
+
+
+def _sign(root: Path, key: SigningKey, version: int | None, expires: dt.datetime | None) -> None:
+    assert version is not None and expires is not None
+    signed = sign_catalog(root, load_catalog(root), key, version=version, expires=expires.date())
+    click.echo(f"{signed}: catalog version {version}, expires {expires.date().isoformat()}, signed by {key.public.fingerprint}", err=True)
 
 
 def _pair(rule: str, option: str, shape: str = "LEFT=RIGHT") -> tuple[str, str]:

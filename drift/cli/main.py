@@ -12,6 +12,7 @@ import click
 
 from drift import __version__
 from drift.errors import DriftError
+from drift.text import MAX_LINE, bounded
 
 EXIT_OK, EXIT_BLOCKING, EXIT_INPUT, EXIT_OPERATIONAL = 0, 1, 2, 3
 
@@ -36,7 +37,7 @@ class DriftGroup(click.Group):
         except KeyboardInterrupt:
             _fail("interrupted", 130)
         except OSError as exc:
-            _fail(f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}", EXIT_OPERATIONAL)
+            _fail(f"{str(exc.filename) + ': ' if exc.filename else ''}{exc.strerror or exc}", EXIT_OPERATIONAL)
         except Exception as exc:  # noqa: BLE001 -- a bug: still never a traceback unless asked for
             if os.environ.get("DRIFT_DEBUG"):
                 traceback.print_exc()
@@ -44,7 +45,8 @@ class DriftGroup(click.Group):
 
 
 def _fail(message: str, code: int) -> None:
-    click.echo(f"drift: error: {message}", err=True)
+    # One line whatever the message quotes (a file name, an exception's text): escaped and bounded (SPEC 5).
+    click.echo(f"drift: error: {bounded(message, MAX_LINE)}", err=True)
     sys.exit(code)
 
 
@@ -63,6 +65,8 @@ _COMMANDS = {
     "report": "drift.cli.report:report",
     "history": "drift.cli.history:history",
     "diff": "drift.cli.history:diff",
+    "key": "drift.cli.key:key",
+    "verify": "drift.cli.verify:verify",
 }
 """Each command's module, imported only when the command is run (or help lists it): a scan need not load
 the catalog builder's git support, nor the report's page."""

@@ -10,8 +10,10 @@ from typing import Any
 
 from securesystemslib.exceptions import VerificationError
 
-from drift.errors import TrustError
-from drift.trust.envelope import Signed, open_signature, signature_path
+from drift.catalog import load_catalog
+from drift.errors import DriftError, TrustError
+from drift.inventory.readers import READERS, read_inventory
+from drift.trust.envelope import CATALOG, INVENTORY, Signed, open_signature, signature_path
 from drift.trust.trustfile import Trust, TrustedKey
 
 
@@ -116,3 +118,25 @@ def _verified_key(signed: Signed, candidates: list[TrustedKey]) -> TrustedKey | 
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and len(value) <= 40 else None
+
+
+CATALOG_SIGNATURE = "catalog.sig"
+"""The signature's file name in a catalog folder."""
+
+
+def verify_file(path: Path, trust: Trust, today: dt.date | None = None) -> Verification:
+    """`drift verify` of one path: a catalog folder, an inventory (its digest checked too, and the key allowed
+    for its tenant), or a scan document; what it is comes from the path and the statement."""
+    try:
+        if path.is_dir():
+            return verify_signature(path, trust, sha256=load_catalog(path).digest.removeprefix("sha256:"), kind=CATALOG, today=today,
+                                    sig_path=path / CATALOG_SIGNATURE)
+        signed = open_signature(signature_path(path))
+        if signed.statement.kind == INVENTORY and path.suffix in READERS:
+            inventory = read_inventory(path)
+            return verify_signature(path, trust, kind=INVENTORY, tenant=inventory.tenant, today=today)
+        return verify_signature(path, trust, today=today)
+    except DriftError as exc:
+        return Verification(str(path), False, exc.render())
+    except OSError as exc:
+        return Verification(str(path), False, f"cannot read: {exc.strerror or exc}")
