@@ -70,7 +70,7 @@ def _work(tenant: Tenant) -> tuple[Any, ...]:
             new_runs.append((index, array("I", [_finding_index(f, new_findings) for f in run]).tobytes()))
         run_ids.append(index)
     return (os.getpid(), result.tenant, result.inventory_digest, result.collected_at, run_ids.tobytes(), new_runs, new_findings,
-            result.drift, result.counts)
+            result.drift, result.counts, result.signed_by, result.signature)
 
 
 def _finding_index(finding: Finding, new: list[tuple[int, Finding]]) -> int:
@@ -91,7 +91,7 @@ class _Tables:
 
 
 def _unpack(packed: tuple[Any, ...], tables: dict[int, _Tables]) -> TenantResult:
-    pid, tenant, digest, collected_at, raw_run_ids, new_runs, new_findings, drift, counts = packed
+    pid, tenant, digest, collected_at, raw_run_ids, new_runs, new_findings, drift, counts, signed_by, signature = packed
     table = tables.setdefault(pid, _Tables())
     for index, finding in new_findings:
         assert index == len(table.findings)
@@ -104,4 +104,4 @@ def _unpack(packed: tuple[Any, ...], tables: dict[int, _Tables]) -> TenantResult
     run_ids = array("I")
     run_ids.frombytes(raw_run_ids)
     runs = tuple(map(table.runs.__getitem__, run_ids))
-    return TenantResult(tenant, digest, collected_at, tuple(chain.from_iterable(runs)), drift, counts, runs)
+    return TenantResult(tenant, digest, collected_at, tuple(chain.from_iterable(runs)), drift, counts, runs, signed_by, signature)

@@ -118,6 +118,12 @@ class TenantResult:
     runs: tuple[tuple[Finding, ...], ...] = field(default=(), compare=False, repr=False)
     """`findings` as consecutive runs that other tenants' results share (the same tuple objects), or empty:
     lets `PerFinding.of` look a value up once per run, not once per finding."""
+    signed_by: str | None = None
+    """The trust file's id of the key whose signature on the inventory verified; None: not signed, or no
+    trust file to check it with."""
+    signature: str = ""
+    """What became of the inventory's signature when a trust file was used: `signed by <key>`, `unsigned`, or
+    `refused: <why>` (the tenant is then `unverifiable`); "" without a trust file."""
 
 
 class PerFinding(Generic[T]):

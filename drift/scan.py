@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import hashlib
-import json
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import replace
 from itertools import chain, compress
@@ -16,11 +14,17 @@ from drift.catalog.model import Catalog, Fix
 from drift.errors import InputError
 from drift.expected import Expectations
 from drift.filedrift import ReleaseIndex
+from drift.inventory.model import Inventory
 from drift.inventory.readers import READERS, find_inventory, read_inventory
 from drift.judge import Judge
 from drift.parallel import can_fork, judge_in_workers
 from drift.results import NOT_APPLICABLE, UNVERIFIABLE, FileDrift, Finding, PerFinding, PerRun, Scan, TenantResult, count_statuses
+from drift.scanid import scan_id
 from drift.tenants import Tenant
+from drift.trust.catalogs import VouchedCatalog, vouched
+from drift.trust.envelope import INVENTORY, signature_path
+from drift.trust.trustfile import Trust
+from drift.trust.verify import verify_signature
 from drift.verdict import exclusion_reason
 
 if TYPE_CHECKING:
@@ -54,9 +58,13 @@ def unregistered_inventories(inventory_dir: Path, tenants: Sequence[Tenant]) -> 
 class TenantJudge:
     """Judges one tenant at a time against a catalog: its fixes and its file-level drift."""
 
-    def __init__(self, catalog: Catalog, inventory_dir: Path, fixes: Sequence[Fix] | None = None) -> None:
+    def __init__(
+        self, catalog: Catalog, inventory_dir: Path, fixes: Sequence[Fix] | None = None, trust: Trust | None = None, today: dt.date | None = None
+    ) -> None:
         self.fixes = catalog.fixes if fixes is None else tuple(fixes)
         self.inventory_dir = inventory_dir
+        self.trust = trust
+        self.today = today or dt.datetime.now(dt.UTC).date()
         self._index = ReleaseIndex(catalog)
         self._expected = Expectations(catalog, self._index)
         self._judge = Judge(self.fixes)
@@ -67,6 +75,9 @@ class TenantJudge:
         if path is None:
             return _without_inventory(tenant, self.fixes)
         inventory = read_inventory(path, tenant.id)
+        signed_by, signature = self._signature(path, tenant)
+        if signature.startswith(_REFUSED):
+            return _without_inventory(tenant, self.fixes, inventory, f"inventory {signature}", signature)
         nearest = self._index.nearest(inventory.files)
         context, drift = self._expected.context(tenant, inventory.files, self._index.file_drift(inventory.files, nearest))
         judged = self._judge.judge_counted(tenant, inventory, nearest, context)
@@ -78,7 +89,26 @@ class TenantJudge:
             drift=drift,
             counts=judged.counts,
             runs=judged.runs,
+            signed_by=signed_by,
+            signature=signature,
         )
+
+    def _signature(self, path: Path, tenant: Tenant) -> tuple[str | None, str]:
+        """The key that vouches for the inventory, and what became of its signature (see
+        `TenantResult.signature`); a tenant whose inventory must be signed and is not is refused too."""
+        if self.trust is None:
+            return None, ""
+        if not signature_path(path).exists():
+            if INVENTORY in self.trust.require:
+                return None, f"{_REFUSED}not signed, and the trust file requires signed inventories"
+            return None, "unsigned"
+        checked = verify_signature(path, self.trust, kind=INVENTORY, tenant=tenant.id, today=self.today)
+        if not checked.ok:
+            return None, f"{_REFUSED}{checked.reason}"
+        return checked.key, f"signed by {checked.key}"
+
+
+_REFUSED = "signature refused: "
 
 
 def iter_scan(
@@ -88,6 +118,7 @@ def iter_scan(
     fixes: Sequence[Fix] | None = None,
     progress: Callable[[Tenant], None] | None = None,
     jobs: int = 1,
+    trust: Trust | None = None,
 ) -> Iterator[TenantResult]:
     """Judge each tenant, in id order, reading its inventory from `inventory_dir`; one result at a time.
 
@@ -95,7 +126,7 @@ def iter_scan(
     processes; the results are the same, in the same order. An inventory that does not verify raises
     `InventoryError`; a tenant with no inventory is judged `unverifiable` (a scan fails closed).
     """
-    judge = TenantJudge(catalog, inventory_dir, fixes)
+    judge = TenantJudge(catalog, inventory_dir, fixes, trust)
     ordered = sorted(tenants, key=lambda t: t.id)
     if jobs > 1 and len(ordered) >= _MIN_PER_WORKER * jobs and can_fork():
         results = judge_in_workers(judge, ordered, jobs)
@@ -119,39 +150,6 @@ _MIN_PER_WORKER = 8
 """Below this many tenants per worker, starting workers costs more than it saves."""
 
 
-def scan_id(catalog_digest: str, judged: Iterable[tuple[Tenant, str]], fixes: Collection[str] | None = None) -> str:
-    """The content-addressed scan id of (tenant, inventory digest) pairs judged against a catalog.
-
-    SHA-256 over these UTF-8 lines: `catalog <catalog digest>`; `fixes <id,id,...>` only when the scan
-    was narrowed to some fixes; then, per tenant sorted by id, `tenant <id> <inventory digest>
-    <registry digest>`, where the registry digest is `sha256:` over the tenant's registry record (see
-    `registry_digest`). Anyone holding the same catalog, registry and inventories gets the same id.
-    """
-    lines = [f"catalog {catalog_digest}"]
-    if fixes is not None:
-        lines.append("fixes " + ",".join(sorted(fixes)))
-    for tenant, inventory_digest in sorted(judged, key=lambda pair: pair[0].id):
-        lines.append(f"tenant {tenant.id} {inventory_digest} {registry_digest(tenant)}")
-    return "sha256:" + hashlib.sha256(("\n".join(lines) + "\n").encode("utf-8")).hexdigest()
-
-
-def registry_digest(tenant: Tenant) -> str:
-    """`sha256:` over the tenant's whole registry record as canonical JSON (verdicts depend on some of it and
-    every output shows the rest): `{"edition": …, "id": …, "line": …, "modules": [sorted], "name": …,
-    "prefecture": …}`, keys sorted, no spaces, non-ASCII kept as UTF-8. Every value is a JSON string or a
-    list of them, so no value can imitate another split of the record (`["a,b"]` is not `["a", "b"]`)."""
-    record = {
-        "edition": tenant.edition,
-        "id": tenant.id,
-        "line": tenant.line,
-        "modules": sorted(tenant.modules),
-        "name": tenant.name,
-        "prefecture": tenant.prefecture,
-    }
-    encoded = json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return "sha256:" + hashlib.sha256(encoded.encode("utf-8")).hexdigest()
-
-
 def run_scan(
     catalog: Catalog,
     tenants: Sequence[Tenant],
@@ -161,13 +159,14 @@ def run_scan(
     fix_ids: Collection[str] = (),
     now: dt.datetime | None = None,
     jobs: int = 1,
+    trust: Trust | None = None,
 ) -> Scan:
     """A whole scan held in memory, not stored (`scan_into` stores one as it goes)."""
     chosen_tenants, chosen_fixes = select(catalog, tenants, tenant_ids, fix_ids)
-    results = tuple(iter_scan(catalog, chosen_tenants, inventory_dir, chosen_fixes, jobs=jobs))
+    results = tuple(iter_scan(catalog, chosen_tenants, inventory_dir, chosen_fixes, jobs=jobs, trust=trust))
     narrowed = [f.id for f in chosen_fixes] if fix_ids else None
     return Scan(
-        id=scan_id(catalog.digest, [(r.tenant, r.inventory_digest) for r in results], narrowed),
+        id=scan_id(catalog.digest, [(r.tenant, r.inventory_digest, r.signature) for r in results], narrowed),
         catalog_digest=catalog.digest,
         created_at=timestamp(now),
         tenants=results,
@@ -186,6 +185,7 @@ def scan_into(
     jobs: int = 1,
     progress: Callable[[Tenant], None] | None = None,
     now: dt.datetime | None = None,
+    trust: Trust | None = None,
 ) -> Scan:
     """Scan the tenants, storing the scan in `store` as it goes (one transaction), and return it.
 
@@ -201,9 +201,20 @@ def scan_into(
             kept.append(result if keeper is None else keeper(result))
             yield result
 
-    results = iter_scan(catalog, tenants, inventory_dir, fixes, progress=progress, jobs=jobs)
+    results = iter_scan(catalog, tenants, inventory_dir, fixes, progress=progress, jobs=jobs, trust=trust)
     saved = store.save_scan(catalog.digest, timestamp(now), keeping(results), [f.id for f in fixes] if narrowed else None)
     return Scan(id=saved.id, catalog_digest=catalog.digest, created_at=saved.created_at, tenants=tuple(kept))
+
+
+def vouch_for_catalog(store: Store, catalog_dir: Path, catalog: Catalog, trust: Trust | None, now: dt.datetime | None = None) -> VouchedCatalog | None:
+    """Check the catalog's signature before a scan judges with it (see `drift.trust.catalogs.vouched`) and
+    record its version in the database, so that an older version is refused from then on (raises
+    `TrustError`, exit 2)."""
+    moment = now or dt.datetime.now(dt.UTC)
+    vouched_for = vouched(catalog_dir, catalog, trust, today=moment.astimezone(dt.UTC).date(), newest_seen=store.newest_catalog_version(catalog.product))
+    if vouched_for is not None:
+        store.record_catalog_version(catalog.product, vouched_for.version, catalog.digest, vouched_for.key, timestamp(moment), source=str(catalog_dir))
+    return vouched_for
 
 
 class _Keeper:
@@ -226,11 +237,16 @@ def timestamp(now: dt.datetime | None = None) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _without_inventory(tenant: Tenant, fixes: Sequence[Fix]) -> TenantResult:
+def _without_inventory(
+    tenant: Tenant, fixes: Sequence[Fix], inventory: Inventory | None = None, why: str = "no inventory for this tenant", signature: str = ""
+) -> TenantResult:
+    """Every applicable fix `unverifiable` for `why`: the tenant has no inventory, or none drift may believe."""
     findings = tuple(
         Finding(fix.id, NOT_APPLICABLE, fix.severity, None, (), reason=exclusion)
         if (exclusion := exclusion_reason(fix, tenant))
-        else Finding(fix.id, UNVERIFIABLE, fix.severity, None, (), reason="no inventory for this tenant")
+        else Finding(fix.id, UNVERIFIABLE, fix.severity, None, (), reason=why)
         for fix in fixes
     )
-    return TenantResult(tenant, NO_INVENTORY, None, findings, FileDrift(), count_statuses(findings))
+    if inventory is None:
+        return TenantResult(tenant, NO_INVENTORY, None, findings, FileDrift(), count_statuses(findings))
+    return TenantResult(tenant, inventory.digest, inventory.collected_at, findings, FileDrift(), count_statuses(findings), signature=signature)

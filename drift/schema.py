@@ -80,8 +80,15 @@ def _schema_2(db: sqlite_utils.Database, path: Path) -> None:
 
 
 def _schema_3(db: sqlite_utils.Database, path: Path) -> None:
-    """Schema 3 adds `tenants.stale_copies` (file drift's stale copies, SPEC 5); scans stored before have none."""
-    db.conn.execute("ALTER TABLE tenants ADD COLUMN stale_copies TEXT")
+    """Schema 3 adds to `tenants` its stale copies (SPEC 5) and what became of its inventory's signature (SPEC
+    10), and `catalogs`: every signed catalog version a scan judged with (a rollback to an older one is refused)."""
+    for column in ("stale_copies", "signed_by", "signature"):
+        db.conn.execute(f"ALTER TABLE tenants ADD COLUMN {column} TEXT")
+    db.table("catalogs").create(
+        {"product": str, "version": int, "digest": str, "signed_by": str, "first_judged": str},
+        pk=("product", "version"),
+        not_null={"digest"},
+    )
 
 
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database, Path], None], ...] = (_schema_1, _schema_2, _schema_3)

@@ -39,9 +39,9 @@ from typing import Any, NamedTuple, Self
 
 import sqlite_utils
 
-from drift.errors import InputError, OperationalError
+from drift.errors import InputError, OperationalError, TrustError
 from drift.results import Finding, PerFinding, Scan, TenantResult, evidence_of
-from drift.scan import scan_id
+from drift.scanid import scan_id
 from drift.schema import MIGRATIONS, PENDING, SCHEMA_VERSION
 from drift.storerows import evidence_json, tenant_result, tenant_row
 from drift.tenants import Tenant
@@ -153,6 +153,27 @@ class Store:
 
     # Writing
 
+    def newest_catalog_version(self, product: str) -> int | None:
+        """The highest signed catalog version of `product` a scan has judged with here, if any."""
+        row = self.db.conn.execute("SELECT max(version) FROM catalogs WHERE product = ?", (product,)).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
+    def record_catalog_version(self, product: str, version: int, digest: str, signed_by: str, when: str, *, source: str) -> None:
+        """Remember that a scan judged with this signed catalog version; one version is one catalog, so the
+        same version with another digest is refused (`TrustError`)."""
+        with self._transaction():
+            row = self.db.conn.execute("SELECT digest FROM catalogs WHERE product = ? AND version = ?", (product, version)).fetchone()
+            if row is None:
+                self.db.conn.execute(
+                    "INSERT INTO catalogs (product, version, digest, signed_by, first_judged) VALUES (?, ?, ?, ?, ?)",
+                    (product, version, digest, signed_by, when),
+                )
+            elif row[0] != digest:
+                raise TrustError(
+                    f"catalog version {version} was judged with before as another catalog ({row[0][:19]}...): a signed version "
+                    "must not change", source=source,
+                )
+
     def save_scan(
         self,
         catalog_digest: str,
@@ -167,7 +188,7 @@ class Store:
         same inputs never add scan rows; the run is recorded either way (`created_at` is its time). A
         scan that fails midway leaves nothing behind, not even its run.
         """
-        judged: list[tuple[Tenant, str]] = []
+        judged: list[tuple[Tenant, str, str]] = []
         conn = self.db.conn
         new = True
         ran_at = created_at
@@ -183,10 +204,11 @@ class Store:
                 verdicts = verdict_keys.of(result)
                 conn.execute(
                     "INSERT INTO tenants (scan, tenant, name, prefecture, edition, line, modules, inventory_digest, collected_at, counts,"
-                    " uncatalogued, modified, releases, stale_copies, verdicts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " uncatalogued, modified, releases, stale_copies, signed_by, signature, verdicts)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (*tenant_row(scan_key, result), "[" + ",".join(verdicts) + "]"),
                 )
-                judged.append((result.tenant, result.inventory_digest))
+                judged.append((result.tenant, result.inventory_digest, result.signature))
             final = scan_id(catalog_digest, judged, fixes)
             existing = conn.execute("SELECT key, created_at FROM scans WHERE id = ?", (final,)).fetchone()
             if existing:
@@ -317,7 +339,7 @@ class Store:
             tenants = []
             for row in conn.execute(
                 "SELECT tenant, name, prefecture, edition, line, modules, inventory_digest, collected_at, counts,"
-                " uncatalogued, modified, releases, stale_copies, verdicts FROM tenants WHERE scan = ? ORDER BY tenant",
+                " uncatalogued, modified, releases, stale_copies, signed_by, signature, verdicts FROM tenants WHERE scan = ? ORDER BY tenant",
                 (scan_key,),
             ):
                 keys = json.loads(row[-1])

@@ -15,7 +15,7 @@ def tenant_row(key: int | None, result: TenantResult) -> tuple[Any, ...]:
         key, t.id, t.name, t.prefecture, t.edition, t.line, dumps_compact(sorted(t.modules)),
         result.inventory_digest, result.collected_at, dumps_compact(dict(result.counts)),
         dumps_compact(list(result.drift.uncatalogued)), dumps_compact(list(result.drift.modified)), dumps_compact(dict(result.drift.releases)),
-        dumps_compact(dict(result.drift.stale_copies)),
+        dumps_compact(dict(result.drift.stale_copies)), result.signed_by, result.signature,
     )
 
 
@@ -25,7 +25,7 @@ def evidence_json(evidence: tuple[Evidence, ...]) -> str:
 
 
 def tenant_result(row: tuple[Any, ...], findings: tuple[Finding, ...]) -> TenantResult:
-    tid, name, prefecture, edition, line, modules, digest, collected_at, counts, uncatalogued, modified, releases, stale = row
+    tid, name, prefecture, edition, line, modules, digest, collected_at, counts, uncatalogued, modified, releases, stale, signed_by, signature = row
     return TenantResult(
         tenant=Tenant(tid, name or "", prefecture or "", edition, line, frozenset(json.loads(modules))),
         inventory_digest=digest,
@@ -33,6 +33,8 @@ def tenant_result(row: tuple[Any, ...], findings: tuple[Finding, ...]) -> Tenant
         findings=findings,
         drift=FileDrift(tuple(json.loads(uncatalogued)), tuple(json.loads(modified)), json.loads(releases), json.loads(stale or "{}")),
         counts=json.loads(counts),
+        signed_by=signed_by,
+        signature=signature or "",
     )
 
 

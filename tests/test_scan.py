@@ -183,13 +183,13 @@ def test_scan_id_changes_when_the_registry_changes_applicability(demo_root):
 
 
 def test_two_registries_that_split_modules_differently_give_two_scan_ids():
-    from drift.scan import registry_digest, scan_id
+    from drift.scanid import registry_digest, scan_id
     from drift.tenants import Tenant
 
     joined = Tenant("402206", "宗像市", "福岡県", "standard", "8.x", frozenset({"konbini,madoguchi"}))
     split = Tenant("402206", "宗像市", "福岡県", "standard", "8.x", frozenset({"konbini", "madoguchi"}))
     assert registry_digest(joined) != registry_digest(split)
-    assert scan_id("sha256:" + "0" * 64, [(joined, "none")]) != scan_id("sha256:" + "0" * 64, [(split, "none")])
+    assert scan_id("sha256:" + "0" * 64, [(joined, "none", "")]) != scan_id("sha256:" + "0" * 64, [(split, "none", "")])
 
 
 _FIELD = st.text(alphabet=st.sampled_from(["a", ",", "\t", "\n", '"', "\\", " ", "{", "}", "宗"]), max_size=4)
@@ -199,7 +199,7 @@ _FIELD = st.text(alphabet=st.sampled_from(["a", ",", "\t", "\n", '"', "\\", " ",
 @given(st.tuples(_FIELD, _FIELD, _FIELD, st.none() | _FIELD, st.none() | _FIELD, st.frozensets(_FIELD, max_size=3)),
        st.tuples(_FIELD, _FIELD, _FIELD, st.none() | _FIELD, st.none() | _FIELD, st.frozensets(_FIELD, max_size=3)))
 def test_registry_records_that_differ_never_share_a_digest(a, b):
-    from drift.scan import registry_digest
+    from drift.scanid import registry_digest
     from drift.tenants import Tenant
 
     if a != b:

@@ -269,8 +269,11 @@ def schema_1_database(demo_root: Path, db: Path) -> None:
         for statement in SCHEMA_1:
             conn.execute(statement)
         conn.execute("ATTACH ? AS current", (str(current),))
-        for table in ("scans", "verdicts", "tenants"):
+        for table in ("scans", "verdicts"):
             conn.execute(f"INSERT INTO {table} SELECT * FROM current.{table}")
+        columns = ("scan, tenant, name, prefecture, edition, line, modules, inventory_digest, collected_at, counts, uncatalogued, modified,"
+                   " releases, verdicts")
+        conn.execute(f"INSERT INTO tenants ({columns}) SELECT {columns} FROM current.tenants")
         conn.execute("PRAGMA user_version = 1")
     current.unlink()
 
@@ -284,7 +287,7 @@ def test_an_empty_file_is_schema_0_and_brought_to_the_current_schema(demo_root, 
     fresh = tmp_path / "fresh.db"
     Store(fresh).close()
     with sqlite3.connect(db) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert schema(db) == schema(fresh)
 
