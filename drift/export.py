@@ -6,6 +6,11 @@ encoded so that Excel on a Japanese Windows desktop opens it as written.
 - `encode_csv` writes them as RFC 4180 (quoted where needed, CRLF line ends) in `utf-8-sig` (a BOM, so
   Excel reads UTF-8), `utf-8` or `cp932`. A character the encoding cannot hold is an error naming the row
   and column, or, with `replace`, a visual equivalent (`—` → `―`, `¥` → `￥`) or `〓`, never silently.
+  Every cell that would start a spreadsheet formula (`=`, `+`, `-`, `@`, TAB, CR: a name, a path, a time or
+  a reason that came from a tenant) gets a leading `'` (`drift.text.csv_safe`), and a control or reordering
+  character in a cell that came from a tenant (name, prefecture, evidence, reason, collection time) is written
+  as a visible escape (`\\e`, `\\u202e`: `drift.text.terminal_safe`), so the cell reads as what it holds, in
+  Excel and in a terminal alike (SPEC 5). Ordinary text is left as it is.
 - `fix_titles` takes titles from the catalog the scan judged, and from no other.
 
 Nothing here prints or writes a file: the CLI does.
@@ -33,6 +38,7 @@ from drift.results import (
     NOT_APPLICABLE,
     NOT_DEPLOYED,
     PARTIAL,
+    REMOVED,
     STATUSES,
     UNFIXED,
     UNREADABLE,
@@ -43,6 +49,7 @@ from drift.results import (
     TenantResult,
 )
 from drift.scan import NO_INVENTORY
+from drift.text import csv_safe, shown, terminal_safe
 
 LANGS = ("en", "ja")
 ENCODINGS = ("utf-8-sig", "utf-8", "cp932")
@@ -91,7 +98,7 @@ _ENGLISH = Language(
     headers={c: c for c in (*FULL_COLUMNS, *SUMMARY_COLUMNS)},
     statuses={s: s for s in STATUSES},
     severities={s: s for s in ("critical", "high", "medium", "low")},
-    states={s: s for s in (FIXED, UNFIXED, MODIFIED, UNREADABLE, NOT_DEPLOYED, AMBIGUOUS)},
+    states={s: s for s in (FIXED, UNFIXED, MODIFIED, UNREADABLE, REMOVED, NOT_DEPLOYED, AMBIGUOUS)},
     yes_no=("yes", "no"),
     reason=lambda reason: reason,
     more="… ({n} more)",
@@ -133,7 +140,10 @@ _JAPANESE = Language(
     statuses=_JA_STATUSES,
     # The four CVSS v3 levels as JVN and IPA write them.
     severities={"critical": "緊急", "high": "重要", "medium": "警告", "low": "注意"},
-    states={FIXED: "修正済み", UNFIXED: "未修正", MODIFIED: "改変", UNREADABLE: "読取不可", NOT_DEPLOYED: "未配置", AMBIGUOUS: "判別不能"},
+    states={
+        FIXED: "修正済み", UNFIXED: "未修正", MODIFIED: "改変", UNREADABLE: "読取不可", REMOVED: "欠落", NOT_DEPLOYED: "未配置",
+        AMBIGUOUS: "判別不能",
+    },
     yes_no=("はい", "いいえ"),
     reason=_ja_reason,
     more="…ほか{n}件",
@@ -175,6 +185,7 @@ def _full_rows(scan: Scan, words: Language, titles: Mapping[str, str], policy: P
     yes, no = words.yes_no
 
     def finding_cells(f: Finding) -> tuple[str, ...]:
+        # The fix, its title and variant are the catalog's (a title may hold a line break); the evidence is the tenant's.
         return (
             f.fix, titles.get(f.fix, ""), words.severities.get(f.severity, f.severity), words.statuses.get(f.status, f.status),
             yes if policy.blocks(f) else no, f.variant or "", evidence_text(f, words),
@@ -204,21 +215,22 @@ def _summary_rows(scan: Scan, words: Language, policy: Policy) -> Iterator[tuple
 
 def _tenant_cells(result: TenantResult) -> tuple[str, str, str]:
     t = result.tenant
-    return (t.id, t.name, t.prefecture)
+    return (terminal_safe(t.id), terminal_safe(t.name), terminal_safe(t.prefecture))
 
 
 def _inventory_cells(result: TenantResult) -> tuple[str, str]:
     """Inventory digest and collection time; both empty for a tenant with no inventory."""
     digest = "" if result.inventory_digest == NO_INVENTORY else result.inventory_digest
-    return (digest, result.collected_at or "")
+    return (digest, terminal_safe(result.collected_at or ""))
 
 
 def evidence_text(finding: Finding, words: Language = _ENGLISH) -> str:
-    """`path: state` per entry, `; `-joined (in English, the text of the scan's own CSV), or the reason when
-    there is no evidence; cut at a whole entry to fit an Excel cell."""
+    """`path: state` (or `path: state (note)`) per entry, `; `-joined (in English, the text of the scan's own
+    CSV), or the reason when there is no evidence; control characters escaped, cut at a whole entry to fit an
+    Excel cell."""
     if not finding.evidence:
-        return words.reason(finding.reason)
-    parts = evidence_parts(finding, words.states)
+        return terminal_safe(words.reason(finding.reason))
+    parts = evidence_parts(finding, words.states, terminal_safe)
     text = "; ".join(parts)
     if len(text) <= EXCEL_MAX_CELL:
         return text
@@ -245,7 +257,7 @@ class Encoded:
 
 
 def encode_csv(table: Table, encoding: str, *, replace: bool = False, source: str | None = None) -> Encoded:
-    """The table as CSV bytes in `encoding`.
+    """The table as CSV bytes in `encoding`, every cell that would start a formula neutralised (`csv_safe`).
 
     A character the encoding cannot hold raises `InputError` naming the first row (the header is row 1, as
     in Excel), its tenant and fix, the column and the character, after counting every such character. With
@@ -253,18 +265,18 @@ def encode_csv(table: Table, encoding: str, *, replace: bool = False, source: st
     (the output file) prefixes the message.
     """
     if encoding not in ENCODINGS:
-        raise InputError(f"unknown encoding {encoding!r} (one of {', '.join(ENCODINGS)})", where="--encoding")
+        raise InputError(f"unknown encoding {shown(encoding)} (one of {', '.join(ENCODINGS)})", where="--encoding")
     buffer = io.BytesIO()
     # Every cell is checked before it is written, so the strict codec can only fail on a bug.
     stream = io.TextIOWrapper(buffer, encoding=encoding, errors="strict", newline="")
     writer = csv.writer(stream, lineterminator="\r\n")
     fitter = _Fitter(table, encoding, replace)
-    writer.writerow(fitter.fit(table.header, 1))
+    writer.writerow(map(csv_safe, fitter.fit(table.header, 1)))
     rows = 0
     for rows, row in enumerate(table.rows, start=1):
         fitted = row if all(cell.isascii() for cell in row) else fitter.fit(row, rows + 1)
         if fitter.failure is None:
-            writer.writerow(fitted)
+            writer.writerow(map(csv_safe, fitted))
     if fitter.failure is not None:
         raise InputError(fitter.message(), source=source, where=f"row {fitter.failure[0]}")
     stream.flush()
@@ -332,7 +344,7 @@ class _Fitter:
         others = self.count - 1
         more = f" ({others} more such characters, in {len(self.rows)} rows in all)" if others else ""
         return (
-            f"{where}column {header[column]}: {char!r} (U+{ord(char):04X}) cannot be written in {self.encoding}{more}; "
+            f"{where}column {header[column]}: {shown(char)} (U+{ord(char):04X}) cannot be written in {self.encoding}{more}; "
             f"use --encoding utf-8-sig, or --replace-unencodable to write {REPLACEMENT} for it"
         )
 

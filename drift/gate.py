@@ -30,6 +30,7 @@ from drift.policy import (
 from drift.results import Finding, Scan, TenantResult
 from drift.scan import NO_INVENTORY
 from drift.tenants import check_tenant_id
+from drift.text import shown
 from drift.yamlio import load_yaml
 
 POLICY_FILE = "drift-policy.yaml"
@@ -68,7 +69,7 @@ def policy_from_dict(doc: Any, source: str | Path) -> Policy:
         if key not in _POLICY_KEYS:
             raise InputError(f"unknown key (known: {', '.join(_POLICY_KEYS)})", source=source, where=str(key))
     if "format" in doc and doc["format"] != POLICY_FORMAT:
-        raise InputError(f"unknown format {doc['format']!r}, expected {POLICY_FORMAT!r}", source=source, where="format")
+        raise InputError(f"unknown format {shown(doc['format'])}, expected {shown(POLICY_FORMAT)}", source=source, where="format")
     statuses = DEFAULT_BLOCKING
     if "fail_on" in doc:
         raw = doc["fail_on"]
@@ -86,7 +87,7 @@ def check_statuses(values: Collection[Any], *, source: str | Path | None = None,
     chosen: set[str] = set()
     for i, value in enumerate(values):
         if value not in BLOCKABLE:
-            raise InputError(f"{value!r} cannot block (choose from {', '.join(BLOCKABLE)})", source=source, where=f"{where}[{i}]" if source else where)
+            raise InputError(f"{shown(value)} cannot block (choose from {', '.join(BLOCKABLE)})", source=source, where=f"{where}[{i}]" if source else where)
         chosen.add(value)
     if not chosen:
         raise InputError(f"name at least one status ({', '.join(BLOCKABLE)})", source=source, where=where)
@@ -96,14 +97,14 @@ def check_statuses(values: Collection[Any], *, source: str | Path | None = None,
 def check_severity(value: Any, *, source: str | Path | None = None, where: str) -> str:
     """A severity name: `critical`, `high`, `medium` or `low`."""
     if value not in SEVERITIES:
-        raise InputError(f"{value!r} is not a severity (choose from {', '.join(SEVERITIES)})", source=source, where=where)
+        raise InputError(f"{shown(value)} is not a severity (choose from {', '.join(SEVERITIES)})", source=source, where=where)
     return str(value)
 
 
 def check_uncatalogued(value: Any, *, source: str | Path | None = None, where: str) -> str:
     """What uncatalogued files do: `block`, `warn` or `ignore`."""
     if value not in UNCATALOGUED_CHOICES:
-        raise InputError(f"{value!r} is not one of {', '.join(UNCATALOGUED_CHOICES)}", source=source, where=where)
+        raise InputError(f"{shown(value)} is not one of {', '.join(UNCATALOGUED_CHOICES)}", source=source, where=where)
     return str(value)
 
 
@@ -140,7 +141,7 @@ def _waiver(raw: Any, source: str | Path, where: str) -> Waiver:
 
 def _text(value: Any, source: str | Path, where: str) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise InputError(f"must be a non-empty string, not {value!r}", source=source, where=where)
+        raise InputError(f"must be a non-empty string, not {shown(value)}", source=source, where=where)
     return value.strip()
 
 
@@ -154,7 +155,7 @@ def _date(value: Any, source: str | Path, where: str) -> dt.date:
                 return dt.date.fromisoformat(value)
         except ValueError:
             pass
-    raise InputError(f"must be a date (YYYY-MM-DD), not {value!r}", source=source, where=where)
+    raise InputError(f"must be a date (YYYY-MM-DD), not {shown(value)}", source=source, where=where)
 
 
 # Deciding
@@ -307,5 +308,5 @@ def _narrowed(scan: Scan, tenants: Collection[str]) -> Scan:
     held = {r.tenant.id for r in scan.tenants}
     for tid in tenants:
         if tid not in held:
-            raise InputError(f"no tenant {tid!r} in scan {scan.id}", where="--tenant")
+            raise InputError(f"no tenant {shown(tid)} in scan {scan.id}", where="--tenant")
     return replace(scan, tenants=tuple(r for r in scan.tenants if r.tenant.id in tenants))

@@ -33,6 +33,7 @@ from drift.errors import InputError
 from drift.policy import Policy
 from drift.results import APPLIED, MISSING, PARTIAL, UNVERIFIABLE, Finding
 from drift.store import Run, Store, TenantVerdicts, VerdictMeta
+from drift.text import shown
 
 REGRESSED = "regressed"
 NEWLY_APPLIED = "newly-applied"
@@ -297,9 +298,9 @@ def _timeline(store: Store, runs: Sequence[Run], verdicts: _Verdicts, tenants: s
     seen_tenants = {tenant for tenant, _ in last}
     seen_fixes = {fix for _, fix in last}
     for tid in sorted(tenants - seen_tenants):
-        raise InputError(f"no tenant {tid!r} in any stored scan", source=store.path, where="--tenant")
+        raise InputError(f"no tenant {shown(tid)} in any stored scan", source=store.path, where="--tenant")
     for fid in sorted(fixes - seen_fixes):
-        raise InputError(f"no fix {fid!r} in any stored scan" + (" of these tenants" if tenants else ""), source=store.path, where="--fix")
+        raise InputError(f"no fix {shown(fid)} in any stored scan" + (" of these tenants" if tenants else ""), source=store.path, where="--fix")
     changes.sort(key=lambda c: (c.tenant, c.fix))  # stable: runs stay oldest first within a pair
     return changes
 

@@ -7,25 +7,29 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from drift.errors import InputError
+from drift.text import shown
 
 
 def check_relpath(value: object, *, source: str | Path, where: str, error: type[InputError] = InputError) -> str:
     """Return `value` if it is a plain relative POSIX path inside its root, else raise `error`.
 
     Refused: empty paths, absolute paths (`/x`, `C:/x`, `\\\\host`), `..` or `.` segments, empty segments,
-    backslashes, NUL and other control characters.
+    backslashes, NUL and other control characters, and lone surrogates (a JSON string may hold one; no file
+    name, output or database can).
     """
     if not isinstance(value, str) or not value:
         raise error("a path must be a non-empty string", source=source, where=where)
     if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
-        raise error(f"path {value!r} holds a control character", source=source, where=where)
+        raise error(f"path {shown(value)} holds a control character", source=source, where=where)
+    if _SURROGATE.search(value):
+        raise error(f"path {shown(value)} holds a lone surrogate, which is not text", source=source, where=where)
     if "\\" in value:
-        raise error(f"path {value!r} holds a backslash; use '/'", source=source, where=where)
+        raise error(f"path {shown(value)} holds a backslash; use '/'", source=source, where=where)
     if value.startswith("/") or re.match(r"[A-Za-z]:", value):
-        raise error(f"path {value!r} is absolute; paths are relative to the deploy root", source=source, where=where)
+        raise error(f"path {shown(value)} is absolute; paths are relative to the deploy root", source=source, where=where)
     for part in value.split("/"):
         if part in ("", ".", ".."):
-            raise error(f"path {value!r} leaves its root or has an empty segment", source=source, where=where)
+            raise error(f"path {shown(value)} leaves its root or has an empty segment", source=source, where=where)
     return value
 
 
@@ -36,12 +40,17 @@ _SUSPECT_PARTS = ("\n/", "/\n", "//", "\n\n", "\\")
 _DOT_SEGMENT = re.compile(r"[\n/]\.\.?[\n/]")
 _DRIVE = re.compile(r"\n[A-Za-z]:")
 _NOT_CONTROL = bytes(b for b in range(256) if b >= 0x20 and b != 0x7F)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _controls(joined: str) -> bool:
     """True when the text holds a control character other than the newlines that join it. In UTF-8 a byte
-    below 0x20 or 0x7F is always that character itself, so one C-level pass over the bytes says it."""
-    data = joined.encode("utf-8", "surrogatepass")
+    below 0x20 or 0x7F is always that character itself, so one C-level pass over the bytes says it. A lone
+    surrogate (which cannot be encoded) counts too: the slow path names it."""
+    try:
+        data = joined.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
     return len(data.translate(None, _NOT_CONTROL)) != joined.count("\n")
 
 

@@ -1,19 +1,36 @@
-"""The tenant registry (SPEC 4): `tenants.yaml` or `tenants.csv` in the inventory folder."""
+"""The tenant registry (SPEC 4): `tenants.yaml` or `tenants.csv` in the inventory folder.
+
+Both have the columns `id`, `name`, `prefecture`, `edition`, `line` and `modules`. In YAML, `modules` is a
+list; in CSV it is one cell whose module names are separated by `;` (or `|`, or spaces):
+`402206,宗像市,福岡県,standard,8.x,konbini;madoguchi`.
+
+A module name is 1 to 64 printable characters with no whitespace and none of `,` `;` `|`, so that no name
+can read as two in either file. Names, prefectures, editions and lines may hold no control or text-reordering
+character (what `drift.text.terminal_safe` would escape): a registry is input, and these strings reach every
+output. Anything else is a `RegistryError` naming the file, the row and the field (exit 2).
+"""
 
 from __future__ import annotations
 
 import csv
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from drift.errors import RegistryError
+from drift.text import shown, unsafe_char
 from drift.yamlio import load_yaml
 
 FIELDS = ("id", "name", "prefecture", "edition", "line", "modules")
 REQUIRED = ("id", "name")
 _OTHER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+MODULE_SEPARATORS = re.compile(r"[ ;|]+")
+"""What separates module names in the `modules` cell of `tenants.csv`."""
+MAX_MODULE = 64
+"""Characters in a module name at most."""
+_NOT_IN_MODULE = ",;|"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,14 +66,31 @@ def check_tenant_id(value: object, *, source: str | Path, where: str) -> str:
             raise RegistryError(f"tenant id read as the number {value}: write it in quotes (YAML reads 011002 as octal 4610)", source=source, where=where)
         value = str(value)
     if not isinstance(value, str):
-        raise RegistryError(f"tenant id must be a string, not {value!r}", source=source, where=where)
+        raise RegistryError(f"tenant id must be a string, not {shown(value)}", source=source, where=where)
     if re.fullmatch(r"[0-9]{6}", value):  # not \d: it matches full-width digits too
         expected = jis_check_digit(value[:5])
         if int(value[5]) != expected:
             raise RegistryError(f"local government code {value} has a wrong check digit (expected {value[:5]}{expected})", source=source, where=where)
         return value
     if not _OTHER_ID.fullmatch(value):
-        raise RegistryError(f"tenant id {value!r} must be letters, digits, '.', '_' or '-' (at most 64)", source=source, where=where)
+        raise RegistryError(f"tenant id {shown(value)} must be letters, digits, '.', '_' or '-' (at most 64)", source=source, where=where)
+    return value
+
+
+def check_module(value: str, *, source: str | Path, where: str) -> str:
+    """Return a valid module name: 1 to `MAX_MODULE` printable characters, no whitespace, none of `,` `;` `|`."""
+    if (
+        not value
+        or len(value) > MAX_MODULE
+        or not value.isprintable()
+        or any(ch.isspace() or ch in _NOT_IN_MODULE for ch in value)
+        or unsafe_char(value) is not None
+    ):
+        raise RegistryError(
+            f"module name {shown(value)} must be 1 to {MAX_MODULE} printable characters without whitespace "
+            "or any of , ; | (tenants.csv separates modules with ; or | or spaces)",
+            source=source, where=where,
+        )
     return value
 
 
@@ -102,14 +136,15 @@ def _csv_rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise RegistryError(f"cannot read as UTF-8: {exc}", source=path) from exc
-    reader = csv.DictReader(text.splitlines())
+    # Lines end at LF, CR or CRLF only (str.splitlines would also cut a cell at U+0085 or U+2028).
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     rows = []
     for row in reader:
         if None in row:
             raise RegistryError("more cells than columns", source=path, where=f"line {reader.line_num}")
         cleaned: dict[str, Any] = {k: v for k, v in row.items() if v not in (None, "")}
         if "modules" in cleaned:
-            cleaned["modules"] = [m for m in re.split(r"[ ;|]+", cleaned["modules"]) if m]
+            cleaned["modules"] = [m for m in MODULE_SEPARATORS.split(cleaned["modules"]) if m]
         rows.append((f"line {reader.line_num}", cleaned))
     return rows
 
@@ -124,11 +159,18 @@ def _tenant(row: dict[str, Any], source: Path, where: str) -> Tenant:
     modules = row.get("modules", [])
     if not isinstance(modules, list) or not all(isinstance(m, str) and m for m in modules):
         raise RegistryError("modules must be a list of names", source=source, where=f"{where}.modules")
+    in_csv = source.suffix == ".csv"
+    for i, module in enumerate(modules):
+        check_module(module, source=source, where=f"{where}.modules" if in_csv else f"{where}.modules[{i}]")
     text = {}
     for key in ("name", "prefecture", "edition", "line"):
         value = row.get(key)
         if value is not None and not isinstance(value, str):
-            raise RegistryError(f"must be a string, not {value!r}", source=source, where=f"{where}.{key}")
+            raise RegistryError(f"must be a string, not {shown(value)}", source=source, where=f"{where}.{key}")
+        if value is not None and (bad := unsafe_char(value)) is not None:
+            raise RegistryError(
+                f"{shown(value)} holds the control or text-reordering character U+{ord(bad):04X}", source=source, where=f"{where}.{key}"
+            )
         text[key] = value
     return Tenant(
         id=check_tenant_id(row["id"], source=source, where=f"{where}.id"),

@@ -12,9 +12,9 @@ import yaml
 
 from drift.errors import InputError
 from drift.export import EXCEL_MAX_CELL, LANGUAGES, Table, encode_csv, evidence_text
-from drift.formats.evidence import short_evidence
+from drift.formats.evidence import evidence_note, short_evidence
 from drift.policy import Policy
-from drift.results import Evidence, Finding, Scan
+from drift.results import REMOVED, Evidence, Finding, Scan
 from drift.store import Store
 from tests.builders import write_yaml
 from tests.test_cli import run
@@ -47,7 +47,8 @@ EN_HEADERS = {
 }
 JA_STATUS = {"applied": "適用済み", "missing": "未適用", "partial": "一部適用", "unverifiable": "検証不能", "not-applicable": "対象外"}
 JA_SEVERITY = {"critical": "緊急", "high": "重要", "medium": "警告", "low": "注意"}
-JA_STATE = {"fixed": "修正済み", "unfixed": "未修正", "modified": "改変", "unreadable": "読取不可", "not-deployed": "未配置", "ambiguous": "判別不能"}
+JA_STATE = {"fixed": "修正済み", "unfixed": "未修正", "modified": "改変", "unreadable": "読取不可", "removed": "欠落", "not-deployed": "未配置",
+            "ambiguous": "判別不能"}
 JA_REASON = {
     "no inventory for this tenant": "インベントリなし",
     "applies to modules konbini; tenant deploys none": "対象モジュール: konbini（この団体: なし）",
@@ -110,7 +111,7 @@ def expected_rows(scan: Scan, lang: str, summary: bool, titles: dict[str, str]) 
             if not ja:
                 evidence = short_evidence(f)
             elif f.evidence:
-                evidence = "; ".join(f"{e.path}: {JA_STATE[e.state]}" for e in f.evidence)
+                evidence = "; ".join(f"{e.path}: {JA_STATE[e.state]}" + (f" ({evidence_note(e)})" if evidence_note(e) else "") for e in f.evidence)
             else:
                 evidence = JA_REASON[f.reason]
             rows.append([
@@ -321,3 +322,33 @@ def test_reference_fleet_summary_in_japanese_is_123_rows(tmp_path):
     rows = read_back(full.stdout_bytes, "cp932")
     assert len(rows) == 1 + 123 * 32
     assert all(r[4] for r in rows[1:])
+
+
+def test_a_removed_file_and_notes_are_in_the_evidence_in_both_languages():
+    finding = Finding("X-1", "unverifiable", "high", "8.x", (
+        Evidence("app/Gone.java", REMOVED, "absent", ("sha256:" + "2" * 64,), note="removed: release 8.2.1 ships it"),
+        Evidence("app/Job.java", "unfixed", "sha256:" + "1" * 64, ("sha256:" + "2" * 64,), found_at="app/Job.java.bak"),
+        Evidence("app/Kept.java", "fixed", "sha256:" + "2" * 64, ("sha256:" + "2" * 64,)),
+    ))
+    assert evidence_text(finding, LANGUAGES["en"]) == (
+        "app/Gone.java: removed (removed: release 8.2.1 ships it); app/Job.java: unfixed (found at app/Job.java.bak); app/Kept.java: fixed"
+    )
+    assert evidence_text(finding, LANGUAGES["ja"]).startswith("app/Gone.java: 欠落 (removed: release 8.2.1 ships it); app/Job.java: 未修正 (")
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_every_cell_that_would_start_a_formula_gets_a_leading_quote(encoding):
+    hostile = ['=HYPERLINK("http://evil.example/")', "+81", "-1", "@SUM(A1)", "\t=1", "\r=1", "＝1"]
+    plain = ["宗像市", "1+1", "a=b", "", "'quoted", "2023-06-14T01:30:00Z"]
+    table = Table(tuple(f"c{i}" for i in range(len(hostile + plain))), [tuple(hostile + plain)], (0,))
+    _, row = read_back(encode_csv(table, encoding).data, encoding)
+    assert row[: len(hostile)] == ["'" + cell for cell in hostile]
+    assert row[len(hostile):] == plain  # the rest as it is
+
+
+def test_the_export_of_a_tenant_whose_name_is_a_formula(fleet):
+    rename_tenant(fleet, "141305", '=HYPERLINK("http://evil.example/","川崎市")')
+    assert run(fleet, "scan").exit_code == 0
+    result = run(fleet, "export", "csv", "--encoding", "utf-8")
+    rows = list(csv.reader(io.StringIO(result.stdout, newline="")))
+    assert {row[1] for row in rows if row[0] == "141305"} == {"'=HYPERLINK(\"http://evil.example/\",\"川崎市\")"}

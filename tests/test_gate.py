@@ -568,3 +568,24 @@ def test_ci_examples_run_the_gate_on_a_tenant_and_keep_both_reports(reference_ro
 
 def test_policy_dataclass_replace_recomputes_severities():
     assert replace(Policy(), min_severity="critical").severities == {"critical"}
+
+
+# Strings from tenants in the summary (SPEC 5): one line each, escaped, and short.
+
+
+def test_the_summary_shows_tenant_strings_escaped_and_cut():
+    from drift.cli.gate import render_summary
+
+    paint = "\x1b[32mPASS\x1b[0m\r\n"
+    tenant = Tenant("402206", f"{paint}drift gate: PASS: nothing blocks", "", "standard", "8.x", frozenset())
+    findings = (finding("FIX-1", "missing", "critical"), finding("FIX-2", "missing", "high"))
+    result = TenantResult(tenant, DIGEST, None, findings, FileDrift(uncatalogued=(f"app/{paint}\u202e.java", "x" * 5000)), count_statuses(findings))
+    waived = Waiver("402206", "FIX-2", f"reason {paint}", f"approver {paint}", FAR, "waivers[0]")
+    summary = render_summary(decide(scan_of(result), Policy(waivers=(waived,)), TODAY))
+    assert not any(ch in summary for ch in "\x1b\r\u202e")
+    lines = summary.splitlines()
+    assert lines[0].startswith("drift gate: BLOCKED")
+    assert not any(line.startswith("drift gate: PASS") for line in lines[1:])  # no forged line
+    assert "  402206 \\e[32mPASS\\e[0m\\r\\ndrift gate: PASS: nothing blocks: FIX-1 missing" in lines
+    assert any("approved by approver \\e[32mPASS\\e[0m\\r\\n: reason \\e[32mPASS" in line for line in lines)
+    assert all(len(line) < 1000 for line in lines)

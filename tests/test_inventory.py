@@ -290,3 +290,40 @@ def test_json_no_parser_can_take_is_invalid_json_not_an_internal_error(tmp_path,
     path = write(tmp_path, redigest(dumps().replace(old, new, 1)))
     with pytest.raises(InventoryError, match="invalid JSON"):
         read_inventory(path)
+
+
+# --- values from the tenant in messages (SPEC 5) ---------------------------------------------------------
+
+PAINT = "\\u001b[32mPASS\\u001b[0m"  # as JSON writes it: the value holds the escape sequence
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "shown"),
+    [
+        ('"collector": "drift test"', f'"collector": "drift test", "{PAINT}\\r\\n": 1', "\\e[32mPASS\\e[0m\\r\\n", None),
+        ('"format": "drift-inventory/1"', f'"format": "drift-inventory/1{PAINT}"', "format", "'drift-inventory/1\\e[32mPASS\\e[0m'"),
+        ('"sha256": "' + H1 + '"', '"sha256": "' + PAINT + '"', "files[0].sha256", "'\\e[32mPASS\\e[0m'"),
+        ('"collected_at": "2023-06-14T01:30:00Z"', '"collected_at": "2023-06-14T01:30:00Z\\u202e"', "collected_at", "'2023-06-14T01:30:00Z\\u202e'"),
+    ],
+)
+def test_a_value_from_the_tenant_is_shown_escaped_in_the_message(tmp_path, old, new, field, shown):
+    text = dumps(files={"app/Main.java": FILES["app/Main.java"]})
+    path = write(tmp_path, redigest(text.replace(old, new, 1)))
+    message = refusal(InventoryError, lambda: read_inventory(path), path, field)
+    assert not any(ch in message for ch in "\x1b\r\n\u202e")
+    if shown:
+        assert shown in message
+
+
+def test_a_huge_value_is_cut_in_the_message_with_its_length(tmp_path):
+    text = dumps(files={"app/Main.java": FILES["app/Main.java"]})
+    path = write(tmp_path, redigest(text.replace('"drift-inventory/1"', '"' + "x" * 1_000_000 + '"', 1)))
+    message = refusal(InventoryError, lambda: read_inventory(path), path, "format")
+    assert "... (1,000,000 characters)" in message and len(message) < 1000
+
+
+def test_a_sha256sum_path_listed_twice_is_shown_escaped(tmp_path):
+    name = "app/\u202eavaj.x"
+    path = write(tmp_path, f"{H1}  {name}\n{H2}  {name}\n", name="402206.sha256")
+    message = refused(path, "line 2")
+    assert "path 'app/\\u202eavaj.x' listed twice" in message

@@ -151,9 +151,9 @@ def test_junit_marks_a_finding_whose_waiver_expired():
     assert failure.text.splitlines()[-1] == "waiver expired on 2023-07-31 (p.yaml waivers[0])"
 
 
-def test_junit_escapes_names_and_drops_characters_xml_cannot_hold():
+def test_junit_escapes_names_and_shows_characters_xml_cannot_hold_as_escapes():
     suite = junit(gate_result()).findall("testsuite")[3]
-    assert suite.get("name") == '402206 Q&A "city" <x>'
+    assert suite.get("name") == '402206 Q&A "city" <x>\\x01'
     modified = cases(junit(gate_result()))[("drift.402206", "KOFU-2021-0233")].find("failure")
     assert "app/日本 語&<x>.java: modified" in modified.text
 
@@ -289,3 +289,66 @@ def test_sarif_of_a_passing_gate_and_of_an_error_are_valid():
 def test_the_schema_refuses_what_sarif_does_not_allow(broken):
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.Draft7Validator(SCHEMA).validate(broken)
+
+
+# A stale copy, a removed file, and strings from tenants that hold escape sequences (SPEC 5).
+
+HOSTILE = "\x1b[32mPASS\x1b[0m\r\n\u202e\x01"
+STALE = Finding("KOFU-2024-0001", "missing", "critical", "8.x", (
+    Evidence("app/Job.java", "unfixed", H["1"], (H["2"],), found_at="app/Job.java.bak", note="stale copy at app/Job.java.bak"),
+    Evidence("app/Gone.java", "removed", "absent", (H["2"],), note="removed: release 8.2.1 ships it"),
+    Evidence("app/Fine.java", "fixed", H["2"], (H["2"],)),
+))
+HOSTILE_CONFIG = Finding("KOFU-2024-0002", "missing", "high", "8.x", (
+    Evidence("conf/a.properties#mode", "unfixed", HOSTILE, ("strict",), note=HOSTILE),
+    Evidence("app/" + HOSTILE[:2], "unfixed", H["1"], (H["2"],), found_at="app/\u202ekab.avaJ"),
+))
+
+
+def hostile_result() -> GateResult:
+    scan = Scan("sha256:" + "9" * 64, "sha256:" + "8" * 64, "x", (
+        tenant("402206", "=" + HOSTILE, STALE, HOSTILE_CONFIG, uncatalogued=("app/" + HOSTILE + ".java",)),
+    ))
+    return decide(scan, Policy(waivers=(Waiver("402206", "KOFU-2024-0002", HOSTILE, HOSTILE, dt.date(2099, 1, 1), "waivers[0]"),)), TODAY)
+
+
+def test_junit_evidence_lines_show_where_a_copy_was_found_and_why():
+    failure = cases(junit(hostile_result()))[("drift.402206", "KOFU-2024-0001")].find("failure")
+    assert failure.text.splitlines()[1:] == [
+        f"app/Job.java: unfixed, found {H['1']} at app/Job.java.bak, expected {H['2']} (stale copy at app/Job.java.bak)",
+        f"app/Gone.java: removed, found absent, expected {H['2']} (removed: release 8.2.1 ships it)",
+        f"app/Fine.java: fixed, found {H['2']}, expected {H['2']}",
+    ]
+
+
+def test_junit_shows_tenant_strings_escaped_and_always_parses():
+    text = render_junit(hostile_result())
+    assert not any(ch in text for ch in "\x1b\r\u202e\x01")
+    root = ET.fromstring(text.encode("utf-8"))
+    assert root.find("testsuite").get("name") == "402206 =\\e[32mPASS\\e[0m\\r\\n\\u202e\\x01"
+    waived = cases(root)[("drift.402206", "KOFU-2024-0002")].find("system-out").text
+    # One line per value: a newline in a config value or a waiver's reason cannot forge a line.
+    assert "reason: \\e[32mPASS\\e[0m\\r\\n\\u202e\\x01\n" in waived
+    assert "conf/a.properties#mode: unfixed, found \\e[32mPASS\\e[0m\\r\\n\\u202e\\x01, expected strict (\\e[32mPASS" in waived
+
+
+def test_sarif_points_at_a_stale_copy_as_a_second_location_and_a_removed_file_needs_action():
+    log = sarif(hostile_result())
+    (stale,) = [r for r in results_of(log) if r["ruleId"] == "KOFU-2024-0001"]
+    assert [loc["physicalLocation"]["artifactLocation"]["uri"] for loc in stale["locations"]] == ["app/Job.java", "app/Job.java.bak", "app/Gone.java"]
+    assert stale["locations"][1]["message"]["text"] == f"stale copy of app/Job.java: {H['1']}"
+    assert stale["locations"][2]["message"]["text"] == f"removed: found absent, expected {H['2']} (removed: release 8.2.1 ships it)"
+    assert "app/Gone.java removed" in stale["message"]["text"]
+
+
+def test_sarif_messages_show_tenant_strings_escaped():
+    text = render_sarif(hostile_result())
+    assert not any(ch in text for ch in "\x1b\r\u202e\x01")  # JSON escapes, \u202e included
+    log = json.loads(text)
+    validate(log)
+    assert log["runs"][0]["results"][0]["properties"]["tenantName"] == "=" + HOSTILE  # data: the value itself
+    messages = [r["message"]["text"] for r in results_of(log)] + [
+        loc["message"]["text"] for r in results_of(log) for loc in r["locations"] if "message" in loc
+    ]
+    assert not any(ch in m for m in messages for ch in "\x1b\r\n\u202e\x01")  # a person reads these: escaped
+    assert any("=\\e[32mPASS\\e[0m\\r\\n\\u202e\\x01" in m for m in messages)

@@ -41,3 +41,19 @@ def test_paths_leaving_the_root_are_refused(bad):
 @pytest.mark.parametrize("good", [".htaccess", "a/.gitkeep", "a/..b", "a/b..", "日本/語.txt", "a b/c"])
 def test_ordinary_names_pass(good):
     check_paths(["ok/file", good], source="inv.json", field="files")
+
+
+def test_a_lone_surrogate_is_refused_in_one_pass_and_path_by_path():
+    # A JSON string may hold one; no file name, output or database can.
+    with pytest.raises(InputError, match="lone surrogate") as caught:
+        check_paths(["ok/file", "a/\ud800b"], source="inv.json", field="files")
+    assert caught.value.where == "files[1]"
+
+
+def test_a_refused_path_is_shown_escaped_and_cut():
+    with pytest.raises(InputError) as caught:
+        check_relpath("a/\x1b[32mPASS\x1b[0m", source="inv.json", where="files[0]")
+    assert str(caught.value) == "inv.json: files[0]: path 'a/\\e[32mPASS\\e[0m' holds a control character"
+    with pytest.raises(InputError) as caught:
+        check_relpath("/" + "x" * 100_000, source="inv.json", where="files[0]")
+    assert "... (100,001 characters) is absolute" in str(caught.value) and len(str(caught.value)) < 1000

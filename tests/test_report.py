@@ -464,3 +464,36 @@ def test_the_page_assets_ship_with_the_package():
 def test_the_script_is_valid_javascript():
     done = subprocess.run(["node", "--check", str(ROOT / "drift" / "report" / "page.js")], capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
+
+
+# Strings from tenants in the page's script (SPEC 5): run with Node.js where it is installed.
+
+
+def _script_part(start: str, end: str) -> str:
+    script = (Path(__file__).resolve().parents[1] / "drift" / "report" / "page.js").read_text(encoding="utf-8")
+    begin = script.index(start)
+    return script[begin : script.index(end, begin) + len(end)]
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="no Node.js to run the page's script with")
+def test_the_page_script_shows_tenant_strings_escaped_and_notes_after_the_found_hash():
+    code = (
+        _script_part("  var UNSAFE", "function esc(text) { return attr(String(text).replace(UNSAFE, visible)); }")
+        + "\nfunction word(key) { return {found_at: 'found at'}[key] || key; }\n"
+        + _script_part("  function noteHtml(entry) {", "\n  }\n")
+        + "\nconsole.log(JSON.stringify(["
+        + "esc('a\\u001b[32mPASS\\u001b[0m\\r\\n\\u202e\\u0001\\u0085 <b>&\"\\' 宗像 😀 \\ud800'),"
+        + "attr('x\\u202e<'),"
+        + "noteHtml(['app/A.java', 'unfixed', 'sha256:1', 0, 'app/A.java.\\u202ebak', 'stale copy at app/A.java.\\u202ebak']),"
+        + "noteHtml(['app/B.java', 'unfixed', 'sha256:1', 0, 'app/B~', '']),"
+        + "noteHtml(['app/C.java', 'removed', 'absent', 0, null, 'removed: 8.2.1 ships it']),"
+        + "noteHtml(['app/D.java', 'fixed', 'sha256:2', 0, null, ''])]));"
+    )
+    done = subprocess.run(["node", "-e", code], capture_output=True, text=True, check=True)
+    escaped, attribute, stale, found_at, removed, nothing = json.loads(done.stdout)
+    assert escaped == "a\\e[32mPASS\\e[0m\\r\\n\\u202e\\x01\\x85 &lt;b&gt;&amp;&quot;&#39; 宗像 😀 \\ud800"
+    assert attribute == "x\u202e&lt;"  # a data attribute keeps the value the script matches on
+    assert stale == '<div class="note"><em>stale copy at app/A.java.\\u202ebak</em></div>'
+    assert found_at == '<div class="note"><em>found at app/B~</em></div>'
+    assert removed == '<div class="note"><em>removed: 8.2.1 ships it</em></div>'
+    assert nothing == ""

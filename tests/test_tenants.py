@@ -38,7 +38,7 @@ def test_yaml_registry_is_loaded_sorted_by_id(tmp_path):
     assert load_registry(tmp_path) == (KAWASAKI, MUNAKATA)
 
 
-@pytest.mark.parametrize("modules", ["konbini madoguchi", "konbini;madoguchi", "konbini; madoguchi"])
+@pytest.mark.parametrize("modules", ["konbini madoguchi", "konbini;madoguchi", "konbini; madoguchi", "konbini|madoguchi", ";konbini;;madoguchi;"])
 def test_csv_registry_has_the_same_columns_and_splits_modules(tmp_path, modules):
     write_csv(tmp_path, HEADER + f"402206,宗像市,福岡県,standard,8.x,{modules}\n141305,川崎市,神奈川県,seirei,7.x,\n")
     assert load_registry(tmp_path) == (KAWASAKI, MUNAKATA)
@@ -150,3 +150,50 @@ def test_no_registry_is_an_error(tmp_path):
 def test_broken_registry_yaml_names_the_line(tmp_path):
     (tmp_path / "tenants.yaml").write_text('- {id: "402206", name: 宗像市}\n- {id: "141305", name: [\n', encoding="utf-8")
     refused(tmp_path, "tenants.yaml", "line 3")
+
+
+# Module names, and the strings every output shows (SPEC 5: no control character from the registry).
+
+
+@pytest.mark.parametrize(
+    "module", ["konbini,madoguchi", "konbini madoguchi", "konbini\tmadoguchi", "konbini;x", "a|b", "x\u3000y", "k\x1b[32m", "k\u202e", "m" * 65]
+)
+def test_a_yaml_module_name_with_a_separator_whitespace_or_control_is_refused(tmp_path, module):
+    write_yaml(tmp_path / "tenants.yaml", [row("402206", modules=["konbini", module])])
+    assert "module name '" in refused(tmp_path, "tenants.yaml", "[0].modules[1]")
+
+
+@pytest.mark.parametrize("cell", ['"konbini,madoguchi"', "konbini\tmadoguchi", "konbini;\u3000", "k\x1b[32m"])
+def test_a_csv_module_name_with_a_separator_whitespace_or_control_is_refused(tmp_path, cell):
+    write_csv(tmp_path, HEADER + f"402206,宗像市,福岡県,standard,8.x,{cell}\n")
+    message = refused(tmp_path, "tenants.csv", "line 2.modules")
+    assert "separates modules with ; or | or spaces" in message
+    assert "\x1b" not in message and "\t" not in message
+
+
+@pytest.mark.parametrize("module", ["konbini", "madoguchi-2", "窓口", "a.b_c", "m" * 64, "=konbini"])
+def test_module_names_that_follow_the_rule_are_accepted(tmp_path, module):
+    write_yaml(tmp_path / "tenants.yaml", [row("402206", modules=[module])])
+    assert load_registry(tmp_path)[0].modules == frozenset({module})
+
+
+@pytest.mark.parametrize("field", ["name", "prefecture", "edition", "line"])
+@pytest.mark.parametrize("bad", ["\x1b[32mPASS\x1b[0m", "a\nb", "a\rb", "\u202e市", "a\x9bb", "a\u2028b", "a\u200bb"])
+def test_a_registry_string_with_a_control_character_is_refused_escaped(tmp_path, field, bad):
+    write_yaml(tmp_path / "tenants.yaml", [row("402206", **{field: bad})])
+    message = refused(tmp_path, "tenants.yaml", f"[0].{field}")
+    assert "control or text-reordering character U+" in message
+    assert not any(ch in message for ch in bad if not ch.isprintable())
+
+
+def test_a_control_character_in_a_csv_name_is_refused_without_splitting_the_line(tmp_path):
+    # U+0085 and U+2028 end a line for str.splitlines, not for CSV: the cell is refused as a whole.
+    write_csv(tmp_path, "id,name\n402206,宗像\x85市\n141305,川崎\u2028市\n")
+    assert "U+0085" in refused(tmp_path, "tenants.csv", "line 2.name")
+
+
+def test_names_with_punctuation_and_formulas_are_kept_as_written(tmp_path):
+    # Formulas are plain text in a registry: the CSV exports neutralise them (drift.text.csv_safe).
+    write_yaml(tmp_path / "tenants.yaml", [row("402206", name='=HYPERLINK("x") 宗像市, "福岡県"', prefecture="+81")])
+    (tenant,) = load_registry(tmp_path)
+    assert (tenant.name, tenant.prefecture) == ('=HYPERLINK("x") 宗像市, "福岡県"', "+81")

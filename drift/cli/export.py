@@ -12,6 +12,7 @@ from drift.errors import InputError
 from drift.export import ENCODINGS, EXCEL_MAX_ROWS, LANGS, REPLACEMENT, encode_csv, export_table
 from drift.policy import Policy
 from drift.store import Store
+from drift.text import clip
 
 
 @click.group()
@@ -48,7 +49,7 @@ def export_csv(
     encoded = encode_csv(table, encoding, replace=replace, source=str(out) if out else "stdout")
     if out is not None:
         write_atomic(out, encoded.data)
-        click.echo(f"{out}: {encoded.rows} rows, {encoding}, scan {scan.id}", err=True)
+        click.echo(f"{clip(str(out))}: {encoded.rows} rows, {encoding}, scan {scan.id}", err=True)
     else:
         click.echo(encoded.data, nl=False)  # bytes: written to stdout's binary buffer as they are
     if encoded.replaced:

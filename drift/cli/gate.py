@@ -35,6 +35,7 @@ from drift.results import Scan
 from drift.scan import scan_into, select, unregistered_inventories
 from drift.store import Store
 from drift.tenants import load_registry
+from drift.text import clip, shown, terminal_safe
 
 T = TypeVar("T")
 
@@ -127,7 +128,7 @@ def _scan(
     registry = load_registry(inventory_dir)
     tenants, fixes = select(catalog, registry, tenant_ids)
     for path in unregistered_inventories(inventory_dir, registry):
-        click.echo(f"drift: note: {path}: no tenant {path.stem!r} in the registry; not gated", err=True)
+        click.echo(f"drift: note: {clip(str(path))}: no tenant {shown(path.stem)} in the registry; not gated", err=True)
     with Store(db_path) as store, progress(len(tenants), "scanning") as advance:
         scan = scan_into(store, catalog, tenants, inventory_dir, fixes, jobs=jobs, progress=lambda _: advance(1))
     return scan, {f.id: f.title for f in catalog.fixes}
@@ -139,8 +140,11 @@ def _json_list(text: str) -> list[str]:
 
 
 def render_summary(result: GateResult) -> str:
-    """A few lines for a terminal: pass or blocked, what blocks where, the waivers, and what to do next."""
-    return "".join(line + "\n" for line in _summary_lines(result))
+    """A few lines for a terminal: pass or blocked, what blocks where, the waivers, and what to do next.
+
+    Each line is escaped (a newline or an escape sequence in a tenant's name or path shows as `\\n` or `\\e`,
+    SPEC 5), and names and paths are cut to a few hundred characters."""
+    return "".join(terminal_safe(line) + "\n" for line in _summary_lines(result))
 
 
 def _summary_lines(result: GateResult) -> Iterator[str]:
@@ -178,7 +182,7 @@ def _summary_lines(result: GateResult) -> Iterator[str]:
     warned = [t for t in result.tenants if t.uncatalogued and result.policy.uncatalogued == UNCATALOGUED_WARN]
     if warned:
         yield f"warning: uncatalogued files, which no fix review covers, at {len(warned)} tenant{_s(len(warned))}:"
-        yield from _capped(warned, lambda t: f"  {_label(t)}: {_listed(t.uncatalogued, 3)}", "tenants with uncatalogued files")
+        yield from _capped(warned, lambda t: f"  {_label(t)}: {_listed(t.uncatalogued, 3, clip)}", "tenants with uncatalogued files")
     yield from _next_steps(result, blocking)
 
 
@@ -200,18 +204,18 @@ def _by_fix(blocking: list[TenantGate]) -> Iterator[str]:
     tenants: Counter[str] = Counter(f.fix for t in blocking for f in t.blocking)
     if tenants:
         ranked = sorted(tenants.items(), key=lambda item: (-item[1], item[0]))
-        shown = [f"{fix} at {n} tenant{_s(n)}" for fix, n in ranked[:MAX_SUMMARY_FIXES]]
+        named = [f"{fix} at {n} tenant{_s(n)}" for fix, n in ranked[:MAX_SUMMARY_FIXES]]
         more = f" and {len(ranked) - MAX_SUMMARY_FIXES} more" if len(ranked) > MAX_SUMMARY_FIXES else ""
-        yield f"blocking fixes: {', '.join(shown)}{more}"
+        yield f"blocking fixes: {', '.join(named)}{more}"
 
 
 def _what_blocks(tenant: TenantGate) -> str:
     parts = list(tenant.reasons)
-    shown = [f"{f.fix} {f.status}" for f in tenant.blocking[:MAX_SUMMARY_FIXES]]
+    named = [f"{f.fix} {f.status}" for f in tenant.blocking[:MAX_SUMMARY_FIXES]]
     if len(tenant.blocking) > MAX_SUMMARY_FIXES:
-        shown.append(f"and {len(tenant.blocking) - MAX_SUMMARY_FIXES} more")
-    if shown:
-        parts.append(", ".join(shown))
+        named.append(f"and {len(tenant.blocking) - MAX_SUMMARY_FIXES} more")
+    if named:
+        parts.append(", ".join(named))
     return "; ".join(parts)
 
 
@@ -228,12 +232,12 @@ def _capped(items: Sequence[T], line: Callable[[T], str], what: str) -> Iterator
 
 def _label(tenant: TenantGate) -> str:
     t = tenant.result.tenant
-    return f"{t.id} {t.name}".strip()
+    return f"{t.id} {clip(t.name)}".strip()
 
 
-def _listed(items: Sequence[str], cap: int) -> str:
-    shown = ", ".join(items[:cap])
-    return shown + (f" and {len(items) - cap} more" if len(items) > cap else "")
+def _listed(items: Sequence[str], cap: int, show: Callable[[str], str] = str) -> str:
+    listed = ", ".join(map(show, items[:cap]))
+    return listed + (f" and {len(items) - cap} more" if len(items) > cap else "")
 
 
 def _s(n: int) -> str:

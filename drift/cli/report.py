@@ -15,6 +15,7 @@ from drift.policy import Policy
 from drift.report import build_report, render_html
 from drift.report.headline import since_previous
 from drift.store import Store
+from drift.text import clip
 
 
 @click.group()
@@ -53,7 +54,7 @@ def report_html(
     page = render_html(build_report(gate, lang=lang, titles=titles, since=since, run=run)).encode("utf-8")
     write_atomic(out, page)
     head = gate.scan.tenants
-    click.echo(f"{out}: {len(head)} tenants, {len(page):,} bytes, scan {scan.id}", err=True)
+    click.echo(f"{clip(str(out))}: {len(head)} tenants, {len(page):,} bytes, scan {scan.id}", err=True)
 
 
 def _policy(path: Path | None) -> Policy:

@@ -15,6 +15,7 @@ from drift.policy import Policy
 from drift.scan import scan_into, select, unregistered_inventories
 from drift.store import Store
 from drift.tenants import load_registry
+from drift.text import clip, shown
 
 
 @click.command()
@@ -34,7 +35,7 @@ def scan(
     registry = load_registry(inventory_dir)
     tenants, fixes = select(catalog, registry, tenant_ids, fix_ids)
     for path in unregistered_inventories(inventory_dir, registry):
-        click.echo(f"drift: note: {path}: no tenant {path.stem!r} in the registry; not scanned", err=True)
+        click.echo(f"drift: note: {clip(str(path))}: no tenant {shown(path.stem)} in the registry; not scanned", err=True)
     policy = Policy()
     keep = None if fmt in NEEDS_ALL_FINDINGS else policy.blocks
     with Store(db_path) as store, progress(len(tenants), "scanning") as advance:

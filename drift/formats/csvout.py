@@ -1,4 +1,10 @@
-"""One CSV row per tenant × fix (RFC 4180: quoted where needed, CRLF line ends)."""
+"""One CSV row per tenant × fix (RFC 4180: quoted where needed, CRLF line ends).
+
+A cell that would start a spreadsheet formula (`=`, `+`, `-`, `@`, TAB, CR: a tenant's name, a path in the
+evidence) gets a leading `'` (`drift.text.csv_safe`), and a control or reordering character in a cell is
+written as a visible escape (`drift.text.terminal_safe`): the CSV reads as it holds in a spreadsheet and on a
+terminal alike (SPEC 5). Every other cell is written as it is.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from drift.formats.evidence import short_evidence
 from drift.policy import Policy
 from drift.results import Finding, PerFinding, Scan
+from drift.text import csv_safe, terminal_safe
 
 COLUMNS = ("tenant", "name", "prefecture", "fix", "severity", "status", "blocking", "variant", "evidence", "inventory_digest", "scan")
 
@@ -39,7 +46,7 @@ def csv_chunks(scan: Scan, policy: Policy) -> Iterator[str]:
 
 def _fields(values: Iterable[str]) -> str:
     """The fields as one CSV line, without its line end (written with the real one, which decides what
-    is quoted: a field holding a line break is)."""
+    is quoted: a field holding a line break is), each made safe from formula injection."""
     out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerow(values)
+    csv.writer(out, lineterminator="\r\n").writerow([csv_safe(terminal_safe(v)) for v in values])
     return out.getvalue().removesuffix("\r\n")

@@ -1,6 +1,8 @@
 """`drift history` and `drift diff` as a terminal table or one JSON document (`drift-history/1`, `drift-diff/1`).
 
-Scans show as the first 12 hex digits of their id: a prefix any scan reference accepts.
+Scans show as the first 12 hex digits of their id: a prefix any scan reference accepts. Table cells are
+escaped and names cut short (`drift.text.clip`: a tenant's name holds no escape sequence or newline a
+terminal would act on); JSON holds every string whole, its control characters escaped (`json_safe`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from tabulate import tabulate
 from drift.history import BLOCKABLE, CHANGES, Diff, History, RunSummary
 from drift.policy import Policy
 from drift.store import Run
+from drift.text import clip, json_safe
 
 SHORT_ID = 12
 """Hex digits of a scan id shown in tables."""
@@ -32,10 +35,10 @@ def render_history_table(history: History, db: str = "the database") -> str:
     """The runs, oldest first, with their blocking findings; then, when asked, how statuses moved."""
     runs = history.runs
     if not runs:
-        return f"no scan stored in {db} yet: run `drift scan` first\n"
-    head = f"{len(runs)} run{'s' * (len(runs) != 1)} in {db}, oldest first; blocking: {_blocking_rule(history.policy)}\n"
+        return f"no scan stored in {clip(db)} yet: run `drift scan` first\n"
+    head = f"{len(runs)} run{'s' * (len(runs) != 1)} in {clip(db)}, oldest first; blocking: {_blocking_rule(history.policy)}\n"
     rows = [
-        [r.run.ran_at, short_id(r.run.scan), "new" if r.run.new else "again", r.run.tenant_count,
+        [clip(r.run.ran_at), short_id(r.run.scan), "new" if r.run.new else "again", r.run.tenant_count,
          "all" if r.run.fixes is None else len(r.run.fixes), r.blocked_tenants, r.blocking_total, *(r.blocking[s] for s in BLOCKABLE)]
         for r in runs
     ]
@@ -44,15 +47,15 @@ def render_history_table(history: History, db: str = "the database") -> str:
     if history.followed:
         what = " and ".join(
             p for p in (
-                f"tenant{'s' * (len(history.tenants) > 1)} {', '.join(history.tenants)}" if history.tenants else "",
-                f"fix{'es' * (len(history.fixes) > 1)} {', '.join(history.fixes)}" if history.fixes else "",
+                f"tenant{'s' * (len(history.tenants) > 1)} {', '.join(map(clip, history.tenants))}" if history.tenants else "",
+                f"fix{'es' * (len(history.fixes) > 1)} {', '.join(map(clip, history.fixes))}" if history.fixes else "",
             ) if p
         )
         which = "every run that judged it" if history.every_run else "only the runs where a status changed (--every-scan for all)"
         parts.append(f"\nstatus of {what}, oldest first: {which}\n")
         if history.changes:
             change_rows = [
-                [c.ran_at, short_id(c.scan), c.tenant, c.name, c.fix, c.severity, c.status, c.before or "", c.change]
+                _cells(c.ran_at, short_id(c.scan), c.tenant, c.name, c.fix, c.severity, c.status, c.before or "", c.change)
                 for c in history.changes
             ]
             headers = ["ran at", "scan", "tenant", "name", "fix", "severity", "status", "before", "change"]
@@ -75,7 +78,12 @@ def render_history_json(history: History) -> str:
             for c in history.changes
         ],
     }
-    return json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
+    return json_safe(json.dumps(doc, ensure_ascii=False, indent=1)) + "\n"
+
+
+def _cells(*values: str) -> list[str]:
+    """A table row: each cell escaped, and cut to a few hundred characters."""
+    return [clip(v) for v in values]
 
 
 def render_diff_table(diff: Diff) -> str:
@@ -83,13 +91,13 @@ def render_diff_table(diff: Diff) -> str:
     head = (
         f"from {short_id(diff.before.scan)} (ran {diff.before.ran_at}) to {short_id(diff.after.scan)} (ran {diff.after.ran_at})\n"
         f"{diff.compared} tenant{'s' * (diff.compared != 1)} in both"
-        + "".join(f", {len(ids)} {word}: {', '.join(ids)}" for word, ids in (("only in the later", diff.added), ("only in the earlier", diff.removed)) if ids)
+        + "".join(f", {len(ids)} {word}: {', '.join(map(clip, ids))}" for word, ids in (("only in the later", diff.added), ("only in the earlier", diff.removed)) if ids)
         + "\n"
         + ", ".join(f"{diff.counts[k]} {k}" for k in CHANGES)
         + f"; blocking: {_blocking_rule(diff.policy)}\n"
     )
     rows = [
-        [t.tenant, t.name, c.fix, c.severity, c.change, c.before or "(not judged)", c.after]
+        _cells(t.tenant, t.name, c.fix, c.severity, c.change, c.before or "(not judged)", c.after)
         for t in diff.tenants
         for c in t.changes
     ]
@@ -115,7 +123,7 @@ def render_diff_json(diff: Diff) -> str:
             for t in diff.tenants
         ],
     }
-    return json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
+    return json_safe(json.dumps(doc, ensure_ascii=False, indent=1)) + "\n"
 
 
 def _policy(policy: Policy) -> dict[str, Any]:

@@ -1,4 +1,9 @@
-"""The `drift-scan/1` JSON document (SPEC 6): same inputs, same bytes."""
+"""The `drift-scan/1` JSON document (SPEC 6): same inputs, same bytes.
+
+UTF-8 as it is, but every control or text-reordering character in a string (C1 controls, DEL, bidi
+overrides, lone surrogates; JSON itself escapes the C0 ones) is written as a `\\uXXXX` escape
+(`drift.text.json_safe`): the same value for a JSON reader, and nothing raw for a terminal.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import Any
 
 from drift.policy import Policy
 from drift.results import Finding, PerFinding, Scan, TenantResult, evidence_item
+from drift.text import json_safe
 
 FORMAT = "drift-scan/1"
 
@@ -32,6 +38,7 @@ def _tenant_text(result: TenantResult, findings: PerFinding[str]) -> str:
         "uncatalogued": list(result.drift.uncatalogued),
         "modified": list(result.drift.modified),
         "releases": dict(result.drift.releases),
+        "stale_copies": dict(result.drift.stale_copies),
     }
     return (
         f'{{"id":{_dump(result.tenant.id)},"name":{_dump(result.tenant.name)},"inventory_digest":{_dump(result.inventory_digest)},'
@@ -53,4 +60,4 @@ def _finding_text(finding: Finding) -> str:
 
 
 def _dump(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return json_safe(json.dumps(value, ensure_ascii=False, separators=(",", ":")))

@@ -6,24 +6,27 @@ otherwise (an empty test case: a fleet's report stays small). A waived finding p
 tenant stand for what blocks beside the fixes: `(inventory)` fails when the tenant has none, and
 `(uncatalogued files)` fails when the policy blocks on them. Test names stay the same from run to run, so
 a CI server can follow each one's history. Nothing in the document depends on the clock.
+
+Strings from the tenant are escaped for XML, and a character XML 1.0 cannot hold (most C0 controls), or
+should not show (C1 controls, bidi overrides), is written as a visible escape (`\\e`, `\\x01`, `\\u202e`:
+`drift.text.xml_safe`), so the document always parses. Attributes (names, messages) are one line: their
+line breaks are escaped too. Within the multi-line evidence text, each value is escaped on its own
+(`terminal_safe`): a newline in a config value cannot forge an evidence line.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import NamedTuple
 
 from drift.gate import GateResult, TenantGate, Waived
 from drift.policy import UNCATALOGUED_BLOCK
 from drift.results import NOT_APPLICABLE, Evidence, Finding
+from drift.text import terminal_safe, xml_safe
 
 INVENTORY_CASE = "(inventory)"
 UNCATALOGUED_CASE = "(uncatalogued files)"
 SUITE_NAME = "drift gate"
-
-# XML 1.0 allows tab, LF, CR and these ranges; anything else (e.g. a control character in a path) is dropped.
-_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 class _Suite(NamedTuple):
@@ -86,7 +89,7 @@ def _suite(result: GateResult, tenant: TenantGate) -> _Suite:
         cases.append(_case(classname, INVENTORY_CASE, _failure(message, "no-inventory", message)))
     else:
         cases.append(_case(classname, INVENTORY_CASE, _out(f"inventory {tenant.result.inventory_digest}")))
-    listing = "\n".join(tenant.uncatalogued)
+    listing = "\n".join(map(terminal_safe, tenant.uncatalogued))
     if tenant.uncatalogued and result.policy.uncatalogued == UNCATALOGUED_BLOCK:
         failures += 1
         message = f"{t.id}: {len(tenant.uncatalogued)} uncatalogued files: no fix review covers them"
@@ -142,7 +145,7 @@ def _waived_text(waived: Waived, source: str | None) -> str:
     w = waived.waiver
     return (
         f"waived: {_status_line(waived.finding)} passes under the waiver at {source} {w.where}\n"
-        f"reason: {w.reason}\napproved by: {w.approved_by}\nexpires: {w.expires.isoformat()}"
+        f"reason: {terminal_safe(w.reason)}\napproved by: {terminal_safe(w.approved_by)}\nexpires: {w.expires.isoformat()}"
         + _evidence_block(waived.finding)
     )
 
@@ -161,22 +164,27 @@ def _evidence_lines(finding: Finding) -> Iterator[str]:
     if finding.variant:
         yield f"variant {finding.variant}"
     if finding.reason:
-        yield finding.reason
+        yield terminal_safe(finding.reason)
     for e in finding.evidence:
         yield _evidence_line(e)
 
 
 def _evidence_line(e: Evidence) -> str:
-    expected = ", ".join(e.expected) or "-"
-    return f"{e.path}: {e.state}, found {e.found if e.found is not None else '-'}, expected {expected}"
+    """`path: state, found F [at COPY], expected E [(note)]`, each value escaped."""
+    expected = ", ".join(map(terminal_safe, e.expected)) or "-"
+    found = terminal_safe(e.found) if e.found is not None else "-"
+    at = f" at {terminal_safe(e.found_at)}" if e.found_at is not None else ""
+    note = f" ({terminal_safe(e.note)})" if e.note else ""
+    return f"{terminal_safe(e.path)}: {e.state}, found {found}{at}, expected {expected}{note}"
 
 
 def _attr(value: str) -> str:
-    """A double-quoted XML attribute value."""
-    clean = _NOT_XML.sub("", value)
-    return '"' + clean.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;").replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;") + '"'
+    """A double-quoted XML attribute value: one line (names, messages), so its line breaks and tabs are shown
+    escaped as well."""
+    clean = terminal_safe(value)
+    return '"' + clean.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;") + '"'
 
 
 def _text(value: str) -> str:
     """XML character data."""
-    return _NOT_XML.sub("", value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return xml_safe(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

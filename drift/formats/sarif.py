@@ -7,7 +7,12 @@ accepted external suppression that carries the waiver. Beside the fixes: a tenan
 `drift/no-inventory` result pointing at the inventory it lacks, and uncatalogued files are
 `drift/uncatalogued` results (`error` when the policy blocks on them, `warning` when it warns). A region
 with `startLine` 1 stands in every physical location, since code-scanning dashboards require one.
-Nothing in the document depends on the clock.
+A file entry whose unfixed hash was found in a stale copy elsewhere (`found_at`) has that copy as a second
+location. Nothing in the document depends on the clock.
+
+Strings from the tenant are JSON-escaped, their control and reordering characters as `\\uXXXX`
+(`drift.text.json_safe`); in message texts, which a dashboard shows to a person, they are written as
+visible escapes (`terminal_safe`), and in URIs percent-encoded.
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ from drift import __version__
 from drift.gate import GateResult, TenantGate, Waived
 from drift.hashes import ABSENT
 from drift.policy import UNCATALOGUED_BLOCK
-from drift.results import MODIFIED, UNFIXED, UNREADABLE, Evidence, Finding
+from drift.results import MODIFIED, REMOVED, UNFIXED, UNREADABLE, Evidence, Finding
+from drift.text import json_safe, terminal_safe
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 NO_INVENTORY_RULE = "drift/no-inventory"
@@ -30,7 +36,7 @@ UNCATALOGUED_RULE = "drift/uncatalogued"
 MAX_LOCATIONS = 10
 """Locations per result at most (GitHub code scanning keeps no more)."""
 
-_NEEDS_ACTION = (UNFIXED, MODIFIED, UNREADABLE)
+_NEEDS_ACTION = (UNFIXED, MODIFIED, UNREADABLE, REMOVED)
 _HASH_PREFIXES = ("sha256:", "content-sha256:")
 
 
@@ -88,16 +94,16 @@ def _finding_result(
     t = tenant.result.tenant
     index = rules.index(finding.fix, titles.get(finding.fix) or f"Fix {finding.fix}", {"severity": finding.severity})
     actionable = [e for e in finding.evidence if e.state in _NEEDS_ACTION] or list(finding.evidence)
-    files = ", ".join(f"{e.path} {e.state}" for e in actionable[:MAX_LOCATIONS])
-    detail = files or finding.reason or finding.status
-    locations = [_location(tenant, *_file_and_note(e)) for e in actionable[:MAX_LOCATIONS]]
+    files = ", ".join(f"{terminal_safe(e.path)} {e.state}" for e in actionable[:MAX_LOCATIONS])
+    detail = files or terminal_safe(finding.reason) or finding.status
+    locations = [loc for e in actionable[:MAX_LOCATIONS] for loc in _locations(tenant, e)][:MAX_LOCATIONS]
     if not locations:
-        locations = [_location(tenant, _inventory_path(t.id, inventory_dir), finding.reason or None)]
+        locations = [_location(tenant, _inventory_path(t.id, inventory_dir), terminal_safe(finding.reason) or None)]
     doc: dict[str, Any] = {
         "ruleId": finding.fix,
         "ruleIndex": index,
         "level": "error",
-        "message": {"text": f"{finding.fix} is {finding.status} at tenant {_tenant_label(tenant)} ({finding.severity}): {detail}"},
+        "message": {"text": f"{terminal_safe(finding.fix)} is {finding.status} at tenant {_tenant_label(tenant)} ({finding.severity}): {detail}"},
         "locations": locations,
         "partialFingerprints": {"driftFinding/v1": _fingerprint(t.id, finding.fix)},
         "properties": {
@@ -140,7 +146,7 @@ def _uncatalogued_result(tenant: TenantGate, path: str, level: str, rules: _Rule
         "ruleId": UNCATALOGUED_RULE,
         "ruleIndex": index,
         "level": level,
-        "message": {"text": f"{path} at tenant {_tenant_label(tenant)} is in no release of the product: no fix review covers it"},
+        "message": {"text": f"{terminal_safe(path)} at tenant {_tenant_label(tenant)} is in no release of the product: no fix review covers it"},
         "locations": [_location(tenant, path, None)],
         "partialFingerprints": {"driftFinding/v1": _fingerprint(tid, UNCATALOGUED_RULE, path)},
         "properties": {"tenant": tid, "tenantName": tenant.result.tenant.name},
@@ -177,14 +183,27 @@ def _location(tenant: TenantGate, path: str, note: str | None) -> dict[str, Any]
     return location
 
 
+def _locations(tenant: TenantGate, e: Evidence) -> list[dict[str, Any]]:
+    """Where an evidence entry points: its file, and the stale copy its found hash was found in, if any."""
+    file, note = _file_and_note(e)
+    found = [_location(tenant, file, note)]
+    if e.found_at is not None and e.found_at != file:
+        copy = f"stale copy of {terminal_safe(e.path)}: {terminal_safe(e.found) if e.found is not None else 'nothing readable'}"
+        found.append(_location(tenant, e.found_at, copy))
+    return found
+
+
 def _file_and_note(e: Evidence) -> tuple[str, str]:
-    """The file an evidence entry is about, and what it says about it (a config check names `<file>#<key>`)."""
-    found = e.found if e.found is not None else "nothing readable"
-    expected = ", ".join(e.expected) or "-"
+    """The file an evidence entry is about, and what it says about it (a config check names `<file>#<key>`),
+    the tenant's strings in it escaped."""
+    found = terminal_safe(e.found) if e.found is not None else "nothing readable"
+    expected = ", ".join(map(terminal_safe, e.expected)) or "-"
+    note = f" ({terminal_safe(e.note)})" if e.note else ""
     if "#" in e.path and not any(x == ABSENT or x.startswith(_HASH_PREFIXES) for x in e.expected):
         file, _, key = e.path.partition("#")
-        return file, f"{key} = {found}: {e.state} (expected {expected})"
-    return e.path, f"{e.state}: found {found}, expected {expected}"
+        return file, f"{terminal_safe(key)} = {found}: {e.state} (expected {expected}){note}"
+    at = f" at {terminal_safe(e.found_at)}" if e.found_at is not None else ""
+    return e.path, f"{e.state}: found {found}{at}, expected {expected}{note}"
 
 
 def _inventory_path(tenant_id: str, inventory_dir: str | None) -> str:
@@ -194,7 +213,7 @@ def _inventory_path(tenant_id: str, inventory_dir: str | None) -> str:
 
 def _tenant_label(tenant: TenantGate) -> str:
     t = tenant.result.tenant
-    return f"{t.id} {t.name}".strip()
+    return terminal_safe(f"{t.id} {t.name}".strip())
 
 
 def _invocation(problems: tuple[str, ...]) -> dict[str, Any]:
@@ -209,4 +228,4 @@ def _fingerprint(*parts: str) -> str:
 
 
 def _dump(doc: dict[str, Any]) -> str:
-    return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+    return json_safe(json.dumps(doc, ensure_ascii=False, indent=2)) + "\n"

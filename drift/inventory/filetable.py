@@ -12,6 +12,7 @@ from typing import Any
 from drift.errors import InventoryError
 from drift.hashes import is_hex
 from drift.inventory.model import FileRecord
+from drift.text import shown
 
 _SIZE, _SHA256, _CONTENT = itemgetter(0), itemgetter(1), itemgetter(2)
 
@@ -78,7 +79,7 @@ def file_record(item: dict[str, Any], path: str | Path, i: int) -> FileRecord:
     if type(size) is not int or size < 0:
         raise InventoryError("size must be a whole number of bytes", source=path, where=f"files[{i}].size")
     if not is_hex(sha):
-        raise InventoryError(f"malformed hash {sha!r}", source=path, where=f"files[{i}].sha256")
+        raise InventoryError(f"malformed hash {shown(sha)}", source=path, where=f"files[{i}].sha256")
     if content is not None and not is_hex(content):
-        raise InventoryError(f"malformed hash {content!r}", source=path, where=f"files[{i}].content_sha256")
+        raise InventoryError(f"malformed hash {shown(content)}", source=path, where=f"files[{i}].content_sha256")
     return FileRecord(size, str(sha), content)

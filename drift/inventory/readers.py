@@ -9,6 +9,7 @@ from drift.errors import InventoryError
 from drift.inventory.jsonfile import read_json_inventory
 from drift.inventory.model import Inventory
 from drift.inventory.sha256sum import read_sha256sum
+from drift.text import shown
 
 READERS: dict[str, Callable[[Path], Inventory]] = {
     ".json": read_json_inventory,
@@ -29,8 +30,8 @@ def read_inventory(path: Path, tenant_id: str | None = None) -> Inventory:
     """Read one inventory by its suffix; when `tenant_id` is given, the inventory must be that tenant's."""
     reader = READERS.get(path.suffix)
     if reader is None:
-        raise InventoryError(f"unknown inventory type {path.suffix!r} (known: {', '.join(READERS)})", source=path)
+        raise InventoryError(f"unknown inventory type {shown(path.suffix)} (known: {', '.join(READERS)})", source=path)
     inventory = reader(path)
     if tenant_id is not None and inventory.tenant != tenant_id:
-        raise InventoryError(f"inventory is of tenant {inventory.tenant!r}, not {tenant_id!r}", source=path, where="tenant")
+        raise InventoryError(f"inventory is of tenant {shown(inventory.tenant)}, not {shown(tenant_id)}", source=path, where="tenant")
     return inventory

@@ -16,6 +16,7 @@ from drift.errors import InventoryError
 from drift.inventory.filetable import FileTable
 from drift.inventory.model import FileRecord, Inventory
 from drift.paths import check_relpath
+from drift.text import shown
 
 _LINE = re.compile(r"(\\?)([0-9a-fA-F]{64}) [ *](.+)")
 _ESCAPE = re.compile(r"\\(.)")
@@ -47,7 +48,7 @@ def read_sha256sum(path: Path) -> Inventory:
         name = name.removeprefix("./")
         check_relpath(name, source=path, where=f"line {number}", error=InventoryError)
         if name in files:
-            raise InventoryError(f"path {name!r} listed twice", source=path, where=f"line {number}")
+            raise InventoryError(f"path {shown(name)} listed twice", source=path, where=f"line {number}")
         files[name] = FileRecord(None, digest.lower(), None)
     return Inventory(
         tenant=path.stem,

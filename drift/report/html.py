@@ -4,6 +4,10 @@ Content-Security-Policy that forbids the page any network access, so it opens of
 
 The headline, filters and legend are written here, so they read (and print) without JavaScript; the
 script draws the matrix from the data, a screenful of rows at a time.
+
+Strings from tenants are HTML-escaped wherever they are written, here and in the script; text a person
+reads also has its control and reordering characters shown as visible escapes (`\\e`, `\\u202e`: a bidi
+override cannot reverse a line). The embedded JSON escapes `<`, `>`, `&` and those characters as `\\uXXXX`.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from drift.history import CHANGED, NEWLY_APPLIED, NEWLY_BLOCKING, REGRESSED, UNB
 from drift.report.headline import Headline
 from drift.report.model import STATUS_ORDER, Report
 from drift.report.words import fill, status_word
+from drift.text import json_safe, terminal_safe
 
 ASSETS = ("page.html", "page.css", "page.js")
 """The files of the page, shipped inside the package (pyproject.toml: package-data)."""
@@ -57,8 +62,13 @@ def render_html(report: Report) -> str:
 
 def embed_json(data: Mapping[str, Any]) -> str:
     """JSON safe inside a `<script type="application/json">`: no `<`, `>` or `&` can end the element."""
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    text = json_safe(json.dumps(data, ensure_ascii=False, separators=(",", ":")))
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _show(text: str) -> str:
+    """Text a person reads on the page: control and reordering characters as visible escapes, then HTML-escaped."""
+    return escape(terminal_safe(text))
 
 
 def _asset(name: str) -> str:
@@ -72,7 +82,7 @@ def _header(report: Report) -> str:
         (words["h_scan"], f'<code>{escape(scan["id"])}</code>'),
         (words["h_scanned_at"], escape(scan["ran_at"])),
         (words["h_catalog_digest"], f'<code>{escape(scan["catalog_digest"])}</code>'),
-        (words["policy"], f'{escape(scan["policy_source"])}: {escape(scan["policy"])}'),
+        (words["policy"], f'{_show(scan["policy_source"])}: {escape(scan["policy"])}'),
     ]
     if report.narrowed is not None:
         items.append(("", escape(fill(words["narrowed"], n=len(report.narrowed)))))
@@ -105,7 +115,7 @@ def _critical(head: Headline, words: Mapping[str, str]) -> str:
     heads = [words["h_fix"], words["h_title"], words["lacking"], status_word(words, "missing"), status_word(words, "partial"),
              status_word(words, "unverifiable"), status_word(words, "waived")]
     rows = "".join(
-        f'<tr data-critical="{escape(lack.fix)}"><td><code>{escape(lack.fix)}</code></td><td>{escape(lack.title)}</td>'
+        f'<tr data-critical="{escape(lack.fix)}"><td><code>{_show(lack.fix)}</code></td><td>{_show(lack.title)}</td>'
         f'<td class="n strong">{lack.lacking}</td><td class="n">{lack.missing}</td><td class="n">{lack.partial}</td>'
         f'<td class="n">{lack.unverifiable}</td><td class="n">{lack.waived}</td></tr>'
         for lack in head.critical
@@ -132,7 +142,7 @@ def _since(head: Headline, words: Mapping[str, str]) -> str:
         heads = [words["h_tenant"], words["h_name"], words["h_fix"], words["h_severity"], words["before"], words["after"], words["change"]]
         rows = "".join(
             f'<tr><td><button type="button" class="link" data-open-tenant="{escape(t.tenant)}">{escape(t.tenant)}</button></td>'
-            f"<td>{escape(t.name)}</td>"
+            f"<td>{_show(t.name)}</td>"
             f'<td><button type="button" class="link" data-open-tenant="{escape(t.tenant)}" data-open-fix="{escape(c.fix)}">'
             f"{escape(c.fix)}</button></td>"
             f'<td>{escape(words.get("v_" + c.severity, c.severity))}</td>'
@@ -145,7 +155,7 @@ def _since(head: Headline, words: Mapping[str, str]) -> str:
             parts.append(f'<p>{escape(fill(words["more"], n=len(changes) - MAX_LISTED_CHANGES))}</p>')
     for key, ids in (("added_tenants", since.diff.added), ("removed_tenants", since.diff.removed)):
         if ids:
-            parts.append(f'<p>{escape(words[key])}: {escape(", ".join(ids))}</p>')
+            parts.append(f'<p>{escape(words[key])}: {_show(", ".join(ids))}</p>')
     parts.append("</div>")
     return "".join(parts)
 
@@ -192,7 +202,8 @@ def _filters(report: Report) -> str:
 
 
 def _select(key: str, label: str, options: Iterable[tuple[str, str]]) -> str:
-    body = "".join(f'<option value="{escape(value)}">{escape(text)}</option>' for value, text in options)
+    # A value is shown escaped too: the script compares it with the tenant's string escaped the same way.
+    body = "".join(f'<option value="{_show(value)}">{_show(text)}</option>' for value, text in options)
     return f'<label for="{key}">{escape(label)} <select id="{key}">{body}</select></label>'
 
 

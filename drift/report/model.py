@@ -3,8 +3,9 @@
 A fleet of 1,741 tenants × 300 fixes is half a million cells, but few distinct findings (tenants on the
 same release share them, see `drift.judge`). So the page gets:
 - `findings`: each distinct finding once, `[fix, status, variant, reason, evidence]`, its evidence entries
-  `[path, state, found, expected]` with `expected` an index into `expected` (the same token lists recur for
-  every finding of a variant);
+  `[path, state, found, expected, found_at, note]` with `expected` an index into `expected` (the same token
+  lists recur for every finding of a variant), `found_at` where a stale copy was found (or null) and `note`
+  why the state is what it is ("" when the state says it all);
 - per tenant, `cells`: one index into `findings` per fix, in the order of `fixes` (-1: not judged);
 - `waivers`: the (tenant, fix) cells a waiver in force turns `waived`, and expired waivers, marked;
 - `changes`: the cells whose status changed since the run before, `[tenant, fix, kind, status before]`.

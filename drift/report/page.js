@@ -31,11 +31,22 @@
   var tbody = table.tBodies[0];
   var main = $("main");
 
-  function esc(text) {
+  // Strings from tenants: `attr` HTML-escapes a value kept as it is (a data-* attribute the script matches on);
+  // `esc` also shows control and reordering characters as visible escapes (\e, \n, \u202e), as drift's
+  // terminal output does (drift/text.py), so that no bidi override can reverse what a cell or line says.
+  var UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]/gu;
+  var NAMED = { "\n": "\\n", "\r": "\\r", "\t": "\\t", "\u001b": "\\e" };
+  function visible(c) {
+    if (NAMED[c]) { return NAMED[c]; }
+    var code = c.charCodeAt(0);
+    return code <= 0xff ? "\\x" + ("0" + code.toString(16)).slice(-2) : "\\u" + ("000" + code.toString(16)).slice(-4);
+  }
+  function attr(text) {
     return String(text).replace(/[&<>"']/g, function (c) {
       return { "&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;" }[c];
     });
   }
+  function esc(text) { return attr(String(text).replace(UNSAFE, visible)); }
   function word(key, fallback) { return Object.prototype.hasOwnProperty.call(W, key) ? W[key] : (fallback === undefined ? key : fallback); }
   function statusWord(name) { return word("s_" + name, name); }
   function norm(text) { return String(text).normalize("NFKC").toLowerCase(); }
@@ -62,6 +73,11 @@
   var fixById = new Map();
   FIXES.forEach(function (fix, i) { fixById.set(fix.id, i); });
   var searchText = TENANTS.map(function (tenant) { return norm(tenant.id) + "\u0000" + norm(tenant.name); });
+  // The filters' option values are the strings escaped as `esc` shows them (drift/report/html.py).
+  function shownValue(text) { return String(text).replace(UNSAFE, visible); }
+  var filterValues = TENANTS.map(function (tenant) {
+    return { pref: shownValue(tenant.pref), ed: shownValue(tenant.ed), line: shownValue(tenant.line) };
+  });
   var lacking = new Int32Array(F);
   for (t = 0; t < T; t++) {
     for (f = 0; f < F; f++) {
@@ -116,8 +132,8 @@
     var V = visibleFixes.length;
     matching = [];
     tenantOrder(controls.sort.value).forEach(function (ti) {
-      var tenant = TENANTS[ti];
-      if ((pref && tenant.pref !== pref) || (ed && tenant.ed !== ed) || (line && tenant.line !== line)) { return; }
+      var values = filterValues[ti];
+      if ((pref && values.pref !== pref) || (ed && values.ed !== ed) || (line && values.line !== line)) { return; }
       if (q && searchText[ti].indexOf(q) < 0) { return; }
       if (status >= 0) {
         var base = ti * F;
@@ -148,7 +164,7 @@
   var drawAll = true;
   var selectedCell = null;   // [tenant, fix]
   var selectedTenant = -1;
-  var cellOpen = FIXES.map(function (fix) { return "<td data-fix=\"" + esc(fix.id) + "\""; });
+  var cellOpen = FIXES.map(function (fix) { return "<td data-fix=\"" + attr(fix.id) + "\""; });
   var statusAttr = STATUSES.map(function (name) { return " data-status=\"" + name + "\""; });
   // A glyph per status, so that a cell reads without its colour (in print, or for the colour-blind).
   var GLYPHS = STATUSES.map(function (name) {
@@ -163,7 +179,7 @@
     visibleFixes.forEach(function (fi) {
       var fix = FIXES[fi];
       var title = fix.id + (fix.title ? " \u2014 " + fix.title : "") + " (" + word("v_" + SEVERITIES[fix.sev]) + ")";
-      html += "<th scope=\"col\" class=\"fix\" data-fix=\"" + esc(fix.id) + "\" data-sev=\"" + fix.sev + "\" title=\"" +
+      html += "<th scope=\"col\" class=\"fix\" data-fix=\"" + attr(fix.id) + "\" data-sev=\"" + fix.sev + "\" title=\"" +
         esc(title) + "\">" + esc(fix.id) + "</th>";
     });
     thead.innerHTML = html + "</tr>";
@@ -177,7 +193,7 @@
     var tenant = TENANTS[ti];
     var base = ti * F;
     var selected = selectedCell && selectedCell[0] === ti ? selectedCell[1] : -1;
-    var html = "<tr data-tenant=\"" + esc(tenant.id) + "\"" + (ti === selectedTenant ? " class=\"sel\"" : "") +
+    var html = "<tr data-tenant=\"" + attr(tenant.id) + "\"" + (ti === selectedTenant ? " class=\"sel\"" : "") +
       "><td data-role=\"tenant\" tabindex=\"0\"" + (tenant.block ? " class=\"blocks\"" : "") + " title=\"" +
       esc(tenant.id + " " + tenant.name + (tenant.pref ? " (" + tenant.pref + ")" : "")) + "\"><span class=\"code\">" +
       esc(tenant.id) + "</span>" + esc(tenant.name) + "</td>";
@@ -265,11 +281,11 @@
     }).join("") + "</dl>";
   }
   function badge(name) {
-    return "<span class=\"badge\" data-status=\"" + esc(name) + "\">" + esc(statusWord(name)) + "</span>";
+    return "<span class=\"badge\" data-status=\"" + attr(name) + "\">" + esc(statusWord(name)) + "</span>";
   }
   function tenantLink(ti) {
     var tenant = TENANTS[ti];
-    return "<button type=\"button\" class=\"link\" data-open-tenant=\"" + esc(tenant.id) + "\">" + esc(tenant.id) + "</button> " + esc(tenant.name);
+    return "<button type=\"button\" class=\"link\" data-open-tenant=\"" + attr(tenant.id) + "\">" + esc(tenant.id) + "</button> " + esc(tenant.name);
   }
   function waiverHtml(w, expired) {
     return "<div class=\"waiver" + (expired ? " expired" : "") + "\"><strong>" + esc(expired ? word("waiver_expired") : word("waiver")) +
@@ -328,12 +344,13 @@
     if (finding && finding[4].length) {
       html += "<table class=\"plain evidence\"><thead><tr><th>" + esc(word("path")) + "</th><th>" + esc(word("state")) + "</th><th>" +
         esc(word("found")) + "</th><th>" + esc(word("expected")) + "</th></tr></thead><tbody>";
+      // entry: [path, state, found, expected index, found_at, note] (drift/report/model.py)
       finding[4].forEach(function (entry) {
         var config = entry[0].indexOf("#") >= 0;
         var expected = D.expected[entry[3]] || [];
-        html += "<tr data-path=\"" + esc(entry[0]) + "\" data-state=\"" + esc(entry[1]) + "\"><td class=\"hash\">" + esc(entry[0]) +
+        html += "<tr data-path=\"" + attr(entry[0]) + "\" data-state=\"" + attr(entry[1]) + "\"><td class=\"hash\">" + esc(entry[0]) +
           (config ? " <em>(" + esc(word("config_check")) + ")</em>" : "") + "</td><td>" + esc(word("e_" + entry[1], entry[1])) +
-          "</td><td class=\"hash\">" + (entry[2] === null ? "\u2014" : esc(entry[2])) + "</td><td class=\"hash\">" +
+          "</td><td class=\"hash\">" + (entry[2] === null ? "\u2014" : esc(entry[2])) + noteHtml(entry) + "</td><td class=\"hash\">" +
           expected.map(esc).join("<br>") + "</td></tr>";
       });
       html += "</tbody></table>";
@@ -345,6 +362,16 @@
     section.querySelector(".panel-body").innerHTML = html;
     mark(ti, fi);
     show(section);
+  }
+
+  // What an evidence entry says beside its found hash: its note, and where the hash was found when that is not
+  // its path (drift/formats/evidence.py `evidence_note`, in the page's words).
+  function noteHtml(entry) {
+    var at = entry[4];
+    var note = entry[5] || "";
+    var parts = note ? [esc(note)] : [];
+    if (at !== null && at !== undefined && note.indexOf(at) < 0) { parts.push(esc(word("found_at")) + " " + esc(at)); }
+    return parts.length ? "<div class=\"note\"><em>" + parts.join("; ") + "</em></div>" : "";
   }
 
   function filesList(title, files) {
@@ -380,7 +407,7 @@
     order.forEach(function (fi) {
       var finding = FINDINGS[tenant.cells[fi]];
       var change = changeAt.get(base + fi);
-      html += "<tr class=\"finding\" data-fix=\"" + esc(FIXES[fi].id) + "\"><td><code>" + esc(FIXES[fi].id) + "</code></td><td>" +
+      html += "<tr class=\"finding\" data-fix=\"" + attr(FIXES[fi].id) + "\"><td><code>" + esc(FIXES[fi].id) + "</code></td><td>" +
         esc(word("v_" + SEVERITIES[FIXES[fi].sev])) + "</td><td>" + badge(STATUSES[codes[base + fi]]) + "</td><td>" +
         esc(finding[2] || "\u2014") + "</td><td>" + (change ? changeText(change) + esc(statusWord(STATUSES[finding[1]])) + ")" : "") + "</td></tr>";
     });
