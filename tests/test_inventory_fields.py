@@ -53,3 +53,17 @@ def test_bad_exclusions_are_refused(tmp_path, patterns, where):
     path.write_text(redigest(text.replace(' "excluded": [],', f' "excluded": {json.dumps(patterns)},')), encoding="utf-8")
     with pytest.raises(InventoryError, match=f": {where.replace('[', '.').replace(']', '.')}: "):
         read_json_inventory(path)
+
+
+@pytest.mark.parametrize("section", ["config", "unreadable", "links"])
+def test_a_lone_surrogate_in_a_tenant_string_is_refused_not_a_crash(tmp_path, section):
+    items = {
+        "config": ' "config": [\n  {"file": "conf/a.properties", "key": "k", "value": "\\ud800"}\n ],',
+        "unreadable": ' "unreadable": [\n  {"path": "a", "reason": "\\udfff denied"}\n ],',
+        "links": ' "links": [\n  {"outside": false, "path": "l", "target": "x\\ud800"}\n ],',
+    }
+    path = write(tmp_path)
+    text = path.read_text(encoding="utf-8").replace(f' "{section}": [],', items[section])
+    path.write_text(redigest(text), encoding="utf-8")
+    with pytest.raises(InventoryError, match=f": {section}\\[0\\]\\.[a-z]+: holds a lone surrogate"):
+        read_json_inventory(path)

@@ -142,6 +142,7 @@ def _inventory(doc: Any, path: Path, digest: str, known_files: FileTable | None 
     for i, item in enumerate(raw_unreadable):
         if set(item) != {"path", "reason"} or not isinstance(item["reason"], str):
             raise InventoryError("needs exactly a path and a reason", source=path, where=f"unreadable[{i}]")
+        _text(item["reason"], path, f"unreadable[{i}].reason")
         unreadable[item["path"]] = Unreadable(item["path"], item["reason"])
     config: dict[tuple[str, str], ConfigValue] = {}
     for i, item in enumerate(_list(doc, "config", path)):
@@ -149,6 +150,8 @@ def _inventory(doc: Any, path: Path, digest: str, known_files: FileTable | None 
             raise InventoryError("needs exactly a file, a key and a value", source=path, where=f"config[{i}]")
         if not isinstance(item["file"], str) or not isinstance(item["key"], str) or not isinstance(item["value"], (str, type(None))):
             raise InventoryError("file and key must be strings, value a string or null", source=path, where=f"config[{i}]")
+        for field in ("key", "value"):
+            _text(item[field], path, f"config[{i}].{field}")
         check_relpath(item["file"], source=path, where=f"config[{i}].file", error=InventoryError)
         config[(item["file"], item["key"])] = ConfigValue(item["file"], item["key"], item["value"])
     changed = doc.get("changed_during_collection", False)
@@ -202,6 +205,15 @@ def check_collector(value: str, *, source: str | Path) -> None:
         raise InventoryError(f"must be a printable string of 1 to {MAX_COLLECTOR} characters, not {shown(value)}", source=source, where="collector")
 
 
+def _text(value: str | None, path: Path, where: str) -> None:
+    """A string that is text: JSON can carry a lone surrogate (`\\ud800`), which no output can encode."""
+    if value is not None:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InventoryError(f"holds a lone surrogate at character {exc.start}: not text", source=path, where=where) from exc
+
+
 def _excluded(raw: Any, path: Path) -> tuple[str, ...]:
     """The recorded `--exclude` patterns: printable strings."""
     if not isinstance(raw, list):
@@ -223,6 +235,7 @@ def _content_errors(raw: Any, path: Path, files: Mapping[str, FileRecord]) -> di
         where = f"content_errors[{i}]"
         if not isinstance(item, dict) or set(item) != {"path", "reason"} or not isinstance(item["reason"], str):
             raise InventoryError("needs exactly a path and a reason", source=path, where=where)
+        _text(item["reason"], path, f"{where}.reason")
         if item["path"] not in files or files[item["path"]].content_sha256 is not None:
             raise InventoryError("must name a listed file without a content hash", source=path, where=f"{where}.path")
         errors[item["path"]] = item["reason"]
@@ -234,6 +247,7 @@ def _links(raw: Any, path: Path) -> dict[str, Link]:
     for where, item in items.values():
         if not isinstance(item["target"], str) or not isinstance(item["outside"], bool):
             raise InventoryError("target must be a string, outside true or false", source=path, where=where)
+        _text(item["target"], path, f"{where}.target")
     return {p: Link(p, item["target"], item["outside"]) for p, (_, item) in items.items()}
 
 
