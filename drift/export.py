@@ -66,11 +66,11 @@ EXCEL_MAX_CELL = 32_767
 
 FULL_COLUMNS = (
     "tenant", "name", "prefecture", "fix", "title", "severity", "status", "blocking", "variant", "evidence",
-    "scan", "scanned_at", "catalog_digest", "inventory_digest", "collected_at",
+    "scan", "scanned_at", "catalog_digest", "inventory_digest", "collected_at", "signature",
 )
 SUMMARY_COLUMNS = (
     "tenant", "name", "prefecture", *STATUSES, "blocking", "uncatalogued", "modified",
-    "scan", "scanned_at", "catalog_digest", "inventory_digest", "collected_at",
+    "scan", "scanned_at", "catalog_digest", "inventory_digest", "collected_at", "signature",
 )
 
 
@@ -133,7 +133,7 @@ _JAPANESE = Language(
         "tenant": "団体コード", "name": "団体名", "prefecture": "都道府県", "fix": "修正ID", "title": "件名",
         "severity": "重要度", "status": "判定", "blocking": "要対応", "variant": "系列", "evidence": "根拠",
         "scan": "スキャンID", "scanned_at": "スキャン日時", "catalog_digest": "カタログダイジェスト",
-        "inventory_digest": "インベントリダイジェスト", "collected_at": "収集日時",
+        "inventory_digest": "インベントリダイジェスト", "collected_at": "収集日時", "signature": "署名",
         **{s: f"{word}件数" for s, word in _JA_STATUSES.items()},
         "uncatalogued": "カタログ外ファイル数", "modified": "改変ファイル数",
     },
@@ -218,10 +218,12 @@ def _tenant_cells(result: TenantResult) -> tuple[str, str, str]:
     return (terminal_safe(t.id), terminal_safe(t.name), terminal_safe(t.prefecture))
 
 
-def _inventory_cells(result: TenantResult) -> tuple[str, str]:
-    """Inventory digest and collection time; both empty for a tenant with no inventory."""
+def _inventory_cells(result: TenantResult) -> tuple[str, str, str]:
+    """Inventory digest, collection time, and what became of its signature (`signed by <key>`, `unsigned`,
+    `signature refused: ...`; empty when the scan used no trust file); the first two empty for a tenant with
+    no inventory."""
     digest = "" if result.inventory_digest == NO_INVENTORY else result.inventory_digest
-    return (digest, terminal_safe(result.collected_at or ""))
+    return (digest, terminal_safe(result.collected_at or ""), terminal_safe(result.signature))
 
 
 def evidence_text(finding: Finding, words: Language = _ENGLISH) -> str:

@@ -34,16 +34,16 @@ TITLES = {
 # The Japanese words, written out here so the test does not read them from the code it checks.
 JA_HEADERS = {
     "full": ["団体コード", "団体名", "都道府県", "修正ID", "件名", "重要度", "判定", "要対応", "系列", "根拠",
-             "スキャンID", "スキャン日時", "カタログダイジェスト", "インベントリダイジェスト", "収集日時"],
+             "スキャンID", "スキャン日時", "カタログダイジェスト", "インベントリダイジェスト", "収集日時", "署名"],
     "summary": ["団体コード", "団体名", "都道府県", "未適用件数", "一部適用件数", "検証不能件数", "適用済み件数", "対象外件数",
                 "要対応", "カタログ外ファイル数", "改変ファイル数",
-                "スキャンID", "スキャン日時", "カタログダイジェスト", "インベントリダイジェスト", "収集日時"],
+                "スキャンID", "スキャン日時", "カタログダイジェスト", "インベントリダイジェスト", "収集日時", "署名"],
 }
 EN_HEADERS = {
     "full": ["tenant", "name", "prefecture", "fix", "title", "severity", "status", "blocking", "variant", "evidence",
-             "scan", "scanned_at", "catalog_digest", "inventory_digest", "collected_at"],
+             "scan", "scanned_at", "catalog_digest", "inventory_digest", "collected_at", "signature"],
     "summary": ["tenant", "name", "prefecture", "missing", "partial", "unverifiable", "applied", "not-applicable",
-                "blocking", "uncatalogued", "modified", "scan", "scanned_at", "catalog_digest", "inventory_digest", "collected_at"],
+                "blocking", "uncatalogued", "modified", "scan", "scanned_at", "catalog_digest", "inventory_digest", "collected_at", "signature"],
 }
 JA_STATUS = {"applied": "適用済み", "missing": "未適用", "partial": "一部適用", "unverifiable": "検証不能", "not-applicable": "対象外"}
 JA_SEVERITY = {"critical": "緊急", "high": "重要", "medium": "警告", "low": "注意"}
@@ -99,7 +99,7 @@ def expected_rows(scan: Scan, lang: str, summary: bool, titles: dict[str, str]) 
     for result in scan.tenants:
         t = result.tenant
         digest = "" if result.inventory_digest == "none" else result.inventory_digest
-        tail = [scan.id, scan.created_at, scan.catalog_digest, digest, result.collected_at or ""]
+        tail = [scan.id, scan.created_at, scan.catalog_digest, digest, result.collected_at or "", result.signature]
         if summary:
             rows.append([
                 t.id, t.name, t.prefecture, *(str(result.counts[s]) for s in STATUS_ORDER),
@@ -159,7 +159,7 @@ def test_full_export_spot_checks(fleet):
     assert (partial[1], partial[5], partial[6], partial[7]) == ("徳島市", "重要", "一部適用", "はい")
     assert "app/print/Job.java: 未修正" in partial[9] and "lib/core.jar: 修正済み" in partial[9]
     assert by_key[("131211", "DEMO-0001")][9] == "インベントリなし"
-    assert by_key[("131211", "DEMO-0001")][13:] == ["", ""]  # no inventory: no digest, no collection time
+    assert by_key[("131211", "DEMO-0001")][13:] == ["", "", ""]  # no inventory: no digest, no collection time, no signature
     assert by_key[("402206", "DEMO-0001")][1] == '宗像市, "福岡県"'
     assert by_key[("402206", "DEMO-0001")][4] == TITLES["DEMO-0001"]
 

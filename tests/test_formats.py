@@ -74,7 +74,7 @@ def plain_json(scan: Scan) -> str:
         return doc
 
     tenants = [{"id": r.tenant.id, "name": r.tenant.name, "inventory_digest": r.inventory_digest,
-                "findings": [finding(f) for f in r.findings],
+                "signed_by": r.signed_by, "signature": r.signature, "findings": [finding(f) for f in r.findings],
                 "drift": {"uncatalogued": list(r.drift.uncatalogued), "modified": list(r.drift.modified), "releases": dict(r.drift.releases),
                           **({"stale_copies": dict(r.drift.stale_copies)} if hasattr(r.drift, "stale_copies") else {})}}
                for r in scan.tenants]

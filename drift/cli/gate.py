@@ -15,7 +15,7 @@ import click
 
 from drift.atomic import write_atomic
 from drift.catalog import load_catalog
-from drift.cli.options import catalog_option, db_option, inventory_option
+from drift.cli.options import catalog_option, db_option, inventory_option, trust_option
 from drift.cli.progress import progress
 from drift.errors import DriftError, InputError
 from drift.formats.junit import render_junit, render_junit_error
@@ -32,10 +32,11 @@ from drift.gate import (
 )
 from drift.policy import BLOCKABLE, UNCATALOGUED_BLOCK, UNCATALOGUED_CHOICES, UNCATALOGUED_WARN, Policy, Waiver
 from drift.results import Scan
-from drift.scan import scan_into, select, unregistered_inventories
+from drift.scan import scan_into, select, unregistered_inventories, vouch_for_catalog
 from drift.store import Store
 from drift.tenants import load_registry
 from drift.text import clip, shown, terminal_safe
+from drift.trust.trustfile import find_trust
 
 T = TypeVar("T")
 
@@ -67,10 +68,11 @@ MAX_SUMMARY_FIXES = 4
               help="Tenants judged at once, in worker processes.")
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, hidden=True,
               help="Judge waivers as on this day (for tests).")
+@trust_option
 def gate(
     policy_path: Path | None, fail_on: str | None, min_severity: str | None, uncatalogued: str | None, scan_ref: str | None,
     tenant_ids: tuple[str, ...], junit_path: Path | None, sarif_path: Path | None, catalog_dir: Path, inventory_dir: Path,
-    db_path: Path, jobs: int, today: dt.datetime | None,
+    db_path: Path, jobs: int, today: dt.datetime | None, trust_path: Path | None,
 ) -> None:
     """Decide whether anything blocks; exit 1 when it does, 0 when nothing does.
 
@@ -80,7 +82,7 @@ def gate(
     """
     try:
         policy = _policy(policy_path, fail_on, min_severity, uncatalogued)
-        scan, titles = _scan(scan_ref, tenant_ids, catalog_dir, inventory_dir, db_path, jobs)
+        scan, titles = _scan(scan_ref, tenant_ids, catalog_dir, inventory_dir, db_path, jobs, trust_path)
         result = decide(scan, policy, today.date() if today else dt.date.today(), tenants=tenant_ids)
     except DriftError as exc:
         # A report left by an earlier run must not pass for this one's.
@@ -113,7 +115,7 @@ def _policy(path: Path | None, fail_on: str | None, min_severity: str | None, un
 
 
 def _scan(
-    scan_ref: str | None, tenant_ids: tuple[str, ...], catalog_dir: Path, inventory_dir: Path, db_path: Path, jobs: int
+    scan_ref: str | None, tenant_ids: tuple[str, ...], catalog_dir: Path, inventory_dir: Path, db_path: Path, jobs: int, trust_path: Path | None
 ) -> tuple[Scan, dict[str, str]]:
     """The scan to gate, and the fix titles when the catalog was read."""
     if scan_ref is not None:
@@ -126,11 +128,13 @@ def _scan(
             return store.load_scan(scan_id), {}
     catalog = load_catalog(catalog_dir)
     registry = load_registry(inventory_dir)
+    trust = find_trust(inventory_dir, trust_path)
     tenants, fixes = select(catalog, registry, tenant_ids)
     for path in unregistered_inventories(inventory_dir, registry):
         click.echo(f"drift: note: {clip(str(path))}: no tenant {shown(path.stem)} in the registry; not gated", err=True)
     with Store(db_path) as store, progress(len(tenants), "scanning") as advance:
-        scan = scan_into(store, catalog, tenants, inventory_dir, fixes, jobs=jobs, progress=lambda _: advance(1))
+        vouch_for_catalog(store, catalog_dir, catalog, trust)
+        scan = scan_into(store, catalog, tenants, inventory_dir, fixes, jobs=jobs, progress=lambda _: advance(1), trust=trust)
     return scan, {f.id: f.title for f in catalog.fixes}
 
 

@@ -40,3 +40,8 @@ def catalog_titles(scan: Scan, catalog_dir: Path, *, without: str) -> dict[str, 
             raise
         click.echo(f"drift: note: fix titles {without}: {exc.render()}", err=True)
         return {}
+
+trust_option = click.option(
+    "--trust", "trust_path", type=click.Path(path_type=Path, dir_okay=False), default=None, metavar="FILE",
+    help="The trust file: which keys may sign inventories, catalogs and scans [default: trust.yaml in the inventory folder, when present].",
+)

@@ -42,7 +42,7 @@ def _tenant_text(result: TenantResult, findings: PerFinding[str]) -> str:
     }
     return (
         f'{{"id":{_dump(result.tenant.id)},"name":{_dump(result.tenant.name)},"inventory_digest":{_dump(result.inventory_digest)},'
-        f'"findings":[{",".join(findings.of(result))}],"drift":{_dump(drift)}}}'
+        f'"signed_by":{_dump(result.signed_by)},"signature":{_dump(result.signature)},"findings":[{",".join(findings.of(result))}],"drift":{_dump(drift)}}}'
     )
 
 

@@ -168,6 +168,7 @@ def _tenant(tenant: TenantGate, numbers: list[int], tables: _Tables, fix_index: 
         "modules": sorted(t.modules),
         "inv": "" if result.inventory_digest == NO_INVENTORY else result.inventory_digest,
         "at": result.collected_at or "",
+        "sig": result.signature,
         "block": len(tenant.blocking) + len(tenant.reasons),
         "reasons": [tables.reason(r) for r in tenant.reasons],
         "cells": cells,

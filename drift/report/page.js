@@ -398,6 +398,7 @@
       [word("modules"), esc(tenant.modules.join(", ") || "\u2014")],
       [word("h_inventory_digest"), tenant.inv ? "<code>" + esc(tenant.inv) + "</code>" : esc(statusWord("unverifiable"))],
       [word("h_collected_at"), esc(tenant.at || "\u2014")],
+      [word("h_signature"), esc(tenant.sig || "\u2014")],
       tenant.reasons.length ? [word("blocks_because"), tenant.reasons.map(esc).join("<br>")] : null,
       [word("h_status"), STATUSES.map(function (name, code) { return counts[code] ? badge(name) + " " + counts[code] : ""; }).filter(Boolean).join(" ")]
     ]);
