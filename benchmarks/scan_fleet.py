@@ -4,6 +4,7 @@
     python benchmarks/scan_fleet.py --tenants 200 --files 1000
     python benchmarks/scan_fleet.py --reference           # the committed reference fleet
     python benchmarks/scan_fleet.py --no-shared-lines     # no two inventories share a line (worst case)
+    python benchmarks/scan_fleet.py --signed              # also: every inventory signed, scanned with a trust file
 
 The catalog has 3 lines x 40 releases and 1,500 fixes. The fleet is generated once into --workdir (kept
 for later runs with the same parameters). The scan (`drift scan`, into a fresh database, table output),
@@ -146,6 +147,8 @@ def main() -> None:
     parser.add_argument("--no-shared-lines", dest="shared_lines", action="store_false",
                         help="give every tenant its own file sizes, so that no two inventories share a line")
     parser.add_argument("--repeat", type=int, default=3, help="measure each this many times (default 3) and show the fastest")
+    parser.add_argument("--signed", action="store_true",
+                        help="also sign every inventory and time the scan with a trust file that requires signatures")
     args = parser.parse_args()
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
@@ -161,7 +164,8 @@ def main() -> None:
             generate(fleet, args.tenants, args.files, args.releases, args.fixes, shared_lines=args.shared_lines)
             print(f"generated in {time.perf_counter() - start:.1f} s: {fleet}", file=sys.stderr)
     inventory = fleet / "inventory"
-    floors, readers, scans = [], [], []
+    trust = sign_fleet(fleet) if args.signed else None
+    floors, readers, scans, signed_scans = [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for run in range(args.repeat):  # interleaved, so that a slow spell of the machine hits all three alike
             floor_wall, floor_rss, floor_out, _ = child([sys.executable, "-c", FLOOR, str(inventory)], fleet)
@@ -174,6 +178,12 @@ def main() -> None:
                  "--db", str(db), "--format", "table"],
                 fleet,
             )[:2])
+            if trust is not None:
+                signed_scans.append(child(
+                    [sys.executable, "-m", "drift", "scan", "--catalog", str(fleet / "manifests"), "--inventory", str(inventory),
+                     "--db", str(Path(tmp) / f"signed-{run}.db"), "--format", "table", "--trust", str(trust)],
+                    fleet,
+                )[:2])
     scan_wall, floor_wall, reader_wall = (min(w for w, _ in runs) for runs in (scans, floors, readers))
     scan_rss, floor_rss, reader_rss = (max(r for _, r in runs) for runs in (scans, floors, readers))
     print(f"fleet: {label}")
@@ -183,6 +193,37 @@ def main() -> None:
     print(f"floor (read + json.loads every inventory): {floor_wall:.2f} s wall ({_spread(floors)}), {floor_rss:.0f} MiB peak")
     print(f"drift's reader alone (digest verified, every field checked): {reader_wall:.2f} s wall ({_spread(readers)}), {reader_rss:.0f} MiB peak")
     print(f"scan / floor: {scan_wall / floor_wall:.2f}x ({_median(scans) / _median(floors):.2f}x by medians); scan / reader: {scan_wall / reader_wall:.2f}x")
+    if signed_scans:
+        signed_wall = min(w for w, _ in signed_scans)
+        print(f"signed scan (every inventory's signature verified against a trust file): {signed_wall:.2f} s wall ({_spread(signed_scans)}), "
+              f"{max(r for _, r in signed_scans):.0f} MiB peak")
+        print(f"signed scan / scan: {signed_wall / scan_wall:.2f}x ({_median(signed_scans) / _median(scans):.2f}x by medians)")
+
+
+def sign_fleet(fleet: Path) -> Path:
+    """Sign every inventory of the fleet once (kept for later runs) with one municipal key trusted for every
+    tenant; returns the trust file (outside the inventory folder, so that the plain scan ignores it)."""
+    from drift.trust.inventories import sign_inventory
+    from drift.trust.keys import generate_key, load_signing_key
+
+    trust = fleet / "trust.yaml"
+    if (fleet / "SIGNED").exists():
+        return trust
+    key_path = fleet / "keys" / "municipal"
+    if not key_path.exists():
+        generate_key(key_path)
+    key = load_signing_key(key_path)
+    start = time.perf_counter()
+    inventories = sorted((fleet / "inventory").glob("*.json"))
+    for path in inventories:
+        sign_inventory(path, key)
+    trust.write_text(
+        "require: [inventory]\nkeys:\n  - id: municipal\n"
+        f'    public_key: "{key.public.line}"\n    signs: inventory\n    tenants: ["*"]\n'
+    )
+    (fleet / "SIGNED").write_text("ok\n")
+    print(f"signed {len(inventories)} inventories in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    return trust
 
 
 def _median(runs: list[tuple[float, float]]) -> float:
