@@ -226,3 +226,59 @@ def test_a_tenant_deploys_no_file_of_a_module_it_lacks() -> None:
         assert foreign == [], (tenant.id, foreign[:3])
         lacking_some += set(tenant.modules) != {"madoguchi", "konbini", "koseki", "inkan", "renkei"}
     assert lacking_some >= 70, "most tenants leave some module out: the check above is not empty"
+
+
+def test_no_absence_in_the_honest_fleet_reads_as_removed_and_modules_keep_their_files_not_deployed(scan: Scan) -> None:
+    from drift.catalog.model import FileEntry
+    from drift.expected import Expectations
+    from drift.filedrift import ReleaseIndex
+    from drift.verdict import entry_evidence
+
+    states = {e.state for t in scan.tenants for f in t.findings for e in f.evidence}
+    assert "removed" not in states  # every file a tenant lacks belongs to a module it does not deploy, or to another line
+    catalog = load_catalog(MANIFESTS)
+    index = ReleaseIndex(catalog)
+    expectations = Expectations(catalog, index)
+    renkei_files = sorted({f.path for r in catalog.releases for f in r.files if f.module == "renkei"})
+    assert renkei_files
+    judged = {True: 0, False: 0}
+    for result in scan.tenants:
+        inventory = read_inventory(find_inventory(INVENTORY, result.tenant.id))  # type: ignore[arg-type]
+        context, _ = expectations.context(result.tenant, inventory.files, index.file_drift(inventory.files, index.nearest(inventory.files)))
+        deploys = "renkei" in result.tenant.modules
+        for path in renkei_files:
+            if path not in context.shipped:
+                continue
+            entry = FileEntry(path, ("sha256:" + "0" * 64,), ("sha256:" + "1" * 64,))
+            lacking = type(inventory)(inventory.tenant, None, "x", {}, {}, {}, inventory.digest)  # the file deleted
+            assert entry_evidence(entry, lacking, context).state == ("removed" if deploys else "not-deployed"), (result.tenant.id, path)
+            judged[deploys] += 1
+    assert judged[False] > 0 and judged[True] > 0
+
+
+def test_the_renamed_stale_kiosk_jar_at_adachi_stays_partial_and_the_gate_blocks(tmp_path: Path) -> None:
+    """131211 renames its stale lib/kofu-konbini.jar to lib/kofu-konbini-8.0.0.jar (still on a lib/* classpath)."""
+    import json
+    import shutil
+
+    from tests.builders import redigest
+
+    inventory = tmp_path / "inventory"
+    shutil.copytree(INVENTORY, inventory)
+    path = inventory / "131211.json"
+    text = path.read_text(encoding="utf-8")
+    line = next(ln for ln in text.splitlines() if '"path": "lib/kofu-konbini.jar"' in ln)
+    renamed = line.replace("lib/kofu-konbini.jar", "lib/kofu-konbini-8.0.0.jar")
+    lines = [ln for ln in text.splitlines(keepends=True) if ln.rstrip("\n").rstrip(",") != line.rstrip(",")]
+    body = "".join(lines)
+    files_at = body.index(' "files": [\n') + len(' "files": [\n')
+    entries = body[files_at: body.index("\n ],\n", files_at)].split(",\n")
+    entries = sorted([e.strip() for e in entries] + [renamed.strip().rstrip(",")], key=lambda e: json.loads(e)["path"])
+    body = body[:files_at] + ",\n".join("  " + e for e in entries) + body[body.index("\n ],\n", files_at):]
+    path.write_text(redigest(body), encoding="utf-8")
+    result = next(t for t in run_scan(load_catalog(MANIFESTS), load_registry(inventory), inventory, tenant_ids={"131211"}).tenants)
+    finding = next(f for f in result.findings if f.fix == KIOSK_FIX)
+    jar = next(e for e in finding.evidence if e.path == "lib/kofu-konbini.jar")
+    assert finding.status == "partial"
+    assert (jar.state, jar.found_at) == ("unfixed", "lib/kofu-konbini-8.0.0.jar")
+    assert result.drift.stale_copies == {"lib/kofu-konbini-8.0.0.jar": "lib/kofu-konbini.jar"}
