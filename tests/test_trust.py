@@ -175,7 +175,7 @@ def test_no_signature_is_a_reason(tmp_path):
     ],
 )
 def test_a_bad_trust_file_names_the_field(tmp_path, doc, where):
-    key = key_pair(tmp_path, "k")
+    key_pair(tmp_path, "k")
     line = (tmp_path / "k.pub").read_text().strip()
     for item in doc.get("keys", []):
         if item.get("public_key") == "PUB":

@@ -7,17 +7,17 @@ from pathlib import Path
 
 import click
 
-from drift.catalog import load_catalog
 from drift.atomic import write_atomic
+from drift.catalog import load_catalog
 from drift.cli.options import catalog_option, db_option, inventory_option, trust_option
 from drift.cli.progress import progress
+from drift.errors import TrustError
 from drift.formats import FORMATS, NEEDS_ALL_FINDINGS, render_chunks
 from drift.policy import Policy
 from drift.scan import scan_into, select, unregistered_inventories, vouch_for_catalog
 from drift.store import Store
 from drift.tenants import load_registry
 from drift.text import clip, shown
-from drift.errors import TrustError
 from drift.trust.attest import attest_scan
 from drift.trust.envelope import SCAN
 from drift.trust.keys import load_signing_key
