@@ -9,12 +9,12 @@ from pathlib import Path
 
 import click
 
-from drift.build.builder import Options
-from drift.build.builder import build as build_catalog
-from drift.build.register import load_register
-from drift.build.repo import Repository
-from drift.build.report import render_report
-from drift.build.writer import write_catalog
+from drift.catalog.builder.assemble import Options
+from drift.catalog.builder.assemble import build as build_catalog
+from drift.catalog.builder.register import load_register
+from drift.catalog.builder.repo import Repository
+from drift.catalog.builder.report import render_report
+from drift.catalog.builder.writer import write_catalog
 from drift.catalog import load_catalog
 from drift.catalog.load import module_problem
 from drift.cli.options import catalog_option

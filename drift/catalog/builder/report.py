@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from drift.build.builder import Built
+from drift.catalog.builder.assemble import Built
 
 
 def render_report(built: Built, out: Path) -> str:

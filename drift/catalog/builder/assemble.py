@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from drift.build.fixes import build_fix, unreleased_variant
-from drift.build.history import History, find_landings, forks
-from drift.build.model import Built, BuiltFix, BuiltRelease, BuiltVariant, Options, Report
-from drift.build.register import Entry
-from drift.build.releases import read_releases
-from drift.build.repo import Repository
+from drift.catalog.builder.fixes import build_fix, unreleased_variant
+from drift.catalog.builder.history import History, find_landings, forks
+from drift.catalog.builder.model import Built, BuiltFix, BuiltRelease, BuiltVariant, Options, Report
+from drift.catalog.builder.register import Entry
+from drift.catalog.builder.releases import read_releases
+from drift.catalog.builder.repo import Repository
 from drift.catalog.model import version_key
 
 __all__ = ["Built", "BuiltFix", "BuiltRelease", "BuiltVariant", "Options", "Report", "build"]

@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from drift.build.register import Entry
-from drift.build.repo import Tag
+from drift.catalog.builder.register import Entry
+from drift.catalog.builder.repo import Tag
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from drift.build.model import BuiltRelease, Report
-from drift.build.register import Entry
-from drift.build.repo import Repository
+from drift.catalog.builder.model import BuiltRelease, Report
+from drift.catalog.builder.register import Entry
+from drift.catalog.builder.repo import Repository
 from drift.errors import InputError
 
 _CHERRY = re.compile(r"\(cherry picked from commit ([0-9a-f]{7,64})\)")

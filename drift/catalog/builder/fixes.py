@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from drift.build.history import History
-from drift.build.model import BuiltFix, BuiltRelease, BuiltVariant, Options, Report
-from drift.build.register import Entry
-from drift.build.releases import Deployed, deployed_path, hashes_of, with_paths
-from drift.build.repo import Change
+from drift.catalog.builder.history import History
+from drift.catalog.builder.model import BuiltFix, BuiltRelease, BuiltVariant, Options, Report
+from drift.catalog.builder.register import Entry
+from drift.catalog.builder.releases import Deployed, deployed_path, hashes_of, with_paths
+from drift.catalog.builder.repo import Change
 
 
 def build_fix(

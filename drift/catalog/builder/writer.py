@@ -9,7 +9,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from drift.build.builder import Built, BuiltFix, BuiltRelease
+from drift.catalog.builder.assemble import Built, BuiltFix, BuiltRelease
 from drift.catalog.fastrelease import plain_string
 from drift.catalog.load import CATALOG_FORMAT, FIX_FORMAT, RELEASE_FORMAT
 from drift.errors import OperationalError

@@ -1,1 +1,0 @@
-"""`drift catalog build`: the fix catalog from a product's git history and the vendor's fix register."""
