@@ -7,7 +7,8 @@ import stat
 import tempfile
 from pathlib import Path
 
-from drift.errors import OperationalError
+from drift.errors import InputError, OperationalError
+from drift.text import clip
 
 
 def write_atomic(path: str | Path, data: bytes | str) -> None:
@@ -15,12 +16,16 @@ def write_atomic(path: str | Path, data: bytes | str) -> None:
 
     A crash or a full disk leaves the previous version of `path` intact. The new file keeps the previous
     version's permissions, or gets those of a plainly created file (0666 less the umask), never mkstemp's 0600.
+    A folder that does not exist is an input error (exit 2): a mistyped `--out` must not create folders
+    wherever it points (as root, anywhere).
     """
     target = Path(path)
     payload = data.encode("utf-8") if isinstance(data, str) else data
     folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        problem = "is not a folder" if folder.exists() else "does not exist"
+        raise InputError(f"cannot write {clip(target.name)}: {clip(str(folder))} {problem}", source=target)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
         raise OperationalError(f"cannot write: {exc.strerror or exc}", source=target) from exc

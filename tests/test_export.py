@@ -139,6 +139,7 @@ def read_back(data: bytes, encoding: str) -> list[list[str]]:
 @pytest.mark.parametrize("lang", ["en", "ja"])
 def test_every_export_reads_back_as_the_stored_scan(fleet, lang, encoding, summary):
     args = ["export", "csv", "--lang", lang, "--encoding", encoding, *(["--summary"] if summary else [])]
+    (fleet / "out").mkdir(exist_ok=True)
     result = run(fleet, *args, "--out", "out/fleet.csv")
     assert result.exit_code == 0, result.stderr
     assert result.stdout_bytes == b""
@@ -352,3 +353,11 @@ def test_the_export_of_a_tenant_whose_name_is_a_formula(fleet):
     result = run(fleet, "export", "csv", "--encoding", "utf-8")
     rows = list(csv.reader(io.StringIO(result.stdout, newline="")))
     assert {row[1] for row in rows if row[0] == "141305"} == {"'=HYPERLINK(\"http://evil.example/\",\"川崎市\")"}
+
+
+@pytest.mark.parametrize("command", [("export", "csv"), ("export", "openvex"), ("export", "csaf"), ("report", "html")])
+def test_out_into_a_missing_folder_is_exit_2_naming_it_and_creates_nothing(fleet, command):
+    result = run(fleet, *command, "--out", "no/such/dir/x.out")
+    assert result.exit_code == 2
+    assert "cannot write x.out: no/such/dir does not exist" in result.stderr
+    assert not (fleet / "no").exists()

@@ -464,6 +464,7 @@ def test_gate_stores_its_scan(demo_root):
 
 def test_gate_writes_both_reports(demo_root):
     write_demo_fleet(demo_root)
+    (demo_root / "reports").mkdir()
     result = gate(demo_root, "--junit", "reports/junit.xml", "--sarif", "reports/gate.sarif")
     assert result.exit_code == 1
     assert ET.parse(demo_root / "reports" / "junit.xml").getroot().tag == "testsuites"

@@ -429,7 +429,8 @@ def test_the_page_is_written_atomically(reference, monkeypatch, tmp_path):
         (("report", "html", "--out", "r.html", "--policy", "nope.yaml"), 2, "nope.yaml: no such policy file"),
         (("report", "html", "--out", "r.html", "--policy", "bad.yaml"), 2, "bad.yaml: waivers[0].expires: required field is missing"),
         (("report", "html", "--out", "r.html", "--catalog", "elsewhere"), 2, "elsewhere"),
-        (("report", "html", "--out", "blocker/r.html"), 3, "blocker/r.html: cannot write"),
+        (("report", "html", "--out", "blocker/r.html"), 2, "blocker/r.html: cannot write r.html: blocker is not a folder"),
+        (("report", "html", "--out", "missing/r.html"), 2, "missing/r.html: cannot write r.html: missing does not exist"),
         (("report", "html", "--out", "r.html"), 0, "r.html: 123 tenants"),
     ],
 )

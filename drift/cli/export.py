@@ -8,6 +8,7 @@ import click
 
 from drift.atomic import write_atomic
 from drift.cli.options import catalog_titles, db_option, stored_scan_option
+from drift.cli.vex import csaf, openvex
 from drift.errors import InputError
 from drift.export import ENCODINGS, EXCEL_MAX_ROWS, LANGS, REPLACEMENT, encode_csv, export_table
 from drift.policy import Policy
@@ -17,7 +18,11 @@ from drift.text import clip
 
 @click.group()
 def export() -> None:
-    """Export a stored scan for others."""
+    """Export a stored scan for others: CSV for the agency, OpenVEX and CSAF for scanners and agencies."""
+
+
+export.add_command(openvex)
+export.add_command(csaf)
 
 
 @export.command("csv")

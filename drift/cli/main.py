@@ -77,3 +77,20 @@ def _load(name: str) -> click.Command | None:
         module, attr = _COMMANDS[name].split(":")
         main.add_command(getattr(importlib.import_module(module), attr), name)
     return main.commands.get(name)
+
+
+@main.command("help")
+@click.argument("words", nargs=-1, metavar="[COMMAND]...")
+@click.pass_context
+def help_command(ctx: click.Context, words: tuple[str, ...]) -> None:
+    """Show the help of drift, or of a command (`drift help export csv`)."""
+    root = ctx.parent if ctx.parent is not None else ctx
+    command: click.Command = main
+    context = click.Context(main, info_name="drift")
+    for word in words:
+        found = command.get_command(context, word) if isinstance(command, click.Group) else None
+        if found is None:
+            raise click.UsageError(f"no command {' '.join([*context.command_path.split()[1:], word])!r}: see `drift help`", ctx=root)
+        command = found
+        context = click.Context(found, info_name=word, parent=context)
+    click.echo(command.get_help(context))

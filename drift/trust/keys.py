@@ -127,7 +127,6 @@ def generate_key(out: Path, comment: str = "drift") -> PublicKey:
 def _write_private(path: Path, data: bytes) -> None:
     """Create the private key file with mode 0600 from the start (never readable by others, not even briefly)."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
     except OSError as exc:
         raise TrustError(f"cannot create the key file: {exc.strerror or exc}", source=path, where="--out") from exc
