@@ -320,7 +320,12 @@ def diff(store: Store, before_ref: str = "latest~1", after_ref: str = "latest", 
         results = [
             _tenant_diff(new[t], None if t not in old else parsed[old[t].verdicts], parsed[new[t].verdicts], verdicts) for t in differing
         ]
-    results.extend(TenantDiff(t, old[t].name, "removed", ()) for t in old if t not in new)
+    # A run compares a tenant only with a run that judged it: a tenant that a narrowed run (a gate on one
+    # tenant) did not judge is neither new to the fleet after it nor gone from it.
+    if not before.whole:
+        results = [r for r in results if r.tenant in old]
+    if after.whole:
+        results.extend(TenantDiff(t, old[t].name, "removed", ()) for t in old if t not in new)
     tenant_diffs = tuple(sorted((r for r in results if r.changes or r.presence != "both"), key=lambda r: r.tenant))
     counts = Counter(c.change for r in tenant_diffs for c in r.changes)
     return Diff(

@@ -181,6 +181,7 @@ def scan_into(
     fixes: Sequence[Fix],
     *,
     narrowed: bool = False,
+    some_tenants: bool = False,
     keep: Callable[[Finding], bool] | None = None,
     jobs: int = 1,
     progress: Callable[[Tenant], None] | None = None,
@@ -191,7 +192,8 @@ def scan_into(
 
     The returned scan holds every finding, or with `keep` only those it accepts (a terminal table needs only
     the blocking ones); counts always cover every finding. Same inputs as a stored scan: nothing is added,
-    and the stored scan's time is returned.
+    and the stored scan's time is returned. `narrowed` (to `fixes`) and `some_tenants` (the tenants were
+    chosen, not the whole registry) record the run as narrowed: `latest` never means it.
     """
     kept: list[TenantResult] = []
     keeper = _Keeper(keep) if keep is not None else None
@@ -202,7 +204,8 @@ def scan_into(
             yield result
 
     results = iter_scan(catalog, tenants, inventory_dir, fixes, progress=progress, jobs=jobs, trust=trust)
-    saved = store.save_scan(catalog.digest, timestamp(now), keeping(results), [f.id for f in fixes] if narrowed else None)
+    saved = store.save_scan(catalog.digest, timestamp(now), keeping(results), [f.id for f in fixes] if narrowed else None,
+                            whole=not (narrowed or some_tenants))
     return Scan(id=saved.id, catalog_digest=catalog.digest, created_at=saved.created_at, tenants=tuple(kept))
 
 

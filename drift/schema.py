@@ -81,9 +81,14 @@ def _schema_2(db: sqlite_utils.Database, path: Path) -> None:
 
 def _schema_3(db: sqlite_utils.Database, path: Path) -> None:
     """Schema 3 adds to `tenants` its stale copies (SPEC 5) and what became of its inventory's signature (SPEC
-    10), and `catalogs`: every signed catalog version a scan judged with (a rollback to an older one is refused)."""
+    10); to `runs` whether the run covered the whole registry and catalog (SPEC 6: `latest` means such a run);
+    and `catalogs`: every signed catalog version a scan judged with (a rollback to an older one is refused)."""
     for column in ("stale_copies", "signed_by", "signature"):
         db.conn.execute(f"ALTER TABLE tenants ADD COLUMN {column} TEXT")
+    # What each run covered: 1 for the whole registry and catalog. Runs stored before are taken as whole
+    # unless narrowed to some fixes (the only narrowing they recorded).
+    db.conn.execute("ALTER TABLE runs ADD COLUMN whole INTEGER NOT NULL DEFAULT 1")
+    db.conn.execute("UPDATE runs SET whole = (SELECT s.fixes IS NULL FROM scans s WHERE s.key = runs.scan)")
     db.table("catalogs").create(
         {"product": str, "version": int, "digest": str, "signed_by": str, "first_judged": str},
         pk=("product", "version"),

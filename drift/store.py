@@ -87,6 +87,19 @@ class Run:
     """The catalog judged against."""
     new: bool
     """True for the scan's first run, False when the same inputs had been scanned before."""
+    whole: bool = True
+    """True when the run covered every tenant of the registry and every fix of the catalog; a narrowed run
+    (a gate on one tenant, a scan of some fixes) is used only where it is named."""
+
+    @property
+    def scope(self) -> str:
+        """`all`, or what the run was narrowed to, in a few words."""
+        if self.whole:
+            return "all"
+        parts = [f"{self.tenant_count} tenant{'s' * (self.tenant_count != 1)}"]
+        if self.fixes is not None:
+            parts.append(f"{len(self.fixes)} fix{'es' * (len(self.fixes) != 1)}")
+        return ", ".join(parts)
 
 
 class TenantVerdicts(NamedTuple):
@@ -180,8 +193,11 @@ class Store:
         created_at: str,
         results: Iterable[TenantResult],
         fixes: Collection[str] | None = None,
+        *,
+        whole: bool | None = None,
     ) -> SavedScan:
-        """Write a scan from a stream of tenant results in one transaction, and record the run.
+        """Write a scan from a stream of tenant results in one transaction, and record the run (`whole`: it
+        covered the whole registry and catalog; by default, when it was not narrowed to some `fixes`).
 
         The id is content-addressed and known only once every result is in: the rows are written under a
         pending id, and rolled back (to a savepoint) if a scan with the final id already exists, so the
@@ -192,6 +208,7 @@ class Store:
         conn = self.db.conn
         new = True
         ran_at = created_at
+        whole = fixes is None if whole is None else whole
         verdict_keys = PerFinding(lambda finding: str(self._verdict_key(finding)))
         with self._transaction():
             conn.execute("SAVEPOINT pending_scan")
@@ -217,7 +234,7 @@ class Store:
             else:
                 conn.execute("UPDATE scans SET id = ?, tenant_count = ? WHERE key = ?", (final, len(judged), scan_key))
             conn.execute("RELEASE pending_scan")
-            conn.execute("INSERT INTO runs (scan, ran_at) VALUES (?, ?)", (scan_key, ran_at))
+            conn.execute("INSERT INTO runs (scan, ran_at, whole) VALUES (?, ?, ?)", (scan_key, ran_at, int(whole)))
         return SavedScan(final, created_at, new)
 
     def _verdict_key(self, finding: Finding) -> int:
@@ -267,9 +284,12 @@ class Store:
     def resolve_run(self, ref: str = "latest", *, where: str = "--scan") -> Run:
         """The run a reference names:
 
-        - `latest`: the latest run;
-        - a scan id, or a unique prefix of it (with or without `sha256:`): that scan's latest run;
-        - `REF~N` (`~` alone is `~1`): the Nth run before REF's, so `latest~1` is the run before the latest.
+        - `latest`: the latest run over the whole registry and catalog (SPEC 6: a narrowed run, such as a
+          gate on one tenant, is used only when it is named);
+        - a scan id, or a unique prefix of it (with or without `sha256:`): that scan's latest run, whatever
+          it covered;
+        - `REF~N` (`~` alone is `~1`): the Nth whole run before REF's, so `latest~1` is the whole run before
+          the latest.
         """
         match = _REF.fullmatch(ref.strip())
         if match is None:
@@ -281,10 +301,20 @@ class Store:
             runs = self.runs()
             if not runs:
                 raise InputError("no scan stored yet: run `drift scan` first", source=self.path)
-            position = len(runs) - 1 if scan is None else max(i for i, run in enumerate(runs) if run.scan == scan)
-        if back > position:
-            raise InputError(f"{ref!r}: only {position} run{'s' * (position != 1)} before {base!r}", source=self.path, where=where)
-        return runs[position - back]
+            whole = [i for i, run in enumerate(runs) if run.whole]
+            if scan is None:
+                if not whole:
+                    raise InputError("no scan of the whole registry and catalog stored yet: run `drift scan` without --tenant and --fix, "
+                                     "or name a scan", source=self.path, where=where)
+                position = whole[-1]
+            else:
+                position = max(i for i, run in enumerate(runs) if run.scan == scan)
+        if back == 0:
+            return runs[position]
+        earlier = [i for i in whole if i < position]
+        if back > len(earlier):
+            raise InputError(f"{ref!r}: only {len(earlier)} whole run{'s' * (len(earlier) != 1)} before {base!r}", source=self.path, where=where)
+        return runs[earlier[-back]]
 
     def _scan_by_prefix(self, base: str, ref: str, where: str) -> str:
         prefix = base if base.startswith("sha256:") else f"sha256:{base}"
@@ -300,12 +330,13 @@ class Store:
         """Every run, oldest first (by time, then by the order they were stored)."""
         rows = self._query(
             "SELECT r.key, r.ran_at, s.key, s.id, s.created_at, s.tenant_count, s.fixes, s.catalog_digest,"
-            " r.key = (SELECT min(f.key) FROM runs f WHERE f.scan = s.key)"
+            " r.key = (SELECT min(f.key) FROM runs f WHERE f.scan = s.key), r.whole"
             " FROM runs r JOIN scans s ON s.key = r.scan ORDER BY r.ran_at, r.key"
         )
         return [
-            Run(key, ran_at, scan_key, scan, created_at, count or 0, None if fixes is None else tuple(json.loads(fixes)), digest, bool(first))
-            for key, ran_at, scan_key, scan, created_at, count, fixes, digest, first in rows
+            Run(key, ran_at, scan_key, scan, created_at, count or 0, None if fixes is None else tuple(json.loads(fixes)), digest, bool(first),
+                bool(whole))
+            for key, ran_at, scan_key, scan, created_at, count, fixes, digest, first, whole in rows
         ]
 
     def tenant_verdicts(self, scan_key: int, tenants: Collection[str] | None = None) -> list[TenantVerdicts]:

@@ -444,8 +444,12 @@ def test_gate_reads_a_stored_scan(demo_root):
 
 def test_gate_refuses_a_stored_scan_narrowed_to_some_fixes(demo_root):
     write_demo_fleet(demo_root)
-    assert run(demo_root, "scan", "--fix", "DEMO-0005").exit_code == 0
+    scanned = run(demo_root, "scan", "--fix", "DEMO-0005", "--format", "json")
+    assert scanned.exit_code == 0
     result = gate(demo_root, "--scan", "latest")
+    assert result.exit_code == 2  # `latest` is never a narrowed run
+    assert "no scan of the whole registry and catalog stored yet" in result.stderr
+    result = gate(demo_root, "--scan", json.loads(scanned.stdout)["scan"])
     assert result.exit_code == 2
     assert "judged only the fixes DEMO-0005: gate a whole scan" in result.stderr
 

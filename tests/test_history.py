@@ -207,7 +207,7 @@ def test_scan_references(demo_root, tmp_path):
         assert store.resolve(second) == second
         assert store.resolve(f"{third[:19]}~2") == first
         assert store.resolve_run("latest~1").ran_at == DAY2
-        with pytest.raises(InputError, match=r"'latest~3': only 2 runs before 'latest'"):
+        with pytest.raises(InputError, match=r"'latest~3': only 2 whole runs before 'latest'"):
             store.resolve("latest~3")
         with pytest.raises(InputError, match="not a scan reference"):
             store.resolve("latest~x")
@@ -322,7 +322,7 @@ def test_history_command_lists_runs_and_a_tenants_changes(demo_root):
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0].startswith("3 runs in drift.db, oldest first; blocking: missing, partial, unverifiable at high or above")
-    assert [line.split()[2:4] for line in lines[3:6]] == [["new", "4"]] * 3
+    assert [line.split()[2:5] for line in lines[3:6]] == [["new", "all", "4"]] * 3
     changes = [line.split() for line in lines[lines.index("status of tenant 402206 and fix DEMO-0001, oldest first: only the runs where a status changed (--every-scan for all)") + 3:]]
     assert [row[-3:] for row in changes] == [["critical", "applied", "first"], ["missing", "applied", "regressed"], ["applied", "missing", "newly-applied"]]
     doc = json.loads(run(demo_root, "history", "--format", "json").stdout)
@@ -351,5 +351,5 @@ def test_diff_with_one_run_and_history_with_none(demo_root, tmp_path):
     run(demo_root, "scan")
     result = run(demo_root, "diff")
     assert result.exit_code == 2
-    assert result.stderr.strip() == "drift: error: drift.db: SCAN_A: 'latest~1': only 0 runs before 'latest'"
+    assert result.stderr.strip() == "drift: error: drift.db: SCAN_A: 'latest~1': only 0 whole runs before 'latest'"
     assert run(demo_root, "history", "--tenant", "nope").exit_code == 2

@@ -423,7 +423,7 @@ def test_the_page_is_written_atomically(reference, monkeypatch, tmp_path):
     [
         (("report", "html", "--out", "r.html", "--db", "none.db"), 2, "none.db: --db: no results database here"),
         (("report", "html", "--out", "r.html", "--scan", "ffffffffff"), 2, "--scan: no scan 'ffffffffff'"),
-        (("report", "html", "--out", "r.html", "--scan", "latest~5"), 2, "'latest~5': only 0 runs before 'latest'"),
+        (("report", "html", "--out", "r.html", "--scan", "latest~5"), 2, "'latest~5': only 0 whole runs before 'latest'"),
         (("report", "html"), 2, "Missing option '--out'"),
         (("report", "html", "--out", "r.html", "--lang", "fr"), 2, "Invalid value for '--lang'"),
         (("report", "html", "--out", "r.html", "--policy", "nope.yaml"), 2, "nope.yaml: no such policy file"),

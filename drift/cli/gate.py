@@ -134,7 +134,8 @@ def _scan(
         click.echo(f"drift: note: {clip(str(path))}: no tenant {shown(path.stem)} in the registry; not gated", err=True)
     with Store(db_path) as store, progress(len(tenants), "scanning") as advance:
         vouch_for_catalog(store, catalog_dir, catalog, trust)
-        scan = scan_into(store, catalog, tenants, inventory_dir, fixes, jobs=jobs, progress=lambda _: advance(1), trust=trust)
+        scan = scan_into(store, catalog, tenants, inventory_dir, fixes, some_tenants=bool(tenant_ids), jobs=jobs,
+                         progress=lambda _: advance(1), trust=trust)
     return scan, {f.id: f.title for f in catalog.fixes}
 
 

@@ -57,7 +57,7 @@ def scan(
     keep = None if fmt in NEEDS_ALL_FINDINGS else policy.blocks
     with Store(db_path) as store, progress(len(tenants), "scanning") as advance:
         vouch_for_catalog(store, catalog_dir, catalog, trust)
-        result = scan_into(store, catalog, tenants, inventory_dir, fixes, narrowed=bool(fix_ids), keep=keep, jobs=jobs,
+        result = scan_into(store, catalog, tenants, inventory_dir, fixes, narrowed=bool(fix_ids), some_tenants=bool(tenant_ids), keep=keep, jobs=jobs,
                            progress=lambda _: advance(1), trust=trust)
     if out is None:
         for chunk in render_chunks(fmt, result, policy):

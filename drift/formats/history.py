@@ -38,11 +38,11 @@ def render_history_table(history: History, db: str = "the database") -> str:
         return f"no scan stored in {clip(db)} yet: run `drift scan` first\n"
     head = f"{len(runs)} run{'s' * (len(runs) != 1)} in {clip(db)}, oldest first; blocking: {_blocking_rule(history.policy)}\n"
     rows = [
-        [clip(r.run.ran_at), short_id(r.run.scan), "new" if r.run.new else "again", r.run.tenant_count,
+        [clip(r.run.ran_at), short_id(r.run.scan), "new" if r.run.new else "again", "all" if r.run.whole else "part", r.run.tenant_count,
          "all" if r.run.fixes is None else len(r.run.fixes), r.blocked_tenants, r.blocking_total, *(r.blocking[s] for s in BLOCKABLE)]
         for r in runs
     ]
-    headers = ["ran at", "scan", "stored", "tenants", "fixes", "blocked tenants", "blocking", *BLOCKABLE]
+    headers = ["ran at", "scan", "stored", "scope", "tenants", "fixes", "blocked tenants", "blocking", *BLOCKABLE]
     parts = [head, tabulate(rows, headers=headers, disable_numparse=True) + "\n"]
     if history.followed:
         what = " and ".join(
@@ -132,7 +132,7 @@ def _policy(policy: Policy) -> dict[str, Any]:
 
 def _run(run: Run) -> dict[str, Any]:
     return {
-        "scan": run.scan, "ran_at": run.ran_at, "created_at": run.created_at, "new": run.new,
+        "scan": run.scan, "ran_at": run.ran_at, "created_at": run.created_at, "new": run.new, "whole": run.whole,
         "tenants": run.tenant_count, "fixes": None if run.fixes is None else list(run.fixes), "catalog_digest": run.catalog_digest,
     }
 

@@ -78,9 +78,10 @@ def since_previous(store: Store, run: Run, policy: Policy) -> Since:
     with store.reading():
         runs = store.runs()
         position = next((i for i, r in enumerate(runs) if r.key == run.key), 0)
-        if position == 0:
+        earlier = [r for r in runs[:position] if r.whole]  # a narrowed run (a gate on one tenant) is no "before"
+        if not earlier:
             return Since(None, None)
-        previous = runs[position - 1]
+        previous = earlier[-1]
         # Runs are named by their scans: the diff compares the two scans' findings, whichever run of each it names.
         return Since(previous, diff(store, previous.scan, run.scan, policy=policy))
 
