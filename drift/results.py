@@ -201,3 +201,6 @@ class Scan:
     """When the scan was first run (ISO 8601, UTC)."""
     tenants: tuple[TenantResult, ...]
     """Sorted by tenant id."""
+    titles: Mapping[str, str] = field(default_factory=dict)
+    """Fix id → title, from the catalog judged (stored with the scan, so exports made away from the catalog
+    folder have them); empty for a scan stored before titles were."""

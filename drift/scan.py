@@ -204,9 +204,10 @@ def scan_into(
             yield result
 
     results = iter_scan(catalog, tenants, inventory_dir, fixes, progress=progress, jobs=jobs, trust=trust)
+    titles = {f.id: f.title for f in fixes}
     saved = store.save_scan(catalog.digest, timestamp(now), keeping(results), [f.id for f in fixes] if narrowed else None,
-                            whole=not (narrowed or some_tenants))
-    return Scan(id=saved.id, catalog_digest=catalog.digest, created_at=saved.created_at, tenants=tuple(kept))
+                            whole=not (narrowed or some_tenants), titles=titles)
+    return Scan(id=saved.id, catalog_digest=catalog.digest, created_at=saved.created_at, tenants=tuple(kept), titles=titles)
 
 
 def vouch_for_catalog(store: Store, catalog_dir: Path, catalog: Catalog, trust: Trust | None, now: dt.datetime | None = None) -> VouchedCatalog | None:

@@ -88,6 +88,7 @@ def _schema_3(db: sqlite_utils.Database, path: Path) -> None:
     # What each run covered: 1 for the whole registry and catalog. Runs stored before are taken as whole
     # unless narrowed to some fixes (the only narrowing they recorded).
     db.conn.execute("ALTER TABLE runs ADD COLUMN whole INTEGER NOT NULL DEFAULT 1")
+    db.conn.execute("ALTER TABLE scans ADD COLUMN titles TEXT")
     db.conn.execute("UPDATE runs SET whole = (SELECT s.fixes IS NULL FROM scans s WHERE s.key = runs.scan)")
     db.table("catalogs").create(
         {"product": str, "version": int, "digest": str, "signed_by": str, "first_judged": str},

@@ -31,7 +31,7 @@ import os
 import re
 import sqlite3
 import time
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -195,6 +195,7 @@ class Store:
         fixes: Collection[str] | None = None,
         *,
         whole: bool | None = None,
+        titles: Mapping[str, str] | None = None,
     ) -> SavedScan:
         """Write a scan from a stream of tenant results in one transaction, and record the run (`whole`: it
         covered the whole registry and catalog; by default, when it was not narrowed to some `fixes`).
@@ -213,8 +214,9 @@ class Store:
         with self._transaction():
             conn.execute("SAVEPOINT pending_scan")
             cursor = conn.execute(
-                "INSERT INTO scans (id, created_at, catalog_digest, fixes, tenant_count) VALUES (?, ?, ?, ?, 0)",
-                (f"{PENDING}{created_at}", created_at, catalog_digest, None if fixes is None else json.dumps(sorted(fixes))),
+                "INSERT INTO scans (id, created_at, catalog_digest, fixes, tenant_count, titles) VALUES (?, ?, ?, ?, 0, ?)",
+                (f"{PENDING}{created_at}", created_at, catalog_digest, None if fixes is None else json.dumps(sorted(fixes)),
+                 None if titles is None else json.dumps(dict(sorted(titles.items())), ensure_ascii=False)),
             )
             scan_key = cursor.lastrowid
             for result in results:
@@ -363,8 +365,8 @@ class Store:
         with self.reading():
             scan_key_id = self.resolve(ref)
             conn = self.db.conn
-            scan_key, created_at, catalog_digest = conn.execute(
-                "SELECT key, created_at, catalog_digest FROM scans WHERE id = ?", (scan_key_id,)
+            scan_key, created_at, catalog_digest, titles = conn.execute(
+                "SELECT key, created_at, catalog_digest, titles FROM scans WHERE id = ?", (scan_key_id,)
             ).fetchone()
             findings: dict[int, Finding] = {}
             tenants = []
@@ -381,7 +383,8 @@ class Store:
                 if statuses is not None:
                     chosen = tuple(f for f in chosen if f.status in statuses)
                 tenants.append(tenant_result(row[:-1], chosen))
-        return Scan(id=scan_key_id, catalog_digest=catalog_digest, created_at=created_at, tenants=tuple(tenants))
+        return Scan(id=scan_key_id, catalog_digest=catalog_digest, created_at=created_at, tenants=tuple(tenants),
+                    titles=json.loads(titles) if titles else {})
 
     def scans(self) -> list[dict[str, Any]]:
         """Every stored scan, oldest first: id, created_at, catalog_digest, tenant_count."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -245,30 +246,33 @@ def test_utf8_encodings_hold_everything():
 
 
 def test_titles_come_only_from_the_catalog_the_scan_judged(fleet):
-    # The default catalog changed since the scan: titles left empty, and a note says why.
+    # The default catalog changed since the scan: the titles stored with the scan (its catalog's) are used.
     (fleet / "manifests" / "fixes" / "DEMO-0001.yaml").write_text(
         (fleet / "manifests" / "fixes" / "DEMO-0001.yaml").read_text(encoding="utf-8") + "# edited\n", encoding="utf-8"
     )
     result = run(fleet, "export", "csv")
-    assert result.exit_code == 0
-    assert {r[4] for r in read_back(result.stdout_bytes, "utf-8-sig")[1:]} == {""}
-    assert "drift: note: fix titles left empty: manifests: --catalog: catalog sha256:" in result.stderr
+    assert result.exit_code == 0 and result.stderr == ""
+    assert {r[3]: r[4] for r in read_back(result.stdout_bytes, "utf-8-sig")[1:]} == TITLES
     # Named explicitly, another catalog is an error; so is no catalog.
     assert run(fleet, "export", "csv", "--catalog", "manifests").exit_code == 2
     missing = run(fleet, "export", "csv", "--catalog", "nowhere")
     assert missing.exit_code == 2 and missing.stderr == "drift: error: nowhere: no catalog.yaml: not a catalog folder\n"
-    # No catalog folder at all: empty titles, noted.
+    # No catalog folder at all: the stored titles still.
     (fleet / "manifests").rename(fleet / "old")
     result = run(fleet, "export", "csv")
-    assert result.exit_code == 0 and "fix titles left empty" in result.stderr
+    assert result.exit_code == 0 and {r[3]: r[4] for r in read_back(result.stdout_bytes, "utf-8-sig")[1:]} == TITLES
     # A summary has no titles and needs no catalog: no note.
     assert run(fleet, "export", "csv", "--summary").stderr == ""
 
 
 def test_an_earlier_scan_by_id_prefix(fleet):
     first = stored(fleet)
-    assert run(fleet, "scan", "--tenant", "402206").exit_code == 0
-    assert len(read_back(run(fleet, "export", "csv", "--summary").stdout_bytes, "utf-8-sig")) == 2
+    narrowed = run(fleet, "scan", "--tenant", "402206", "--format", "json")
+    assert narrowed.exit_code == 0
+    # `latest` is the latest run over the whole registry: a scan of one tenant is used only when named.
+    assert len(read_back(run(fleet, "export", "csv", "--summary").stdout_bytes, "utf-8-sig")) == 5
+    one = json.loads(narrowed.stdout)["scan"].removeprefix("sha256:")[:12]
+    assert len(read_back(run(fleet, "export", "csv", "--summary", "--scan", one).stdout_bytes, "utf-8-sig")) == 2
     prefix = first.id.removeprefix("sha256:")[:12]
     rows = read_back(run(fleet, "export", "csv", "--summary", "--scan", prefix).stdout_bytes, "utf-8-sig")
     assert len(rows) == 5 and {r[11] for r in rows[1:]} == {first.id}

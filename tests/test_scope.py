@@ -80,3 +80,14 @@ def test_the_next_full_scans_report_counts_only_real_changes(fleet):
     page = (fleet / "out" / "r.html").read_text(encoding="utf-8")
     data = json.loads(page.split('<script type="application/json" id="report-data">', 1)[1].split("</script>", 1)[0])
     assert data["changes"] == []
+
+
+def test_titles_are_stored_with_the_scan_so_an_export_away_from_the_catalog_has_them(fleet, tmp_path):
+    away = tmp_path / "away"
+    away.mkdir()
+    (away / "drift.db").symlink_to(fleet / "drift.db")
+    result = run(away, "export", "csv", "--encoding", "utf-8")
+    rows = list(csv.reader(io.StringIO(result.stdout_bytes.decode("utf-8"))))
+    titles = {row[3]: row[4] for row in rows[1:]}
+    assert len(titles) == 32 and all(titles.values())
+    assert "note: fix titles" not in result.stderr

@@ -269,8 +269,8 @@ def schema_1_database(demo_root: Path, db: Path) -> None:
         for statement in SCHEMA_1:
             conn.execute(statement)
         conn.execute("ATTACH ? AS current", (str(current),))
-        for table in ("scans", "verdicts"):
-            conn.execute(f"INSERT INTO {table} SELECT * FROM current.{table}")
+        conn.execute("INSERT INTO verdicts SELECT * FROM current.verdicts")
+        conn.execute("INSERT INTO scans SELECT key, id, created_at, catalog_digest, fixes, tenant_count FROM current.scans")
         columns = ("scan, tenant, name, prefecture, edition, line, modules, inventory_digest, collected_at, counts, uncatalogued, modified,"
                    " releases, verdicts")
         conn.execute(f"INSERT INTO tenants ({columns}) SELECT {columns} FROM current.tenants")

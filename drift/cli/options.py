@@ -30,9 +30,12 @@ stored_scan_option = click.option(
 
 
 def catalog_titles(scan: Scan, catalog_dir: Path, *, without: str) -> dict[str, str]:
-    """Fix titles from the catalog the scan judged. A default catalog folder that is missing or another
-    catalog leaves them out with a note saying what happens `without` them; a catalog named with --catalog
-    must be the scan's one."""
+    """Fix titles: those stored with the scan, else from the catalog the scan judged. A default catalog folder
+    that is missing or another catalog leaves them out with a note saying what happens `without` them; a
+    catalog named with --catalog must be the scan's one."""
+    explicit = click.get_current_context().get_parameter_source("catalog_dir") != click.core.ParameterSource.DEFAULT
+    if scan.titles and not explicit:
+        return dict(scan.titles)
     try:
         return fix_titles(scan, catalog_dir)
     except InputError as exc:
