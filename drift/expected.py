@@ -70,32 +70,41 @@ class Expectations:
     def __init__(self, catalog: Catalog, index: ReleaseIndex) -> None:
         self._catalog = catalog
         self._number = {label: n for n, label in enumerate(index.labels)}
-        self._shipped: dict[int, dict[str, str | None]] = {}
+        self._shipped: dict[tuple[int, ...], dict[str, str | None]] = {}
+        self._by_line: dict[str, list[int]] = {}
+        for n, release in enumerate(catalog.releases):
+            self._by_line.setdefault(release.line, []).append(n)
         self._stale = stale_versions(catalog, index)
 
     def context(self, tenant: Tenant, files: Mapping[str, FileRecord], drift: FileDrift) -> tuple[Context, FileDrift]:
         """The tenant's context, and its file drift with its stale copies listed.
 
-        The nearest release is the one its files match best (`drift.releases` lists it first). A tenant whose
-        files match no release at all is expected to have every path of every release (in the modules it
-        deploys): nothing it lacks can then pass for a file its release never had."""
-        best = next(iter(drift.releases), None)
-        release = -1 if best is None else self._number[best]
+        The tenant is expected to have every path that any release its files are attributed to ships
+        (`drift.releases`, the one its files match best first), not only the first: a tenant that dresses
+        most of its files as another line's release still shows its own line's fixed files, and with them
+        that line's paths. A tenant none of whose attributed releases is of the line the registry names for
+        it is also expected to have that line's paths; one whose files match no release at all, every path
+        of every release. Nothing it lacks can then pass for a file its release never had."""
+        numbers = tuple(sorted(self._number[label] for label in drift.releases))
+        if not numbers:
+            numbers = (-1,)
+        elif tenant.line in self._by_line and not any(self._catalog.releases[n].line == tenant.line for n in numbers):
+            numbers = tuple(sorted({*numbers, *self._by_line[tenant.line]}))
         copies, stale_files = self._copies(files, drift.uncatalogued)
-        context = Context(shipped=self._shipped_by(release), modules=tenant.modules, copies=copies, release=release)
+        context = Context(shipped=self._shipped_by(numbers), modules=tenant.modules, copies=copies, release=numbers)
         return context, (replace(drift, stale_copies=stale_files) if stale_files else drift)
 
-    def _shipped_by(self, release: int) -> dict[str, str | None]:
-        shipped = self._shipped.get(release)
+    def _shipped_by(self, numbers: tuple[int, ...]) -> dict[str, str | None]:
+        shipped = self._shipped.get(numbers)
         if shipped is None:
-            releases = self._catalog.releases if release < 0 else (self._catalog.releases[release],)
+            releases = self._catalog.releases if numbers == (-1,) else tuple(self._catalog.releases[n] for n in numbers)
             shipped = {}
             for r in releases:
                 for f in r.files:
                     # Over several releases a path is expected if any of them ships it outside a module.
                     if shipped.get(f.path, "") is not None:
                         shipped[f.path] = f.module
-            self._shipped[release] = shipped
+            self._shipped[numbers] = shipped
         return shipped
 
     def _copies(self, files: Mapping[str, FileRecord], uncatalogued: tuple[str, ...]) -> tuple[dict[str, tuple[tuple[str, str], ...]], dict[str, str]]:

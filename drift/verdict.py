@@ -47,9 +47,9 @@ class Context:
     copies: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     """Fix file path → (hash token, uncatalogued tenant path) pairs: a tenant file at a path no release knows
     whose hash is a known unfixed version of that fix file, held by no release at another path."""
-    release: int | None = None
-    """The catalog index of the release `shipped` comes from (-1: every release, the tenant's files matching
-    none); with `modules`, it says everything `shipped` says (for memo keys)."""
+    release: tuple[int, ...] = ()
+    """The catalog indexes of the releases `shipped` comes from ((-1,): every release, the tenant's files
+    matching none); with `modules`, it says everything `shipped` says (for memo keys)."""
 
     def expects(self, path: str) -> bool:
         """True when the tenant should have `path`: its nearest release ships it, in a module it deploys."""

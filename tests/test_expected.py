@@ -53,7 +53,7 @@ def test_the_nearest_release_is_the_one_the_files_match_best_and_modules_count()
     expectations = Expectations(cat, index)
     with_kiosk, _ = expectations.context(Tenant("1", "x", modules=frozenset({"konbini"})), files, index.file_drift(files))
     without, _ = expectations.context(Tenant("2", "x", modules=frozenset({"renkei"})), files, index.file_drift(files))
-    assert with_kiosk.release == 1 and with_kiosk.expects(KIOSK)
+    assert with_kiosk.release == (1,) and with_kiosk.expects(KIOSK)
     assert not without.expects(KIOSK) and without.expects(CORE)
 
 
@@ -62,4 +62,36 @@ def test_a_tenant_matching_no_release_is_expected_to_have_every_path():
     index = ReleaseIndex(cat)
     files = {CORE: FileRecord(1, "f" * 64, None)}  # every file changed: nothing matches
     context, _ = Expectations(cat, index).context(Tenant("1", "x"), files, index.file_drift(files))
-    assert context.release == -1 and context.expects(CORE) and context.expects("LICENSE")
+    assert context.release == (-1,) and context.expects(CORE) and context.expects("LICENSE")
+
+
+def two_lines() -> Catalog:
+    """7.4.6 ships three files of its own; 8.2.2 ships the kiosk jar (konbini) that 7.x never had."""
+    r7 = Release("7.x", "7.4.6", None, tuple(ReleaseFile(p, "source", "7" * 64) for p in ("app/X7.java", "app/Y7.java", "app/Z7.java"))
+                 + (ReleaseFile("LICENSE", "doc", LICENCE), ReleaseFile(CORE, "source", OLD)))
+    r8 = Release("8.x", "8.2.2", None, (ReleaseFile(CORE, "source", NEW), ReleaseFile(KIOSK, "binary", NEW, None, "konbini"),
+                                       ReleaseFile("LICENSE", "doc", LICENCE)))
+    return Catalog("kofu", ("7.x", "8.x"), {}, (r7, r8), (), "sha256:" + "0" * 64)
+
+
+def test_a_tenant_that_dresses_most_files_as_another_line_still_must_have_its_own_lines_files():
+    """Most files made 7.4.6's, the fixed 8.x core kept, the unfixed kiosk jar deleted: the jar is still expected."""
+    cat = two_lines()
+    index = ReleaseIndex(cat)
+    files = {p: FileRecord(1, "7" * 64, None) for p in ("app/X7.java", "app/Y7.java", "app/Z7.java")}
+    files |= {"LICENSE": FileRecord(1, LICENCE, None), CORE: FileRecord(1, NEW, None)}
+    drift = index.file_drift(files, index.nearest(files))
+    assert list(drift.releases) == ["7.4.6", "8.2.2"]  # the best match is the other line's release
+    context, _ = Expectations(cat, index).context(Tenant("402206", "x", line="8.x", modules=frozenset({"konbini"})), files, drift)
+    assert context.expects(KIOSK)
+
+
+def test_a_tenant_none_of_whose_files_match_its_registered_line_must_have_that_lines_files():
+    cat = two_lines()
+    index = ReleaseIndex(cat)
+    files = {p: FileRecord(1, "7" * 64, None) for p in ("app/X7.java", "app/Y7.java", "app/Z7.java")} | {"LICENSE": FileRecord(1, LICENCE, None)}
+    drift = index.file_drift(files, index.nearest(files))
+    expectations = Expectations(cat, index)
+    on_8, _ = expectations.context(Tenant("1", "x", line="8.x", modules=frozenset({"konbini"})), files, drift)
+    on_7, _ = expectations.context(Tenant("2", "x", line="7.x", modules=frozenset({"konbini"})), files, drift)
+    assert on_8.expects(KIOSK) and not on_7.expects(KIOSK)

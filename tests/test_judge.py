@@ -63,7 +63,7 @@ def contexts(draw):
     for path in draw(st.lists(st.sampled_from(PATHS), max_size=2, unique=True)):
         copies[path] = tuple((draw(TOKENS.filter(lambda t: t != "absent")), f"old/{n}") for n in range(draw(st.integers(1, 2))))
     modules = draw(st.sampled_from([frozenset(), frozenset({"konbini"})]))
-    return Context(shipped, modules, copies, draw(st.integers(0, 3)))
+    return Context(shipped, modules, copies, (draw(st.integers(0, 3)),))
 
 
 @settings(max_examples=200, deadline=None)
