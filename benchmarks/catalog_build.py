@@ -440,7 +440,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "drift-catalog-bench")
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="also run the build under cProfile and print its top N entries")
+    parser.add_argument("--large", action="store_true", help="the large shape: 80,000 commits, ~1,000 tags, 136 releases on 26 lines, 20 fixes")
+    parser.add_argument("--large-files", type=int, default=800, help="deployed files of the large shape")
     args = parser.parse_args()
+    if args.large:
+        run_large(args)
+        return
     commits = args.commits or max(200, round(10_000 * args.scale))
     tags = args.tags or max(2, round(40 * args.scale))
     fixes = args.fixes or max(3, round(300 * args.scale))
@@ -494,6 +499,178 @@ def main() -> None:
         rows = profile.splitlines()
         head = next((i for i, row in enumerate(rows) if row.lstrip().startswith("ncalls")), 0)
         print("\n".join(rows[max(0, head - 4) : head + 1 + args.profile]))
+
+
+# -- the large shape: ~1,000 tags and ~80,000 commits, a never-tagged trunk and 26 maintenance lines ----------------
+
+
+def generate_large(dest: Path, commits: int, lines: int, releases: int, other_tags: int, files: int, fixes: int, seed: int) -> dict[str, object]:
+    """A trunk (`main`, never tagged) and `lines` maintenance branches forked from it one after another;
+    `releases` release tags spread over the lines (`v<k>.<n>`) and `other_tags` nightly tags on the trunk
+    (`nightly-<n>`, not releases). `files` files under src/ (deployed) and a quarter as many under tests/.
+    `fixes` fixes on the trunk, each carried to every line forked before it that has a release after it:
+    half by `cherry-pick -x`, half by hand (no trailer: found by patch id). The register names the trunk commit only."""
+    rnd = random.Random(seed)
+    repo = dest / "repo"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True, env=git_env())
+    paths = [f"src/{MODULES[i % len(MODULES)]}/F{i:05d}.java" for i in range(files)] + [f"tests/T{i:05d}.java" for i in range(files // 4)]
+    stream = io.BytesIO()
+    marks = 0
+    when = START
+
+    def blob_text(path: str, rev: int, guards: tuple[int, ...]) -> bytes:
+        body = "".join(f"    int {WORDS[(len(path) * 7 + sum(path.encode()) + k) % len(WORDS)]}{k} = {k};\n" for k in range(12))
+        return (f"// {path}\nclass X {{\n{body}    int rev = {rev};\n" + "".join(f"    void guard{g}() {{ check(input, {g}); }}\n" for g in guards) + "}\n").encode()
+
+    def commit(branch: str, parent: int | None, changes: dict[str, bytes], message: str) -> int:
+        nonlocal marks, when
+        marks += 1
+        when += 600
+        head = f"commit refs/heads/{branch}\nmark :{marks}\nauthor A <a@x> {when} +0000\ncommitter A <a@x> {when} +0000\n"
+        msg = message.encode()
+        stream.write(head.encode() + f"data {len(msg)}\n".encode() + msg + b"\n")
+        if parent is not None:
+            stream.write(f"from :{parent}\n".encode())
+        for path, data in changes.items():
+            stream.write(f"M 100644 inline {path}\ndata {len(data)}\n".encode() + data + b"\n")
+        stream.write(b"\n")
+        return marks
+
+    state: dict[str, dict[str, tuple[int, tuple[int, ...]]]] = {"main": {p: (0, ()) for p in paths}}
+    tip = {"main": commit("main", None, {p: blob_text(p, 0, ()) for p in paths}, "import")}
+    fork_at = [int(commits * 0.85 * (k + 1) / (lines + 1)) for k in range(lines)]
+    fix_at = sorted(rnd.sample(range(commits // 3, int(commits * 0.9)), fixes))
+    per_line_releases = [releases // lines + (1 if k < releases % lines else 0) for k in range(lines)]
+    release_at = {k: sorted(rnd.sample(range(fork_at[k] + 50, commits), per_line_releases[k])) for k in range(lines)}
+    release_steps = {step: k for k, steps in release_at.items() for step in steps}
+    nightly = set(rnd.sample(range(1, commits), other_tags))
+    tags: list[tuple[str, int]] = []
+    register, fix_commits = [], {}
+    released_backports = 0
+    for step in range(1, commits):
+        live = [k for k in range(lines) if fork_at[k] <= step]
+        for k in live:
+            if fork_at[k] == step:
+                state[f"L{k + 1}"] = dict(state["main"])
+                tip[f"L{k + 1}"] = tip["main"]
+        if step in fix_at:
+            i = fix_at.index(step)
+            chosen = rnd.sample(paths[:files], 2)
+            changes = {}
+            for p in chosen:
+                rev, guards = state["main"][p]
+                state["main"][p] = (rev, (*guards, 1000 + i))
+                changes[p] = blob_text(p, rev, state["main"][p][1])
+            tip["main"] = commit("main", tip["main"], changes, f"Fix {DEFECTS[i % len(DEFECTS)]} in {chosen[0]} (#{9000 + i})\n")
+            fix_commits[i] = tip["main"]
+            register.append((i, tip["main"]))
+            for k in live:  # carried to every line that has a release after the fix
+                if not any(s > step for s in release_at[k]):
+                    continue
+                branch = f"L{k + 1}"
+                backport = {}
+                for p in chosen:
+                    rev, guards = state[branch][p]
+                    state[branch][p] = (rev, (*guards, 1000 + i))
+                    backport[p] = blob_text(p, rev, state[branch][p][1])
+                trailer = f"\n\n(cherry picked from commit {_placeholder(i)})\n" if k % 2 == 0 else "\n"
+                tip[branch] = commit(branch, tip[branch], backport, f"Fix {DEFECTS[i % len(DEFECTS)]} in {chosen[0]}{trailer}")
+                released_backports += 1
+            continue
+        branch = "main" if not live or rnd.random() < 0.4 else f"L{rnd.choice(live) + 1}"
+        changes = {}
+        for p in rnd.sample(paths, rnd.randint(1, 2)):
+            rev, guards = state[branch][p]
+            state[branch][p] = (rev + 1, guards)
+            changes[p] = blob_text(p, rev + 1, guards)
+        tip[branch] = commit(branch, tip[branch], changes, f"{rnd.choice(VERBS)} {changes and next(iter(changes))}\n")
+        if step in release_steps:
+            k = release_steps[step]
+            tags.append((f"v{k + 1}.{release_at[k].index(step)}", tip[f"L{k + 1}"]))
+        if step in nightly:
+            tags.append((f"nightly-{step}", tip["main"]))
+    data = stream.getvalue()
+    marks_of = _import_large(repo, data, fix_commits, tags)
+    (dest / "FIXES.yaml").write_text(
+        "".join(f"- {{id: BIG-{i}, title: fix {i}, severity: high, commits: [{marks_of[m]}]}}\n" for i, m in register), encoding="utf-8"
+    )
+    return {"commits": commits, "lines": lines, "releases": releases, "tags": len(tags), "fixes": fixes, "released_backports": released_backports}
+
+
+def _import_large(repo: Path, data: bytes, fix_commits: dict[int, int], tags: list[tuple[str, int]]) -> dict[int, str]:
+    """Import in two passes: the trunk's fix commits first get their ids (commits are content-addressed, and the
+    trunk never depends on a branch), then the whole stream with the trailers filled in."""
+    env = git_env()
+    first = _fast_import(repo, data, env)
+    marks = {int(m[1:]): sha for m, sha in (line.split() for line in first.splitlines())}
+    for i, mark in fix_commits.items():
+        data = data.replace(_placeholder(i).encode(), marks[mark].encode())  # as long as the id: the data lengths hold
+    for ref in ("refs/heads/" + b for b in subprocess.run(["git", "for-each-ref", "--format=%(refname:short)", "refs/heads"], cwd=repo,
+                                                         env=env, capture_output=True, text=True, check=True).stdout.split()):
+        subprocess.run(["git", "update-ref", "-d", ref], cwd=repo, env=env, check=True)
+    second = _fast_import(repo, data, env)
+    marks = {int(m[1:]): sha for m, sha in (line.split() for line in second.splitlines())}
+    subprocess.run(["git", "update-ref", "--stdin"], cwd=repo, env=env, check=True,
+                   input="".join(f"create refs/tags/{name} {marks[m]}\n" for name, m in tags).encode())
+    subprocess.run(["git", "gc", "--quiet", "--prune=now"], cwd=repo, env=env, check=True)
+    return marks
+
+
+def _placeholder(fix: int) -> str:
+    return f"FIX{fix:037d}"
+
+
+def _fast_import(repo: Path, data: bytes, env: dict[str, str]) -> str:
+    """Import the stream; the marks file's text (`:<mark> <sha>` lines)."""
+    marks = repo / ".git" / "bench-marks"
+    done = subprocess.run(["git", "fast-import", "--quiet", "--force", f"--export-marks={marks}"], cwd=repo, input=data, env=env, capture_output=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"git fast-import failed: {done.stderr.decode(errors='replace')[-2000:]}")
+    return marks.read_text()
+
+
+def run_large(args: argparse.Namespace) -> None:
+    commits, lines, releases, other = 80_000, 26, 136, 864
+    dest = args.workdir / f"large{GENERATOR}-c{commits}-l{lines}-r{releases}-f{args.large_files}-s{args.seed}"
+    done = dest / "DONE.json"
+    if not done.exists():
+        if dest.exists():
+            subprocess.run(["rm", "-rf", "--", str(dest)], check=True)
+        dest.mkdir(parents=True)
+        start = time.perf_counter()
+        meta = generate_large(dest, commits, lines, releases, other, args.large_files, 20, args.seed)
+        done.write_text(json.dumps(meta) + "\n")
+        print(f"generated in {time.perf_counter() - start:.1f} s: {dest}", file=sys.stderr)
+    meta = json.loads(done.read_text())
+    repo = dest / "repo"
+    floors = {
+        "git log --all --raw": ["git", "log", "--all", "--raw"],
+        "git cat-file --batch-all-objects --batch": ["git", "cat-file", "--batch-all-objects", "--batch"],
+    }
+    for cmd in floors.values():
+        child(cmd, repo, quiet=True)  # warm the page cache
+    timed = {name: child(cmd, repo, quiet=True)[:2] for name, cmd in floors.items()}
+    rules = [a for k in range(lines) for a in ("--line-of", f"^v{k + 1}\\.=L{k + 1}")]
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "catalog"
+        build_args = ["catalog", "build", "--repo", str(repo), "--fixes", str(dest / "FIXES.yaml"), "--include", "src/*", "--map", "src/=",
+                      *rules, "--out", str(out)]
+        wall, rss, _, report = child([sys.executable, "-m", "drift", *build_args], ROOT)
+        catalog = load_catalog(out)
+        if args.profile:
+            _, _, profile, _ = child([sys.executable, "-m", "cProfile", "-s", "cumtime", "-m", "drift", *build_args], ROOT)
+            rows = profile.splitlines()
+            head = next((i for i, row in enumerate(rows) if row.lstrip().startswith("ncalls")), 0)
+            print("\n".join(rows[max(0, head - 4) : head + 1 + args.profile]))
+    found = sum(len(f.variants) - 1 for f in catalog.fixes)
+    print(f"repository: {meta['commits']:,} commits, {meta['tags']:,} tags ({releases} releases on {lines} lines), {meta['fixes']} fixes")
+    print(f"catalog: {len(catalog.releases)} releases of {min(len(r.files) for r in catalog.releases)}-{max(len(r.files) for r in catalog.releases)} files, "
+          f"{sum(len(f.variants) for f in catalog.fixes)} variants (backport landings beyond the trunk's first: {found}; planted {meta['released_backports']})")
+    print(f"build (drift catalog build): {wall:.2f} s wall, {rss:.0f} MiB peak   (target: under 15 s)")
+    for name, (floor_wall, floor_rss) in timed.items():
+        print(f"{name} > /dev/null: {floor_wall:.2f} s wall, {floor_rss:.0f} MiB peak")
+    missing = [line for line in report.splitlines() if "no commit of the fix found" in line]
+    print(f"build's report: {len(report.splitlines())} lines, {len(missing)} naming lines without a commit of the fix")
 
 
 if __name__ == "__main__":

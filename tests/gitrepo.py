@@ -156,6 +156,15 @@ class GitRepo:
         self.git("merge", "-q", "--no-ff", "-m", message, branch)
         return self.rev("HEAD")
 
+    def merge_resolved(self, branch: str, message: str, files: dict[str, str | bytes | None]) -> str:
+        """A merge of `branch` whose tree is this branch's with `files` written: a merge whose conflicts a
+        person resolved (`merge -s ours --no-commit`, then the resolution)."""
+        self.tick()
+        self.git("merge", "-q", "--no-ff", "--no-commit", "-s", "ours", branch)
+        self.write(files)
+        self.git("commit", "-q", "-m", message)
+        return self.rev("HEAD")
+
     def tag(self, name: str, message: str | None = None, at: str = "HEAD") -> None:
         """An annotated tag with `message` (dated by the clock), else a lightweight one (dated by its commit)."""
         self.tick()

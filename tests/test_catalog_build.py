@@ -22,8 +22,9 @@ and the pre-release v8.1.0-rc1 on 8.x; every fix lands on main between v8.0.0 an
 - E (reverted before v8.1.0): Cache.java at v8.1.0 has the bytes of v8.0.0 again. That hash would be both
   fixed (v8.1.0 contains E) and unfixed (v8.0.0 does not): it stays in `unfixed` only. Applied at v8.0.1
   only; missing at v8.1.0 (and at the rc), which contain the fix *and* its revert.
-- F (Strings.java renamed to Text.java before v8.1.0): at v8.1.0 Strings.java is missing from a release that
-  contains the fix, so `absent` stands in its `fixed` list. Applied at v8.0.1 and v8.1.0.
+- F (Strings.java renamed to Text.java before v8.1.0, by another commit): at v8.1.0 Strings.java is missing from
+  a release that contains the fix, but the fix did not delete it, so its absence proves nothing: `absent`
+  stands in both lists (SPEC 3), and the later name Text.java carries the evidence. Applied at v8.0.1 and v8.1.0.
 - G (touches tests/ only, which is not deployed): one variant with `files: []`: `not-applicable` at every
   tag. (It also carries `applies_to`, which must reach the catalog.)
 - H (adds AuditLog.java): `unfixed: [absent]`. Applied at v8.0.1+; missing elsewhere (7.x never got it).
@@ -31,8 +32,8 @@ and the pre-release v8.1.0-rc1 on 8.x; every fix lands on main between v8.0.0 an
   variants. Applied at v8.0.1+ and v7.4.2; missing at v8.0.0, v7.4.0, v7.4.1.
 - J (plain cherry-pick without -x to 7.x after v7.4.1): found by `git patch-id --stable` alone. Applied at
   v8.0.1+ and v7.4.2.
-- K (print/Stamp.java moved to print/seal/Stamp.java unchanged before v8.1.0): as F, `absent` stands in its
-  `fixed` list; and the build follows a rename without change by its hash (README), so the later name is an
+- K (print/Stamp.java moved to print/seal/Stamp.java unchanged before v8.1.0): as F, `absent` stands in both
+  lists of print/Stamp.java; and the build follows a rename without change by its hash (README), so the later name is an
   entry too (`fixed` its hash, `unfixed: [absent]`, and `absent` in `fixed` too, since v8.0.1 lacks it).
   Applied at v8.0.1 and v8.1.0; a v8.1.0 tenant whose moved file went back to the unfixed bytes is not.
 
@@ -199,20 +200,28 @@ def expected_fix(product: Product, fix_id: str, releases: tuple[str, ...] = RELE
         changed = {d for x in commits for p in repo.changed_paths(x) if (d := deployed(p)) is not None}
         all_of_variant = [t for t in releases if all(repo.is_ancestor(x, t) for x in commits)]
         paths = sorted(changed | later_names(repo, changed, all_of_variant, releases))
+        deletes = {d for x in commits for p in deleted_paths(repo, x) if (d := deployed(p)) is not None}
         entries = {}
         for path in paths:
             fixed = {token_at(trees[t], path) for t in all_of_variant}
             unfixed = {token_at(trees[t], path) for t in none_of_fix}
             fixed -= unfixed - {ABSENT}  # a hash in both stays in unfixed only; absent in both stays in both
+            if ABSENT in fixed and path not in deletes:
+                unfixed.add(ABSENT)  # removed by other commits than the landing: its absence proves nothing
             entries[path] = {"fixed": fixed, "unfixed": unfixed}
         variants[line] = entries
     return variants
 
 
+def deleted_paths(repo: GitRepo, commit: str) -> list[str]:
+    """The paths a commit deletes against its first parent (a rename deletes its old name)."""
+    out = repo.git("diff", "--no-renames", "--name-only", "--diff-filter=D", "-z", f"{commit}^1", commit)
+    return [p for p in out.split("\0") if p]
+
+
 def later_names(repo: GitRepo, paths: set[str], carrying: list[str], releases: tuple[str, ...]) -> set[str]:
-    """Where a release carrying the fix lacks one of `paths`: the names git sees it renamed to, unchanged
-    (`--find-renames=100%`), since a release that held it. (README: "Files renamed later without change are
-    followed by their hash.")"""
+    """Where a release carrying the fix lacks one of `paths`: the names git sees it renamed to (`--find-renames`)
+    since a release that held it. (README: files renamed later are followed, by their hash or as git sees the rename.)"""
     found: set[str] = set()
     for path in paths:
         holding = [t for t in releases if ("src/" + path) in repo.tree_files(t, "src")]
@@ -220,7 +229,7 @@ def later_names(repo: GitRepo, paths: set[str], carrying: list[str], releases: t
             if tag in holding:
                 continue
             for old in holding:
-                out = repo.git("diff", "--name-status", "--find-renames=100%", "--diff-filter=R", old, tag, "--", "src")
+                out = repo.git("diff", "--name-status", "--find-renames", "--diff-filter=R", old, tag, "--", "src")
                 for line in out.splitlines():
                     _, source, target = line.split("\t")
                     if source == "src/" + path:
@@ -375,8 +384,9 @@ def test_the_cases_read_as_intended(built: Built):
     assert variant(D, "8.x")["app/feature/Csv.java"]["unfixed"] == [ABSENT]
     cache = variant(E, "8.x")["app/cache/Cache.java"]
     assert len(cache["fixed"]) == 1 and len(cache["unfixed"]) == 1  # the reverted bytes: unfixed only
-    assert sorted(variant(F, "8.x")) == ["app/util/Strings.java"]
-    assert ABSENT in variant(F, "8.x")["app/util/Strings.java"]["fixed"]
+    assert sorted(variant(F, "8.x")) == ["app/util/Strings.java", "app/util/Text.java"]  # renamed later, with an edit
+    strings = variant(F, "8.x")["app/util/Strings.java"]
+    assert ABSENT in strings["fixed"] and ABSENT in strings["unfixed"]  # deleted by another commit: proves nothing
     assert variant(G, "8.x") == {}
     assert variant(H, "8.x")["app/audit/AuditLog.java"]["unfixed"] == [ABSENT]
     assert variant(I, "8.x")["app/legacy/XmlImport.java"]["fixed"] == [ABSENT]

@@ -237,6 +237,8 @@ def _release(path: Path, lines: list[str], made: _Made) -> Release:
     raw_files = doc["files"]
     if not isinstance(raw_files, list):
         raise CatalogError("must be a list", source=path, where="files")
+    if not raw_files:
+        raise CatalogError("a release with no files: nothing could be judged against it", source=path, where="files")
     files = _release_files_fast(raw_files, path, made[1]) if fast is not None else _release_files(raw_files, path)
     return Release(line=line, version=version, date=_date(doc.get("date"), path, "date"), files=files, source=str(path))
 

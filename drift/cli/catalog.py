@@ -9,13 +9,13 @@ from pathlib import Path
 
 import click
 
+from drift.catalog import load_catalog
 from drift.catalog.builder.assemble import Options
 from drift.catalog.builder.assemble import build as build_catalog
 from drift.catalog.builder.register import load_register
 from drift.catalog.builder.repo import Repository
 from drift.catalog.builder.report import render_report
 from drift.catalog.builder.writer import write_catalog
-from drift.catalog import load_catalog
 from drift.catalog.load import module_problem
 from drift.cli.options import catalog_option
 from drift.trust.catalogs import sign_catalog
@@ -61,13 +61,17 @@ def validate(catalog_dir: Path) -> None:
     help="Files whose deployed path (after --map) the glob matches ship with module NAME (repeatable, first rule wins).",
 )
 @click.option("--artifacts", type=click.Path(path_type=Path, file_okay=False), help="One folder per release version with its built outputs.")
+@click.option(
+    "--artifact-source", "artifact_sources", multiple=True, metavar="GLOB=ARTIFACT",
+    help="Repository paths (GLOB) built into an --artifacts output (ARTIFACT, a glob too): only fixes changing them get it (repeatable).",
+)
 @click.option("--pre-releases", is_flag=True, help="Take pre-release tags (rc, beta, ...) as releases too.")
 @click.option("--product", help="The product's name (default: the repository folder's name).")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True, help="The catalog folder to write (replaced whole).")
 @sign_options
 def build(
     repo_path: Path, fixes_path: Path, includes: tuple[str, ...], tags_pattern: str, line_rules: tuple[str, ...],
-    maps: tuple[str, ...], module_rules: tuple[str, ...], artifacts: Path | None, pre_releases: bool, product: str | None, out: Path,
+    maps: tuple[str, ...], module_rules: tuple[str, ...], artifacts: Path | None, artifact_sources: tuple[str, ...], pre_releases: bool, product: str | None, out: Path,
     key_path: Path | None, catalog_version: int | None, expires: dt.datetime | None,
 ) -> None:
     """Build the catalog from the repository's release tags and the fix register."""
@@ -81,7 +85,10 @@ def build(
         pre_releases=pre_releases,
         product=product or repo_path.resolve().name,
         modules=tuple(_module_rule(rule) for rule in module_rules),
+        artifact_sources=tuple(_pair(rule, "--artifact-source", "GLOB=ARTIFACT") for rule in artifact_sources),
     )
+    if artifact_sources and artifacts is None:
+        raise click.UsageError("--artifact-source needs --artifacts DIR")
     register = load_register(fixes_path)
     built = build_catalog(Repository(repo_path), register, options, fixes_path)
     write_catalog(built, out)

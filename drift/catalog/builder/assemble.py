@@ -5,32 +5,85 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from drift.catalog.builder.backports import Found, discover
 from drift.catalog.builder.fixes import build_fix, unreleased_variant
-from drift.catalog.builder.history import History, find_landings, forks
+from drift.catalog.builder.history import History, forks
+from drift.catalog.builder.landings import Landing, landings
 from drift.catalog.builder.model import Built, BuiltFix, BuiltRelease, BuiltVariant, Options, Report
 from drift.catalog.builder.register import Entry
 from drift.catalog.builder.releases import read_releases
 from drift.catalog.builder.repo import Repository
 from drift.catalog.model import version_key
+from drift.errors import InputError
 
 __all__ = ["Built", "BuiltFix", "BuiltRelease", "BuiltVariant", "Options", "Report", "build"]
 
 
 def build(repo: Repository, register: Sequence[Entry], options: Options, register_path: Path) -> Built:
-    """Read releases from tags and fixes from the register, and derive every fix's hashes."""
+    """Read releases from tags and fixes from the register, find the landings, and derive every fix's hashes."""
     report = Report()
     releases = read_releases(repo, options, report)
     lines = tuple(dict.fromkeys(line for _, line in options.line_rules))
     releases.sort(key=lambda r: (lines.index(r.line), version_key(r.version)))
     history = History(repo, releases)
-    history.resolve([rev for entry in register for rev in entry.commits])
-    landings = [find_landings(history, entry, register_path, report) for entry in register]
-    changes = repo.changes(c for released, unreleased in landings for c in released + unreleased)
+    resolved = history.resolve([rev for entry in register for rev in entry.commits])
+    named: dict[str, list[str]] = {}
+    for entry in register:
+        for j, rev in enumerate(entry.commits):
+            if resolved[rev] is None:
+                raise InputError(f"no commit {rev!r} in the repository (fix {entry.id})", source=register_path, where=f"{entry.where}.commits[{j}]")
+        named[entry.id] = list(dict.fromkeys(c for rev in entry.commits if (c := resolved[rev]) is not None))
+    changes = repo.changes(c for commits in named.values() for c in commits)
+    found = discover(history, named, changes)
+    released = {
+        entry.id: list(dict.fromkeys([c for c in named[entry.id] if history.reach.get(c, 0)] + [f.commit for f in found.get(entry.id, [])]))
+        for entry in register
+    }
+    landed = landings(history, {fix_id: commits for fix_id, commits in released.items() if commits})
+    extra = {c for lands in landed.values() for landing in lands for c in landing.commits if c not in changes}
+    changes.update(repo.changes(extra))
     by_hash: dict[int, dict[str, list[str]]] = {}
-    fixes = tuple(
-        build_fix(history, entry, released, changes, options, report, by_hash)
-        if released
-        else BuiltFix(entry, tuple(unreleased_variant(history, c, changes.get(c, []), options, entry.id, report) for c in unreleased))
-        for entry, (released, unreleased) in zip(register, landings, strict=True)
-    )
-    return Built(options.product, lines, tuple(releases), fixes, report, forks(history, lines))
+    fixes = []
+    for entry in register:
+        lands = landed.get(entry.id, [])
+        unreleased = [c for c in named[entry.id] if not history.reach.get(c, 0)]
+        if lands:
+            fixes.append(build_fix(history, entry, lands, changes, options, report, by_hash))
+            report.unreleased.extend(
+                f"{entry.id}: {c[:12]} is in no release; the fix is judged by the landings found in releases" for c in unreleased
+            )
+            _describe(history, entry, lands, named[entry.id], found.get(entry.id, []), report)
+        else:
+            fixes.append(BuiltFix(entry, tuple(unreleased_variant(history, c, changes.get(c, []), options, entry.id, report) for c in unreleased)))
+            report.unreleased.extend(
+                f"{entry.id}: {c[:12]} is in no release and no commit carrying it is; judged by the commit's own files"
+                " (every release lacks it)" for c in unreleased
+            )
+    return Built(options.product, lines, tuple(releases), tuple(fixes), report, forks(history, lines))
+
+
+def _describe(history: History, entry: Entry, lands: list[Landing], named: list[str], found: list[Found], report: Report) -> None:
+    """Per line: the commits that bring the fix there and how each was found; the lines that inherit it; and
+    the lines with no commit of it."""
+    how = {f.commit: f"found: {f.how}" for f in found}
+    notes = []
+    covered = 0
+    own_lines = {landing.line for landing in lands}
+    for landing in lands:
+        covered |= landing.mask
+        said = []
+        for commit in landing.commits:
+            if commit in named:
+                said.append(f"{commit[:12]} (named in the register)")
+            elif commit in how:
+                said.append(f"{commit[:12]} ({how[commit]})")
+            else:
+                said.append(f"{commit[:12]} (a merge that brings the fix into the line)")
+        notes.append(f"{landing.line}: {', '.join(said)}")
+    for line in history.lines_of_mask(covered):
+        if line not in own_lines:
+            notes.append(f"{line}: carried by its history (forked after the fix landed)")
+    report.landings[entry.id] = notes
+    missing = [line for line in history.lines if not history.line_bits[line] & covered]
+    if missing:
+        report.backports_missing[entry.id] = missing

@@ -2,50 +2,58 @@
 
 from __future__ import annotations
 
+import fnmatch
+
 from drift.catalog.builder.history import History
+from drift.catalog.builder.landings import Landing
 from drift.catalog.builder.model import BuiltFix, BuiltRelease, BuiltVariant, Options, Report
 from drift.catalog.builder.register import Entry
 from drift.catalog.builder.releases import Deployed, deployed_path, hashes_of, with_paths
-from drift.catalog.builder.repo import Change
+from drift.catalog.builder.repo import Change, text
 
 
 def build_fix(
-    history: History, entry: Entry, commits: list[str], changes: dict[str, list[Change]], options: Options, report: Report,
+    history: History, entry: Entry, found: list[Landing], changes: dict[str, list[Change]], options: Options, report: Report,
     by_hash: dict[int, dict[str, list[str]]],
 ) -> BuiltFix:
+    """One variant per landing: the deployed files its commits change, their hashes where it is and where no
+    commit of the fix is."""
     releases, reach = history.releases, history.reach
-    by_line: dict[str, list[str]] = {}
-    for commit in commits:
-        by_line.setdefault(history.line_of(commit), []).append(commit)
     any_commit = 0
-    for commit in commits:
-        any_commit |= reach[commit]
+    for landing in found:
+        for commit in landing.commits:
+            any_commit |= reach[commit]
     none_mask = ((1 << len(releases)) - 1) & ~any_commit
+    sources = Sources(options)
+    renames = Renames(history, options)
     variants = []
-    for line, line_commits in sorted(by_line.items(), key=lambda item: _line_order(item[0], releases)):
-        all_mask = (1 << len(releases)) - 1
-        for commit in line_commits:
-            all_mask &= reach[commit]
+    for landing in found:
         paths: dict[str, None] = {}
         appearing: set[str] = set()  # added by the landing (or renamed to): absent before the fix
-        for commit in line_commits:
+        deleted: set[str] = set()  # removed by the landing itself (or renamed from)
+        repo_paths: set[str] = set()
+        for commit in landing.commits:
             for change in changes.get(commit, []):
-                for repo_path, added in ((change.path, change.status in "ARC"), (change.old, False)):
+                repo_paths.update(p for p in (change.path, change.old) if p is not None)
+                for repo_path, added, gone in ((change.path, change.status in "ARC", change.status == "D"), (change.old, False, change.status == "R")):
                     if repo_path is not None and (deployed := deployed_path(repo_path, options)) is not None:
                         paths[deployed] = None
                         if added:
                             appearing.add(deployed)
-        followed = _followed(paths, releases, all_mask, by_hash)
+                        if gone:
+                            deleted.add(deployed)
+        followed = _followed(paths, releases, landing.mask, by_hash, renames)
         paths.update(dict.fromkeys(followed))
         appearing.update(followed)
-        artifacts, new_artifacts = _shipped_artifacts(line, releases, all_mask)
+        artifacts, new_artifacts = _shipped_artifacts(landing.line, releases, landing.mask, sources.artifacts_of(repo_paths))
         paths.update(dict.fromkeys(artifacts))
         appearing.update(new_artifacts)
         files = tuple(
-            _entry(path, releases, all_mask, none_mask, entry.id, report, absence=path in appearing) for path in sorted(paths)
+            _entry(path, releases, landing.mask, none_mask, entry.id, report, absence=path in appearing, deletes=path in deleted)
+            for path in sorted(paths)
         )
-        variants.append(BuiltVariant(line, _fixed_in(line, releases, all_mask), tuple(line_commits), files))
-    if commits and not any(v.files for v in variants) and not entry.config:
+        variants.append(BuiltVariant(landing.line, _fixed_in(landing.line, releases, landing.mask), landing.commits, files))
+    if found and not any(v.files for v in variants) and not entry.config:
         report.no_deployed_files.append(entry.id)
     return BuiltFix(entry, tuple(variants))
 
@@ -57,7 +65,7 @@ def unreleased_variant(
     version of each file it changes, `unfixed` every release's, so every tenant without it is `missing`,
     never `not-applicable`. Its line is that of the latest release it is built on."""
     releases = history.releases
-    ancestors = history.repo.ancestry({commit: 1})
+    ancestors = set(history.repo.run("rev-list", commit).decode("ascii").split())
     based_on = [i for i, r in enumerate(releases) if r.tag.commit in ancestors]
     line = releases[max(based_on, key=lambda i: (releases[i].tag.date, i))].line if based_on else releases[0].line if releases else ""
     deployed = Deployed(options)
@@ -69,7 +77,7 @@ def unreleased_variant(
         held = at_commit.get(tree[path]) if path in tree else None
         fixed = ["absent"] if held is None else [f"sha256:{held[0]}"] + ([f"content-sha256:{held[1]}"] if held[1] else [])
         added = any(deployed(c.path) == path and c.status in "ARC" for c in changes)
-        _, _, unfixed = _entry(path, releases, 0, (1 << len(releases)) - 1, fix_id, report, absence=added)
+        _, _, unfixed = _entry(path, releases, 0, (1 << len(releases)) - 1, fix_id, report, absence=added, deletes=False)
         both = [t for t in fixed if t in unfixed and t != "absent"]
         for token in both:
             report.conflicts.append(f"{fix_id}: {path}: {token} is in releases without the fix too; kept as unfixed")
@@ -77,10 +85,23 @@ def unreleased_variant(
     return BuiltVariant(line, "", (commit,), tuple(files))
 
 
-def _shipped_artifacts(line: str, releases: list[BuiltRelease], mask: int) -> tuple[list[str], list[str]]:
-    """Built outputs that the landing's shipping release changed (those that differ between the first
-    release of the line that carries it and the release of that line before it), and which of them
-    appeared or disappeared there."""
+class Sources:
+    """`--artifact-source GLOB=ARTIFACT`: which built outputs the repository paths a landing changes go into."""
+
+    def __init__(self, options: Options) -> None:
+        self.rules = options.artifact_sources
+
+    def artifacts_of(self, repo_paths: set[str]) -> tuple[set[str], list[str]]:
+        """The artifact globs the paths feed, and every artifact glob some rule names."""
+        fed = {artifact for glob, artifact in self.rules if any(fnmatch.fnmatchcase(p, glob) for p in repo_paths)}
+        return fed, [artifact for _, artifact in self.rules]
+
+
+def _shipped_artifacts(line: str, releases: list[BuiltRelease], mask: int, sources: tuple[set[str], list[str]]) -> tuple[list[str], list[str]]:
+    """Built outputs that the landing's shipping release changed (their content hash, or bytes for a file that
+    is not an archive, differs from the release of that line before it), and which of them appeared or
+    disappeared there. An output that an `--artifact-source` rule names goes only to landings that change
+    one of its sources; a rebuilt output with the same content goes to none."""
     on_line = [i for i, r in enumerate(releases) if r.line == line]
     shipping = next((i for i in on_line if mask >> i & 1), None)
     if shipping is None:
@@ -89,7 +110,19 @@ def _shipped_artifacts(line: str, releases: list[BuiltRelease], mask: int) -> tu
     if not before:
         return [], []  # nothing on this line to compare with: no change can be attributed
     new, old = releases[shipping], releases[before[-1]]
-    changed = sorted(p for p in new.artifacts | old.artifacts if new.files.get(p) != old.files.get(p))
+    fed, named = sources
+
+    def content(files: dict[str, tuple[str, str, str | None]], path: str) -> str | None:
+        held = files.get(path)
+        return None if held is None else held[2] or held[1]
+
+    def attributed(path: str) -> bool:
+        rules = [g for g in named if fnmatch.fnmatchcase(path, g)]
+        return not rules or any(fnmatch.fnmatchcase(path, g) for g in fed)
+
+    changed = sorted(
+        p for p in new.artifacts | old.artifacts if content(new.files, p) != content(old.files, p) and attributed(p)
+    )
     return changed, [p for p in changed if p not in new.files or p not in old.files]
 
 
@@ -103,10 +136,13 @@ def _fixed_in(line: str, releases: list[BuiltRelease], mask: int) -> str:
     return releases[(on_line or containing)[0]].version if containing else ""
 
 
-def _followed(paths: dict[str, None], releases: list[BuiltRelease], mask: int, by_hash: dict[int, dict[str, list[str]]]) -> list[str]:
+def _followed(
+    paths: dict[str, None], releases: list[BuiltRelease], mask: int, by_hash: dict[int, dict[str, list[str]]], renames: Renames
+) -> list[str]:
     """Later names of the paths: where a release that carries the fix lacks a path, the files that have a
-    hash the path had and never stood beside it in one release (a rename without change). A path with no
-    such file was removed."""
+    hash the path had and never stood beside it in one release (a rename without change), else the name git
+    sees it renamed to (with changes) since the last release with the fix that held it. A path with no such
+    file was removed."""
     found: list[str] = []
     for path in paths:
         holding = [r for r in releases if path in r.files]
@@ -118,40 +154,87 @@ def _followed(paths: dict[str, None], releases: list[BuiltRelease], mask: int, b
                     index = by_hash[i] = {}
                     for other, (_, sha, _) in release.files.items():
                         index.setdefault(sha, []).append(other)
-                for sha in known:
-                    found.extend(
-                        o for o in index.get(sha, ())
-                        if o not in paths and o not in found and not any(o in r.files for r in holding)
-                    )
+                same = [o for sha in known for o in index.get(sha, ()) if not any(o in r.files for r in holding)]
+                if not same:
+                    before = [r for j, r in enumerate(releases) if mask >> j & 1 and path in r.files and r.tag.date <= release.tag.date]
+                    if before:
+                        new = renames(before[-1].tag.commit, release.tag.commit).get(path)
+                        same = [new] if new is not None and new in release.files else []
+                found.extend(o for o in same if o not in paths and o not in found)
     return found
 
 
+class Renames:
+    """The renames git finds between two commits (`diff -M --diff-filter=R`), deployed old path -> new, each pair once."""
+
+    def __init__(self, history: History, options: Options) -> None:
+        self.history = history
+        self.deployed = Deployed(options)
+        self._known: dict[tuple[str, str], dict[str, str]] = {}
+
+    def __call__(self, old: str, new: str) -> dict[str, str]:
+        if (old, new) not in self._known:
+            out = self.history.repo.run("diff", "-M", "--name-status", "-z", "--diff-filter=R", old, new)
+            fields = [text(f) for f in out.split(b"\0")]
+            found = {}
+            for i in range(0, len(fields) - 2, 3):
+                a, b = self.deployed(fields[i + 1]), self.deployed(fields[i + 2])
+                if a is not None and b is not None:
+                    found[a] = b
+            self._known[(old, new)] = found
+        return self._known[(old, new)]
+
+
 def _entry(
-    path: str, releases: list[BuiltRelease], fixed_mask: int, unfixed_mask: int, fix_id: str, report: Report, *, absence: bool
+    path: str, releases: list[BuiltRelease], fixed_mask: int, unfixed_mask: int, fix_id: str, report: Report, *,
+    absence: bool, deletes: bool,
 ) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
     """A file's hashes at the releases with the landing (fixed) and with no commit of the fix (unfixed).
 
-    `absent` stands in `fixed` wherever a release with the landing lacks the file (the fix deleted it, or
-    it went later). In `unfixed` it stands only for a file the landing adds (`absence`): a release without
-    the fix that lacks a file the fix merely changes (another line never had it, a module was left out)
-    tells nothing, and a tenant without the file is `not-deployed`, not `unfixed`.
+    `absent` stands in `fixed` only where the landing itself deletes the file. A release with the landing that
+    lacks a file the landing did not delete (removed later by other commits, or never there) proves nothing:
+    `absent` then stands in both lists. In `unfixed` it stands otherwise only for a file the landing adds
+    (`absence`): a release without the fix that lacks a file the fix merely changes (another line never had
+    it, a module was left out) tells nothing, and a tenant without the file is `not-deployed`, not `unfixed`.
+    A release whose version of the file is also held by a release without the fix (a revert, a rebuilt
+    archive with unchanged content) adds none of its hashes to `fixed`: they are reported and stay unfixed.
     """
     fixed: dict[str, list[str]] = {}
     unfixed: dict[str, list[str]] = {}
+    carrying: list[tuple[str, list[str]]] = []
+    ambiguous = False
     for i, release in enumerate(releases):
-        target = fixed if fixed_mask >> i & 1 else unfixed if unfixed_mask >> i & 1 else None
-        if target is None:
+        in_fixed, in_unfixed = fixed_mask >> i & 1, unfixed_mask >> i & 1
+        if not (in_fixed or in_unfixed):
             continue
         held = release.files.get(path)
-        if held is None and target is unfixed and not absence:
+        name = f"{release.line} {release.version}"
+        if held is None:
+            if in_fixed:
+                if deletes:
+                    carrying.append((name, ["absent"]))
+                else:
+                    ambiguous = True
+            elif absence:
+                unfixed.setdefault("absent", []).append(name)
             continue
-        tokens = ["absent"] if held is None else [f"sha256:{held[1]}"] + ([f"content-sha256:{held[2]}"] if held[2] else [])
+        tokens = [f"sha256:{held[1]}"] + ([f"content-sha256:{held[2]}"] if held[2] else [])
+        if in_fixed:
+            carrying.append((name, tokens))
+        else:
+            for token in tokens:
+                unfixed.setdefault(token, []).append(name)
+    for name, tokens in carrying:
+        clash = [t for t in tokens if t in unfixed and t != "absent"]
+        if clash:
+            report.conflicts.append(
+                f"{fix_id}: {path}: at {name}, which has the fix, {clash[0]} is also in releases without it"
+                f" ({', '.join(unfixed[clash[0]][:5])}); kept as unfixed"
+            )
+            continue
         for token in tokens:
-            target.setdefault(token, []).append(f"{release.line} {release.version}")
-    for token in [t for t in fixed if t in unfixed and t != "absent"]:
-        report.conflicts.append(
-            f"{fix_id}: {path}: {token} is in releases with the fix ({', '.join(fixed[token])}) and without it"
-            f" ({', '.join(unfixed[token])}); kept as unfixed"
-        )
-        del fixed[token]
+            fixed.setdefault(token, []).append(name)
+    if ambiguous:
+        fixed.setdefault("absent", [])
+        unfixed.setdefault("absent", [])
     return path, tuple(fixed), tuple(unfixed)

@@ -31,6 +31,9 @@ class Options:
     modules: tuple[tuple[str, str], ...] = ()
     """(glob, module): a deployed file's module is that of the first glob that matches its deployed path
     (`*` crosses `/`); a file no glob matches has none (every tenant deploys it)."""
+    artifact_sources: tuple[tuple[str, str], ...] = ()
+    """(repository glob, artifact glob): the built outputs the repository paths go into. An output a rule
+    names goes only to the fixes that change one of its sources."""
 
 
 @dataclass(frozen=True)
@@ -54,8 +57,10 @@ class Report:
 
     releases: list[str] = field(default_factory=list)
     skipped_tags: list[str] = field(default_factory=list)
-    backports_found: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    landings: dict[str, list[str]] = field(default_factory=dict)
+    """Per fix id, one line per line of the product: the commits that bring the fix there, and how each was found."""
     backports_missing: dict[str, list[str]] = field(default_factory=dict)
+    """Per fix id, the lines with releases after the fix on which no commit carrying it was found."""
     conflicts: list[str] = field(default_factory=list)
     no_deployed_files: list[str] = field(default_factory=list)
     unreleased: list[str] = field(default_factory=list)

@@ -13,6 +13,7 @@ from drift.catalog.builder.model import BuiltRelease, Options, Report
 from drift.catalog.builder.repo import Repository, Tag
 from drift.errors import InputError
 from drift.paths import check_relpath
+from drift.walk import display, recordable
 
 _PRE_RELEASE = re.compile(r"\d[.\d]*[-_.]?(?:a|b|rc|alpha|beta|pre|preview|dev|snapshot)\d*(?![a-z])", re.IGNORECASE)
 _BINARY_SUFFIXES = (".class", ".so", ".dll", ".exe", ".bin")
@@ -40,8 +41,17 @@ def read_releases(repo: Repository, options: Options, report: Report) -> list[Bu
         chosen.append((tag, line, version))
     deployed = Deployed(options)
     trees: list[dict[str, str]] = []
+    matched: set[str] = set()
     for tag, _, _ in chosen:
-        trees.append({path: oid for repo_path, oid in repo.files(tag.commit).items() if (path := deployed(repo_path)) is not None})
+        tree = repo.files(tag.commit)
+        unmatched = [g for g in options.includes if g not in matched]
+        if unmatched:
+            matched.update(g for g in unmatched if any(fnmatch.fnmatchcase(p, g) for p in tree))
+        trees.append({path: oid for repo_path, oid in tree.items() if (path := deployed(repo_path)) is not None})
+    if chosen:
+        for glob in options.includes:
+            if glob not in matched:
+                raise InputError(f"{glob!r} matches no file at any release tag (a typo?): the catalog would judge nothing", where="--include")
     # Every distinct blob once, through one cat-file process.
     hashed = {oid: hashes_of(path, data) for (oid, data), path in with_paths(repo, trees)}
     releases = []
@@ -50,6 +60,11 @@ def read_releases(repo: Repository, options: Options, report: Report) -> list[Bu
         files = {path: (_kind(path), *hashed[oid]) for path, oid in tree.items()}
         built = _artifacts(options.artifacts / version) if options.artifacts is not None else {}
         files.update(built)
+        if not files:
+            raise InputError(
+                f"release {version} (tag {tag.name}) has no file under {', '.join(repr(g) for g in options.includes)}: nothing could be judged against it",
+                where="--include",
+            )
         releases.append(BuiltRelease(tag, line, version, dict(sorted(files.items())), frozenset(built), modules.of(files)))
         report.releases.append(f"{line} {version} ({tag.name}, {len(files)} files)")
     report.unmatched_modules.extend(f"{glob}={name}" for glob, name in modules.unmatched())
@@ -113,7 +128,7 @@ def deployed_path(repo_path: str, options: Options) -> str | None:
         if repo_path.startswith(src):
             repo_path = dst + repo_path[len(src) :]
             break
-    return check_relpath(repo_path, source="--map", where=repo_path)
+    return check_relpath(recordable(repo_path)[0], source="--map", where=display(repo_path))
 
 
 def hashes_of(path: str, data: bytes) -> tuple[str, str | None]:

@@ -1,13 +1,15 @@
-"""What `drift catalog build` asks of a git repository, through GitPython.
+"""What `drift catalog build` asks of a git repository.
 
-Whole-repository questions go to one git command each (`rev-list`, `ls-tree`, `diff-tree --stdin`, `log -p`
-piped to `patch-id`); blob contents come from GitPython's persistent `cat-file --batch` process, each
-distinct blob once. Nothing spawns a process per object.
+Whole-repository questions go to one git command each (`rev-list`, `diff-tree --stdin`, `log --stdin`), one
+`ls-tree` per release, and blob contents come from one `cat-file --batch` process, each distinct blob once.
+Nothing spawns a process per object. Output is read as bytes: paths are decoded as UTF-8 with undecodable
+bytes kept as surrogate escapes (so nothing is lost and nothing crashes), messages by `drift.catalog.builder.gitlog`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import subprocess
 import threading
@@ -49,23 +51,30 @@ class Repository:
 
     def __init__(self, path: Path) -> None:
         try:
-            self.repo = git.Repo(path)
+            git.Repo(path)
         except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
             raise InputError("not a git repository", source=path, where="--repo") from exc
         self.path = path
 
-    def _git(self, *args: str, stdin: str | None = None) -> str:
+    def run(self, *args: str, stdin: bytes | None = None) -> bytes:
+        """git's standard output, as bytes; a failure is an operational error naming the command."""
+        env = dict(os.environ, LC_ALL="C", GIT_TERMINAL_PROMPT="0")
         try:
-            if stdin is None:
-                return str(self.repo.git.execute(["git", *args], stdout_as_string=True))
-            done = subprocess.run(["git", *args], cwd=self.path, input=stdin, capture_output=True, text=True, check=True)
-            return done.stdout
-        except (git.GitCommandError, subprocess.CalledProcessError) as exc:
-            raise OperationalError(f"git {args[0]} failed: {str(exc).strip()[:300]}", source=self.path) from exc
+            done = subprocess.run(["git", *args], cwd=self.path, input=stdin, capture_output=True, check=True, env=env)
+        except subprocess.CalledProcessError as exc:
+            raise OperationalError(
+                f"git {args[0]} failed: {exc.stderr.decode('utf-8', 'replace').strip()[:300]}", source=self.path
+            ) from exc
+        except OSError as exc:
+            raise OperationalError(f"cannot run git: {exc}", source=self.path) from exc
+        return done.stdout
+
+    def _text(self, *args: str, stdin: str | None = None) -> str:
+        return text(self.run(*args, stdin=None if stdin is None else stdin.encode("utf-8", "surrogateescape")))
 
     def tags(self) -> tuple[list[Tag], list[str]]:
         """Every tag that names a commit (annotated tags peeled), and the names of those that do not."""
-        out = self._git(
+        out = self._text(
             "for-each-ref",
             "--format=%(refname:short)%09%(*objectname)%09%(objectname)%09%(*objecttype)%09%(objecttype)"
             "%09%(*committerdate:unix)%09%(committerdate:unix)",
@@ -86,41 +95,41 @@ class Repository:
         wanted = sorted(set(revs))
         if not wanted:
             return {}
-        out = self._git("cat-file", "--batch-check=%(objectname) %(objecttype)", stdin="".join(f"{r}^{{commit}}\n" for r in wanted))
+        out = self._text("cat-file", "--batch-check=%(objectname) %(objecttype)", stdin="".join(f"{r}^{{commit}}\n" for r in wanted))
         result: dict[str, str | None] = {}
         for rev, line in zip(wanted, out.splitlines(), strict=True):
             parts = line.split()
             result[rev] = parts[0] if len(parts) == 2 and parts[1] == "commit" else None
         return result
 
-    def ancestry(self, tips: dict[str, int]) -> dict[str, int]:
-        """For every commit reachable from the tips, the OR of the bits of the tips it is reachable from.
-
-        One `rev-list --topo-order --parents` over the tips (children come before their parents), then the
-        bits flow from each commit to its parents.
-        """
-        if not tips:
-            return {}
-        out = self._git("rev-list", "--topo-order", "--parents", *sorted(set(tips)))
-        reach: dict[str, int] = dict(tips)
-        for line in out.splitlines():
-            commit, *parents = line.split()
-            bits = reach.get(commit, 0)
-            for parent in parents:
-                reach[parent] = reach.get(parent, 0) | bits
-        return reach
+    def graph(self, tips: Iterable[str]) -> tuple[list[str], dict[str, list[str]], dict[str, int]]:
+        """Every commit reachable from the tips, children before parents (`rev-list --topo-order`), each
+        commit's parents, and its committer time (one `rev-list --parents --timestamp`)."""
+        wanted = sorted(set(tips))
+        if not wanted:
+            return [], {}, {}
+        out = self.run("rev-list", "--topo-order", "--parents", "--timestamp", *wanted)
+        order: list[str] = []
+        parents: dict[str, list[str]] = {}
+        times: dict[str, int] = {}
+        for line in out.decode("ascii").splitlines():
+            when, commit, *rest = line.split()
+            order.append(commit)
+            parents[commit] = rest
+            times[commit] = int(when)
+        return order, parents, times
 
     def files(self, commit: str) -> dict[str, str]:
         """Every blob of the commit's tree: path -> blob id (submodules and links left out)."""
-        out = self._git("ls-tree", "-r", "-z", "--full-tree", commit)
+        out = self.run("ls-tree", "-r", "-z", "--full-tree", commit)
         result = {}
-        for record in out.split("\0"):
+        for record in out.split(b"\0"):
             if not record:
                 continue
-            meta, path = record.split("\t", 1)
+            meta, path = record.split(b"\t", 1)
             mode, kind, oid = meta.split()
-            if kind == "blob" and mode != "120000":
-                result[path] = oid
+            if kind == b"blob" and mode != b"120000":
+                result[text(path)] = oid.decode("ascii")
         return result
 
     def blobs(self, oids: Iterable[str]) -> Iterator[tuple[str, bytes]]:
@@ -159,9 +168,12 @@ class Repository:
         wanted = sorted(set(commits))
         if not wanted:
             return {}
-        out = self._git("diff-tree", "--stdin", "-r", "-M", "-m", "--first-parent", "--root", "--name-status", "-z", stdin="\n".join(wanted) + "\n")
+        out = self.run(
+            "diff-tree", "--stdin", "-r", "-M", "--diff-merges=first-parent", "--root", "--name-status", "-z",
+            stdin=("\n".join(wanted) + "\n").encode(),
+        )
         result: dict[str, list[Change]] = {c: [] for c in wanted}
-        fields = out.split("\0")
+        fields = [text(f) for f in out.split(b"\0")]
         i = 0
         current: str | None = None
         while i < len(fields):
@@ -169,7 +181,7 @@ class Repository:
             if not field:
                 i += 1
                 continue
-            if re.fullmatch(r"[0-9a-f]{40,64}", field.strip()):
+            if _OID.fullmatch(field.strip()):
                 current = field.strip()
                 i += 1
                 continue
@@ -185,35 +197,10 @@ class Repository:
                 i += 2
         return result
 
-    def messages(self, commits: Iterable[str]) -> dict[str, str]:
-        """The full message of each commit (one `log`, the commits on its standard input)."""
-        wanted = sorted(set(commits))
-        if not wanted:
-            return {}
-        out = self._git("log", "--no-walk=unsorted", "--stdin", "--format=%H%x00%B%x00%x00", stdin="\n".join(wanted) + "\n")
-        result = {}
-        for record in out.split("\0\0"):
-            record = record.lstrip("\n")
-            if record:
-                sha, _, body = record.partition("\0")
-                result[sha.strip()] = body
-        return result
 
-    def patch_ids(self, commits: Iterable[str]) -> dict[str, str]:
-        """`git patch-id --stable` of each commit (one `log -p` piped into one `patch-id`)."""
-        wanted = sorted(set(commits))
-        if not wanted:
-            return {}
-        try:
-            log = subprocess.run(
-                ["git", "log", "--no-walk=unsorted", "--stdin", "-p", "--no-color", "--format=commit %H"],
-                cwd=self.path, input=("\n".join(wanted) + "\n").encode(), capture_output=True, check=True,
-            ).stdout
-            ids = subprocess.run(["git", "patch-id", "--stable"], cwd=self.path, input=log, capture_output=True, check=True).stdout
-        except subprocess.CalledProcessError as exc:
-            raise OperationalError(f"git patch-id failed: {exc.stderr.decode(errors='replace')[:300]}", source=self.path) from exc
-        result = {}
-        for line in ids.decode().splitlines():
-            patch, commit = line.split()
-            result[commit] = patch
-        return result
+_OID = re.compile(r"[0-9a-f]{40,64}")
+
+
+def text(raw: bytes) -> str:
+    """git output as text: UTF-8, undecodable bytes kept as surrogate escapes (lossless, never an error)."""
+    return raw.decode("utf-8", "surrogateescape")

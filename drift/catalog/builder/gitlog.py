@@ -1,0 +1,133 @@
+"""Commit messages, the commits that touch some paths, and patch ids per file: what backport discovery reads.
+
+Each question is one `git log` over the commits it is about (never the whole history): messages of the
+candidate commits, the candidates that touch a fix's files, and the diffs of those candidates and the fixes.
+Messages are kept as raw bytes for matching and decoded for people: by the commit's `encoding` header where
+git re-encoded them, else as UTF-8 with replacement characters. Patch ids are drift's own, computed like
+`git patch-id --stable` (changed lines with whitespace removed, line numbers and context ignored), per file
+and, over the sorted per-file ids, per commit: a backport that conflicts in one file still matches in the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from drift.catalog.builder.repo import Repository, text
+
+_MIN_FILE_PATCH = 24
+"""A file's changed lines (whitespace removed) must hold at least this many bytes for its patch id alone to
+tie two commits: a one-word change (a version number) would tie unrelated commits."""
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A commit message: as stored (for matching) and as text (for people)."""
+
+    raw: bytes
+    shown: str
+    author_time: int
+    """When it was written (seconds since the epoch): a cherry-pick keeps its original's."""
+
+
+@dataclass(frozen=True, slots=True)
+class PatchIds:
+    """A commit's patch id, and the patch id of each file it changes (those with enough content alone)."""
+
+    commit: str
+    files: dict[str, str]
+    """Repository path -> the patch id of its diff."""
+
+
+def decode_message(raw: bytes, encoding: str) -> str:
+    """A message as text: UTF-8 if it is, else its declared encoding, else UTF-8 with replacements."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    if encoding:
+        try:
+            return raw.decode(encoding, "replace")
+        except LookupError:
+            pass
+    return raw.decode("utf-8", "replace")
+
+
+def messages(repo: Repository, commits: Iterable[str]) -> dict[str, Message]:
+    """The message of each commit (one `log --no-walk --stdin -z`)."""
+    wanted = sorted(set(commits))
+    if not wanted:
+        return {}
+    out = repo.run("log", "--no-walk=unsorted", "--stdin", "-z", "--format=%H%x00%e%x00%at%x00%B", stdin=("\n".join(wanted) + "\n").encode())
+    fields = out.split(b"\0")
+    result = {}
+    for i in range(0, len(fields) - 3, 4):
+        sha = fields[i].strip().decode("ascii")
+        raw = fields[i + 3]
+        encoding = fields[i + 1].decode("ascii", "replace").strip()
+        result[sha] = Message(raw, decode_message(raw, encoding), int(fields[i + 2] or b"0"))
+    return result
+
+
+def touching(repo: Repository, tips: Iterable[str], since: int, paths: Iterable[str]) -> dict[str, set[str]]:
+    """The commits (merges left out) reachable from the tips, committed at or after `since`, that change one of
+    the paths, each with the paths it changes (one `log --full-history -- PATHS`)."""
+    wanted_paths = sorted(set(paths))
+    wanted_tips = sorted(set(tips))
+    if not wanted_paths or not wanted_tips:
+        return {}
+    specs = [f":(literal){p}" for p in wanted_paths]
+    out = repo.run(
+        "log", "-z", "--format=%x01%H", "--name-only", "--no-renames", "--full-history", "--no-merges",
+        f"--since=@{since}", *wanted_tips, "--", *specs,
+    )
+    result: dict[str, set[str]] = {}
+    for record in out.split(b"\x01")[1:]:
+        head, *rest = record.split(b"\0")
+        result[head.strip().decode("ascii")] = {text(p.strip(b"\n")) for p in rest if p.strip(b"\n")}
+    return result
+
+
+def patch_ids(repo: Repository, commits: Iterable[str]) -> dict[str, PatchIds]:
+    """Each commit's patch ids (one `log -p --no-walk --stdin`; a merge against its first parent)."""
+    wanted = sorted(set(commits))
+    if not wanted:
+        return {}
+    out = repo.run(
+        "log", "--no-walk=unsorted", "--stdin", "-p", "--no-color", "--no-renames", "--no-ext-diff", "--no-textconv",
+        "--diff-merges=first-parent", "--format=%x01%H", stdin=("\n".join(wanted) + "\n").encode(),
+    )
+    result = {}
+    for record in (b"\n" + out).split(b"\n\x01")[1:]:
+        head, _, diff = record.partition(b"\n")
+        result[head.strip().decode("ascii")] = _ids(diff)
+    return result
+
+
+def _ids(diff: bytes) -> PatchIds:
+    per_file: dict[str, list[bytes]] = {}
+    lines: list[bytes] = []
+    index = b""
+    for line in diff.split(b"\n"):
+        if line.startswith(b"diff --git "):
+            lines = per_file.setdefault(_path_of(line), [])
+        elif line.startswith(b"index "):
+            index = line
+        elif line.startswith((b"+++ ", b"--- ")):
+            continue
+        elif line[:1] in (b"+", b"-"):
+            lines.append(line[:1] + b"".join(line[1:].split()))
+        elif line.startswith(b"Binary files "):
+            lines.append(index)  # the blob ids: the same bytes give the same id
+    bodies = {path: b"\n".join(changed) for path, changed in per_file.items()}
+    ids = {path: hashlib.sha1(body).hexdigest() for path, body in bodies.items()}
+    whole = hashlib.sha1("".join(sorted(ids.values())).encode()).hexdigest()
+    return PatchIds(whole, {path: ids[path] for path, body in bodies.items() if len(body) >= _MIN_FILE_PATCH})
+
+
+def _path_of(header: bytes) -> str:
+    """The new path of a `diff --git a/X b/X` header (quoted names unquoted well enough to compare)."""
+    rest = header[len(b"diff --git "):]
+    half = rest[len(rest) // 2 + 1:] if len(rest) % 2 == 1 else rest.rpartition(b" b/")[2]
+    return text(half[2:] if half.startswith(b"b/") else half)

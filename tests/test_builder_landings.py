@@ -1,0 +1,211 @@
+"""`drift catalog build` on histories shaped like real ones, each verdict checked against git ancestry.
+
+Each test builds a small real repository (tests/gitrepo.py), builds the catalog through the CLI, then for every
+release tag exports the deployed files, collects them as a tenant, scans, and asserts that the fix is `applied`
+exactly where one of its landings (`git merge-base --is-ancestor`) is in the tag's history, and never
+`missing` or `partial` where it is:
+- two landings of one fix on one line that diverge (a maintenance release and a separate squash on main,
+  whose next release is on the same line);
+- a never-tagged trunk, the register naming only the trunk commit, backports made by a bot (no trailer, a
+  "backport of PR #N as merged into master (<sha>)" body) and by hand conflicting in one file (per-file patch id);
+- a fix made on the oldest maintenance line and merged up into three newer lines, a header split on one;
+- a later refactor that deletes one of a fix's files, and another line that lost the file without the fix.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import yaml
+from click.testing import CliRunner
+
+from drift.catalog import load_catalog
+from drift.cli import main
+from drift.collect import collect
+from drift.scan import run_scan
+from drift.tenants import load_registry
+from tests.gitrepo import GitRepo
+
+NOW = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+
+
+def build(repo: GitRepo, tmp: Path, fixes: list[dict[str, object]], line_of: list[str], *extra: str):
+    register = tmp / "FIXES.yaml"
+    register.write_text(yaml.safe_dump(fixes, sort_keys=False), encoding="utf-8")
+    out = tmp / "manifests"
+    args = ["catalog", "build", "--repo", str(repo.path), "--fixes", str(register), "--include", "src/*", "--map", "src/=",
+            *(a for rule in line_of for a in ("--line-of", rule)), "--product", "p", "--out", str(out), *extra]
+    result = CliRunner().invoke(main, args)
+    return result, out
+
+
+def verdicts(repo: GitRepo, catalog: Path, tmp: Path, artifacts: Path | None = None) -> dict[tuple[str, str], str]:
+    """(tag, fix) -> the status a tenant running that tag gets."""
+    inventory = tmp / "inventory"
+    inventory.mkdir()
+    registry = []
+    for tag in repo.tags():
+        root = repo.export(tag, tmp / "roots" / tag, "src")
+        if artifacts is not None and (artifacts / tag[1:]).is_dir():
+            for path in (artifacts / tag[1:]).rglob("*"):
+                if path.is_file():
+                    target = root / path.relative_to(artifacts / tag[1:])
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(path.read_bytes())
+        tid = "t-" + tag.replace(".", "-")
+        (inventory / f"{tid}.json").write_text(collect(root, tid, jobs=1, now=NOW).text, encoding="utf-8")
+        registry.append({"id": tid, "name": tag})
+    (inventory / "tenants.yaml").write_text(yaml.safe_dump(registry), encoding="utf-8")
+    scan = run_scan(load_catalog(catalog), load_registry(inventory), inventory)
+    return {(r.tenant.name, f.fix): f.status for r in scan.tenants for f in r.findings}
+
+
+def wrong(repo: GitRepo, found: dict[tuple[str, str], str], landings: dict[str, list[str]]) -> list[str]:
+    """Where the verdict disagrees with git: applied exactly where a landing is an ancestor of the tag."""
+    bad = []
+    for (tag, fix), status in sorted(found.items()):
+        carried = any(repo.is_ancestor(c, tag) for c in landings[fix])
+        if (status == "applied") != carried or (carried and status in ("missing", "partial")):
+            bad.append(f"{tag} {fix}: {status}, though the fix is {'' if carried else 'not '}in its history")
+    return bad
+
+
+def java(name: str, *body: str) -> str:
+    return "\n".join([f"public class {name} {{", *(f"    {b}" for b in body), "}", ""])
+
+
+def test_two_diverging_landings_on_one_line_are_two_variants(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("start", {"src/Parse.java": java("Parse", "int limit = 10;", "int parse() { return read(limit); }")})
+    repo.tag("v1.2.0")
+    repo.branch("1.2", "HEAD")
+    repo.commit("main moves on", {"src/Other.java": java("Other", "int x = 1;")})
+    repo.checkout("1.2")
+    maint = repo.commit("Parse: bound the input (security)", {
+        "src/Parse.java": java("Parse", "int limit = 10;", "int parse() { return read(Math.min(limit, 8)); }"),
+    })
+    repo.tag("v1.2.1")
+    repo.checkout("main")
+    squash = repo.commit("Squashed: Parse bound, and tidy", {
+        "src/Parse.java": java("Parse", "static final int LIMIT = 10;", "int parse() { return read(Math.min(LIMIT, 8)); }"),
+    })
+    repo.tag("v1.3.0")
+    repo.commit("later", {"src/Other.java": java("Other", "int x = 2;")})
+    repo.tag("v1.3.1")
+    fixes = [{"id": "SEC-1", "title": "t", "severity": "high", "commits": [maint, squash]}]
+    result, out = build(repo, tmp_path, fixes, ["^v1=1.x"])
+    assert result.exit_code == 0, result.stderr
+    doc = yaml.safe_load((out / "fixes" / "SEC-1.yaml").read_text(encoding="utf-8"))
+    assert [(v["line"], v["commits"]) for v in doc["variants"]] == [("1.x", [maint]), ("1.x", [squash])]
+    found = verdicts(repo, out, tmp_path)
+    assert wrong(repo, found, {"SEC-1": [maint, squash]}) == []
+    assert found[("v1.3.1", "SEC-1")] == "applied"
+
+
+def test_a_never_tagged_trunk_with_bot_and_conflicting_backports(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "repo")
+    body_a = ["int check(String s) {", "    if (s == null) return 0;", "    return s.length();", "}"]
+    body_b = ["String render(String s) {", "    return template.fill(s);", "}"]
+    repo.commit("start", {"src/A.java": java("A", *body_a), "src/B.java": java("B", *body_b)})
+    repo.branch("1.0", "HEAD")
+    repo.commit("trunk work", {"src/C.java": java("C", "int c = 3;")})
+    repo.branch("1.1", "HEAD")
+    repo.commit("more trunk work", {"src/C.java": java("C", "int c = 4;")})
+    for branch, tag in (("1.0", "v1.0.0"), ("1.1", "v1.1.0")):
+        repo.checkout(branch)
+        repo.commit(f"release {tag}", {"src/version.txt": tag + "\n"})
+        repo.tag(tag)
+    repo.checkout("main")
+    fixed_a = [b.replace("return s.length();", "return Math.min(s.length(), MAX_LENGTH_ALLOWED_BY_POLICY);") for b in body_a]
+    fixed_b = [b.replace("template.fill(s)", "template.fill(Html.escapeEverything(s))") for b in body_b]
+    trunk = repo.commit("Escape input and bound its length (#123)", {"src/A.java": java("A", *fixed_a), "src/B.java": java("B", *fixed_b)})
+    repo.commit("trunk goes on", {"src/C.java": java("C", "int c = 5;")})
+    # 1.1: the bot's backport: the same patch, no trailer, a body naming the trunk commit.
+    repo.checkout("1.1")
+    bot = repo.commit(
+        f"[1.1] Escape input and bound its length (#124)\n\nThis is a backport of PR #123 as merged into master ({trunk}).\n",
+        {"src/A.java": java("A", *fixed_a), "src/B.java": java("B", *fixed_b)},
+    )
+    repo.tag("v1.1.1")
+    # 1.0: by hand, B.java conflicted and was resolved differently; no trailer, no body.
+    repo.checkout("1.0")
+    hand = repo.commit("Escape input and bound its length", {
+        "src/A.java": java("A", *fixed_a),
+        "src/B.java": java("B", *[b.replace("template.fill(s)", "template.fill(Escaper.html(s))") for b in body_b]),
+    })
+    repo.tag("v1.0.1")
+    fixes = [{"id": "SEC-2", "title": "t", "severity": "critical", "commits": [trunk]}]
+    result, out = build(repo, tmp_path, fixes, ["^v1\\.0=1.0", "^v1\\.1=1.1"])
+    assert result.exit_code == 0, result.stderr
+    report = result.stderr
+    assert f"1.0: {hand[:12]} (found: same patch id for src/A.java)" in report, report
+    assert f"1.1: {bot[:12]} (found: its backport body names {trunk[:12]})" in report, report
+    assert "judged by the commit's own files" not in report, report
+    found = verdicts(repo, out, tmp_path)
+    assert wrong(repo, found, {"SEC-2": [trunk, bot, hand]}) == []
+
+
+def test_a_fix_merged_up_into_three_newer_lines_with_a_header_split_on_one(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "repo")
+    header = "#pragma once\nint parse(const char *s);\n"
+    code = "#include \"decl.h\"\nint parse(const char *s) { return s[0]; }\n"
+    repo.commit("start", {"src/decl.h": header, "src/parse.c": code})
+    tags = {}
+    for version in ("1.0", "1.1", "1.2", "1.3"):
+        repo.branch(version, "HEAD")
+        repo.checkout(version)
+        if version == "1.2":  # the header is split on 1.2: declarations of checks go to checks.h
+            repo.commit("Split checks.h out of decl.h", {"src/checks.h": "#pragma once\nint valid(const char *s);\n",
+                                                          "src/decl.h": header + "#include \"checks.h\"\n"})
+        repo.commit(f"release {version}.0", {"src/version.txt": f"{version}.0\n"})
+        repo.tag(f"v{version}.0")
+        tags[version] = f"v{version}.0"
+    repo.checkout("1.0")
+    fixed_code = code.replace("return s[0];", "return valid(s) ? s[0] : -1;")
+    fix = repo.commit("parse: refuse an empty string (CVE)", {"src/decl.h": header + "int valid(const char *s);\n", "src/parse.c": fixed_code})
+    repo.commit("release 1.0.1", {"src/version.txt": "1.0.1\n"})
+    repo.tag("v1.0.1")
+    merges = []
+    for older, newer in (("1.0", "1.1"), ("1.1", "1.2"), ("1.2", "1.3")):
+        repo.checkout(newer)
+        files: dict[str, str | bytes | None] = {"src/parse.c": fixed_code, "src/version.txt": f"{newer}.1\n"}
+        if newer == "1.1":
+            files["src/decl.h"] = header + "int valid(const char *s);\n"
+        if newer == "1.2":
+            files["src/checks.h"] = "#pragma once\nint valid(const char *s);\nint valid_len(const char *s);\n"
+        merges.append(repo.merge_resolved(older, f"Merge {older} into {newer}", files))
+        repo.tag(f"v{newer}.1")
+    fixes = [{"id": "CVE-1", "title": "t", "severity": "critical", "commits": [fix]}]
+    rules = [f"^v{v.replace('.', '[.]')}[.]={v}.x" for v in ("1.0", "1.1", "1.2", "1.3")]
+    result, out = build(repo, tmp_path, fixes, rules)
+    assert result.exit_code == 0, result.stderr
+    doc = yaml.safe_load((out / "fixes" / "CVE-1.yaml").read_text(encoding="utf-8"))
+    by_line = {v["line"]: v for v in doc["variants"]}
+    assert sorted(by_line) == ["1.0.x", "1.1.x", "1.2.x", "1.3.x"]
+    assert sorted(f["path"] for f in by_line["1.2.x"]["files"]) == ["checks.h", "parse.c", "version.txt"]
+    found = verdicts(repo, out, tmp_path)
+    assert wrong(repo, found, {"CVE-1": [fix]}) == []
+
+
+def test_a_file_deleted_later_by_a_refactor_proves_nothing(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("start", {"src/X.java": java("X", "int x() { return 1; }"), "src/Y.java": java("Y", "int y() { return 1; }")})
+    repo.tag("v1.0.0")
+    repo.branch("2.x", "HEAD")
+    fix = repo.commit("fix X and Y", {"src/X.java": java("X", "int x() { return 2; }"), "src/Y.java": java("Y", "int y() { return 2; }")})
+    repo.tag("v1.0.1")
+    repo.commit("refactor: Y goes", {"src/Y.java": None, "src/Z.java": java("Z", "completely different code here", "and more of it")})
+    repo.tag("v1.0.2")
+    repo.checkout("2.x")
+    repo.commit("2.x refactor: Y goes too", {"src/Y.java": None})
+    repo.tag("v2.0.0")
+    fixes = [{"id": "FIX-3", "title": "t", "severity": "high", "commits": [fix]}]
+    result, out = build(repo, tmp_path, fixes, ["^v1=1.x", "^v2=2.x"])
+    assert result.exit_code == 0, result.stderr
+    entry = next(f for f in yaml.safe_load((out / "fixes" / "FIX-3.yaml").read_text(encoding="utf-8"))["variants"][0]["files"]
+                 if f["path"] == "Y.java")
+    assert "absent" in entry["fixed"] and "absent" in entry["unfixed"]
+    found = verdicts(repo, out, tmp_path)
+    assert wrong(repo, found, {"FIX-3": [fix]}) == []
+    assert found[("v2.0.0", "FIX-3")] == "missing"
