@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from itertools import chain, compress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from drift.catalog.model import Catalog, Fix
-from drift.errors import InputError
+from drift.errors import InputError, TrustError
 from drift.expected import Expectations
 from drift.filedrift import ReleaseIndex
 from drift.inventory.model import Inventory
@@ -59,12 +59,14 @@ class TenantJudge:
     """Judges one tenant at a time against a catalog: its fixes and its file-level drift."""
 
     def __init__(
-        self, catalog: Catalog, inventory_dir: Path, fixes: Sequence[Fix] | None = None, trust: Trust | None = None, today: dt.date | None = None
+        self, catalog: Catalog, inventory_dir: Path, fixes: Sequence[Fix] | None = None, trust: Trust | None = None,
+        now: dt.datetime | None = None, newest_signed: Mapping[str, dt.datetime] | None = None,
     ) -> None:
         self.fixes = catalog.fixes if fixes is None else tuple(fixes)
         self.inventory_dir = inventory_dir
         self.trust = trust
-        self.today = today or dt.datetime.now(dt.UTC).date()
+        self.now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+        self.newest_signed = newest_signed or {}
         self._index = ReleaseIndex(catalog)
         self._expected = Expectations(catalog, self._index)
         self._judge = Judge(self.fixes)
@@ -75,7 +77,7 @@ class TenantJudge:
         if path is None:
             return _without_inventory(tenant, self.fixes)
         inventory = read_inventory(path, tenant.id)
-        signed_by, signature = self._signature(path, tenant)
+        signed_by, signature = self._signature(path, tenant, inventory)
         if signature.startswith(_REFUSED):
             return _without_inventory(tenant, self.fixes, inventory, f"inventory {signature}", signature)
         nearest = self._index.nearest(inventory.files)
@@ -93,19 +95,42 @@ class TenantJudge:
             signature=signature,
         )
 
-    def _signature(self, path: Path, tenant: Tenant) -> tuple[str | None, str]:
+    def _signature(self, path: Path, tenant: Tenant, inventory: Inventory) -> tuple[str | None, str]:
         """The key that vouches for the inventory, and what became of its signature (see
-        `TenantResult.signature`); a tenant whose inventory must be signed and is not is refused too."""
+        `TenantResult.signature`); a tenant whose inventory must be signed and is not is refused too, and so
+        is a signed inventory collected in the future, or before one of the tenant's signed inventories that
+        the database already judged (an older inventory, validly signed then, replayed to hide a regression)."""
         if self.trust is None:
             return None, ""
         if not signature_path(path).exists():
             if INVENTORY in self.trust.require:
                 return None, f"{_REFUSED}not signed, and the trust file requires signed inventories"
             return None, "unsigned"
-        checked = verify_signature(path, self.trust, kind=INVENTORY, tenant=tenant.id, today=self.today)
+        checked = verify_signature(path, self.trust, kind=INVENTORY, tenant=tenant.id, today=self.now.date())
         if not checked.ok:
             return None, f"{_REFUSED}{checked.reason}"
+        collected = collection_time(inventory.collected_at)
+        if collected is None or collected > self.now + _CLOCK_SKEW:
+            return None, f"{_REFUSED}collected at {inventory.collected_at}, in the future"
+        newest = self.newest_signed.get(tenant.id)
+        if newest is not None and collected < newest:
+            return None, (f"{_REFUSED}collected at {inventory.collected_at}, before the signed inventory of "
+                          f"{newest.strftime('%Y-%m-%dT%H:%M:%SZ')} this database already judged (an older inventory replayed?)")
         return checked.key, f"signed by {checked.key}"
+
+
+_CLOCK_SKEW = dt.timedelta(days=1)
+"""How far in the future a collection time may lie (clocks of tenants' servers drift)."""
+
+
+def collection_time(value: str | None) -> dt.datetime | None:
+    """An inventory's `collected_at` as an aware UTC time (None for a listing without one)."""
+    if not value:
+        return None
+    try:
+        return dt.datetime.fromisoformat(value).astimezone(dt.UTC)
+    except ValueError:
+        return None
 
 
 _REFUSED = "signature refused: "
@@ -119,6 +144,7 @@ def iter_scan(
     progress: Callable[[Tenant], None] | None = None,
     jobs: int = 1,
     trust: Trust | None = None,
+    newest_signed: Mapping[str, dt.datetime] | None = None,
 ) -> Iterator[TenantResult]:
     """Judge each tenant, in id order, reading its inventory from `inventory_dir`; one result at a time.
 
@@ -126,7 +152,7 @@ def iter_scan(
     processes; the results are the same, in the same order. An inventory that does not verify raises
     `InventoryError`; a tenant with no inventory is judged `unverifiable` (a scan fails closed).
     """
-    judge = TenantJudge(catalog, inventory_dir, fixes, trust)
+    judge = TenantJudge(catalog, inventory_dir, fixes, trust, newest_signed=newest_signed)
     ordered = sorted(tenants, key=lambda t: t.id)
     if jobs > 1 and len(ordered) >= _MIN_PER_WORKER * jobs and can_fork():
         results = judge_in_workers(judge, ordered, jobs)
@@ -203,7 +229,8 @@ def scan_into(
             kept.append(result if keeper is None else keeper(result))
             yield result
 
-    results = iter_scan(catalog, tenants, inventory_dir, fixes, progress=progress, jobs=jobs, trust=trust)
+    newest = store.newest_signed_collections() if trust is not None else None
+    results = iter_scan(catalog, tenants, inventory_dir, fixes, progress=progress, jobs=jobs, trust=trust, newest_signed=newest)
     titles = {f.id: f.title for f in fixes}
     saved = store.save_scan(catalog.digest, timestamp(now), keeping(results), [f.id for f in fixes] if narrowed else None,
                             whole=not (narrowed or some_tenants), titles=titles)
@@ -215,7 +242,12 @@ def vouch_for_catalog(store: Store, catalog_dir: Path, catalog: Catalog, trust: 
     record its version in the database, so that an older version is refused from then on (raises
     `TrustError`, exit 2)."""
     moment = now or dt.datetime.now(dt.UTC)
-    vouched_for = vouched(catalog_dir, catalog, trust, today=moment.astimezone(dt.UTC).date(), newest_seen=store.newest_catalog_version(catalog.product))
+    newest = store.newest_catalog_version(catalog.product)
+    vouched_for = vouched(catalog_dir, catalog, trust, today=moment.astimezone(dt.UTC).date(), newest_seen=newest)
+    if vouched_for is None and newest is not None:
+        # Signed catalogs were judged here: an unsigned one (or one nothing can check) would be a way around rollback.
+        why = "it has no signature" if trust is not None else "there is no trust file to check its signature"
+        raise TrustError(f"this database judged signed catalogs of {catalog.product} (up to version {newest}), and {why}", source=catalog_dir)
     if vouched_for is not None:
         store.record_catalog_version(catalog.product, vouched_for.version, catalog.digest, vouched_for.key, timestamp(moment), source=str(catalog_dir))
     return vouched_for

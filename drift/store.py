@@ -25,6 +25,7 @@ Robustness (SPEC 9):
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -170,6 +171,18 @@ class Store:
         """The highest signed catalog version of `product` a scan has judged with here, if any."""
         row = self.db.conn.execute("SELECT max(version) FROM catalogs WHERE product = ?", (product,)).fetchone()
         return None if row is None or row[0] is None else int(row[0])
+
+    def newest_signed_collections(self) -> dict[str, dt.datetime]:
+        """Per tenant, the latest collection time of a signed inventory any stored scan judged."""
+        newest: dict[str, dt.datetime] = {}
+        for tenant, collected_at in self.db.conn.execute("SELECT DISTINCT tenant, collected_at FROM tenants WHERE signed_by IS NOT NULL"):
+            try:
+                when = dt.datetime.fromisoformat(collected_at).astimezone(dt.UTC)
+            except (TypeError, ValueError):
+                continue
+            if tenant not in newest or when > newest[tenant]:
+                newest[tenant] = when
+        return newest
 
     def record_catalog_version(self, product: str, version: int, digest: str, signed_by: str, when: str, *, source: str) -> None:
         """Remember that a scan judged with this signed catalog version; one version is one catalog, so the

@@ -137,3 +137,10 @@ def test_an_honest_tenant_on_the_fixed_release_passes(site):
     collect(site)
     assert finding(site)["status"] == "applied"
     assert gate(site) == 0
+
+
+def test_an_exclude_pattern_an_inventory_cannot_record_is_refused_before_collecting(site):
+    deploy(site, "2.2")
+    result = run(site, "collect", "tree", "--tenant", TENANT, "--out", f"inventory/{TENANT}.json", "--exclude", "\x1b[31mlib")
+    assert result.exit_code == 2 and "--exclude[0]" in result.stderr and "\x1b" not in result.stderr
+    assert not (site / "inventory" / f"{TENANT}.json").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -10,7 +11,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from drift.catalog import load_catalog
 from drift.cli import main
+from drift.trust.catalogs import sign_catalog
+from drift.trust.keys import load_signing_key
 from tests.builders import redigest, write_yaml
 from tests.demo import release_files
 
@@ -45,6 +49,7 @@ def site(demo_root: Path) -> Path:
             (tree / path).parent.mkdir(parents=True, exist_ok=True)
             (tree / path).write_bytes(data)
     keys = demo_root / "keys"
+    keys.mkdir()
     for name in ("munakata", "adachi", "vendor", "auditor"):
         ok(demo_root, "key", "generate", "--out", str(keys / name))
     trust(demo_root)
@@ -160,7 +165,11 @@ def test_catalog_signatures_expired_rolled_back_or_by_an_inventory_key_are_refus
     ok(site, "catalog", "sign", "--sign", str(site / "keys" / "munakata"), "--catalog-version", "1", "--expires", "2099-01-01")
     refused = run(site, "scan")
     assert refused.exit_code == 2 and "key munakata-2026 may sign inventorys, not catalogs" in refused.stderr
-    ok(site, "catalog", "sign", "--sign", str(site / "keys" / "vendor"), "--catalog-version", "2", "--expires", "2020-01-01")
+    past = run(site, "catalog", "sign", "--sign", str(site / "keys" / "vendor"), "--catalog-version", "2", "--expires", "2020-01-01")
+    assert past.exit_code == 2 and "2020-01-01 is past" in past.stderr
+    # a signature made back then, that expired since
+    sign_catalog(site / "manifests", load_catalog(site / "manifests"), load_signing_key(site / "keys" / "vendor"), version=2,
+                 expires=dt.date(2020, 1, 1), now=dt.datetime(2019, 6, 1, tzinfo=dt.UTC))
     refused = run(site, "scan")
     assert refused.exit_code == 2 and "expired on 2020-01-01" in refused.stderr
     ok(site, "catalog", "sign", "--sign", str(site / "keys" / "vendor"), "--catalog-version", "2", "--expires", "2099-01-01")
@@ -180,7 +189,7 @@ def test_drift_verify_says_who_signed_what_and_fails_on_any_tampered_file(site):
     result = ok(site, "verify", str(inventory), "manifests", "scan.json")
     lines = result.stdout.splitlines()
     assert len(lines) == 3
-    assert lines[0].startswith(f"{inventory}: OK: inventory signed by munakata-2026 (SHA256:")
+    assert lines[0].startswith(f"{inventory}: OK: inventory of tenant 402206 signed by munakata-2026 (SHA256:")
     assert lines[1].startswith("manifests: OK: catalog signed by vendor")
     assert lines[2].startswith("scan.json: OK: scan signed by auditor")
     for target in (inventory, site / "scan.json", site / "manifests" / "fixes" / "DEMO-0001.yaml"):
@@ -208,3 +217,74 @@ def test_a_private_key_made_by_drift_is_mode_0600_and_never_overwritten(site):
     again = run(site, "key", "generate", "--out", str(site / "keys" / "munakata"))
     assert again.exit_code == 2 and "never overwrites" in again.stderr
     shutil.rmtree(site / "keys")
+
+
+def test_a_stored_scan_judged_without_the_trust_file_is_not_gated_with_it(site):
+    path = collect(site, TENANT, "munakata")
+    collect(site, OTHER, "adachi")
+    path.write_text(redigest(path.read_text(encoding="utf-8").replace('"changed_during_collection": false', '"changed_during_collection": true')),
+                    encoding="utf-8")
+    assert run(site, "gate").exit_code == 1  # scanned with the trust file: refused
+    ok(site, "scan", "--trust", str(site / "inventory" / "trust.yaml"))
+    (site / "inventory" / "trust.yaml").rename(site / "trust.yaml")
+    ok(site, "scan")  # stored without a trust file: the forged inventory judged on its files
+    gated = run(site, "gate", "--scan", "latest", "--trust", str(site / "trust.yaml"))
+    assert gated.exit_code == 2 and "judged without a trust file" in gated.stderr
+
+
+def signed_inventory_at(site: Path, tenant: str, when: str, key: str) -> Path:
+    """The tenant's real inventory with another collection time, signed by `key` (a valid signature)."""
+    from drift.trust.inventories import sign_inventory
+
+    path = site / "inventory" / f"{tenant}.json"
+    text = path.read_text(encoding="utf-8")
+    start = text.index('"collected_at": "') + len('"collected_at": "')
+    path.write_text(redigest(text[:start] + when + text[text.index('"', start):]), encoding="utf-8")
+    sign_inventory(path, load_signing_key(site / "keys" / key))
+    return path
+
+
+def test_an_older_validly_signed_inventory_replayed_is_refused(site):
+    collect(site, TENANT, "munakata")
+    collect(site, OTHER, "adachi")
+    signed_inventory_at(site, TENANT, "2026-11-01T00:00:00Z", "munakata")
+    assert scanned(site)[TENANT]["signed_by"] == "munakata-2026"
+    signed_inventory_at(site, TENANT, "2026-01-01T00:00:00Z", "munakata")  # an older one, really signed back then
+    tenant = scanned(site)[TENANT]
+    assert tenant["signature"].startswith("signature refused: collected at 2026-01-01T00:00:00Z, before the signed inventory of 2026-11-01")
+    assert run(site, "gate").exit_code == 1
+
+
+def test_a_signed_inventory_collected_in_the_future_is_refused(site):
+    collect(site, TENANT, "munakata")
+    collect(site, OTHER, "adachi")
+    signed_inventory_at(site, TENANT, "9999-12-31T23:59:59Z", "munakata")
+    assert scanned(site)[TENANT]["signature"] == "signature refused: collected at 9999-12-31T23:59:59Z, in the future"
+
+
+def test_a_key_revoked_in_one_entry_is_revoked_in_every_other(site):
+    collect(site, TENANT, "munakata")
+    collect(site, OTHER, "adachi")
+    doc = __import__("yaml").safe_load((site / "inventory" / "trust.yaml").read_text())
+    doc["keys"].append({"id": "munakata-old", "public_key": public(site, "munakata"), "signs": "inventory", "tenants": ["*"], "revoked": True})
+    write_yaml(site / "inventory" / "trust.yaml", doc)
+    assert scanned(site)[TENANT]["signature"] == "signature refused: key munakata-old is revoked"
+
+
+def test_an_unsigned_catalog_after_a_signed_one_is_refused(site):
+    collect(site, TENANT, "munakata")
+    collect(site, OTHER, "adachi")
+    ok(site, "catalog", "sign", "--sign", str(site / "keys" / "vendor"), "--catalog-version", "2", "--expires", "2099-01-01")
+    ok(site, "scan")
+    (site / "manifests" / "catalog.sig").unlink()
+    refused = run(site, "scan")
+    assert refused.exit_code == 2 and "judged signed catalogs of demo (up to version 2), and it has no signature" in refused.stderr
+
+
+def test_verify_fails_an_inventory_named_for_another_tenant(site):
+    inventory = collect(site, TENANT, "munakata")
+    other = site / "inventory" / f"{OTHER}.json"
+    other.write_bytes(inventory.read_bytes())
+    (site / "inventory" / f"{OTHER}.json.sig").write_bytes((site / "inventory" / f"{TENANT}.json.sig").read_bytes())
+    result = run(site, "verify", str(other))
+    assert result.exit_code == 1 and f"named for tenant {OTHER}, but holds the inventory of tenant {TENANT}" in result.stdout

@@ -12,7 +12,9 @@ from drift.cli.progress import progress
 from drift.collect import collect as collect_inventory
 from drift.errors import InputError, OperationalError
 from drift.hashcache import open_cache
+from drift.inventory.jsonfile import MAX_PATTERN
 from drift.tenants import check_tenant_id
+from drift.text import shown
 from drift.walk import inside, walk
 
 
@@ -29,12 +31,22 @@ from drift.walk import inside, walk
 @click.option("--cache", "cache_path", type=click.Path(path_type=Path, dir_okay=False),
               help="Reuse the hashes of files whose device, inode, size, mtime and ctime are unchanged.")
 @click.option("--rehash", is_flag=True, help="With --cache: hash every file again (and rewrite the cache).")
+@click.option("--sign", "key_path", type=click.Path(path_type=Path, dir_okay=False), metavar="KEYFILE",
+              help="Sign the inventory with this Ed25519 key (the municipality's): OUT.sig beside it.")
 def collect(
     root: Path, tenant_id: str, out: Path | None, jobs: int | None, excludes: tuple[str, ...], catalog_dir: Path,
-    cache_path: Path | None, rehash: bool,
+    cache_path: Path | None, rehash: bool, key_path: Path | None,
 ) -> None:
     """Hash every regular file under ROOT into a verifiable inventory."""
     tenant = check_tenant_id(tenant_id, source="--tenant", where="ID")
+    for i, pattern in enumerate(excludes):
+        if not pattern or len(pattern) > MAX_PATTERN or not pattern.isprintable():
+            raise InputError(f"must be a printable pattern of 1 to {MAX_PATTERN} characters, not {shown(pattern)}", where=f"--exclude[{i}]")
+    key = None
+    if key_path is not None:  # only then is the signing library needed: the collector itself is the standard library's
+        from drift.trust.keys import load_signing_key
+
+        key = load_signing_key(key_path)
     if not root.is_dir():
         raise InputError("not a folder", source=root)
     if rehash and cache_path is None:
@@ -46,7 +58,14 @@ def collect(
     tree = walk(root, patterns)
     with progress(tree.size, f"hashing {root}", unit="bytes", files=len(tree.files)) as advance:
         result = collect_inventory(root, tenant, tree=tree, config_keys=keys, excludes=patterns, jobs=jobs, cache=cache, progress=advance)
+    if out is None:
+        target.parent.mkdir(exist_ok=True)  # the default folder, inventory/, is made; a folder named with --out must exist
     write_atomic(target, result.text)
+    if key is not None:
+        from drift.trust.inventories import sign_inventory
+
+        signed = sign_inventory(target, key)
+        click.echo(f"{signed}: signed by {key.public.fingerprint}", err=True)
     click.echo(
         f"{target}: {result.files} files, {result.unreadable} unreadable, {result.links} links, {result.skipped} skipped"
         + f"; {result.bytes_read:,} bytes of file content read"

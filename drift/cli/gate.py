@@ -17,7 +17,7 @@ from drift.atomic import write_atomic
 from drift.catalog import load_catalog
 from drift.cli.options import catalog_option, db_option, inventory_option, trust_option
 from drift.cli.progress import progress
-from drift.errors import DriftError, InputError
+from drift.errors import DriftError, InputError, TrustError
 from drift.formats.junit import render_junit, render_junit_error
 from drift.formats.sarif import render_sarif, render_sarif_error
 from drift.gate import (
@@ -32,7 +32,7 @@ from drift.gate import (
 )
 from drift.policy import BLOCKABLE, UNCATALOGUED_BLOCK, UNCATALOGUED_CHOICES, UNCATALOGUED_WARN, Policy, Waiver
 from drift.results import Scan
-from drift.scan import scan_into, select, unregistered_inventories, vouch_for_catalog
+from drift.scan import NO_INVENTORY, scan_into, select, unregistered_inventories, vouch_for_catalog
 from drift.store import Store
 from drift.tenants import load_registry
 from drift.text import clip, shown, terminal_safe
@@ -125,7 +125,13 @@ def _scan(
             if row is not None and row[0] is not None:
                 # A scan narrowed with --fix judged only some fixes: gating it would pass what it never looked at.
                 raise InputError(f"scan {scan_id} judged only the fixes {', '.join(_json_list(row[0]))}: gate a whole scan", where="--scan")
-            return store.load_scan(scan_id), {}
+            scan = store.load_scan(scan_id)
+        trust = find_trust(inventory_dir, trust_path)
+        if trust is not None and any(not t.signature for t in scan.tenants if t.inventory_digest != NO_INVENTORY):
+            # A stored scan judged without a trust file would pass inventories the trust file might refuse.
+            raise TrustError(f"scan {scan_id} was judged without a trust file, and {trust.source} is one: scan again with it "
+                             "(drift gate without --scan)", where="--scan")
+        return scan, {}
     catalog = load_catalog(catalog_dir)
     registry = load_registry(inventory_dir)
     trust = find_trust(inventory_dir, trust_path)

@@ -45,6 +45,9 @@ def sign_catalog(root: Path, catalog: Catalog, key: SigningKey, *, version: int,
     """Write `catalog.sig` for the catalog loaded from `root`; returns its path."""
     if not 1 <= version <= MAX_VERSION:
         raise TrustError(f"must be a whole number from 1 to {MAX_VERSION}", source=root, where="--catalog-version")
+    today = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).date()
+    if expires < today:
+        raise TrustError(f"{expires.isoformat()} is past: a scan would refuse the catalog", source=root, where="--expires")
     predicate = {"product": catalog.product, "catalog_version": version, "expires": expires.isoformat(), "signed_at": now_utc(now)}
     statement = Statement(CATALOG, "catalog", catalog.digest.removeprefix("sha256:"), predicate)
     return write_signature(root / "catalog", statement, key)

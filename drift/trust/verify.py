@@ -42,7 +42,9 @@ class Verification:
         """One line: who signed what and when, or why it does not verify."""
         what = self.kind or "file"
         if self.ok:
-            return f"{self.path}: OK: {what} signed by {self.key} ({self.fingerprint}) at {self.signed_at}"
+            tenant = self.predicate.get("tenant")
+            of = f" of tenant {tenant}" if self.kind == INVENTORY and isinstance(tenant, str) else ""
+            return f"{self.path}: OK: {what}{of} signed by {self.key} ({self.fingerprint}) at {self.signed_at}"
         by = f" (key {self.key or self.fingerprint})" if (self.key or self.fingerprint) else ""
         return f"{self.path}: FAILED: {self.reason}{by}"
 
@@ -98,6 +100,9 @@ def verify_signature(
     if tenant is not None and statement.predicate.get("tenant") != tenant:
         return outcome(f"the signature vouches for another tenant's inventory, not {tenant}'s", verified)
     same = [k for k in candidates if k.key.fingerprint == verified.key.fingerprint]
+    revoked = next((k for k in same if k.revoked), None)
+    if revoked is not None:  # one key revoked anywhere in the trust file is revoked everywhere
+        return outcome(f"key {revoked.id} is revoked", revoked)
     refusals = [k.may_sign(statement.kind, tenant, day) for k in same]
     for k, why in zip(same, refusals):
         if not why:
@@ -134,6 +139,9 @@ def verify_file(path: Path, trust: Trust, today: dt.date | None = None) -> Verif
         signed = open_signature(signature_path(path))
         if signed.statement.kind == INVENTORY and path.suffix in READERS:
             inventory = read_inventory(path)
+            if inventory.tenant != path.stem:  # a scan reads <tenant>.json as that tenant's: so must verify
+                return Verification(str(path), False, f"named for tenant {path.stem}, but holds the inventory of tenant {inventory.tenant}",
+                                    INVENTORY)
             return verify_signature(path, trust, kind=INVENTORY, tenant=inventory.tenant, today=today)
         return verify_signature(path, trust, today=today)
     except DriftError as exc:
