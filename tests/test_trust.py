@@ -99,7 +99,7 @@ def test_a_good_signature_by_a_key_allowed_for_the_tenant_verifies(signed, tmp_p
     trust = load_trust(trust_file(tmp_path, entry(key, "munakata-2026", "inventory", tenants=["402206"])))
     checked = verify_signature(inventory, trust, kind="inventory", tenant="402206", today=TODAY)
     assert (checked.ok, checked.key, checked.kind) == (True, "munakata-2026", "inventory")
-    assert checked.describe().startswith(f"{inventory}: OK: inventory signed by munakata-2026 (SHA256:")
+    assert checked.describe().startswith(f"{inventory}: OK: inventory of tenant 402206 signed by munakata-2026 (SHA256:")
 
 
 @pytest.mark.parametrize(
