@@ -31,6 +31,8 @@ _UNCOUNTED = (NOT_DEPLOYED, AMBIGUOUS)
 _NOT_SHIPPED = object()
 EXCLUDED_NOTE = "excluded at collection"
 REMOVED_NOTE = "absent, yet its nearest release ships it"
+NOT_COLLECTED_NOTE = "value not collected: collect again with --catalog"
+"""A config file there, its key not captured (a sha256sum listing, or collected without the catalog at hand)."""
 _MAX_REASON = 200
 
 
@@ -155,7 +157,7 @@ def config_evidence(check: ConfigCheck, inventory: Inventory, context: Context =
             if context.expects(check.file):
                 return Evidence(label, REMOVED, ABSENT, expected, note=REMOVED_NOTE)
             return Evidence(label, NOT_DEPLOYED, ABSENT, expected)
-        return Evidence(label, UNREADABLE, None, expected, note="value not collected")
+        return Evidence(label, UNREADABLE, None, expected, note=NOT_COLLECTED_NOTE)
     if captured.value == check.expect:
         return Evidence(label, FIXED, captured.value, expected)
     return Evidence(label, UNFIXED, captured.value, expected)

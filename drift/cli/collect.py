@@ -14,7 +14,7 @@ from drift.errors import InputError, OperationalError
 from drift.hashcache import open_cache
 from drift.inventory.jsonfile import MAX_PATTERN
 from drift.tenants import check_tenant_id
-from drift.text import shown
+from drift.text import clip, shown
 from drift.walk import inside, walk
 
 
@@ -51,7 +51,12 @@ def collect(
         raise InputError("not a folder", source=root)
     if rehash and cache_path is None:
         raise click.UsageError("--rehash needs --cache")
-    keys = load_catalog(catalog_dir).config_keys() if (catalog_dir / "catalog.yaml").is_file() else frozenset()
+    keys: frozenset[tuple[str, str]] = frozenset()
+    if (catalog_dir / "catalog.yaml").is_file():
+        keys = load_catalog(catalog_dir).config_keys()
+    else:
+        click.echo(f"drift: warning: no catalog at {clip(str(catalog_dir))}: no config value is captured, so a scan judges every config "
+                   "check unreadable; give --catalog DIR (a copy of the catalog folder)", err=True)
     target = out or Path("inventory") / f"{tenant}.json"
     cache = open_cache(cache_path, rehash=rehash) if cache_path is not None else None
     patterns = [*excludes, *inside(root, target, cache_path)]

@@ -31,12 +31,13 @@ from drift.gate import (
     load_policy,
 )
 from drift.policy import BLOCKABLE, UNCATALOGUED_BLOCK, UNCATALOGUED_CHOICES, UNCATALOGUED_WARN, Policy, Waiver
-from drift.results import Scan
+from drift.results import Finding, Scan
 from drift.scan import NO_INVENTORY, scan_into, select, unregistered_inventories, vouch_for_catalog
 from drift.store import Store
 from drift.tenants import load_registry
 from drift.text import clip, shown, terminal_safe
 from drift.trust.trustfile import find_trust
+from drift.verdict import NOT_COLLECTED_NOTE
 
 T = TypeVar("T")
 
@@ -199,8 +200,15 @@ def _summary_lines(result: GateResult) -> Iterator[str]:
 
 def _next_steps(result: GateResult, blocking: list[TenantGate]) -> Iterator[str]:
     policy_file = result.policy.source or POLICY_FILE
-    if any(t.blocking for t in blocking):
+    recollect = [t.id for t in blocking if any(_uncollected(f) for f in t.blocking)]
+    refused = [t.id for t in blocking if any(f.reason.startswith("inventory signature refused") for f in t.blocking)]
+    if any(not _uncollected(f) and not f.reason.startswith("inventory signature refused") for t in blocking for f in t.blocking):
         yield f"Next: apply the fixes and collect new inventories, or waive them in {policy_file} with a reason, approver and expiry."
+    if recollect:
+        yield (f"Next: collect again at {_listed(recollect, 5)} with the catalog at hand (drift collect ROOT --tenant ID --catalog DIR): "
+               "config values the catalog checks were not captured.")
+    if refused:
+        yield f"Next: collect and sign the inventory of {_listed(refused, 5)} again, with a key the trust file allows for the tenant."
     without = [t.id for t in blocking if not t.has_inventory]
     if without:
         yield f"Next: collect an inventory for {_listed(without, 5)} (drift collect ROOT --tenant ID)."
@@ -208,6 +216,12 @@ def _next_steps(result: GateResult, blocking: list[TenantGate]) -> Iterator[str]
         yield "Next: have the uncatalogued files reviewed and removed, or let them warn (uncatalogued: warn)."
     if result.expiring:
         yield "Next: renew the expiring waivers, or apply their fixes before they lapse."
+
+
+def _uncollected(finding: Finding) -> bool:
+    """The finding blocks only for config values the collector did not capture (no catalog at hand)."""
+    states = [e for e in finding.evidence if e.state not in ("fixed", "not-deployed", "ambiguous")]
+    return bool(states) and all(e.note == NOT_COLLECTED_NOTE for e in states)
 
 
 def _by_fix(blocking: list[TenantGate]) -> Iterator[str]:
