@@ -1,49 +1,62 @@
 """`drift collect`: hash every regular file under a deploy root into an inventory (SPEC 4).
 
-It runs on the tenant's production server, so it is careful about what it touches and honest about what it
-could not see:
+It runs on the tenant's production server, which the audited party runs, so it is careful about what it
+touches and honest about what it could not see:
 - symbolic links are recorded with their target and never followed; FIFOs, sockets and devices are listed
   and never opened; a file that cannot be read is listed with the reason (see `drift.walk`);
+- every file is opened relative to its folder's descriptor, and only if it is still the regular file the
+  walk saw, every folder above it still the walk's folder (`drift.walk.Folders`); its content, archive
+  content hash and config values all come from that one descriptor, read no further than the size `fstat`
+  gave it (plus one byte, to see it grow). A file or folder that changed kind or identity since the walk is
+  listed as unreadable with the reason ("changed kind during collection: now a symbolic link", "replaced
+  during collection (another inode)"): never hashed, never followed, and nothing blocks;
 - files are hashed by a pool of threads (hashlib and zlib release the GIL on large buffers), read in 1 MiB
-  blocks;
-- a file whose size, modification time or change time moves while it is read is read again, a few times,
-  then recorded as unreadable ("changed while being read") and the inventory says it was taken while files
-  changed;
-- only the config keys the catalog's config checks name are read; no other value leaves the tenant;
+  blocks; archives by forked worker processes, which use the root descriptor they inherit;
+- a file whose size, modification time or change time moves while it is read, or whose name or folders no
+  longer lead to it afterwards, is read again, a few times, then recorded as unreadable ("changed while
+  being read"), and the inventory says it was taken while files changed;
+- only the config keys the catalog's config checks name are read, from the bytes that were hashed; no other
+  value leaves the tenant;
 - with a cache (`drift.hashcache`), a file whose device, inode, size, mtime and ctime are unchanged is not
-  read again.
+  read again; a record is stored only when the descriptor it was read from had the walk's exact stat.
+  A config file whose keys are captured is read every time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import io
 import multiprocessing
 import os
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Generator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 from drift import __version__
-from drift.archive import ALGORITHM, ArchiveError, content_sha256, is_archive_name
-from drift.configfile import ConfigReadError, read_keys
-from drift.errors import InputError
+from drift.archive import ALGORITHM, ArchiveError, content_sha256, content_sha256_fd, is_archive_name
+from drift.configfile import ConfigReadError, parse_keys
+from drift.errors import InputError, OperationalError
 from drift.inventory.jsonfile import dumps_inventory
 from drift.inventory.model import ConfigValue, FileRecord, Unreadable
-from drift.walk import Entry, Tree, walk
+from drift.walk import Changed, Entry, Folders, Tree, check, open_folders, walk
 
 if TYPE_CHECKING:
     from drift.hashcache import HashCache
 
 _BUFFER = 1 << 20
 _IN_MEMORY = 64 << 20
-"""Archives up to this size are read into memory once, for both hashes."""
+"""Archives and config files up to this size are read into memory once (for both hashes, or for the values)."""
 ATTEMPTS = 3
 """Reads of a file that keeps changing before it is recorded as unstable."""
+
+
+def _before_open(entry: Entry) -> None:
+    """Called after the walk, before each attempt to open a file: a seam where tests make races deterministic."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +74,29 @@ class CollectResult:
     skipped: int
     """FIFOs, sockets and devices listed (not read)."""
     changing: bool
-    """True when some file kept changing while it was read."""
+    """True when some file kept changing while it was read, or changed kind or identity since the walk."""
     bytes_read: int
     """Bytes of file content read (a cached file reads none)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What hashing one file gave."""
+
+    record: FileRecord | None
+    """Its record, or None when it could not be read."""
+    reason: str = ""
+    """Why it could not be read."""
+    changed: bool = False
+    """The reason is a change during the collection."""
+    read: int = 0
+    """Bytes read."""
+    note: str | None = None
+    """Why an archive has no content hash (its sha256 still counts)."""
+    seen: os.stat_result | None = None
+    """The `fstat` of the descriptor the record was read from (None for a cached record)."""
+    config: dict[str, str | None] | None = None
+    """The values of the asked-for config keys, when they were asked for and the file parsed."""
 
 
 class _Unstable(Exception):
@@ -86,7 +119,7 @@ def collect(
 
     `tree` is the walk of `root` with `excludes` when the caller already made it (to size a progress bar);
     the inventory records `excludes` either way. `progress` is called with the number of bytes of each file
-    as it is done.
+    as it is done. Raises `OperationalError` when the root folder was replaced since the walk.
     """
     if not root.is_dir():
         raise InputError("not a folder", source=root, where="ROOT")
@@ -94,31 +127,47 @@ def collect(
     started_ns = time.time_ns()
     unreadable = list(tree.unreadable)
     files: dict[str, FileRecord] = {}
-    changing = False
+    values: dict[str, dict[str, str | None]] = {}
+    changing = tree.changed
     bytes_read = 0
+    wanted: dict[str, tuple[str, ...]] = {}
+    for file, key in sorted(config_keys):
+        wanted[file] = (*wanted.get(file, ()), key)
+    try:
+        folders = open_folders(os.path.abspath(root), expect=tree.root)
+    except Changed as exc:
+        raise OperationalError(str(exc), source=root) from exc
+    except OSError as exc:
+        raise OperationalError(f"cannot open: {exc.strerror or exc}", source=root) from exc
 
     content_errors: list[Unreadable] = []
-    for entry, (outcome, read, note) in _hash_all(tree.files, jobs or os.cpu_count() or 1, cache):
-        bytes_read += read
-        if isinstance(outcome, FileRecord):
-            files[entry.rel] = outcome
-            if note is not None:
-                content_errors.append(Unreadable(entry.rel, note))
-            elif cache is not None and read:
-                cache.store(entry.rel, entry.st, outcome, started_ns=started_ns)
-        else:
-            unreadable.append(Unreadable(entry.rel, outcome))
-            changing = changing or outcome.startswith(_CHANGED)
-        if progress is not None:
-            progress(entry.st.st_size)
+    results = _hash_all(tree.files, jobs or os.cpu_count() or 1, cache, folders, wanted)
+    with folders, contextlib.closing(results):  # every worker done before the folders are closed
+        for entry, out in results:
+            bytes_read += out.read
+            if out.record is not None:
+                files[entry.rel] = out.record
+                if out.config is not None:
+                    values[entry.rel] = out.config
+                if out.note is not None:
+                    content_errors.append(Unreadable(entry.rel, out.note))
+                elif cache is not None and out.seen is not None:
+                    cache.store(entry.rel, entry.st, out.record, read=out.seen, started_ns=started_ns)
+            else:
+                unreadable.append(Unreadable(entry.rel, out.reason))
+                changing = changing or out.changed
+            if progress is not None:
+                progress(entry.st.st_size)
     moment = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    # Not captured (unreadable, unparsed): its config checks then say `unreadable`, never a guessed value.
+    config = [ConfigValue(file, key, values[file][key]) for file, keys in wanted.items() if file in values for key in keys]
     text = dumps_inventory(
         tenant=tenant,
         collected_at=moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
         collector=f"drift {__version__}",
         content_hash=ALGORITHM,
         files=files,
-        config=_capture_config(root, files, config_keys),
+        config=config,
         unreadable=unreadable,
         links=tree.links,
         skipped=tree.skipped,
@@ -133,30 +182,32 @@ def collect(
 
 
 _CHANGED = "changed while being read"
-Outcome = tuple[FileRecord | str, int, str | None]
-"""A file's record (or why it could not be read), the bytes read, and why an archive has no content hash."""
 
 
-def _hash_all(entries: list[Entry], jobs: int, cache: HashCache | None) -> Iterator[tuple[Entry, Outcome]]:
+def _hash_all(
+    entries: list[Entry], jobs: int, cache: HashCache | None, folders: Folders, wanted: dict[str, tuple[str, ...]]
+) -> Generator[tuple[Entry, _Outcome], None, None]:
     """Hash every entry, in completion order. Archives go to forked worker processes: inflating and hashing
     their entries holds the GIL between small buffers, so threads would share one core. Other files go to
-    threads: hashlib releases the GIL while it hashes a large buffer."""
+    threads: hashlib releases the GIL while it hashes a large buffer. A file whose config keys are wanted
+    is always read (its values come from the bytes that are hashed)."""
     pending: list[Entry] = []
     for entry in entries:
-        cached = cache.lookup(entry.rel, entry.st) if cache is not None else None
+        cached = cache.lookup(entry.rel, entry.st, reuse=entry.rel not in wanted) if cache is not None else None
         if cached is not None:
-            yield entry, (cached, 0, None)
+            yield entry, _Outcome(cached)
         else:
             pending.append(entry)
     archives = [e for e in pending if is_archive_name(e.rel)]
     plain = [e for e in pending if not is_archive_name(e.rel)]
-    processes = _process_pool(jobs) if len(archives) > 1 else None
+    # Forked before any thread of this pool exists (the first submit starts every worker).
+    processes = _process_pool(jobs, folders) if len(archives) > 1 else None
     with ThreadPoolExecutor(max_workers=jobs) as threads:
         if processes is None:
-            futures = {threads.submit(_hash_file, e): e for e in archives}
+            futures = {threads.submit(_hash_file, e, wanted.get(e.rel, ()), folders): e for e in archives}
         else:
-            futures = {processes.submit(_hash_file, e): e for e in archives}
-        futures.update({threads.submit(_hash_file, e): e for e in plain})
+            futures = {processes.submit(_hash_in_worker, e, wanted.get(e.rel, ())): e for e in archives}
+        futures.update({threads.submit(_hash_file, e, wanted.get(e.rel, ()), folders): e for e in plain})
         try:
             for future in as_completed(futures):
                 yield futures[future], future.result()
@@ -165,77 +216,117 @@ def _hash_all(entries: list[Entry], jobs: int, cache: HashCache | None) -> Itera
                 processes.shutdown(cancel_futures=True)
 
 
-def _process_pool(jobs: int) -> ProcessPoolExecutor | None:
+def _process_pool(jobs: int, folders: Folders) -> ProcessPoolExecutor | None:
     if jobs < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return None
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"))
+    context = multiprocessing.get_context("fork")  # fork: `folders` is inherited, never pickled
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_worker, initargs=(folders,))
 
 
-def _hash_file(entry: Entry) -> Outcome:
-    """The file's record (or the reason it could not be read), the bytes read, and why an archive has no
-    content hash (its sha256 still counts: the exact bytes of a release match whatever their content)."""
+_worker: Folders | None = None
+"""In a worker process: its own descriptors of the collection's folders."""
+
+
+def _start_worker(folders: Folders) -> None:
+    global _worker  # one per worker process, set once as it starts
+    _worker = folders.forked()
+
+
+def _hash_in_worker(entry: Entry, keys: tuple[str, ...]) -> _Outcome:
+    assert _worker is not None, "the worker process was not started by _process_pool"
+    return _hash_file(entry, keys, _worker)
+
+
+def _hash_file(entry: Entry, keys: tuple[str, ...], folders: Folders) -> _Outcome:
+    """Hash the walk's file `entry` (a few attempts while it changes); never raises."""
     read = 0
-    for _ in range(ATTEMPTS):
+    for attempt in range(ATTEMPTS):
         try:
-            record, size, note = _read_once(entry.full)
-        except _Unstable:
-            read += entry.st.st_size
-            continue
+            _before_open(entry)
+            fd, seen = _open_file(folders, entry, verify=attempt > 0)
+        except Changed as exc:
+            return _Outcome(None, str(exc), changed=True, read=read)
         except OSError as exc:
-            return f"cannot read: {exc.strerror or exc}", read, None
+            return _Outcome(None, f"cannot read: {exc.strerror or exc}", read=read)
         except Exception as exc:  # noqa: BLE001 - one file the collector cannot handle must not end the collection
-            return f"could not be hashed ({type(exc).__name__}: {exc})", read + entry.st.st_size, None
-        return record, read + size, note
-    return f"{_CHANGED} ({ATTEMPTS} attempts): a deployment in progress?", read, None
+            return _Outcome(None, f"could not be opened ({type(exc).__name__}: {exc})", read=read)
+        try:
+            return _read_once(entry, fd, seen, keys, folders, read)
+        except _Unstable:
+            read += seen.st_size
+        except OSError as exc:
+            return _Outcome(None, f"cannot read: {exc.strerror or exc}", read=read)
+        except Exception as exc:  # noqa: BLE001
+            return _Outcome(None, f"could not be hashed ({type(exc).__name__}: {exc})", read=read + seen.st_size)
+        finally:
+            os.close(fd)
+    return _Outcome(None, f"{_CHANGED} ({ATTEMPTS} attempts): a deployment in progress?", changed=True, read=read)
 
 
-def _read_once(path: str) -> tuple[FileRecord, int, str | None]:
-    """Hash the file once; raise `_Unstable` when it changed meanwhile."""
-    note = None
-    with open(path, "rb", buffering=0) as handle:
-        before = os.fstat(handle.fileno())
-        archive = is_archive_name(path)
-        stream: IO[bytes]
-        if archive and before.st_size <= _IN_MEMORY:
-            # Read once: the same bytes give the sha256 and, opened as a zip, the content hash.
-            data = handle.read()
-            digest, size, stream = hashlib.sha256(data), len(data), io.BytesIO(data)
-        else:
-            digest = hashlib.sha256()
-            size = 0
-            while chunk := handle.read(_BUFFER):
-                digest.update(chunk)
-                size += len(chunk)
-            stream = handle
-        content = None
-        if archive:
-            stream.seek(0)
-            try:
-                content = content_sha256(stream)
-            except ArchiveError as exc:
-                note = f"no content hash: {exc}"
-        after = os.fstat(handle.fileno())
-    if _moved(before, after) or size != after.st_size or _moved(after, os.stat(path, follow_symlinks=False)):
-        raise _Unstable(path)
-    return FileRecord(size, digest.hexdigest(), content), size, note
+def _read_once(entry: Entry, fd: int, before: os.stat_result, keys: tuple[str, ...], folders: Folders, read: int) -> _Outcome:
+    """Hash the open file once, reading at most its `fstat` size and one byte more; raise `_Unstable` when it
+    changed meanwhile, or when its name or a folder above it no longer leads to it afterwards."""
+    size = before.st_size
+    archive = is_archive_name(entry.rel)
+    keep = (archive or bool(keys)) and size <= _IN_MEMORY
+    digest = hashlib.sha256()
+    data = None
+    if keep:  # read whole, once: the same bytes give the sha256, the content hash and the config values
+        parts = [os.read(fd, size)] if size else []
+        left = size - len(parts[0]) if parts else 0
+        while left > 0 and (part := os.read(fd, left)):  # a short read (rare): read on
+            parts.append(part)
+            left -= len(part)
+        data = parts[0] if len(parts) == 1 else b"".join(parts)
+        digest.update(data)
+    else:
+        left = size
+        while left > 0 and (chunk := os.read(fd, min(_BUFFER, left))):
+            digest.update(chunk)
+            left -= len(chunk)
+    if left or os.read(fd, 1):
+        raise _Unstable(entry.rel)  # shorter, or longer, than it was
+    note = content = None
+    if archive:
+        # The same bytes (or, past _IN_MEMORY, the same descriptor up to the same size) give the content hash.
+        try:
+            content = content_sha256(io.BytesIO(data)) if data is not None else content_sha256_fd(fd, size)
+        except ArchiveError as exc:
+            note = f"no content hash: {exc}"
+    after = os.fstat(fd)
+    try:
+        moved = _moved(before, after) or _moved(after, folders.stat(entry.folder, entry.name))
+    except (Changed, OSError):
+        moved = True  # its name or a folder above it was removed or replaced: the next attempt says which
+    if moved:
+        raise _Unstable(entry.rel)
+    config = None
+    if keys and data is not None:
+        try:
+            config = parse_keys(data, entry.name, keys)
+        except ConfigReadError:
+            pass
+    return _Outcome(FileRecord(size, digest.hexdigest(), content), read=read + size, note=note, seen=before, config=config)
+
+
+def _open_file(folders: Folders, entry: Entry, verify: bool) -> tuple[int, os.stat_result]:
+    """A descriptor of the walk's regular file `entry` (`drift.walk.open_in`) and its `fstat`, checked to be
+    that file; raises `Changed` or `OSError`. `verify` checks the folders above it first (see
+    `Folders.acquire`: a first read has them checked after it)."""
+    fd = folders.open(entry.folder, entry.name, entry.st, verify=verify)
+    try:
+        seen = os.fstat(fd)
+        check(seen, entry.st)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, seen
 
 
 def _moved(a: os.stat_result, b: os.stat_result) -> bool:
-    return (a.st_ino, a.st_size, a.st_mtime_ns, a.st_ctime_ns) != (b.st_ino, b.st_size, b.st_mtime_ns, b.st_ctime_ns)
+    return _key(a) != _key(b)
 
 
-def _capture_config(root: Path, files: dict[str, FileRecord], keys: Collection[tuple[str, str]]) -> list[ConfigValue]:
-    by_file: dict[str, list[str]] = {}
-    for file, key in keys:
-        by_file.setdefault(file, []).append(key)
-    captured: list[ConfigValue] = []
-    for file, wanted in sorted(by_file.items()):
-        if file not in files:
-            continue
-        try:
-            values = read_keys(root / file, wanted)
-        except (OSError, ConfigReadError):
-            # Not captured: its config checks then say `unreadable`, never a guessed value.
-            continue
-        captured.extend(ConfigValue(file, key, values[key]) for key in sorted(wanted))
-    return captured
+def _key(st: os.stat_result) -> tuple[int, int, int, int, int]:
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import configparser
 import json
+import os
 import re
+import stat
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
@@ -23,13 +25,45 @@ import yaml
 
 
 class ConfigReadError(Exception):
-    """The config file could not be parsed; the message is the reason (never a value)."""
+    """The config file could not be read or parsed; the message is the reason (never a value)."""
+
+
+MAX_SIZE = 64 << 20
+"""Config files bigger than this are not read (their values are not captured)."""
+_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
 def read_keys(path: Path, keys: Collection[str]) -> dict[str, str | None]:
-    """The value of each key in the config file at `path`, None where the file does not set it."""
-    data = path.read_bytes()
-    suffix = path.suffix.lower()
+    """The value of each key in the config file at `path`, None where the file does not set it.
+
+    The file is opened without following a link (a link is refused with `OSError`) and without blocking; it
+    must be a regular file of at most `MAX_SIZE` bytes (else `ConfigReadError`), and is read no further than
+    the size `fstat` gave (a file that grows meanwhile is refused). The collector does not use this: it
+    parses, with `parse_keys`, the very bytes it hashed.
+    """
+    fd = os.open(path, _FLAGS | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ConfigReadError("not a regular file")
+        if st.st_size > MAX_SIZE:
+            raise ConfigReadError(f"bigger than {MAX_SIZE >> 20} MiB")
+        parts: list[bytes] = []
+        left = st.st_size
+        while left > 0 and (chunk := os.read(fd, left)):
+            parts.append(chunk)
+            left -= len(chunk)
+        if left or os.read(fd, 1):
+            raise ConfigReadError("changed while being read")
+    finally:
+        os.close(fd)
+    return parse_keys(b"".join(parts), path.name, keys)
+
+
+def parse_keys(data: bytes, name: str, keys: Collection[str]) -> dict[str, str | None]:
+    """The value of each key in `data`, the bytes of the config file called `name` (its suffix says the
+    format), None where the file does not set it. Raises `ConfigReadError` when it does not parse."""
+    suffix = os.path.splitext(name)[1].lower()
     if suffix == ".properties":
         values = parse_properties(data.decode("latin-1") if _not_utf8(data) else data.decode("utf-8"))
         return {k: values.get(k) for k in keys}

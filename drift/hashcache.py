@@ -6,11 +6,11 @@ cost a re-read, it can never make a changed file look unchanged.
 Key
     A file's cached record is reused only when its relative path and all of `st_dev`, `st_ino`, `st_size`,
     `st_mtime_ns` and `st_ctime_ns` (from `os.stat(..., follow_symlinks=False)`, taken *before* the file was
-    read) equal what was stored. The ctime is what makes this safe: any write, rename over, chmod or
-    `utime` call sets it to the current time and no user call can set it back, so a rewrite that restores
-    the mtime (`touch -r`, `os.utime`, `cp -p`, `rsync -t`) still misses. A file replaced by another one
-    (even with the same bytes and times) has a new inode and misses. Anything that merely looks different
-    (a remount with a new device number, a chmod) costs a re-read, never a wrong hash.
+    read) equal what was stored, and that stat is a regular file's. The ctime is what makes this safe: any
+    write, rename over, chmod or `utime` call sets it to the current time and no user call can set it back,
+    so a rewrite that restores the mtime (`touch -r`, `os.utime`, `cp -p`, `rsync -t`) still misses. A file
+    replaced by another one (even with the same bytes and times) has a new inode and misses. Anything that
+    merely looks different (a remount with a new device number, a chmod) costs a re-read, never a wrong hash.
 
 Racy entries
     Timestamps have a granularity (a kernel tick, 2 s on FAT, 1 s on some network file systems). A file
@@ -23,6 +23,13 @@ Racy entries
     `store` also refuses a record whose size is not the stat's size (the file changed while it was read).
     The margin assumes the file system's clock is within 2 seconds of this machine's; a network file system
     whose server runs further behind can defeat it, as it would defeat git and make.
+
+Reads that match the walk
+    `store` takes two stats: the walk's (`os.stat` of the name, the key) and the `fstat` of the descriptor
+    the record was read from. It refuses the record unless both are the same regular file with the same
+    key: a name swapped for a link, another inode or a FIFO between the walk and the read, or a file
+    written in between, can then never put a hash under a stat that did not produce it (the collector
+    opens every file relative to its folder's descriptor, without following links, see `drift.walk`).
 
 Format
     One JSON object, written whole through `drift.atomic.write_atomic`::
@@ -103,7 +110,8 @@ class HashCache:
         self.misses = 0
         """Lookups that were not (the file must be read)."""
         self.refused = 0
-        """Records `store` refused because the file was too recently changed (or changed while read)."""
+        """Records `store` refused: the file was too recently changed, changed while read, or the descriptor
+        read was not the file the walk saw."""
         self._old: dict[str, _Entry] = {}
         self._new: dict[str, _Entry] = {}
         self._lock = threading.Lock()
@@ -125,27 +133,34 @@ class HashCache:
             cache.discarded = str(why)
         return cache
 
-    def lookup(self, rel: str, st: os.stat_result) -> FileRecord | None:
-        """The cached record of `rel` if its stat `st` is unchanged, else None (then read it and `store`)."""
+    def lookup(self, rel: str, st: os.stat_result, *, reuse: bool = True) -> FileRecord | None:
+        """The cached record of `rel` if its stat `st` is a regular file's and unchanged, else None (then
+        read it and `store`). With `reuse` False the file is to be read anyway (the collector reads a config
+        file whose keys it captures every time): None, counted as a miss."""
         with self._lock:
             entry = self._old.get(rel)
-            if entry is None or not stat.S_ISREG(st.st_mode) or entry.key != _key(st):
+            if not reuse or entry is None or not stat.S_ISREG(st.st_mode) or entry.key != _key(st):
                 self.misses += 1
                 return None
             self.hits += 1
             self._new[rel] = entry
             return FileRecord(entry.key.size, entry.sha256, entry.content_sha256)
 
-    def store(self, rel: str, st: os.stat_result, record: FileRecord, *, started_ns: int) -> None:
+    def store(self, rel: str, st: os.stat_result, record: FileRecord, *, read: os.stat_result, started_ns: int) -> None:
         """Remember `record` for `rel` as read after the stat `st`, unless the file is racy (see above).
 
-        `started_ns` is `time.time_ns()` taken when the collection started. A refused record also drops
-        whatever this run held for `rel`, so it is hashed again next time.
+        `read` is the `fstat` of the descriptor `record` was read from: unless it is the same regular file
+        with the same key as `st`, the record is refused. `started_ns` is `time.time_ns()` taken when the
+        collection started. A refused record also drops whatever this run held for `rel`, so it is hashed
+        again next time.
         """
         if not _HEX64.fullmatch(record.sha256) or not (record.content_sha256 is None or _HEX64.fullmatch(record.content_sha256)):
             raise ValueError(f"not a hex SHA-256 record: {record!r}")
         limit = started_ns - RACY_MARGIN_NS
-        unsafe = not stat.S_ISREG(st.st_mode) or record.size != st.st_size or st.st_mtime_ns >= limit or st.st_ctime_ns >= limit
+        unsafe = (
+            not stat.S_ISREG(st.st_mode) or not stat.S_ISREG(read.st_mode) or _key(read) != _key(st)
+            or record.size != st.st_size or st.st_mtime_ns >= limit or st.st_ctime_ns >= limit
+        )
         with self._lock:
             if unsafe:
                 self.refused += 1

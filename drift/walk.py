@@ -1,4 +1,16 @@
-"""Walking a deploy root as it is: one stat per entry, links never followed, odd names recorded losslessly."""
+"""Walking a deploy root as it is: one stat per entry, links never followed, odd names recorded losslessly.
+
+Race safety (the tenant's server is run by the audited party, who may change the tree while it is read).
+Every folder and file is opened relative to its parent folder's descriptor, never by its full path, with
+`O_NOFOLLOW | O_NONBLOCK` (and `O_DIRECTORY` for folders), and checked with `fstat` to be the very folder or
+regular file the walk saw (same device and inode). When a file has been read, every folder on its way from
+the root is checked again (`Folders.stat`) to still be the folder the walk listed, and so it is before any
+file is opened again. Whatever changed kind or
+identity in between (a folder swapped for a symbolic link, a file for a FIFO, a link or another inode) raises
+`Changed`, whose message is the reason; nothing is followed, nothing blocks. Where the platform has no
+descriptor-relative calls (`FD_RELATIVE` is False: Windows), `_PathFolders` is the by-path fallback: it
+checks each folder's identity by path before using it, which narrows the race but cannot close it.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +18,45 @@ import glob
 import os
 import re
 import stat
-from collections.abc import Collection
+import threading
+from collections import OrderedDict
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 from drift.errors import OperationalError
 from drift.inventory.model import Link, Skipped, Unreadable, excluded
+
+FD_RELATIVE = {os.open, os.stat, os.readlink} <= os.supports_dir_fd and os.scandir in os.supports_fd
+"""True where folders and files are opened relative to their folder's descriptor (Linux, the BSDs, macOS)."""
+
+_COMMON = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+FILE_FLAGS = _COMMON | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+"""How a file is opened: read only, never through a link, never blocking (a FIFO), never as a terminal."""
+FOLDER_FLAGS = _COMMON | getattr(os, "O_DIRECTORY", 0)
+_OPEN_FOLDERS = 64
+"""Folder descriptors kept open for reuse (the root's is kept besides)."""
+
+
+class Changed(Exception):
+    """A folder or file changed kind or identity since the walk saw it; the message is the reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """A folder on the way down from the root, as the walk saw it."""
+
+    rel: str
+    """Its path relative to the root (as on disk: undecodable bytes are surrogates)."""
+    name: str
+    dev: int
+    ino: int
+
+
+Folder = tuple[Step, ...]
+"""A folder: the steps from the root down to it (the root itself is `()`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,9 +66,13 @@ class Entry:
     rel: str
     """Path relative to the root, as the inventory records it."""
     full: str
-    """Path to open."""
+    """Its full path (for messages, and for the by-path fallback)."""
     st: os.stat_result
     """The stat taken during the walk (not following links)."""
+    folder: Folder
+    """The folder it is in."""
+    name: str
+    """Its name in that folder."""
 
 
 @dataclass
@@ -34,6 +83,8 @@ class Tree:
     unreadable: list[Unreadable] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    root: tuple[int, int] | None = None  # the device and inode of the root folder the walk listed
+    changed: bool = False  # a folder changed kind or identity while the tree was walked
 
     @property
     def size(self) -> int:
@@ -47,50 +98,68 @@ def walk(root: Path, excludes: Collection[str] = ()) -> Tree:
     `excludes` are globs matched against the relative path (`*` matches across `/`); a pattern naming a
     folder (`logs` or `logs/`) leaves out everything below it. Paths that an inventory cannot hold as they
     are (not valid UTF-8, control characters, backslashes, a drive prefix) are escaped and listed as
-    unreadable, never hashed under a name they do not have.
+    unreadable, never hashed under a name they do not have. Each folder is listed through a descriptor
+    checked to be the folder seen in its parent (see the module docstring).
     """
     tree = Tree()
     root_abs = os.path.abspath(root)
-    stack: list[tuple[str, str]] = [(root_abs, "")]
-    while stack:
-        folder, prefix = stack.pop()
-        try:
-            entries = list(os.scandir(folder))
-        except OSError as exc:
-            if not prefix:
-                raise OperationalError(f"cannot list folder: {exc.strerror or exc}", source=root) from exc
-            tree.unreadable.append(Unreadable(recordable(prefix.rstrip("/"))[0], f"cannot list folder: {exc.strerror or exc}"))
-            continue
-        for entry in entries:
-            raw = prefix + entry.name
-            rel, why = recordable(raw)
-            if excluded(rel, excludes):
-                continue
+    try:
+        folders = open_folders(root_abs)
+    except OSError as exc:
+        raise OperationalError(f"cannot list folder: {exc.strerror or exc}", source=root) from exc
+    with folders:
+        tree.root = folders.ident
+        stack: list[tuple[Folder, str]] = [((), root_abs)]
+        while stack:
+            folder, path = stack.pop()
+            rel = folder[-1].rel if folder else ""
             try:
-                st = entry.stat(follow_symlinks=False)
+                with folders.hold(folder) as handle:
+                    _list(tree, folder, path, handle, excludes, root_abs, stack)
+            except Changed as exc:
+                tree.unreadable.append(Unreadable(recordable(rel)[0], str(exc)))
+                tree.changed = True
             except OSError as exc:
-                tree.unreadable.append(Unreadable(rel, f"cannot stat: {exc.strerror or exc}"))
-                continue
-            mode = st.st_mode
-            if stat.S_ISLNK(mode):
-                tree.links.append(_link(entry.path, rel, root_abs))
-            elif stat.S_ISDIR(mode):
-                stack.append((entry.path, raw + "/"))
-            elif stat.S_ISREG(mode):
-                if why is not None:
-                    tree.unreadable.append(Unreadable(rel, why))
-                else:
-                    tree.files.append(Entry(rel, entry.path, st))
-            else:
-                tree.skipped.append(Skipped(rel, _kind(mode)))
+                if not folder:
+                    raise OperationalError(f"cannot list folder: {exc.strerror or exc}", source=root) from exc
+                tree.unreadable.append(Unreadable(recordable(rel)[0], f"cannot list folder: {exc.strerror or exc}"))
     return tree
 
 
-def _link(full: str, rel: str, root: str) -> Link:
+def _list(tree: Tree, folder: Folder, path: str, handle: int | str, excludes: Collection[str], root: str, stack: list[tuple[Folder, str]]) -> None:
+    """Sort the entries of one folder (opened as `handle`) into `tree`; push its subfolders on `stack`."""
+    prefix = folder[-1].rel + "/" if folder else ""
+    for entry in list(os.scandir(handle)):
+        raw = prefix + entry.name
+        rel, why = recordable(raw)
+        if excluded(rel, excludes):
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError as exc:
+            tree.unreadable.append(Unreadable(rel, f"cannot stat: {exc.strerror or exc}"))
+            continue
+        mode = st.st_mode
+        full = os.path.join(path, entry.name)
+        if stat.S_ISLNK(mode):
+            tree.links.append(_link(handle, entry.name, full, rel, root))
+        elif stat.S_ISDIR(mode):
+            stack.append(((*folder, Step(raw, entry.name, st.st_dev, st.st_ino)), full))
+        elif stat.S_ISREG(mode):
+            if why is not None:
+                tree.unreadable.append(Unreadable(rel, why))
+            else:
+                tree.files.append(Entry(rel, full, st, folder, entry.name))
+        else:
+            tree.skipped.append(Skipped(rel, _kind(mode)))
+
+
+def _link(handle: int | str, name: str, full: str, rel: str, root: str) -> Link:
     """The link as recorded: its target as written, and whether that target lies outside the root (judged
     on the path alone: nothing is followed)."""
     try:
-        target = os.readlink(full)
+        path, dir_fd = at(handle, name)
+        target = os.readlink(path, dir_fd=dir_fd)
     except OSError as exc:
         return Link(rel, f"(cannot read the link: {exc.strerror or exc})", True)
     pointed = os.path.normpath(os.path.join(os.path.dirname(full), target))
@@ -98,16 +167,222 @@ def _link(full: str, rel: str, root: str) -> Link:
     return Link(rel, display(target), not inside)
 
 
+def at(handle: int | str, name: str) -> tuple[str, int | None]:
+    """The arguments (`path`, `dir_fd`) that name `name` in the folder held as `handle` (see `Folders.hold`)."""
+    if isinstance(handle, int):
+        return name, handle
+    return os.path.join(handle, name), None
+
+
+def open_in(handle: int | str, name: str, seen: os.stat_result) -> int:
+    """A descriptor of the file `name` in the folder `handle`, which the walk saw as `seen`: its name is
+    stat'ed first, so that nothing but that regular file is ever opened (opening a device can have effects),
+    then it is opened without following a link, without blocking and never as a terminal. The caller checks
+    the descriptor (`check(os.fstat(fd), seen)`): the name may have changed in between."""
+    path, dir_fd = at(handle, name)
+    check(stat_at(path, dir_fd), seen)
+    try:
+        return os.open(path, FILE_FLAGS, dir_fd=dir_fd)
+    except OSError:
+        check(stat_at(path, dir_fd), seen)  # raises Changed if it changed meanwhile
+        raise
+
+
+def stat_at(path: str, dir_fd: int | None, folder: Step | None = None) -> os.stat_result:
+    """The stat of `path` (in `dir_fd`), not following a link; `Changed` when it is gone (`folder` is the
+    walk's folder when that is what `path` names)."""
+    try:
+        return os.stat(path, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        gone = f" (folder {display(folder.rel)} is gone)" if folder is not None else ""
+        raise Changed(f"removed during collection{gone}") from None
+
+
+def check(now: os.stat_result, seen: os.stat_result | Step) -> None:
+    """Raise `Changed` unless `now` is what the walk saw: the same device and inode, and a regular file (a
+    folder when `seen` is a `Step`). The message says what it is now."""
+    if isinstance(seen, Step):
+        if now.st_ino == seen.ino and now.st_dev == seen.dev and stat.S_ISDIR(now.st_mode):
+            return
+        what, kind_kept = f"folder {display(seen.rel)} is ", stat.S_ISDIR(now.st_mode)
+    else:
+        if now.st_ino == seen.st_ino and now.st_dev == seen.st_dev and stat.S_ISREG(now.st_mode):
+            return
+        what, kind_kept = "", stat.S_ISREG(now.st_mode)
+    if not kind_kept:
+        raise Changed(f"changed kind during collection: {what}now {_PHRASES.get(stat.S_IFMT(now.st_mode), 'something else')}")
+    raise Changed(f"replaced during collection ({what}another inode)")
+
+
+_PHRASES = {
+    stat.S_IFLNK: "a symbolic link", stat.S_IFDIR: "a folder", stat.S_IFREG: "a regular file", stat.S_IFIFO: "a FIFO",
+    stat.S_IFSOCK: "a socket", stat.S_IFBLK: "a block device", stat.S_IFCHR: "a character device",
+}
+
+
+class Folders:
+    """The folders of one root, handed out checked against what the walk saw (see the module docstring)."""
+
+    ident: tuple[int, int]
+    """The device and inode of the root folder."""
+
+    def acquire(self, folder: Folder, *, verify: bool = True) -> int | str:
+        """The folder as a new descriptor (or, in the by-path fallback, a path), checked to be the walk's
+        folder and every folder above it too; raises `Changed` or `OSError`. Give it back to `release`.
+
+        With `verify` False, a folder whose descriptor is kept open is not checked to still be where the walk
+        saw it (a file opened through it is still the walk's own file): for a first read, which `stat` then
+        checks. Every folder opened anew is checked either way.
+        """
+        raise NotImplementedError
+
+    def release(self, handle: int | str) -> None:
+        """Close a descriptor that `acquire` gave."""
+        if isinstance(handle, int):
+            os.close(handle)
+
+    @contextmanager
+    def hold(self, folder: Folder, *, verify: bool = True) -> Iterator[int | str]:
+        """`acquire` and `release` as a context."""
+        handle = self.acquire(folder, verify=verify)
+        try:
+            yield handle
+        finally:
+            self.release(handle)
+
+    def stat(self, folder: Folder, name: str) -> os.stat_result:
+        """The stat of `name` in `folder` now (not following a link), the folder and every folder above it
+        checked again; raises `Changed` or `OSError`."""
+        with self.hold(folder) as handle:
+            return stat_at(*at(handle, name))
+
+    def open(self, folder: Folder, name: str, seen: os.stat_result, *, verify: bool = True) -> int:
+        """A descriptor of the file `name` in `folder`, which the walk saw as `seen` (see `open_in`), the
+        folders checked as by `acquire`; raises `Changed` or `OSError`."""
+        with self.hold(folder, verify=verify) as handle:
+            return open_in(handle, name, seen)
+
+    def forked(self) -> Folders:
+        """The folders for a forked worker process: descriptors of its own, from the same root."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Close every descriptor held."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_folders(root: str, expect: tuple[int, int] | None = None) -> Folders:
+    """The folders under the folder `root` (a link naming the root itself is followed: the user named it);
+    with `expect`, the root must be that device and inode (the walk's root), else `Changed`."""
+    if FD_RELATIVE:
+        fd = os.open(root, FOLDER_FLAGS & ~getattr(os, "O_NOFOLLOW", 0))
+        folders: Folders = _FdFolders(fd, os.fstat(fd))
+    else:
+        folders = _PathFolders(root)
+    if expect is not None and folders.ident != expect:
+        folders.close()
+        raise Changed("replaced during collection: the root folder is another folder now")
+    return folders
+
+
+class _FdFolders(Folders):
+    """Folders opened relative to their parent's descriptor; the last `_OPEN_FOLDERS` used are kept open.
+
+    The cache and the descriptors in it are only touched under the lock; `acquire` hands out a duplicate,
+    so a descriptor in use is never closed under its user.
+    """
+
+    def __init__(self, fd: int, st: os.stat_result) -> None:
+        self._root = fd
+        self.ident = (st.st_dev, st.st_ino)
+        self._open: OrderedDict[str, int] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def acquire(self, folder: Folder, *, verify: bool = True) -> int:
+        with self._lock:
+            return os.dup(self._resolve(folder, verify))
+
+    def stat(self, folder: Folder, name: str) -> os.stat_result:
+        with self._lock:
+            return stat_at(name, self._resolve(folder, True))
+
+    def open(self, folder: Folder, name: str, seen: os.stat_result, *, verify: bool = True) -> int:
+        with self._lock:  # no duplicate of the folder's descriptor needed
+            return open_in(self._resolve(folder, verify), name, seen)
+
+    def _resolve(self, folder: Folder, verify: bool) -> int:
+        """The descriptor of `folder`, each step from the root checked (caller holds the lock)."""
+        fd = self._root
+        for step in folder:
+            cached = self._open.get(step.rel)
+            if cached is not None:
+                if verify:
+                    now = stat_at(step.name, fd, step)
+                    if now.st_ino != step.ino or now.st_dev != step.dev or not stat.S_ISDIR(now.st_mode):
+                        check(now, step)  # raises, saying what it is now
+                self._open.move_to_end(step.rel)
+                fd = cached
+                continue
+            try:
+                opened = os.open(step.name, FOLDER_FLAGS, dir_fd=fd)
+            except OSError:
+                check(stat_at(step.name, fd, step), step)  # a link, a file, another folder: Changed
+                raise
+            try:
+                check(os.fstat(opened), step)
+            except BaseException:
+                os.close(opened)
+                raise
+            self._open[step.rel] = fd = opened
+        while len(self._open) > _OPEN_FOLDERS:  # the least recently used: never `fd`, just used
+            os.close(self._open.popitem(last=False)[1])
+        return fd
+
+    def forked(self) -> Folders:
+        return _FdFolders(fd := os.dup(self._root), os.fstat(fd))
+
+    def close(self) -> None:
+        with self._lock:
+            for fd in (*self._open.values(), *([self._root] if self._root >= 0 else [])):
+                os.close(fd)
+            self._open.clear()
+            self._root = -1
+
+
+class _PathFolders(Folders):
+    """The by-path fallback where there are no descriptor-relative calls: each folder's kind and identity
+    is checked by path just before it is used, which narrows the race but cannot close it."""
+
+    def __init__(self, root: str, ident: tuple[int, int] | None = None) -> None:
+        self._root = root
+        st = os.stat(root)
+        self.ident = ident or (st.st_dev, st.st_ino)
+
+    def acquire(self, folder: Folder, *, verify: bool = True) -> str:
+        now = os.stat(self._root)
+        if (now.st_dev, now.st_ino) != self.ident:
+            raise Changed("replaced during collection: the root folder is another folder now")
+        if not folder:
+            return self._root
+        step = folder[-1]
+        path = os.path.join(self._root, *step.rel.split("/"))
+        check(stat_at(path, None, step), step)
+        return path
+
+    def forked(self) -> Folders:
+        return _PathFolders(self._root, self.ident)
+
+
 def _kind(mode: int) -> str:
-    if stat.S_ISFIFO(mode):
-        return "fifo"
-    if stat.S_ISSOCK(mode):
-        return "socket"
-    if stat.S_ISBLK(mode):
-        return "block-device"
-    if stat.S_ISCHR(mode):
-        return "char-device"
-    return "other"
+    return _KINDS.get(stat.S_IFMT(mode), "other")
+
+
+_KINDS = {stat.S_IFIFO: "fifo", stat.S_IFSOCK: "socket", stat.S_IFBLK: "block-device", stat.S_IFCHR: "char-device"}
 
 
 def inside(root: Path, *paths: Path | None) -> list[str]:
@@ -144,8 +419,5 @@ def recordable(raw: str) -> tuple[str, str | None]:
         return raw, None
     undecodable = any("\udc80" <= ch <= "\udcff" for ch in raw)
     escaped = _ESCAPED.sub(lambda m: "".join(f"%{b:02X}" for b in m.group(0).encode("utf-8", "surrogateescape")), raw)
-    if undecodable:
-        reason = "file name is not valid UTF-8"
-    else:
-        reason = "file name holds a control character, a backslash or a drive prefix"
+    reason = "file name is not valid UTF-8" if undecodable else "file name holds a control character, a backslash or a drive prefix"
     return escaped, f"{reason}; recorded with %XX escapes, not hashed"

@@ -731,3 +731,24 @@ def test_a_manifest_of_many_continuation_lines_is_normalised_in_linear_time() ->
     assert normalise_manifest(b"Built-By" + spaces + b"x\n") == b"Built-By" + spaces + b"x\n"
     assert normalise_manifest(b"x\n\n" * 2_000_000) == b"x\n\n" * 2_000_000
     assert time.monotonic() - began < 5
+
+
+def test_a_descriptor_window_gives_the_same_hash_and_never_reads_past_its_size(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The collector hashes an archive from the descriptor it read, up to the size fstat gave: bytes the
+    file grew by afterwards are not seen, and the descriptor's offset is left where it was."""
+    import os
+
+    from drift.archive import content_sha256_fd
+
+    data = build_zip(CLASSES)
+    path = tmp_path / "kofu-print.jar"
+    path.write_bytes(data + b"grown after the fstat" * 1000)  # would be "bytes after the end record"
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.lseek(fd, 7, os.SEEK_SET)
+        assert content_sha256_fd(fd, len(data)) == content_sha256_bytes(data)
+        assert os.lseek(fd, 0, os.SEEK_CUR) == 7
+        with pytest.raises(ArchiveError):
+            content_sha256_fd(fd, len(data) + 21)  # the whole file: trailing bytes
+    finally:
+        os.close(fd)

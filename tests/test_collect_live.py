@@ -97,11 +97,11 @@ def test_a_file_that_settles_is_hashed_after_a_retry(tree: Path, tmp_path: Path,
     real = drift.collect._read_once
     changed_once: set[str] = set()
 
-    def flaky(path: str):
-        if path.endswith("F3.java") and path not in changed_once:
-            changed_once.add(path)  # the first read sees the file change, the second does not
-            raise drift.collect._Unstable(path)
-        return real(path)
+    def flaky(entry, *args):
+        if entry.rel.endswith("F3.java") and entry.rel not in changed_once:
+            changed_once.add(entry.rel)  # the first read sees the file change, the second does not
+            raise drift.collect._Unstable(entry.rel)
+        return real(entry, *args)
 
     monkeypatch.setattr(drift.collect, "_read_once", flaky)
     result = collect(tree, "402206", jobs=1)
@@ -136,7 +136,8 @@ def test_a_changed_file_misses_the_cache_even_with_its_mtime_restored(tree: Path
     assert inventory.files["app/m0/F0.java"].sha256 == hashlib.sha256(target.read_bytes()).hexdigest()
 
 
-def test_cli_cache_and_rehash(tree: Path, tmp_path: Path) -> None:
+def test_cli_cache_and_rehash(tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no manifests/ here: no config keys asked for (a config file is read every time)
     runner = CliRunner()
     out, cache = tmp_path / "402206.json", tmp_path / "hash-cache.json"
     args = ["collect", str(tree), "--tenant", "402206", "--out", str(out), "--cache", str(cache)]

@@ -233,3 +233,36 @@ def test_ini_keys_before_any_section_are_read(tmp_path):
     path = tmp_path / "kiosk.ini"
     path.write_text("lock.mode = exclusive\n[print]\nqueue = 4\n", encoding="utf-8")
     assert read_keys(path, ["lock.mode", "print.queue", "missing"]) == {"lock.mode": "exclusive", "print.queue": "4", "missing": None}
+
+
+def test_read_keys_never_follows_a_link(tmp_path: Path) -> None:
+    target = write(tmp_path, "real.properties", "a=1\n")
+    (tmp_path / "link.properties").symlink_to(target)
+    with pytest.raises(OSError):
+        read_keys(tmp_path / "link.properties", ["a"])
+
+
+def test_read_keys_refuses_a_fifo_without_blocking(tmp_path: Path) -> None:
+    import os
+
+    os.mkfifo(tmp_path / "print.properties")  # no writer: a blocking open would never return
+    with pytest.raises(ConfigReadError, match="not a regular file"):
+        read_keys(tmp_path / "print.properties", ["a"])
+
+
+def test_read_keys_refuses_a_file_over_the_size_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import drift.configfile
+
+    monkeypatch.setattr(drift.configfile, "MAX_SIZE", 8)
+    with pytest.raises(ConfigReadError, match="bigger than"):
+        read_keys(write(tmp_path, "a.properties", "a=123456789\n"), ["a"])
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [("a.properties", "a=1\n"), ("a.yaml", "a: 1\n"), ("a.json", '{"a": 1}'), ("a.ini", "a = 1\n"), ("a.conf", "a=1\n")],
+)
+def test_parse_keys_reads_the_given_bytes_as_read_keys_reads_the_file(tmp_path: Path, name: str, content: str) -> None:
+    from drift.configfile import parse_keys
+
+    assert parse_keys(content.encode(), name, ["a", "b"]) == read_keys(write(tmp_path, name, content), ["a", "b"]) == {"a": "1", "b": None}

@@ -37,7 +37,7 @@ def _cached(tmp_path: Path, content: bytes = b"version 1\n") -> tuple[Path, Path
     file.write_bytes(content)
     st = _stat(file)
     cache = HashCache(algorithm=ALGO)
-    cache.store("f.txt", st, _record(file), started_ns=_later())
+    cache.store("f.txt", st, _record(file), read=st, started_ns=_later())
     cache.save(tmp_path / "cache.json")
     return file, tmp_path / "cache.json", st
 
@@ -79,7 +79,7 @@ def test_content_sha256_round_trips(tmp_path: Path) -> None:
     file.write_bytes(b"PK not really")
     record = FileRecord(file.stat().st_size, "a" * 64, "b" * 64)
     cache = HashCache(algorithm=ALGO)
-    cache.store("a.jar", _stat(file), record, started_ns=_later())
+    cache.store("a.jar", _stat(file), record, read=_stat(file), started_ns=_later())
     cache.save(tmp_path / "cache.json")
     assert HashCache.load(tmp_path / "cache.json", algorithm=ALGO).lookup("a.jar", _stat(file)) == record
 
@@ -138,7 +138,7 @@ def test_racy_entries_are_not_stored(tmp_path: Path, which: str) -> None:
     else:  # written right at the start of the collection
         started = time.time_ns()
     cache = HashCache(algorithm=ALGO)
-    cache.store("f.txt", st, _record(file), started_ns=started)
+    cache.store("f.txt", st, _record(file), read=st, started_ns=started)
     assert cache.refused == 1
     cache.save(tmp_path / "cache.json")
     assert HashCache.load(tmp_path / "cache.json", algorithm=ALGO).lookup("f.txt", st) is None
@@ -152,15 +152,15 @@ def test_the_margin_is_two_seconds(tmp_path: Path) -> None:
     st = _changed(_stat(file), st_ctime_ns=old)  # ctime cannot be set back on a real file
     for started, kept in ((old + RACY_MARGIN_NS, False), (old + RACY_MARGIN_NS + 1, True)):
         cache = HashCache(algorithm=ALGO)
-        cache.store("f.txt", st, _record(file), started_ns=started)
+        cache.store("f.txt", st, _record(file), read=st, started_ns=started)
         assert (cache.refused == 0) is kept
 
 
 def test_a_record_of_another_size_than_the_stat_is_not_stored(tmp_path: Path) -> None:
     _file, _, st = _cached(tmp_path)
     cache = HashCache(algorithm=ALGO)
-    cache.store("f.txt", st, FileRecord(st.st_size + 1, "0" * 64, None), started_ns=_later())
-    cache.store("g.txt", st, FileRecord(None, "0" * 64, None), started_ns=_later())
+    cache.store("f.txt", st, FileRecord(st.st_size + 1, "0" * 64, None), read=st, started_ns=_later())
+    cache.store("g.txt", st, FileRecord(None, "0" * 64, None), read=st, started_ns=_later())
     assert cache.refused == 2
     cache.save(tmp_path / "c2.json")
     assert HashCache.load(tmp_path / "c2.json", algorithm=ALGO).lookup("f.txt", st) is None
@@ -170,7 +170,7 @@ def test_a_refused_store_drops_a_confirmed_entry(tmp_path: Path) -> None:
     file, cache_file, st = _cached(tmp_path)
     cache = HashCache.load(cache_file, algorithm=ALGO)
     assert cache.lookup("f.txt", st) is not None
-    cache.store("f.txt", st, _record(file), started_ns=time.time_ns())  # racy now
+    cache.store("f.txt", st, _record(file), read=st, started_ns=time.time_ns())  # racy now
     cache.save(cache_file)
     assert HashCache.load(cache_file, algorithm=ALGO).lookup("f.txt", st) is None
 
@@ -178,7 +178,7 @@ def test_a_refused_store_drops_a_confirmed_entry(tmp_path: Path) -> None:
 def test_a_record_that_is_not_hex_sha256_is_refused_loudly(tmp_path: Path) -> None:
     _file, _, st = _cached(tmp_path)
     with pytest.raises(ValueError):
-        HashCache(algorithm=ALGO).store("f.txt", st, FileRecord(st.st_size, "XYZ", None), started_ns=_later())
+        HashCache(algorithm=ALGO).store("f.txt", st, FileRecord(st.st_size, "XYZ", None), read=st, started_ns=_later())
 
 
 def test_a_missing_cache_file_is_an_empty_cache(tmp_path: Path) -> None:
@@ -272,7 +272,7 @@ def test_a_discarded_cache_is_rewritten_on_save(tmp_path: Path) -> None:
     file.write_bytes(b"x")
     (tmp_path / "cache.json").write_text("{ truncat")
     cache = HashCache.load(tmp_path / "cache.json", algorithm=ALGO)
-    cache.store("f.txt", _stat(file), _record(file), started_ns=_later())
+    cache.store("f.txt", _stat(file), _record(file), read=_stat(file), started_ns=_later())
     cache.save(tmp_path / "cache.json")
     again = HashCache.load(tmp_path / "cache.json", algorithm=ALGO)
     assert again.discarded is None and again.lookup("f.txt", _stat(file)) == _record(file)
@@ -284,7 +284,7 @@ def test_entries_not_seen_in_a_run_are_dropped_on_save(tmp_path: Path) -> None:
     first = HashCache(algorithm=ALGO)
     stats = {name: _stat(tmp_path / name) for name in ("keep.txt", "gone.txt", "changed.txt")}
     for name, st in stats.items():
-        first.store(name, st, _record(tmp_path / name), started_ns=_later())
+        first.store(name, st, _record(tmp_path / name), read=st, started_ns=_later())
     first.save(tmp_path / "cache.json")
 
     (tmp_path / "gone.txt").unlink()
@@ -308,7 +308,7 @@ def test_the_file_is_deterministic_and_holds_only_paths_stats_and_hashes(tmp_pat
     for order in (("b.txt", "a/z.txt", "a.txt"), ("a.txt", "b.txt", "a/z.txt")):
         cache = HashCache(algorithm=ALGO)
         for name in order:
-            cache.store(name, _stat(tmp_path / name), _record(tmp_path / name), started_ns=_later())
+            cache.store(name, _stat(tmp_path / name), _record(tmp_path / name), read=_stat(tmp_path / name), started_ns=_later())
         cache.save(tmp_path / "cache.json")
         texts.append((tmp_path / "cache.json").read_text())
     assert texts[0] == texts[1]
@@ -330,7 +330,7 @@ def test_an_odd_path_round_trips(tmp_path: Path) -> None:
     file.write_bytes(b"x")
     rel = 'we\u00efrd "name"\udcff.txt'  # a quote, non-ASCII, and an undecodable byte as a surrogate escape
     cache = HashCache(algorithm=ALGO)
-    cache.store(rel, _stat(file), _record(file), started_ns=_later())
+    cache.store(rel, _stat(file), _record(file), read=_stat(file), started_ns=_later())
     cache.save(tmp_path / "cache.json")
     assert HashCache.load(tmp_path / "cache.json", algorithm=ALGO).lookup(rel, _stat(file)) == _record(file)
 
@@ -366,7 +366,7 @@ def test_hits_and_misses_are_counted(tmp_path: Path) -> None:
         (tmp_path / name).write_bytes(name.encode())
     cache = HashCache(algorithm=ALGO)
     for name in names:
-        cache.store(name, _stat(tmp_path / name), _record(tmp_path / name), started_ns=_later())
+        cache.store(name, _stat(tmp_path / name), _record(tmp_path / name), read=_stat(tmp_path / name), started_ns=_later())
     cache.save(tmp_path / "cache.json")
     (tmp_path / "c.txt").write_bytes(b"changed size")
     cache = HashCache.load(tmp_path / "cache.json", algorithm=ALGO)
@@ -379,7 +379,7 @@ def test_a_rehash_starts_empty_but_still_saves(tmp_path: Path) -> None:
     file, cache_file, st = _cached(tmp_path)
     cache = HashCache(algorithm=ALGO)  # --rehash: what the file holds is not consulted
     assert cache.lookup("f.txt", st) is None
-    cache.store("f.txt", st, _record(file), started_ns=_later())
+    cache.store("f.txt", st, _record(file), read=st, started_ns=_later())
     cache.save(cache_file)
     assert HashCache.load(cache_file, algorithm=ALGO).lookup("f.txt", st) == _record(file)
 
@@ -390,5 +390,47 @@ def test_a_symlink_stat_is_never_a_hit(tmp_path: Path) -> None:
     link = _stat(tmp_path / "link")
     cache = HashCache.load(cache_file, algorithm=ALGO)
     assert cache.lookup("f.txt", _changed(st, st_mode=link.st_mode)) is None
-    cache.store("link", link, FileRecord(link.st_size, "0" * 64, None), started_ns=_later())
+    cache.store("link", link, FileRecord(link.st_size, "0" * 64, None), read=link, started_ns=_later())
     assert cache.refused == 1
+
+
+def test_a_fifo_or_folder_stat_is_never_a_hit(tmp_path: Path) -> None:
+    _file, cache_file, st = _cached(tmp_path)
+    os.mkfifo(tmp_path / "fifo")
+    cache = HashCache.load(cache_file, algorithm=ALGO)
+    for other in (_stat(tmp_path / "fifo"), _stat(tmp_path)):
+        # Only the mode differs from the stored key: still no hit, whatever else matches.
+        assert cache.lookup("f.txt", _changed(st, st_mode=other.st_mode)) is None
+    assert (cache.hits, cache.misses) == (0, 2)
+
+
+@pytest.mark.parametrize(
+    ("field", "delta"),
+    [("st_ino", 1), ("st_dev", 1), ("st_size", 1), ("st_mtime_ns", 1), ("st_ctime_ns", 1)],
+)
+def test_a_record_read_from_another_descriptor_than_the_walk_saw_is_not_stored(tmp_path: Path, field: str, delta: int) -> None:
+    """The collector hands `store` the fstat of the descriptor it read: any key field off and nothing is kept."""
+    file, _, st = _cached(tmp_path)
+    cache = HashCache(algorithm=ALGO)
+    read = _changed(st, **{field: getattr(st, field) + delta})
+    cache.store("f.txt", st, _record(file), read=read, started_ns=_later())
+    assert cache.refused == 1
+    cache.save(tmp_path / "c2.json")
+    assert HashCache.load(tmp_path / "c2.json", algorithm=ALGO).lookup("f.txt", st) is None
+
+
+def test_a_record_read_from_a_fifo_is_not_stored(tmp_path: Path) -> None:
+    file, _, st = _cached(tmp_path)
+    os.mkfifo(tmp_path / "fifo")
+    cache = HashCache(algorithm=ALGO)
+    cache.store("f.txt", st, _record(file), read=_changed(st, st_mode=_stat(tmp_path / "fifo").st_mode), started_ns=_later())
+    assert cache.refused == 1
+
+
+def test_a_lookup_without_reuse_is_a_miss_and_keeps_nothing(tmp_path: Path) -> None:
+    _file, cache_file, st = _cached(tmp_path)
+    cache = HashCache.load(cache_file, algorithm=ALGO)
+    assert cache.lookup("f.txt", st, reuse=False) is None
+    assert (cache.hits, cache.misses) == (0, 1)
+    cache.save(cache_file)
+    assert HashCache.load(cache_file, algorithm=ALGO).lookup("f.txt", st) is None  # only a store keeps it

@@ -14,6 +14,7 @@ from drift.archive.content import (
     VOLATILE_ATTRIBUTES,
     content_sha256,
     content_sha256_bytes,
+    content_sha256_fd,
     is_archive_name,
     normalise_manifest,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "ArchiveRefused",
     "content_sha256",
     "content_sha256_bytes",
+    "content_sha256_fd",
     "is_archive_name",
     "limits",
     "normalise_manifest",

@@ -62,9 +62,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import re
 import zipfile
-from typing import IO
+from typing import IO, Any
 
 from drift.archive import limits
 from drift.archive.errors import ArchiveError, ArchiveRefused
@@ -132,6 +133,54 @@ def content_sha256(stream: IO[bytes]) -> str:
 def content_sha256_bytes(data: bytes) -> str:
     """The content hash, in hex, of a zip archive held in memory."""
     return content_sha256(io.BytesIO(data))
+
+
+def content_sha256_fd(fd: int, size: int) -> str:
+    """The content hash, in hex, of the zip archive in the first `size` bytes of the open file `fd`.
+
+    Read with `os.pread` (where there is none, Windows, with `lseek` and `read`): never past `size` (a file
+    that grows meanwhile shows no more than its first `size` bytes), and without moving the descriptor's
+    offset (where `pread` exists). The collector passes the size `fstat` gave.
+    """
+    return content_sha256(io.BufferedReader(_Window(fd, size)))
+
+
+class _Window(io.RawIOBase):
+    """The first `size` bytes of the file open as `fd`, as a seekable read-only stream (read with pread)."""
+
+    def __init__(self, fd: int, size: int) -> None:
+        super().__init__()
+        self._fd, self._size, self._at = fd, size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._at
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._at, io.SEEK_END: self._size}[whence]
+        if base + offset < 0:
+            raise ValueError("negative seek position")
+        self._at = base + offset
+        return self._at
+
+    def readinto(self, buffer: Any) -> int:
+        with memoryview(buffer) as view:
+            count = max(0, min(len(view), self._size - self._at))
+            if not count:
+                data = b""
+            elif hasattr(os, "pread"):
+                data = os.pread(self._fd, count, self._at)
+            else:  # Windows
+                os.lseek(self._fd, self._at, os.SEEK_SET)
+                data = os.read(self._fd, count)
+            view[: len(data)] = data
+        self._at += len(data)
+        return len(data)
 
 
 def _archive_hash(stream: IO[bytes], budget: _Budget, *, depth: int, where: str) -> str:
