@@ -14,9 +14,7 @@ checks each folder's identity by path before using it, which narrows the race bu
 
 from __future__ import annotations
 
-import glob
 import os
-import re
 import stat
 import threading
 from collections import OrderedDict
@@ -28,6 +26,7 @@ from typing import Self
 
 from drift.errors import OperationalError
 from drift.inventory.model import Link, Skipped, Unreadable, excluded
+from drift.inventory.names import display, recordable
 
 FD_RELATIVE = {os.open, os.stat, os.readlink} <= os.supports_dir_fd and os.scandir in os.supports_fd
 """True where folders and files are opened relative to their folder's descriptor (Linux, the BSDs, macOS)."""
@@ -383,41 +382,3 @@ def _kind(mode: int) -> str:
 
 
 _KINDS = {stat.S_IFIFO: "fifo", stat.S_IFSOCK: "socket", stat.S_IFBLK: "block-device", stat.S_IFCHR: "char-device"}
-
-
-def inside(root: Path, *paths: Path | None) -> list[str]:
-    """The given paths that lie inside `root`, relative to it: drift's own output files, to leave out of a
-    collection (an inventory or cache written into the tree would otherwise change it on every run)."""
-    base = os.path.abspath(root)
-    found = []
-    for path in paths:
-        if path is not None:
-            full = os.path.abspath(path)
-            if os.path.commonpath([base, full]) == base and full != base:
-                found.append(glob.escape(os.path.relpath(full, base).replace(os.sep, "/")))
-    return found
-
-
-def display(name: str) -> str:
-    """A name as valid UTF-8 text: undecodable bytes become `\\xNN` escapes (for messages, not paths)."""
-    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-
-
-# What an inventory path may not hold (drift.paths.check_relpath): bytes that are not UTF-8 (surrogate
-# escapes), control characters, backslashes, and a leading drive prefix such as `c:`.
-_UNRECORDABLE = re.compile(r"[\x00-\x1f\x7f\\\udc80-\udcff]|^[A-Za-z]:")
-_ESCAPED = re.compile(r"[%:\x00-\x1f\x7f\\\udc80-\udcff]")
-
-
-def recordable(raw: str) -> tuple[str, str | None]:
-    """The path as an inventory can record it, and None, or the path escaped and why it had to be.
-
-    Escaping writes each offending byte, and every `%` and `:`, as `%XX` (hex of the byte), so two different
-    names never get one escaped path. Names that need no escaping are kept exactly.
-    """
-    if _UNRECORDABLE.search(raw) is None:
-        return raw, None
-    undecodable = any("\udc80" <= ch <= "\udcff" for ch in raw)
-    escaped = _ESCAPED.sub(lambda m: "".join(f"%{b:02X}" for b in m.group(0).encode("utf-8", "surrogateescape")), raw)
-    reason = "file name is not valid UTF-8" if undecodable else "file name holds a control character, a backslash or a drive prefix"
-    return escaped, f"{reason}; recorded with %XX escapes, not hashed"

@@ -12,8 +12,8 @@ from drift.archive import ArchiveError, content_sha256_bytes, is_archive_name
 from drift.catalog.builder.model import BuiltRelease, Options, Report
 from drift.catalog.builder.repo import Repository, Tag
 from drift.errors import InputError
+from drift.inventory.names import display, recordable
 from drift.paths import check_relpath
-from drift.walk import display, recordable
 
 _PRE_RELEASE = re.compile(r"\d[.\d]*[-_.]?(?:a|b|rc|alpha|beta|pre|preview|dev|snapshot)\d*(?![a-z])", re.IGNORECASE)
 _BINARY_SUFFIXES = (".class", ".so", ".dll", ".exe", ".bin")
