@@ -211,6 +211,7 @@ def sign_fleet(fleet: Path) -> Path:
         return trust
     key_path = fleet / "keys" / "municipal"
     if not key_path.exists():
+        key_path.parent.mkdir(exist_ok=True)
         generate_key(key_path)
     key = load_signing_key(key_path)
     start = time.perf_counter()
