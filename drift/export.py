@@ -19,39 +19,27 @@ Nothing here prints or writes a file: the CLI does.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
-import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from drift.catalog import load_catalog
 from drift.errors import InputError
+from drift.exportwords import LANGS, LANGUAGES, Language, columns
 from drift.formats.evidence import evidence_parts
-from drift.policy import Policy
-from drift.results import (
-    AMBIGUOUS,
-    APPLIED,
-    FIXED,
-    MISSING,
-    MODIFIED,
-    NOT_APPLICABLE,
-    NOT_DEPLOYED,
-    PARTIAL,
-    REMOVED,
-    STATUSES,
-    UNFIXED,
-    UNREADABLE,
-    UNVERIFIABLE,
-    Finding,
-    PerFinding,
-    Scan,
-    TenantResult,
-)
+from drift.policy import Policy, Waiver
+from drift.results import STATUSES, Finding, PerFinding, Scan, TenantResult
 from drift.scan import NO_INVENTORY
 from drift.text import csv_safe, shown, terminal_safe
+from drift.zones import Zone
 
-LANGS = ("en", "ja")
+__all__ = [
+    "ENCODINGS", "EXCEL_MAX_CELL", "EXCEL_MAX_ROWS", "LANGS", "LANGUAGES", "REPLACEMENT", "Encoded", "Language", "Table",
+    "encode_csv", "evidence_text", "export_table", "fix_titles",
+]
+
 ENCODINGS = ("utf-8-sig", "utf-8", "cp932")
 REPLACEMENT = "〓"
 """What `replace` writes for a character the encoding cannot hold and that has no visual equivalent: the
@@ -63,94 +51,6 @@ EXCEL_MAX_ROWS = 1_048_576
 """Rows in an Excel sheet, the header included."""
 EXCEL_MAX_CELL = 32_767
 """Characters in an Excel cell: a longer evidence text is cut at a whole entry and says how many are left out."""
-
-FULL_COLUMNS = (
-    "tenant", "name", "prefecture", "fix", "title", "severity", "status", "blocking", "variant", "evidence",
-    "scan", "scanned_at", "catalog_digest", "inventory_digest", "collected_at", "signature",
-)
-SUMMARY_COLUMNS = (
-    "tenant", "name", "prefecture", *STATUSES, "blocking", "uncatalogued", "modified",
-    "scan", "scanned_at", "catalog_digest", "inventory_digest", "collected_at", "signature",
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Language:
-    """The words of one language of the export. English is the stored words themselves."""
-
-    headers: Mapping[str, str]
-    """Column (a name of `FULL_COLUMNS` or `SUMMARY_COLUMNS`) → its header."""
-    statuses: Mapping[str, str]
-    """Fix status → word."""
-    severities: Mapping[str, str]
-    """Severity → word."""
-    states: Mapping[str, str]
-    """Evidence state → word."""
-    yes_no: tuple[str, str]
-    """The words for yes and no."""
-    reason: Callable[[str], str]
-    """A finding's reason, translated."""
-    more: str
-    """Ends an evidence text cut for Excel; `{n}` is how many entries were left out."""
-
-
-_ENGLISH = Language(
-    headers={c: c for c in (*FULL_COLUMNS, *SUMMARY_COLUMNS)},
-    statuses={s: s for s in STATUSES},
-    severities={s: s for s in ("critical", "high", "medium", "low")},
-    states={s: s for s in (FIXED, UNFIXED, MODIFIED, UNREADABLE, REMOVED, NOT_DEPLOYED, AMBIGUOUS)},
-    yes_no=("yes", "no"),
-    reason=lambda reason: reason,
-    more="… ({n} more)",
-)
-
-_JA_STATUSES = {APPLIED: "適用済み", MISSING: "未適用", PARTIAL: "一部適用", UNVERIFIABLE: "検証不能", NOT_APPLICABLE: "対象外"}
-
-# The reasons drift gives (drift.verdict, drift.scan); any other is left in English.
-_JA_REASONS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
-    (re.compile(r"no inventory for this tenant"), lambda m: "インベントリなし"),
-    (re.compile(r"the fix has no variant"), lambda m: "修正に系列なし"),
-    (
-        re.compile(r"applies to editions (.*); tenant runs (.*)"),
-        lambda m: f"対象エディション: {m[1]}（この団体: {'なし' if m[2] == 'no edition' else m[2]}）",
-    ),
-    (
-        re.compile(r"applies to modules (.*); tenant deploys (.*)"),
-        lambda m: f"対象モジュール: {m[1]}（この団体: {'なし' if m[2] == 'none' else m[2]}）",
-    ),
-)
-
-
-def _ja_reason(reason: str) -> str:
-    for pattern, words in _JA_REASONS:
-        if match := pattern.fullmatch(reason):
-            return words(match)
-    return reason
-
-
-_JAPANESE = Language(
-    headers={
-        "tenant": "団体コード", "name": "団体名", "prefecture": "都道府県", "fix": "修正ID", "title": "件名",
-        "severity": "重要度", "status": "判定", "blocking": "要対応", "variant": "系列", "evidence": "根拠",
-        "scan": "スキャンID", "scanned_at": "スキャン日時", "catalog_digest": "カタログダイジェスト",
-        "inventory_digest": "インベントリダイジェスト", "collected_at": "収集日時", "signature": "署名",
-        **{s: f"{word}件数" for s, word in _JA_STATUSES.items()},
-        "uncatalogued": "カタログ外ファイル数", "modified": "改変ファイル数",
-    },
-    statuses=_JA_STATUSES,
-    # The four CVSS v3 levels as JVN and IPA write them.
-    severities={"critical": "緊急", "high": "重要", "medium": "警告", "low": "注意"},
-    states={
-        FIXED: "修正済み", UNFIXED: "未修正", MODIFIED: "改変", UNREADABLE: "読取不可", REMOVED: "欠落", NOT_DEPLOYED: "未配置",
-        AMBIGUOUS: "判別不能",
-    },
-    yes_no=("はい", "いいえ"),
-    reason=_ja_reason,
-    more="…ほか{n}件",
-)
-
-LANGUAGES: dict[str, Language] = {"en": _ENGLISH, "ja": _JAPANESE}
-"""Language code → its words."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,51 +66,105 @@ class Table:
 
 
 def export_table(
-    scan: Scan, *, lang: str = "en", summary: bool = False, titles: Mapping[str, str] | None = None, policy: Policy | None = None
+    scan: Scan, *, lang: str = "en", summary: bool = False, titles: Mapping[str, str] | None = None, policy: Policy | None = None,
+    waivers_on: dt.date | None = None, zone: Zone | None = None,
 ) -> Table:
     """The scan's rows: one per tenant × fix, or with `summary` one per tenant (counts per status, whether
     anything blocks under `policy` (default: the gate's defaults), uncatalogued and modified file counts).
 
     `titles` maps fix ids to titles; a fix it lacks gets an empty title. A summary needs only the findings
     that can block: a scan loaded with just those statuses gives the same rows.
+
+    With `waivers_on` (a policy was given or found), the rows get the waiver columns (`WAIVER_COLUMNS`, or a
+    count in a summary) after `blocking`: a blocking finding that a waiver of `policy` in force on that day
+    covers is not blocking, and shows its waiver, as `drift gate` judges it; an expired waiver shows nothing.
+    With `zone`, the scan and collection times are shown in it (`drift.zones`); else as stored (UTC).
     """
     words = LANGUAGES[lang]
     policy = policy or Policy()
+    rows = _Rows(scan, words, policy, waivers_on, zone)
+    header = tuple(words.headers[c] for c in columns(summary=summary, waivers=waivers_on is not None))
     if summary:
-        return Table(tuple(words.headers[c] for c in SUMMARY_COLUMNS), _summary_rows(scan, words, policy), (0,))
-    return Table(tuple(words.headers[c] for c in FULL_COLUMNS), _full_rows(scan, words, titles or {}, policy), (0, 3))
+        return Table(header, rows.summary(), (0,))
+    return Table(header, rows.full(titles or {}), (0, 3))
 
 
-def _full_rows(scan: Scan, words: Language, titles: Mapping[str, str], policy: Policy) -> Iterator[tuple[str, ...]]:
-    yes, no = words.yes_no
+class _Rows:
+    """Makes the rows of one export."""
 
-    def finding_cells(f: Finding) -> tuple[str, ...]:
-        # The fix, its title and variant are the catalog's (a title may hold a line break); the evidence is the tenant's.
-        return (
-            f.fix, titles.get(f.fix, ""), words.severities.get(f.severity, f.severity), words.statuses.get(f.status, f.status),
-            yes if policy.blocks(f) else no, f.variant or "", evidence_text(f, words),
+    def __init__(self, scan: Scan, words: Language, policy: Policy, waivers_on: dt.date | None, zone: Zone | None) -> None:
+        self.scan = scan
+        self.words = words
+        self.policy = policy
+        self.with_waivers = waivers_on is not None
+        self.in_force: Mapping[tuple[str, str], Waiver] = (
+            {(w.tenant, w.fix): w for w in policy.waivers if w.applies_on(waivers_on)} if waivers_on is not None else {}
         )
+        self.waived_tenants = {tenant for tenant, _ in self.in_force}
+        self.zone = zone
+        self.scanned_at = self._time(scan.created_at)
 
-    # Tenants share finding objects: each one's cells are made once.
-    cells = PerFinding(finding_cells)
-    for result in scan.tenants:
-        head = _tenant_cells(result)
-        tail = (scan.id, scan.created_at, scan.catalog_digest, *_inventory_cells(result))
-        for finding in cells.values(result.findings):
-            yield (*head, *finding, *tail)
+    def _time(self, value: str) -> str:
+        return self.zone.show(value) if self.zone is not None else value
 
+    def _waiver(self, tenant: str, finding: Finding) -> Waiver | None:
+        """The waiver in force that lets this blocking finding pass, if any (as `drift.gate.decide` finds it)."""
+        if tenant not in self.waived_tenants or not self.policy.blocks(finding):
+            return None
+        return self.in_force.get((tenant, finding.fix))
 
-def _summary_rows(scan: Scan, words: Language, policy: Policy) -> Iterator[tuple[str, ...]]:
-    yes, no = words.yes_no
-    for result in scan.tenants:
-        yield (
-            *_tenant_cells(result),
-            *(str(result.counts.get(s, 0)) for s in STATUSES),
-            yes if any(map(policy.blocks, result.findings)) else no,
-            str(len(result.drift.uncatalogued)),
-            str(len(result.drift.modified)),
-            scan.id, scan.created_at, scan.catalog_digest, *_inventory_cells(result),
-        )
+    def full(self, titles: Mapping[str, str]) -> Iterator[tuple[str, ...]]:
+        """One row per tenant × fix."""
+        words, policy = self.words, self.policy
+        yes, no = words.yes_no
+        unwaived = (no, "", "", "") if self.with_waivers else ()
+
+        def finding_cells(f: Finding) -> tuple[str, ...]:
+            # The fix, its title and variant are the catalog's (a title may hold a line break); the evidence is the tenant's.
+            return (
+                f.fix, titles.get(f.fix, ""), words.severities.get(f.severity, f.severity), words.statuses.get(f.status, f.status),
+                yes if policy.blocks(f) else no, *unwaived, f.variant or "", evidence_text(f, words),
+            )
+
+        # Tenants share finding objects: each one's cells are made once; a waiver is the one tenant's.
+        cells = PerFinding(finding_cells)
+        at = 4  # the index of `blocking` in finding_cells
+        for result in self.scan.tenants:
+            head = _tenant_cells(result)
+            tail = (self.scan.id, self.scanned_at, self.scan.catalog_digest, *self._inventory_cells(result))
+            tid = result.tenant.id
+            for finding, row in zip(result.findings, cells.values(result.findings), strict=True):
+                waiver = self._waiver(tid, finding)
+                if waiver is not None:
+                    row = (*row[:at], no, *self._waiver_cells(waiver), *row[at + 1 + len(unwaived):])
+                yield (*head, *row, *tail)
+
+    def _waiver_cells(self, waiver: Waiver) -> tuple[str, str, str, str]:
+        # The approver and reason are the auditor's words, escaped as a tenant's would be (they reach Excel and terminals).
+        return (self.words.yes_no[0], terminal_safe(waiver.approved_by), waiver.expires.isoformat(), terminal_safe(waiver.reason))
+
+    def summary(self) -> Iterator[tuple[str, ...]]:
+        """One row per tenant."""
+        yes, no = self.words.yes_no
+        for result in self.scan.tenants:
+            blocking = [f for f in result.findings if self.policy.blocks(f)]
+            waived = sum(1 for f in blocking if self._waiver(result.tenant.id, f) is not None)
+            yield (
+                *_tenant_cells(result),
+                *(str(result.counts.get(s, 0)) for s in STATUSES),
+                yes if len(blocking) > waived else no,
+                *((str(waived),) if self.with_waivers else ()),
+                str(len(result.drift.uncatalogued)),
+                str(len(result.drift.modified)),
+                self.scan.id, self.scanned_at, self.scan.catalog_digest, *self._inventory_cells(result),
+            )
+
+    def _inventory_cells(self, result: TenantResult) -> tuple[str, str, str]:
+        """Inventory digest, collection time, and what became of its signature (`signed by <key>`, `unsigned`,
+        `signature refused: ...`; empty when the scan used no trust file); the first two empty for a tenant
+        with no inventory."""
+        digest = "" if result.inventory_digest == NO_INVENTORY else result.inventory_digest
+        return (digest, terminal_safe(self._time(result.collected_at or "")), terminal_safe(result.signature))
 
 
 def _tenant_cells(result: TenantResult) -> tuple[str, str, str]:
@@ -218,15 +172,7 @@ def _tenant_cells(result: TenantResult) -> tuple[str, str, str]:
     return (terminal_safe(t.id), terminal_safe(t.name), terminal_safe(t.prefecture))
 
 
-def _inventory_cells(result: TenantResult) -> tuple[str, str, str]:
-    """Inventory digest, collection time, and what became of its signature (`signed by <key>`, `unsigned`,
-    `signature refused: ...`; empty when the scan used no trust file); the first two empty for a tenant with
-    no inventory."""
-    digest = "" if result.inventory_digest == NO_INVENTORY else result.inventory_digest
-    return (digest, terminal_safe(result.collected_at or ""), terminal_safe(result.signature))
-
-
-def evidence_text(finding: Finding, words: Language = _ENGLISH) -> str:
+def evidence_text(finding: Finding, words: Language = LANGUAGES["en"]) -> str:
     """`path: state` (or `path: state (note)`) per entry, `; `-joined (in English, the text of the scan's own
     CSV), or the reason when there is no evidence; control characters escaped, cut at a whole entry to fit an
     Excel cell."""

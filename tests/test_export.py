@@ -4,8 +4,11 @@ encoding and shape; what an encoding cannot hold is an error naming the row, or 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -91,8 +94,16 @@ def stored(root: Path, db: str = "drift.db") -> Scan:
         return store.load_scan("latest")
 
 
-def expected_rows(scan: Scan, lang: str, summary: bool, titles: dict[str, str]) -> list[list[str]]:
-    """The rows the export must hold, straight from the stored scan."""
+def in_zone(stored_time: str, zone: dt.tzinfo | None) -> str:
+    """A stored UTC time (`...Z`) as the export must show it in `zone` (None: the machine's local zone)."""
+    if not stored_time:
+        return ""
+    assert stored_time.endswith("Z")
+    return dt.datetime.strptime(stored_time, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC).astimezone(zone).isoformat()
+
+
+def expected_rows(scan: Scan, lang: str, summary: bool, titles: dict[str, str], zone: dt.tzinfo | None = None) -> list[list[str]]:
+    """The rows the export must hold, straight from the stored scan, times in `zone` (default: local)."""
     ja = lang == "ja"
     yes, no = ("はい", "いいえ") if ja else ("yes", "no")
     policy = Policy()
@@ -100,7 +111,8 @@ def expected_rows(scan: Scan, lang: str, summary: bool, titles: dict[str, str]) 
     for result in scan.tenants:
         t = result.tenant
         digest = "" if result.inventory_digest == "none" else result.inventory_digest
-        tail = [scan.id, scan.created_at, scan.catalog_digest, digest, result.collected_at or "", result.signature]
+        times = in_zone(scan.created_at, zone), in_zone(result.collected_at or "", zone)
+        tail = [scan.id, times[0], scan.catalog_digest, digest, times[1], result.signature]
         if summary:
             rows.append([
                 t.id, t.name, t.prefecture, *(str(result.counts[s]) for s in STATUS_ORDER),
@@ -139,7 +151,7 @@ def read_back(data: bytes, encoding: str) -> list[list[str]]:
 @pytest.mark.parametrize("encoding", ENCODINGS)
 @pytest.mark.parametrize("lang", ["en", "ja"])
 def test_every_export_reads_back_as_the_stored_scan(fleet, lang, encoding, summary):
-    args = ["export", "csv", "--lang", lang, "--encoding", encoding, *(["--summary"] if summary else [])]
+    args = ["export", "csv", "--lang", lang, "--encoding", encoding, "--timezone", "UTC", *(["--summary"] if summary else [])]
     (fleet / "out").mkdir(exist_ok=True)
     result = run(fleet, *args, "--out", "out/fleet.csv")
     assert result.exit_code == 0, result.stderr
@@ -147,7 +159,8 @@ def test_every_export_reads_back_as_the_stored_scan(fleet, lang, encoding, summa
     data = (fleet / "out" / "fleet.csv").read_bytes()
     rows = read_back(data, encoding)
     scan = stored(fleet)
-    assert rows == expected_rows(scan, lang, summary, TITLES)
+    assert rows == expected_rows(scan, lang, summary, TITLES, dt.UTC)
+    assert rows[1][EN_HEADERS["summary" if summary else "full"].index("scanned_at")] == scan.created_at.replace("Z", "+00:00")
     assert len(rows) == 1 + (4 if summary else 4 * 5)
     assert f"out/fleet.csv: {len(rows) - 1} rows, {encoding}, scan {scan.id}" in result.stderr
     # Without --out: the same bytes on stdout.
@@ -365,3 +378,162 @@ def test_out_into_a_missing_folder_is_exit_2_naming_it_and_creates_nothing(fleet
     assert result.exit_code == 2
     assert "cannot write x.out: no/such/dir does not exist" in result.stderr
     assert not (fleet / "no").exists()
+
+
+# Waivers: the agency's CSV says what the gate says.
+
+TODAY = "2024-01-01"
+HOSTILE_REASON = '=HYPERLINK("http://evil.example/","ok")'
+
+
+def write_policy(root: Path, name: str = "policy.yaml") -> Path:
+    """Waivers: two in force on blocking findings of 402206 (one with a formula for a reason and an escape
+    sequence in its approver), one expired at 362018, one in force on a finding that does not block."""
+    waivers = [
+        {"tenant": "402206", "fix": "DEMO-0002", "reason": "庁内ネットワークのみ, \"閉域\"", "approved_by": "CISO 山田", "expires": "2031-03-31"},
+        {"tenant": "402206", "fix": "DEMO-0004", "reason": HOSTILE_REASON, "approved_by": "\x1b[31mred", "expires": "2024-01-01"},
+        {"tenant": "362018", "fix": "DEMO-0002", "reason": "lapsed", "approved_by": "CISO", "expires": "2023-12-31"},
+        {"tenant": "362018", "fix": "DEMO-0003", "reason": "medium never blocks", "approved_by": "CISO", "expires": "2031-03-31"},
+    ]
+    path = root / name
+    path.write_text(yaml.safe_dump({"format": "drift-policy/1", "waivers": waivers}, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_without_a_policy_there_are_no_waiver_columns(fleet):
+    rows = read_back(run(fleet, "export", "csv", "--timezone", "UTC").stdout_bytes, "utf-8-sig")
+    assert rows[0] == EN_HEADERS["full"]
+    summary = read_back(run(fleet, "export", "csv", "--summary", "--timezone", "UTC").stdout_bytes, "utf-8-sig")
+    assert summary[0] == EN_HEADERS["summary"]
+
+
+def test_a_waiver_in_force_passes_its_finding_as_the_gate_does(fleet):
+    from drift.gate import decide, load_policy
+
+    policy = write_policy(fleet)
+    result = run(fleet, "export", "csv", "--policy", "policy.yaml", "--today", TODAY, "--encoding", "utf-8")
+    assert result.exit_code == 0, result.stderr
+    rows = read_back(result.stdout_bytes, "utf-8")
+    at = EN_HEADERS["full"].index("blocking") + 1
+    assert rows[0] == [*EN_HEADERS["full"][:at], "waived", "waiver_approved_by", "waiver_expires", "waiver_reason", *EN_HEADERS["full"][at:]]
+    by_key = {(r[0], r[3]): dict(zip(rows[0], r, strict=True)) for r in rows[1:]}
+    waived = by_key[("402206", "DEMO-0002")]
+    assert (waived["blocking"], waived["waived"], waived["waiver_approved_by"], waived["waiver_expires"], waived["waiver_reason"]) == (
+        "no", "yes", "CISO 山田", "2031-03-31", '庁内ネットワークのみ, "閉域"')
+    # The last day of a waiver still counts; its text is made Excel- and terminal-safe like a tenant's.
+    last_day = by_key[("402206", "DEMO-0004")]
+    assert (last_day["blocking"], last_day["waived"], last_day["waiver_expires"]) == ("no", "yes", "2024-01-01")
+    assert last_day["waiver_reason"] == "'" + HOSTILE_REASON
+    assert last_day["waiver_approved_by"] == "\\e[31mred" and "\x1b" not in result.stdout
+    # An expired waiver shows nothing: its finding blocks again. A waiver on a finding that never blocks waives nothing.
+    for key in (("362018", "DEMO-0002"), ("362018", "DEMO-0003")):
+        assert (by_key[key]["waived"], by_key[key]["waiver_approved_by"], by_key[key]["waiver_expires"], by_key[key]["waiver_reason"]) == (
+            "no", "", "", "")
+    assert by_key[("362018", "DEMO-0002")]["blocking"] == "yes"
+    # Every row says what the gate decides, on the same day with the same policy.
+    gate = decide(stored(fleet), load_policy(policy), dt.date.fromisoformat(TODAY))
+    blocking = {(t.id, f.fix) for t in gate.tenants for f in t.blocking}
+    passed = {(t.id, w.finding.fix) for t, w in gate.waived}
+    assert {k for k, r in by_key.items() if r["blocking"] == "yes"} == blocking
+    assert {k for k, r in by_key.items() if r["waived"] == "yes"} == passed == {("402206", "DEMO-0002"), ("402206", "DEMO-0004")}
+
+
+def test_the_waiver_summary_and_japanese_words(fleet):
+    write_policy(fleet)
+    rows = read_back(run(fleet, "export", "csv", "--policy", "policy.yaml", "--today", TODAY, "--summary", "--lang", "ja").stdout_bytes,
+                     "utf-8-sig")
+    at = JA_HEADERS["summary"].index("要対応") + 1
+    assert rows[0] == [*JA_HEADERS["summary"][:at], "免除件数", *JA_HEADERS["summary"][at:]]
+    by_id = {r[0]: r for r in rows[1:]}
+    assert by_id["402206"][at - 1: at + 1] == ["いいえ", "2"]  # both blocking findings waived: the tenant no longer blocks
+    assert by_id["362018"][at - 1: at + 1] == ["はい", "0"]
+    english = read_back(run(fleet, "export", "csv", "--policy", "policy.yaml", "--today", TODAY, "--summary").stdout_bytes, "utf-8-sig")
+    assert english[0][at] == "waived"
+    full = read_back(run(fleet, "export", "csv", "--policy", "policy.yaml", "--today", TODAY, "--lang", "ja").stdout_bytes, "utf-8-sig")
+    at = JA_HEADERS["full"].index("要対応") + 1
+    assert full[0][at: at + 4] == ["免除", "免除承認者", "免除期限", "免除理由"]
+    row = next(r for r in full if r[:4] == ["402206", '宗像市, "福岡県"', "福岡県", "DEMO-0002"])
+    assert row[at - 1: at + 3] == ["いいえ", "はい", "CISO 山田", "2031-03-31"]
+
+
+def test_the_policy_is_found_as_the_gate_finds_it_and_lapses(fleet):
+    write_policy(fleet, "drift-policy.yaml")
+    found = read_back(run(fleet, "export", "csv", "--today", TODAY).stdout_bytes, "utf-8-sig")
+    assert "waived" in found[0]
+    key = {(r[0], r[3]): dict(zip(found[0], r, strict=True)) for r in found[1:]}
+    assert key[("402206", "DEMO-0002")]["waived"] == "yes"
+    # The day after the last waiver's expiry, nothing is waived and everything blocks again.
+    later = read_back(run(fleet, "export", "csv", "--today", "2031-04-01").stdout_bytes, "utf-8-sig")
+    assert all(dict(zip(later[0], r, strict=True))["waived"] == "no" for r in later[1:])
+    assert dict(zip(later[0], next(r for r in later if r[:1] == ["402206"] and r[3] == "DEMO-0002"), strict=True))["blocking"] == "yes"
+    # A policy that does not load is exit 2 naming its file, as at the gate.
+    (fleet / "drift-policy.yaml").write_text("waivers: [{tenant: '402206'}]\n", encoding="utf-8")
+    broken = run(fleet, "export", "csv")
+    assert broken.exit_code == 2 and broken.stderr.startswith("drift: error: drift-policy.yaml: waivers[0]") and broken.stdout_bytes == b""
+
+
+# Times: shown in the zone the reader asks for, with its offset.
+
+
+def column(rows: list[list[str]], name: str, tenant: str = "402206") -> str:
+    return dict(zip(rows[0], next(r for r in rows if r[0] == tenant), strict=True))[name]
+
+
+@pytest.mark.parametrize("summary", [False, True], ids=["full", "summary"])
+def test_asia_tokyo_times_carry_plus_nine_hours(fleet, summary):
+    from zoneinfo import ZoneInfo
+
+    args = ["export", "csv", "--timezone", "Asia/Tokyo", *(["--summary"] if summary else [])]
+    rows = read_back(run(fleet, *args).stdout_bytes, "utf-8-sig")
+    assert column(rows, "collected_at") == "2023-06-14T10:30:00+09:00"  # stored as 2023-06-14T01:30:00Z
+    scanned = column(rows, "scanned_at")
+    assert scanned.endswith("+09:00") and scanned == in_zone(stored(fleet).created_at, ZoneInfo("Asia/Tokyo"))
+    assert dt.datetime.fromisoformat(scanned) == dt.datetime.fromisoformat(stored(fleet).created_at)  # the same instant
+    assert rows == expected_rows(stored(fleet), "en", summary, TITLES, ZoneInfo("Asia/Tokyo"))
+
+
+@pytest.fixture
+def local_zone():
+    """Sets the machine's zone (TZ) for the test, and restores it after."""
+    before = os.environ.get("TZ")
+
+    def set_zone(name: str) -> None:
+        os.environ["TZ"] = name
+        time.tzset()
+
+    yield set_zone
+    if before is None:
+        os.environ.pop("TZ", None)
+    else:
+        os.environ["TZ"] = before
+    time.tzset()
+
+
+def test_the_default_zone_is_the_machines(fleet, local_zone):
+    local_zone("Asia/Tokyo")
+    assert column(read_back(run(fleet, "export", "csv").stdout_bytes, "utf-8-sig"), "collected_at") == "2023-06-14T10:30:00+09:00"
+    local_zone("America/New_York")  # daylight saving time in June
+    rows = read_back(run(fleet, "export", "csv").stdout_bytes, "utf-8-sig")
+    assert column(rows, "collected_at") == "2023-06-13T21:30:00-04:00"
+    assert rows == expected_rows(stored(fleet), "en", False, TITLES)  # local
+    assert run(fleet, "export", "csv", "--timezone", "local").stdout_bytes == run(fleet, "export", "csv").stdout_bytes
+    assert column(read_back(run(fleet, "export", "csv", "--timezone", "UTC").stdout_bytes, "utf-8-sig"), "collected_at") == (
+        "2023-06-14T01:30:00+00:00")
+
+
+@pytest.mark.parametrize("command", [("export", "csv"), ("report", "html", "--out", "page.html")])
+@pytest.mark.parametrize("name", ["Mars/Olympus", "../../etc/passwd", ""])
+def test_an_unknown_zone_is_exit_2_naming_the_option(fleet, command, name):
+    result = run(fleet, *command, "--timezone", name)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"drift: error: --timezone: unknown time zone {name!r}")
+    assert result.stdout_bytes == b"" and not (fleet / "page.html").exists()
+
+
+def test_the_report_shows_times_in_the_zone(fleet):
+    result = run(fleet, "report", "html", "--out", "page.html", "--timezone", "Asia/Tokyo")
+    assert result.exit_code == 0, result.stderr
+    page = (fleet / "page.html").read_text(encoding="utf-8")
+    scanned = in_zone(stored(fleet).created_at, dt.timezone(dt.timedelta(hours=9)))
+    assert '"at":"2023-06-14T10:30:00+09:00"' in page.replace(" ", "") and scanned in page
+    assert "01:30:00Z" not in page

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import click
 
 from drift.errors import InputError
 from drift.export import fix_titles
+from drift.gate import POLICY_FILE, load_policy
+from drift.policy import Policy
 from drift.results import Scan
+from drift.zones import LOCAL
+
+FC = TypeVar("FC", bound=Callable[..., object])
 
 catalog_option = click.option(
     "--catalog", "catalog_dir", type=click.Path(path_type=Path), default=Path("manifests"), show_default=True,
@@ -47,4 +54,29 @@ def catalog_titles(scan: Scan, catalog_dir: Path, *, without: str) -> dict[str, 
 trust_option = click.option(
     "--trust", "trust_path", type=click.Path(path_type=Path, dir_okay=False), default=None, metavar="FILE",
     help="The trust file: which keys may sign inventories, catalogs and scans [default: trust.yaml in the inventory folder, when present].",
+)
+
+
+def policy_option(what: str) -> Callable[[FC], FC]:
+    """`--policy FILE` (default: `drift-policy.yaml` in the current folder when present), saying what it gives."""
+    return click.option("--policy", "policy_path", type=click.Path(path_type=Path), default=None, metavar="FILE",
+                        help=f"{what} [default: {POLICY_FILE} when present].")
+
+
+def find_policy(path: Path | None) -> Policy | None:
+    """The policy file named with --policy, else `drift-policy.yaml` in the current folder when present (as
+    `drift gate` finds it), loaded and checked (exit 2 naming the file and field); None when there is neither."""
+    if path is None and Path(POLICY_FILE).is_file():
+        path = Path(POLICY_FILE)
+    return load_policy(path) if path is not None else None
+
+
+today_option = click.option(
+    "--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, hidden=True, help="Judge waivers as on this day (for tests).",
+)
+
+timezone_option = click.option(
+    "--timezone", "timezone_name", default=LOCAL, show_default=True, metavar="ZONE",
+    help="Show scan and collection times in this zone (an IANA name such as Asia/Tokyo or UTC, or local: this machine's), "
+         "as RFC 3339 with its offset.",
 )
