@@ -17,8 +17,8 @@ import zipfile
 from collections.abc import Mapping
 from dataclasses import replace
 
-from drift.archive import content_sha256_bytes
 from drift.catalog.model import Catalog
+from drift.collect.archive import content_sha256_bytes
 from drift.filedrift import ReleaseIndex
 from drift.hashes import ABSENT
 from drift.inventory.model import FileRecord

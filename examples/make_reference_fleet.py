@@ -81,7 +81,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run from a checkout without installing drift
     sys.path.insert(0, str(REPO))
 
-from drift.archive import content_sha256_bytes
+from drift.collect.archive import content_sha256_bytes
 from drift.inventory.jsonfile import dumps_inventory
 from drift.inventory.model import ConfigValue, FileRecord, Unreadable
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from drift.archive import content_sha256_bytes
+from drift.collect.archive import content_sha256_bytes
 from drift.inventory.jsonfile import dumps_inventory
 from drift.inventory.model import ConfigValue, FileRecord, Unreadable
 

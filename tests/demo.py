@@ -123,7 +123,7 @@ def _variant(fix: DemoFix, line: str) -> dict:
 
 def release_config(files: dict[str, bytes]) -> dict[tuple[str, str], str | None]:
     """The config values a collector would capture from these files for the demo's config checks."""
-    from drift.configfile import parse_properties
+    from drift.collect.configfile import parse_properties
 
     values: dict[tuple[str, str], str | None] = {}
     for fix in FIXES:

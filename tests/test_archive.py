@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drift import archive
-from drift.archive import (
+from drift.collect import archive
+from drift.collect.archive import (
     ALGORITHM,
     ArchiveError,
     ArchiveRefused,
@@ -738,7 +738,7 @@ def test_a_descriptor_window_gives_the_same_hash_and_never_reads_past_its_size(t
     file grew by afterwards are not seen, and the descriptor's offset is left where it was."""
     import os
 
-    from drift.archive import content_sha256_fd
+    from drift.collect.archive import content_sha256_fd
 
     data = build_zip(CLASSES)
     path = tmp_path / "kofu-print.jar"

@@ -16,10 +16,10 @@ import pytest
 from click.testing import CliRunner
 
 import drift.atomic
-import drift.collect
-from drift.archive import content_sha256_bytes
+import drift.collect.run
 from drift.cli import main
 from drift.collect import collect
+from drift.collect.archive import content_sha256_bytes
 from drift.errors import InputError, OperationalError
 from drift.inventory.jsonfile import read_json_inventory
 from drift.inventory.model import ConfigValue, Inventory
@@ -192,12 +192,12 @@ def test_a_folder_that_cannot_be_listed_is_unreadable_and_the_rest_collected(
     denied = (root / "app/print/deep").stat().st_ino
 
     def scandir(path):  # type: ignore[no-untyped-def]
-        # The folder is listed through a descriptor (drift.walk), or by path in the fallback.
+        # The folder is listed through a descriptor (drift.collect.walk), or by path in the fallback.
         if os.stat(path).st_ino == denied:
             raise PermissionError(errno.EACCES, "Permission denied", str(path))
         return real_scandir(path)
 
-    monkeypatch.setattr(drift.collect.os, "scandir", scandir)
+    monkeypatch.setattr(drift.collect.run.os, "scandir", scandir)
     inventory = read_back(collect(root, "402206", now=NOW).text, tmp_path)
     assert "cannot list folder" in inventory.unreadable["app/print/deep"].reason
     assert "app/print/IssueJob.java" in inventory.files
@@ -208,7 +208,7 @@ def test_a_root_that_cannot_be_listed_is_an_error_not_an_empty_inventory(root: P
     def scandir(path):  # type: ignore[no-untyped-def]
         raise PermissionError(errno.EACCES, "Permission denied", str(path))
 
-    monkeypatch.setattr(drift.collect.os, "scandir", scandir)
+    monkeypatch.setattr(drift.collect.run.os, "scandir", scandir)
     with pytest.raises(OperationalError, match="cannot list folder"):
         collect(root, "402206", now=NOW)
 
@@ -294,7 +294,7 @@ def test_one_job_and_four_jobs_give_the_same_bytes(root: Path) -> None:
 def test_the_by_path_fallback_gives_the_same_inventory(root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Where there are no descriptor-relative calls (Windows), folders and files are checked and opened by
     path: same inventory, links, special files and odd names included."""
-    import drift.walk
+    import drift.collect.walk
 
     os.symlink(tmp_path, root / "lib/outside-link")
     os.mkfifo(root / "logs/pipe")
@@ -302,7 +302,7 @@ def test_the_by_path_fallback_gives_the_same_inventory(root: Path, tmp_path: Pat
     for i in range(3):
         put(root / f"lib/extra{i}.jar", make_jar({f"X{i}.class": bytes([i]) * 100}))
     by_fd = collect(root, "402206", config_keys=KEYS, jobs=2, now=NOW).text
-    monkeypatch.setattr(drift.walk, "FD_RELATIVE", False)
+    monkeypatch.setattr(drift.collect.walk, "FD_RELATIVE", False)
     assert collect(root, "402206", config_keys=KEYS, jobs=2, now=NOW).text == by_fd
     inventory = read_back(by_fd, tmp_path)
     assert inventory.links["lib/outside-link"].outside and inventory.skipped["logs/pipe"].kind == "fifo"

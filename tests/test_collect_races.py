@@ -1,11 +1,11 @@
 """The collector against a tree changed under it by the audited party, between the walk and the read.
 
-Races are made deterministic: `drift.collect._before_open` (called after the walk, before each attempt to
+Races are made deterministic: `drift.collect.run._before_open` (called after the walk, before each attempt to
 open a file) or a hash object that changes the tree while a file is being read does the swap at a known
 moment, on real temporary trees. Whatever changed kind or identity must be listed as unreadable with the
 reason, never recorded with a hash, never followed (nothing from outside the root is ever read); nothing may
 hang or read without bound; the cache must never keep a hash from a read that did not match the walk. Each test runs the fd-relative code (Linux) and, where it
-says so, the by-path fallback (`drift.walk.FD_RELATIVE = False`, what Windows runs) too.
+says so, the by-path fallback (`drift.collect.walk.FD_RELATIVE = False`, what Windows runs) too.
 """
 
 from __future__ import annotations
@@ -26,16 +26,16 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-import drift.collect
-import drift.hashcache
-import drift.walk
-from drift.archive import content_sha256_bytes
+import drift.collect.hashcache
+import drift.collect.run
+import drift.collect.walk
 from drift.cli import main
 from drift.collect import collect
-from drift.hashcache import open_cache
+from drift.collect.archive import content_sha256_bytes
+from drift.collect.hashcache import open_cache
+from drift.collect.walk import Entry, Step
 from drift.inventory.jsonfile import read_json_inventory
 from drift.inventory.model import Inventory
-from drift.walk import Entry, Step
 from tests.builders import make_jar
 
 MANIFESTS = Path(__file__).resolve().parents[1] / "manifests"  # its config checks ask for conf/print.properties
@@ -87,14 +87,14 @@ def put(path: Path, data: bytes) -> None:
 @pytest.fixture(autouse=True)
 def no_racy_margin(monkeypatch: pytest.MonkeyPatch) -> None:
     """The files were just written; the cache's racy-entry rule (test_hashcache.py) would refuse them all."""
-    monkeypatch.setattr(drift.hashcache, "RACY_MARGIN_NS", -60_000_000_000)
+    monkeypatch.setattr(drift.collect.hashcache, "RACY_MARGIN_NS", -60_000_000_000)
 
 
 @pytest.fixture(params=[True, False], ids=["fd-relative", "by-path-fallback"])
 def mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
-    if request.param and not drift.walk.FD_RELATIVE:
+    if request.param and not drift.collect.walk.FD_RELATIVE:
         pytest.skip("no descriptor-relative calls on this platform")
-    monkeypatch.setattr(drift.walk, "FD_RELATIVE", request.param)
+    monkeypatch.setattr(drift.collect.walk, "FD_RELATIVE", request.param)
     return bool(request.param)
 
 
@@ -148,7 +148,7 @@ def hook(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Hook:
             action()
             (marker / "done").touch()
 
-        monkeypatch.setattr(drift.collect, "_before_open", before_open)
+        monkeypatch.setattr(drift.collect.run, "_before_open", before_open)
 
     return install
 
@@ -219,7 +219,7 @@ def test_a_folder_swapped_for_a_link_while_a_big_file_in_it_is_read(
 ) -> None:
     """The attack as reproduced: the swap lands in the middle of hashing a big file. The bytes read are the
     walk's file (it is read through its own descriptor), but its path no longer leads to it: not recorded."""
-    monkeypatch.setattr(drift.collect, "_BUFFER", 64 << 10)
+    monkeypatch.setattr(drift.collect.run, "_BUFFER", 64 << 10)
     real = hashlib.sha256
 
     class SwapMidRead:
@@ -234,7 +234,7 @@ def test_a_folder_swapped_for_a_link_while_a_big_file_in_it_is_read(
         def hexdigest(self) -> str:
             return self._hash.hexdigest()
 
-    monkeypatch.setattr(drift.collect, "hashlib", types.SimpleNamespace(sha256=SwapMidRead))
+    monkeypatch.setattr(drift.collect.run, "hashlib", types.SimpleNamespace(sha256=SwapMidRead))
     cache_path = tmp_path / "cache.json"
     cache = open_cache(cache_path)
     result = collect(root, "402206", jobs=1, excludes=["lib/*.jar", "lib/notes.txt"], cache=cache)
@@ -248,7 +248,7 @@ def test_a_folder_swapped_for_a_link_while_a_big_file_in_it_is_read(
 
     # Restored (the file's own stat never changed): the cache holds nothing for it, so it is read, truly.
     restore_lib(root)
-    monkeypatch.setattr(drift.collect, "hashlib", hashlib)
+    monkeypatch.setattr(drift.collect.run, "hashlib", hashlib)
     for _ in range(2):
         cache = open_cache(cache_path)
         again = read(collect(root, "402206", jobs=1, cache=cache).text, tmp_path)
@@ -288,14 +288,14 @@ def test_a_folder_above_replaced_by_another_folder_is_caught_through_kept_descri
 def test_a_folder_swapped_for_a_link_while_the_tree_is_walked(
     root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: bool
 ) -> None:
-    real_list = drift.walk._list
+    real_list = drift.collect.walk._list
 
     def list_then_swap(tree, folder, *rest):  # type: ignore[no-untyped-def]
         real_list(tree, folder, *rest)
         if not folder:  # the root was listed, `lib` seen as a folder: swap it before it is listed itself
             swap_lib(root)
 
-    monkeypatch.setattr(drift.walk, "_list", list_then_swap)
+    monkeypatch.setattr(drift.collect.walk, "_list", list_then_swap)
     result = collect(root, "402206")
     inventory = read(result.text, tmp_path)
     assert inventory.unreadable["lib"].reason == "changed kind during collection: folder lib is now a symbolic link"
@@ -329,7 +329,7 @@ def test_a_fifo_that_slips_in_between_the_check_and_the_open_is_caught_on_the_de
     blocking, the descriptor's fstat refuses it."""
     target = root / "app/Main.java"
     walk_stat = os.stat(target)
-    real_stat_at = drift.walk.stat_at
+    real_stat_at = drift.collect.walk.stat_at
     fooled: list[bool] = []
 
     def stale_stat_at(path: str, dir_fd: int | None, folder: Step | None = None) -> os.stat_result:
@@ -339,7 +339,7 @@ def test_a_fifo_that_slips_in_between_the_check_and_the_open_is_caught_on_the_de
             return walk_stat
         return real_stat_at(path, dir_fd, folder)
 
-    monkeypatch.setattr(drift.walk, "stat_at", stale_stat_at)
+    monkeypatch.setattr(drift.collect.walk, "stat_at", stale_stat_at)
     out = in_child(lambda: {"text": collect(root, "402206", jobs=1).text})
     assert read(out["text"], tmp_path).unreadable["app/Main.java"].reason == "changed kind during collection: now a FIFO"
 
@@ -356,7 +356,7 @@ def test_a_file_swapped_for_a_link_to_dev_zero_is_never_read(
         os.symlink("/dev/zero", target)
 
     if slip:  # the check sees the walk's file; the open meets the link (O_NOFOLLOW refuses it)
-        real_stat_at = drift.walk.stat_at
+        real_stat_at = drift.collect.walk.stat_at
         fooled: list[bool] = []
 
         def stale_stat_at(path: str, dir_fd: int | None, folder: Step | None = None) -> os.stat_result:
@@ -366,7 +366,7 @@ def test_a_file_swapped_for_a_link_to_dev_zero_is_never_read(
                 return walk_stat
             return real_stat_at(path, dir_fd, folder)
 
-        monkeypatch.setattr(drift.walk, "stat_at", stale_stat_at)
+        monkeypatch.setattr(drift.collect.walk, "stat_at", stale_stat_at)
     else:
         hook(lambda e: e.rel == "lib/notes.txt", to_dev_zero)
     out = in_child(lambda: {"text": collect(root, "402206", jobs=1).text}, timeout=60)
@@ -395,7 +395,7 @@ def test_reads_never_go_past_the_size_fstat_gave(root: Path, tmp_path: Path, mon
     """A file that grows while it is read: each attempt hashes exactly the size its descriptor had, sees one
     byte more, and is read again; after three attempts it is unreadable. Nothing appended is ever hashed."""
     target = root / "lib/big.bin"
-    monkeypatch.setattr(drift.collect, "_BUFFER", 64 << 10)
+    monkeypatch.setattr(drift.collect.run, "_BUFFER", 64 << 10)
     real = hashlib.sha256
     attempts: list[list[int]] = []  # per attempt: [size when the read started, bytes hashed]
 
@@ -417,7 +417,7 @@ def test_reads_never_go_past_the_size_fstat_gave(root: Path, tmp_path: Path, mon
         def hexdigest(self) -> str:
             return self._hash.hexdigest()
 
-    monkeypatch.setattr(drift.collect, "hashlib", types.SimpleNamespace(sha256=Growing))
+    monkeypatch.setattr(drift.collect.run, "hashlib", types.SimpleNamespace(sha256=Growing))
     inventory = read(collect(root, "402206", jobs=1).text, tmp_path)
     assert inventory.unreadable["lib/big.bin"].reason.startswith("changed while being read (3 attempts)")
     assert len(attempts) == 3 and all(size == hashed for size, hashed in attempts), attempts
@@ -440,7 +440,7 @@ def test_the_cache_keeps_no_hash_from_a_read_that_did_not_match_the_walk(
     assert first.files["lib/notes.txt"].sha256 == sha(b"rewritten notes, longer\n")
     assert cache.refused == 1 and "lib/notes.txt" not in json.loads(cache_path.read_text())["entries"]
 
-    monkeypatch.setattr(drift.collect, "_before_open", lambda entry: None)
+    monkeypatch.setattr(drift.collect.run, "_before_open", lambda entry: None)
     cache = open_cache(cache_path)
     second = read(collect(root, "402206", jobs=1, cache=cache).text, tmp_path)
     assert second.files["lib/notes.txt"].sha256 == sha(b"rewritten notes, longer\n")
@@ -514,7 +514,7 @@ def test_cli_collect_through_a_swapped_folder_and_config_file_then_restored(
     assert "now a symbolic link" in inventory.unreadable["conf/print.properties"].reason
     assert "files changed during collection" in first.stderr
 
-    monkeypatch.setattr(drift.collect, "_before_open", lambda entry: None)
+    monkeypatch.setattr(drift.collect.run, "_before_open", lambda entry: None)
     restore_lib(root)
     config.unlink()
     os.rename(tmp_path / "print.properties.real", config)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from drift.configfile import ConfigReadError, read_keys
+from drift.collect.configfile import ConfigReadError, read_keys
 
 
 def write(tmp_path: Path, name: str, content: str | bytes) -> Path:
@@ -222,7 +222,7 @@ def test_a_hostile_deeply_nested_yaml_is_a_config_read_error(tmp_path: Path) -> 
     # Run in a child process so that a regression fails this test instead of killing the test run.
     path = write(tmp_path, "application.yaml", "[" * 100_000 + "]" * 100_000)
     code = (
-        "import sys; from pathlib import Path; from drift.configfile import ConfigReadError, read_keys\n"
+        "import sys; from pathlib import Path; from drift.collect.configfile import ConfigReadError, read_keys\n"
         "try:\n    read_keys(Path(sys.argv[1]), ['a'])\nexcept ConfigReadError:\n    print('ConfigReadError')\n"
     )
     child = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=False)
@@ -251,9 +251,9 @@ def test_read_keys_refuses_a_fifo_without_blocking(tmp_path: Path) -> None:
 
 
 def test_read_keys_refuses_a_file_over_the_size_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import drift.configfile
+    import drift.collect.configfile
 
-    monkeypatch.setattr(drift.configfile, "MAX_SIZE", 8)
+    monkeypatch.setattr(drift.collect.configfile, "MAX_SIZE", 8)
     with pytest.raises(ConfigReadError, match="bigger than"):
         read_keys(write(tmp_path, "a.properties", "a=123456789\n"), ["a"])
 
@@ -263,6 +263,6 @@ def test_read_keys_refuses_a_file_over_the_size_limit(tmp_path: Path, monkeypatc
     [("a.properties", "a=1\n"), ("a.yaml", "a: 1\n"), ("a.json", '{"a": 1}'), ("a.ini", "a = 1\n"), ("a.conf", "a=1\n")],
 )
 def test_parse_keys_reads_the_given_bytes_as_read_keys_reads_the_file(tmp_path: Path, name: str, content: str) -> None:
-    from drift.configfile import parse_keys
+    from drift.collect.configfile import parse_keys
 
     assert parse_keys(content.encode(), name, ["a", "b"]) == read_keys(write(tmp_path, name, content), ["a", "b"]) == {"a": "1", "b": None}

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from drift.collect.hashcache import FORMAT, RACY_MARGIN_NS, HashCache
 from drift.errors import OperationalError
-from drift.hashcache import FORMAT, RACY_MARGIN_NS, HashCache
 from drift.inventory.model import FileRecord
 
 ALGO = "drift-content/1"

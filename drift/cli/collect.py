@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import glob
-import os
 from pathlib import Path
 
 import click
@@ -12,12 +10,13 @@ from drift.atomic import write_atomic
 from drift.catalog import load_catalog
 from drift.cli.progress import progress
 from drift.collect import collect as collect_inventory
+from drift.collect.hashcache import open_cache
+from drift.collect.run import inside
+from drift.collect.walk import walk
 from drift.errors import InputError, OperationalError
-from drift.hashcache import open_cache
 from drift.inventory.jsonfile import MAX_PATTERN
 from drift.tenants import check_tenant_id
 from drift.text import clip, shown
-from drift.walk import walk
 
 
 @click.command()
@@ -87,16 +86,3 @@ def collect(
             cache.save(cache_path)
         except OperationalError as exc:  # the inventory is written; a cache that cannot be saved costs time only
             click.echo(f"drift: warning: {exc.render()}", err=True)
-
-
-def inside(root: Path, *paths: Path | None) -> list[str]:
-    """The given paths that lie inside `root`, relative to it: drift's own output files, to leave out of a
-    collection (an inventory or cache written into the tree would otherwise change it on every run)."""
-    base = os.path.abspath(root)
-    found = []
-    for path in paths:
-        if path is not None:
-            full = os.path.abspath(path)
-            if os.path.commonpath([base, full]) == base and full != base:
-                found.append(glob.escape(os.path.relpath(full, base).replace(os.sep, "/")))
-    return found

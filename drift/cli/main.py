@@ -58,6 +58,7 @@ def main() -> None:
 
 _COMMANDS = {
     "catalog": "drift.cli.catalog:catalog",
+    "bundle": "drift.cli.bundle:bundle",
     "collect": "drift.cli.collect:collect",
     "scan": "drift.cli.scan:scan",
     "gate": "drift.cli.gate:gate",

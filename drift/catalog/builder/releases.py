@@ -8,9 +8,9 @@ import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from drift.archive import ArchiveError, content_sha256_bytes, is_archive_name
 from drift.catalog.builder.model import BuiltRelease, Options, Report
 from drift.catalog.builder.repo import Repository, Tag
+from drift.collect.archive import ArchiveError, content_sha256_bytes, is_archive_name
 from drift.errors import InputError
 from drift.inventory.names import display, recordable
 from drift.paths import check_relpath

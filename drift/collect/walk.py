@@ -22,11 +22,14 @@ from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Self
+from typing import TYPE_CHECKING
 
 from drift.errors import OperationalError
 from drift.inventory.model import Link, Skipped, Unreadable, excluded
 from drift.inventory.names import display, recordable
+
+if TYPE_CHECKING:  # typing.Self is 3.11+: the collector runs on Python 3.9 too
+    from typing import Self
 
 FD_RELATIVE = {os.open, os.stat, os.readlink} <= os.supports_dir_fd and os.scandir in os.supports_fd
 """True where folders and files are opened relative to their folder's descriptor (Linux, the BSDs, macOS)."""

@@ -1,11 +1,11 @@
-"""The limits that bound hostile archives (see `drift.archive.content`, which specifies how they apply).
+"""The limits that bound hostile archives (see `drift.collect.archive.content`, which specifies how they apply).
 
 Read at each call as `limits.NAME`, so that tests can lower them by patching this module.
 """
 
 from __future__ import annotations
 
-# The limits (see the docstring of `drift.archive.content`). Read at each call, so that tests can lower them.
+# The limits (see the docstring of `drift.collect.archive.content`). Read at each call, so that tests can lower them.
 MAX_NESTING = 8
 """Archives nested deeper than this are hashed by their bytes, not as archives."""
 MAX_EXPANDED = 4 << 30

@@ -29,7 +29,7 @@ Reads that match the walk
     the record was read from. It refuses the record unless both are the same regular file with the same
     key: a name swapped for a link, another inode or a FIFO between the walk and the read, or a file
     written in between, can then never put a hash under a stat that did not produce it (the collector
-    opens every file relative to its folder's descriptor, without following links, see `drift.walk`).
+    opens every file relative to its folder's descriptor, without following links, see `drift.collect.walk`).
 
 Format
     One JSON object, written whole through `drift.atomic.write_atomic`::
@@ -64,8 +64,8 @@ from pathlib import Path
 from typing import Any, Final, NamedTuple
 
 from drift import __version__
-from drift.archive import ALGORITHM
 from drift.atomic import write_atomic
+from drift.collect.archive import ALGORITHM
 from drift.inventory.model import FileRecord
 
 FORMAT: Final = "drift-hashcache/1"

@@ -3,9 +3,9 @@
 It runs on the tenant's production server, which the audited party runs, so it is careful about what it
 touches and honest about what it could not see:
 - symbolic links are recorded with their target and never followed; FIFOs, sockets and devices are listed
-  and never opened; a file that cannot be read is listed with the reason (see `drift.walk`);
+  and never opened; a file that cannot be read is listed with the reason (see `drift.collect.walk`);
 - every file is opened relative to its folder's descriptor, and only if it is still the regular file the
-  walk saw, every folder above it still the walk's folder (`drift.walk.Folders`); its content, archive
+  walk saw, every folder above it still the walk's folder (`drift.collect.walk.Folders`); its content, archive
   content hash and config values all come from that one descriptor, read no further than the size `fstat`
   gave it (plus one byte, to see it grow). A file or folder that changed kind or identity since the walk is
   listed as unreadable with the reason ("changed kind during collection: now a symbolic link", "replaced
@@ -17,7 +17,7 @@ touches and honest about what it could not see:
   being read"), and the inventory says it was taken while files changed;
 - only the config keys the catalog's config checks name are read, from the bytes that were hashed; no other
   value leaves the tenant;
-- with a cache (`drift.hashcache`), a file whose device, inode, size, mtime and ctime are unchanged is not
+- with a cache (`drift.collect.hashcache`), a file whose device, inode, size, mtime and ctime are unchanged is not
   read again; a record is stored only when the descriptor it was read from had the walk's exact stat.
   A config file whose keys are captured is read every time.
 """
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import glob
 import hashlib
 import io
 import multiprocessing
@@ -38,15 +39,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from drift import __version__
-from drift.archive import ALGORITHM, ArchiveError, content_sha256, content_sha256_fd, is_archive_name
-from drift.configfile import ConfigReadError, parse_keys
+from drift.collect.archive import ALGORITHM, ArchiveError, content_sha256, content_sha256_fd, is_archive_name
+from drift.collect.configfile import ConfigReadError, parse_keys
+from drift.collect.walk import Changed, Entry, Folders, Tree, check, open_folders, walk
 from drift.errors import InputError, OperationalError
 from drift.inventory.jsonfile import dumps_inventory
 from drift.inventory.model import ConfigValue, FileRecord, Unreadable
-from drift.walk import Changed, Entry, Folders, Tree, check, open_folders, walk
 
 if TYPE_CHECKING:
-    from drift.hashcache import HashCache
+    from drift.collect.hashcache import HashCache
 
 _BUFFER = 1 << 20
 _IN_MEMORY = 64 << 20
@@ -158,7 +159,7 @@ def collect(
                 changing = changing or out.changed
             if progress is not None:
                 progress(entry.st.st_size)
-    moment = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    moment = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)  # noqa: UP017 - the collector runs on 3.9 too
     # Not captured (unreadable, unparsed): its config checks then say `unreadable`, never a guessed value.
     config = [ConfigValue(file, key, values[file][key]) for file, keys in wanted.items() if file in values for key in keys]
     text = dumps_inventory(
@@ -217,7 +218,9 @@ def _hash_all(
 
 
 def _process_pool(jobs: int, folders: Folders) -> ProcessPoolExecutor | None:
-    if jobs < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    # fork only: `folders` (open descriptors) is inherited, never pickled. Where there is no fork (Windows,
+    # or a platform whose os module lacks it), archives are hashed by the threads.
+    if jobs < 2 or not hasattr(os, "fork") or "fork" not in multiprocessing.get_all_start_methods():
         return None
     context = multiprocessing.get_context("fork")  # fork: `folders` is inherited, never pickled
     return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_worker, initargs=(folders,))
@@ -310,7 +313,7 @@ def _read_once(entry: Entry, fd: int, before: os.stat_result, keys: tuple[str, .
 
 
 def _open_file(folders: Folders, entry: Entry, verify: bool) -> tuple[int, os.stat_result]:
-    """A descriptor of the walk's regular file `entry` (`drift.walk.open_in`) and its `fstat`, checked to be
+    """A descriptor of the walk's regular file `entry` (`drift.collect.walk.open_in`) and its `fstat`, checked to be
     that file; raises `Changed` or `OSError`. `verify` checks the folders above it first (see
     `Folders.acquire`: a first read has them checked after it)."""
     fd = folders.open(entry.folder, entry.name, entry.st, verify=verify)
@@ -330,3 +333,19 @@ def _moved(a: os.stat_result, b: os.stat_result) -> bool:
 def _key(st: os.stat_result) -> tuple[int, int, int, int, int]:
     return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
+
+def inside(root: Path, *paths: Path | None) -> list[str]:
+    """The given paths that lie inside `root`, relative to it: drift's own output files, to leave out of a
+    collection (an inventory or cache written into the tree would otherwise change it on every run)."""
+    base = os.path.abspath(root)
+    found = []
+    for path in paths:
+        if path is not None:
+            full = os.path.abspath(path)
+            try:
+                within = os.path.commonpath([base, full]) == base and full != base
+            except ValueError:  # Windows: on another drive
+                within = False
+            if within:
+                found.append(glob.escape(os.path.relpath(full, base).replace(os.sep, "/")))
+    return found

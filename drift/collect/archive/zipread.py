@@ -1,8 +1,8 @@
 """Reading a zip archive safely: the end record and central directory checked before zipfile reads them,
 entry names checked, each entry's data streamed through its decompressor against the budget of limits.
 
-Which archives are refused, and why, is specified in `drift.archive.content`; the limits are in
-`drift.archive.limits`.
+Which archives are refused, and why, is specified in `drift.collect.archive.content`; the limits are in
+`drift.collect.archive.limits`.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Protocol
 
-from drift.archive import limits
-from drift.archive.errors import ArchiveError, ArchiveRefused
+from drift.collect.archive import limits
+from drift.collect.archive.errors import ArchiveError, ArchiveRefused
 
 _CHUNK = 1 << 20
 

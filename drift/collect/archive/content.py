@@ -54,8 +54,8 @@ have none now: those over a limit, with a hostile name or with overlapping entri
 the end record (the reader used before ignored them); and those whose entry sizes disagree with the central
 directory while the CRC matches. A nested archive of one of the last two kinds is now hashed by its bytes.
 
-The limits named here are the constants of `drift.archive.limits`; the safe reading of a zip is
-`drift.archive.zipread`.
+The limits named here are the constants of `drift.collect.archive.limits`; the safe reading of a zip is
+`drift.collect.archive.zipread`.
 """
 
 from __future__ import annotations
@@ -67,9 +67,9 @@ import re
 import zipfile
 from typing import IO, Any
 
-from drift.archive import limits
-from drift.archive.errors import ArchiveError, ArchiveRefused
-from drift.archive.zipread import (
+from drift.collect.archive import limits
+from drift.collect.archive.errors import ArchiveError, ArchiveRefused
+from drift.collect.archive.zipread import (
     _ZIP_ERRORS,
     _Budget,
     _central_directory,
@@ -211,7 +211,9 @@ def _archive_hash(stream: IO[bytes], budget: _Budget, *, depth: int, where: str)
         _check_names(infos, where)
         ends = _data_ends(infos, start)
         records: list[bytes] = []
-        for info, end in zip(infos, ends, strict=True):
+        if len(ends) != len(infos):  # zip's strict= is 3.10+: the collector runs on 3.9 too
+            raise AssertionError("one data end per entry")
+        for info, end in zip(infos, ends):
             if info.filename.endswith("/"):  # a directory (ZipInfo.is_dir fails on an empty name in 3.11)
                 continue
             try:

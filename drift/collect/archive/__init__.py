@@ -1,13 +1,13 @@
 """The content hash of zip-family archives, `content-sha256` (SPEC 2), algorithm `drift-content/1`.
 
 `content` specifies and computes the hash; `zipread` reads a zip safely; `limits` holds the bounds on hostile
-archives (patch `drift.archive.limits.NAME` to lower one); `errors` the exceptions.
+archives (patch `drift.collect.archive.limits.NAME` to lower one); `errors` the exceptions.
 """
 
 from __future__ import annotations
 
-from drift.archive import limits
-from drift.archive.content import (
+from drift.collect.archive import limits
+from drift.collect.archive.content import (
     ALGORITHM,
     ARCHIVE_SUFFIXES,
     MANIFEST,
@@ -18,7 +18,7 @@ from drift.archive.content import (
     is_archive_name,
     normalise_manifest,
 )
-from drift.archive.errors import ArchiveError, ArchiveRefused
+from drift.collect.archive.errors import ArchiveError, ArchiveRefused
 
 __all__ = [
     "ALGORITHM",

@@ -17,11 +17,14 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 # _YAML_NOTE: config files come from the tenant, so they are parsed with PyYAML's pure-Python safe loader: the
 # C loader (libyaml) crashes the whole process on deeply nested input (`[[[[...` some 25,000 deep), while the
 # pure one raises RecursionError, which becomes a ConfigReadError. Config files are few and small.
+# PyYAML is imported only when a YAML config file is read: the collector bundle (`drift bundle collector`)
+# runs on a plain Python without it, and there a YAML file's keys are not captured (`YAML_MISSING`): its
+# config checks are then `unreadable` in a scan, never a guessed value.
+
+YAML_MISSING = "cannot parse yaml: PyYAML is not installed where the collector runs"
 
 
 class ConfigReadError(Exception):
@@ -70,14 +73,38 @@ def parse_keys(data: bytes, name: str, keys: Collection[str]) -> dict[str, str |
     if suffix == ".ini":
         return _ini(data, keys)
     if suffix in (".yaml", ".yml", ".json"):
-        try:
-            doc = json.loads(data) if suffix == ".json" else yaml.load(data, Loader=yaml.SafeLoader)
-        except (ValueError, RecursionError, yaml.YAMLError) as exc:
-            raise ConfigReadError(f"cannot parse {suffix[1:]}: {type(exc).__name__}") from exc
+        doc = _json(data) if suffix == ".json" else _yaml(data)
         return {k: _dotted(doc, k) for k in keys}
     # Any other file: read as .properties, the common case for Java deployments.
     values = parse_properties(data.decode("utf-8", "replace"))
     return {k: values.get(k) for k in keys}
+
+
+def _json(data: bytes) -> Any:
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise ConfigReadError(f"cannot parse json: {type(exc).__name__}") from exc
+
+
+def yaml_available() -> bool:
+    """True when PyYAML can be imported (always with an installed drift; maybe not for the bundle)."""
+    try:
+        import yaml  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _yaml(data: bytes) -> Any:
+    try:
+        import yaml  # see _YAML_NOTE
+    except ImportError:
+        raise ConfigReadError(YAML_MISSING) from None
+    try:
+        return yaml.load(data, Loader=yaml.SafeLoader)
+    except (ValueError, RecursionError, yaml.YAMLError) as exc:
+        raise ConfigReadError(f"cannot parse yaml: {type(exc).__name__}") from exc
 
 
 def parse_properties(text: str) -> dict[str, str]:

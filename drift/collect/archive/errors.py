@@ -1,4 +1,4 @@
-"""The exceptions of `drift.archive`."""
+"""The exceptions of `drift.collect.archive`."""
 
 from __future__ import annotations
 

@@ -1,0 +1,26 @@
+"""The collector: everything `drift collect` runs on a tenant's server, as one package.
+
+It imports nothing but the standard library, its own modules, and the few modules of drift that define the
+inventory it writes (`drift.inventory.jsonfile`'s `dumps_inventory`, `drift.inventory.model`,
+`drift.inventory.names`) or that those need (`drift.errors`, `drift.atomic`, `drift.text`, `drift.paths`,
+`drift.hashes`, `drift.inventory.filetable`, `drift.inventory.filelines`), all standard-library only. That is
+what lets `drift bundle collector` (`drift.cli.bundle`) carry it in one file that runs with a plain
+`python3` (3.9 or newer); `tests/test_collector_package.py` keeps it so.
+
+- `run`: the collection itself (`collect`);
+- `walk`: walking the deploy root, race-safe;
+- `hashcache`: the re-collection cache of `--cache`;
+- `configfile`: reading only the asked-for config keys;
+- `archive`: the content hash of zip-family archives (also used by the catalog builder), safe zip reading
+  and its limits;
+- `catalogkeys`: the config keys a catalog asks for, read without a YAML library (for the bundle);
+- `main`: the bundle's command line (argparse).
+
+No name exported here may be a submodule's (`walk`, ...): it would hide it.
+"""
+
+from __future__ import annotations
+
+from drift.collect.run import CollectResult, collect
+
+__all__ = ["CollectResult", "collect"]

@@ -1,0 +1,162 @@
+"""The one-file collector's command line: `python3 drift-collect.pyz ROOT --tenant ID --out FILE ...`.
+
+`drift bundle collector` packs this package into a zipapp whose `__main__` calls `main`. It runs on a plain
+`python3` (3.9 or newer) with nothing installed, so it uses `argparse`, not click, and reads the catalog's
+config keys without YAML (`drift.collect.catalogkeys`). It writes the same inventory, byte for byte, as
+`drift collect` for the same tree at the same time, with the same care (`drift.collect.run`), atomically.
+Exit codes are drift's (SPEC 8): 0 done, 2 bad usage or input, 3 an operational failure; never a traceback
+unless `DRIFT_DEBUG=1`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from drift import __version__
+from drift.atomic import write_atomic
+from drift.collect.catalogkeys import catalog_config_keys, read_config_keys
+from drift.collect.configfile import YAML_MISSING, yaml_available
+from drift.collect.hashcache import open_cache
+from drift.collect.run import collect, inside
+from drift.collect.walk import walk
+from drift.errors import DriftError, InputError, OperationalError
+from drift.inventory.jsonfile import MAX_PATTERN
+from drift.text import MAX_LINE, bounded, clip, shown
+
+PROG = "drift-collect"
+SIGN_REFUSED = (
+    "--sign is not available in the one-file collector: signing needs the `cryptography` package, which it cannot "
+    "carry; collect with `drift collect --sign KEYFILE` on a machine where drift is installed "
+    "(drift has no command yet to sign an inventory written elsewhere)"
+)
+_OTHER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def check_tenant_id(value: str) -> str:
+    """The tenant id of `--tenant`, as `drift.tenants.check_tenant_id` accepts it (that module needs YAML): a
+    6-digit code with its JIS X 0402 check digit right, or letters, digits, `.`, `_` and `-` (at most 64)."""
+    if re.fullmatch(r"[0-9]{6}", value):
+        total = sum(int(d) * w for d, w in zip(value[:5], (6, 5, 4, 3, 2)))
+        expected = (11 - total % 11) % 10
+        if int(value[5]) != expected:
+            raise InputError(f"local government code {value} has a wrong check digit (expected {value[:5]}{expected})", source="--tenant", where="ID")
+        return value
+    if not _OTHER_ID.fullmatch(value):
+        raise InputError(f"tenant id {shown(value)} must be letters, digits, '.', '_' or '-' (at most 64)", source="--tenant", where="ID")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line (its `--help` is the bundle's manual)."""
+    p = argparse.ArgumentParser(
+        prog=PROG,
+        description=(
+            f"drift {__version__}'s collector in one file: hash every regular file under ROOT into a verifiable "
+            "inventory (the same as `drift collect`). Runs on python3 >= 3.9 with the standard library alone."
+        ),
+        epilog=(
+            "Signing (--sign) needs the `cryptography` package, which this file cannot carry: it is refused here; "
+            "sign on a machine with drift installed. YAML config files need PyYAML: where it is missing, their "
+            "keys are not captured (a scan then judges those checks unreadable), and a warning says so."
+        ),
+    )
+    p.add_argument("root", metavar="ROOT", type=Path, help="the deploy root")
+    p.add_argument("--tenant", required=True, metavar="ID", help="the tenant id (6-digit local government code or another id)")
+    p.add_argument("--out", required=True, type=Path, metavar="FILE", help="where to write the inventory (its folder must exist)")
+    keys = p.add_mutually_exclusive_group()
+    keys.add_argument("--catalog", type=Path, metavar="DIR", help="the catalog folder whose config checks say which config keys to capture")
+    keys.add_argument("--config-keys", type=Path, metavar="FILE", help="the config keys to capture: a JSON list of [file, key] pairs")
+    p.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="leave out matching paths (repeatable)")
+    p.add_argument("--jobs", type=_positive, metavar="N", help="files hashed at once (default: the machine's cores)")
+    p.add_argument("--cache", type=Path, metavar="FILE", help="reuse the hashes of files whose device, inode, size, mtime and ctime are unchanged")
+    p.add_argument("--rehash", action="store_true", help="with --cache: hash every file again (and rewrite the cache)")
+    p.add_argument("--sign", metavar="KEYFILE", help="refused here: needs `cryptography` (see below)")
+    p.add_argument("--version", action="version", version=f"{PROG} (drift {__version__})")
+    return p
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return value
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Collect as the arguments say; raises `DriftError` (and `OSError`) for the caller to report."""
+    p = parser()
+    args = p.parse_args(argv)
+    if args.sign is not None:
+        raise InputError(SIGN_REFUSED, where="--sign")
+    if args.rehash and args.cache is None:
+        p.error("--rehash needs --cache")
+    tenant = check_tenant_id(args.tenant)
+    excludes: list[str] = args.exclude
+    for i, pattern in enumerate(excludes):
+        if not pattern or len(pattern) > MAX_PATTERN or not pattern.isprintable():
+            raise InputError(f"must be a printable pattern of 1 to {MAX_PATTERN} characters, not {shown(pattern)}", where=f"--exclude[{i}]")
+    root: Path = args.root
+    if not root.is_dir():
+        raise InputError("not a folder", source=root)
+    if args.catalog is not None:
+        keys = catalog_config_keys(args.catalog)
+    elif args.config_keys is not None:
+        keys = read_config_keys(args.config_keys)
+    else:
+        keys = frozenset()
+        _say("warning: no --catalog or --config-keys: no config value is captured, so a scan judges every config check unreadable")
+    if any(f.lower().endswith((".yaml", ".yml")) for f, _ in keys) and not yaml_available():
+        _say(f"warning: {YAML_MISSING}: the values of YAML config files are not captured")
+    cache = open_cache(args.cache, rehash=args.rehash) if args.cache is not None else None
+    patterns = [*excludes, *inside(root, args.out, args.cache)]
+    tree = walk(root, patterns)
+    result = collect(root, tenant, tree=tree, config_keys=keys, excludes=patterns, jobs=args.jobs, cache=cache)
+    write_atomic(args.out, result.text)
+    _say(
+        f"{args.out}: {result.files} files, {result.unreadable} unreadable, {result.links} links, {result.skipped} skipped"
+        + f"; {result.bytes_read:,} bytes of file content read"
+        + (f"; cache: {cache.hits} reused, {cache.misses} hashed" if cache is not None else "")
+        + (" (files changed during collection: a deployment in progress?)" if result.changing else ""),
+        prefix=False,
+    )
+    if cache is not None:
+        if cache.discarded:
+            _say(f"note: {clip(str(args.cache))}: cache discarded ({cache.discarded})")
+        try:
+            cache.save(args.cache)
+        except OperationalError as exc:  # the inventory is written; a cache that cannot be saved costs time only
+            _say(f"warning: {exc.render()}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run, turning every error into one line on stderr and drift's exit code."""
+    try:
+        return run(argv)
+    except DriftError as exc:
+        _say(f"error: {exc.render()}")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _say("error: interrupted")
+        return 130
+    except OSError as exc:
+        _say(f"error: {str(exc.filename) + ': ' if exc.filename else ''}{exc.strerror or exc}")
+        return 3
+    except Exception as exc:  # noqa: BLE001 - a bug: still never a traceback unless asked for
+        if os.environ.get("DRIFT_DEBUG"):
+            traceback.print_exc()
+        _say(f"error: internal error: {type(exc).__name__}: {exc} (set DRIFT_DEBUG=1 for a traceback)")
+        return 3
+
+
+def _say(message: str, *, prefix: bool = True) -> None:
+    print(bounded(f"{PROG}: {message}" if prefix else message, MAX_LINE), file=sys.stderr)
