@@ -15,7 +15,7 @@ from drift.errors import InputError, TrustError
 from drift.expected import Expectations
 from drift.filedrift import ReleaseIndex
 from drift.inventory.model import Inventory
-from drift.inventory.readers import READERS, find_inventory, read_inventory
+from drift.inventory.readers import READERS, find_inventory, read_inventory, suffix_of, tenant_of
 from drift.judge import Judge
 from drift.parallel import can_fork, judge_in_workers
 from drift.results import NOT_APPLICABLE, UNVERIFIABLE, FileDrift, Finding, PerFinding, PerRun, Scan, TenantResult, count_statuses
@@ -52,7 +52,8 @@ def select(catalog: Catalog, tenants: Sequence[Tenant], tenant_ids: Collection[s
 def unregistered_inventories(inventory_dir: Path, tenants: Sequence[Tenant]) -> list[Path]:
     """Inventory files whose tenant is not in the registry: they are not scanned, and a user should hear so."""
     known = {t.id for t in tenants}
-    return sorted(p for suffix in READERS for p in inventory_dir.glob(f"*{suffix}") if p.stem not in known)
+    found = {p for suffix in READERS for p in inventory_dir.glob(f"*{suffix}") if tenant_of(p) not in known and suffix_of(p) == suffix}
+    return sorted(found)
 
 
 class TenantJudge:

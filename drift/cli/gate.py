@@ -30,6 +30,7 @@ from drift.gate import (
     decide,
     load_policy,
 )
+from drift.inventory.readers import tenant_of
 from drift.policy import BLOCKABLE, UNCATALOGUED_BLOCK, UNCATALOGUED_CHOICES, UNCATALOGUED_WARN, Policy, Waiver
 from drift.results import Finding, Scan
 from drift.scan import NO_INVENTORY, scan_into, select, unregistered_inventories, vouch_for_catalog
@@ -138,7 +139,7 @@ def _scan(
     trust = find_trust(inventory_dir, trust_path)
     tenants, fixes = select(catalog, registry, tenant_ids)
     for path in unregistered_inventories(inventory_dir, registry):
-        click.echo(f"drift: note: {clip(str(path))}: no tenant {shown(path.stem)} in the registry; not gated", err=True)
+        click.echo(f"drift: note: {clip(str(path))}: no tenant {shown(tenant_of(path) or path.stem)} in the registry; not gated", err=True)
     with Store(db_path) as store, progress(len(tenants), "scanning") as advance:
         vouch_for_catalog(store, catalog_dir, catalog, trust)
         scan = scan_into(store, catalog, tenants, inventory_dir, fixes, some_tenants=bool(tenant_ids), jobs=jobs,

@@ -13,6 +13,7 @@ from drift.cli.options import catalog_option, db_option, inventory_option, trust
 from drift.cli.progress import progress
 from drift.errors import TrustError
 from drift.formats import FORMATS, NEEDS_ALL_FINDINGS, render_chunks
+from drift.inventory.readers import tenant_of
 from drift.policy import Policy
 from drift.scan import scan_into, select, unregistered_inventories, vouch_for_catalog
 from drift.store import Store
@@ -52,7 +53,7 @@ def scan(
         raise TrustError(f"the trust file requires signed scans: add --attest KEYFILE to write {clip(str(out))}", source=trust.source, where="require")
     tenants, fixes = select(catalog, registry, tenant_ids, fix_ids)
     for path in unregistered_inventories(inventory_dir, registry):
-        click.echo(f"drift: note: {clip(str(path))}: no tenant {shown(path.stem)} in the registry; not scanned", err=True)
+        click.echo(f"drift: note: {clip(str(path))}: no tenant {shown(tenant_of(path) or path.stem)} in the registry; not scanned", err=True)
     policy = Policy()
     keep = None if fmt in NEEDS_ALL_FINDINGS else policy.blocks
     with Store(db_path) as store, progress(len(tenants), "scanning") as advance:

@@ -12,7 +12,7 @@ from securesystemslib.exceptions import VerificationError
 
 from drift.catalog import load_catalog
 from drift.errors import DriftError, TrustError
-from drift.inventory.readers import READERS, read_inventory
+from drift.inventory.readers import read_inventory, suffix_of, tenant_of
 from drift.trust.envelope import CATALOG, INVENTORY, Signed, open_signature, signature_path
 from drift.trust.trustfile import Trust, TrustedKey
 
@@ -137,10 +137,11 @@ def verify_file(path: Path, trust: Trust, today: dt.date | None = None) -> Verif
             return verify_signature(path, trust, sha256=load_catalog(path).digest.removeprefix("sha256:"), kind=CATALOG, today=today,
                                     sig_path=path / CATALOG_SIGNATURE)
         signed = open_signature(signature_path(path))
-        if signed.statement.kind == INVENTORY and path.suffix in READERS:
+        if signed.statement.kind == INVENTORY and suffix_of(path) is not None:
             inventory = read_inventory(path)
-            if inventory.tenant != path.stem:  # a scan reads <tenant>.json as that tenant's: so must verify
-                return Verification(str(path), False, f"named for tenant {path.stem}, but holds the inventory of tenant {inventory.tenant}",
+            named = tenant_of(path)
+            if inventory.tenant != named:  # a scan reads <tenant>.json as that tenant's: so must verify
+                return Verification(str(path), False, f"named for tenant {named}, but holds the inventory of tenant {inventory.tenant}",
                                     INVENTORY)
             return verify_signature(path, trust, kind=INVENTORY, tenant=inventory.tenant, today=today)
         return verify_signature(path, trust, today=today)

@@ -1,0 +1,90 @@
+"""A PowerShell `Get-FileHash` listing as an inventory, so that a Windows server can be audited with nothing
+but PowerShell (`<tenant-id>.hashes.csv`, written in the deploy root's folder):
+
+    Get-ChildItem -Recurse -File | Get-FileHash -Algorithm SHA256 |
+      Select-Object Hash, @{n='Path'; e={Resolve-Path -Relative $_.Path}} |
+      Export-Csv -NoTypeInformation -Encoding UTF8 402206.hashes.csv
+
+A CSV with a header row naming `Hash` and `Path` (an `Algorithm` column, when there, must say SHA256; other
+columns are ignored), a UTF-8 byte order mark allowed. Paths are relative to the deploy root: `\\` becomes
+`/`, a leading `.\\` is dropped, case is kept; a drive (`C:`), a rooted or UNC path, or `..` is refused,
+naming the line. Like a `sha256sum` listing it has no sizes, content hashes or config values; its digest is
+the SHA-256 of the file's bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from pathlib import Path
+
+from drift.errors import InventoryError
+from drift.inventory.filetable import FileTable
+from drift.inventory.model import FileRecord, Inventory
+from drift.paths import check_relpath
+from drift.text import shown
+
+SUFFIX = ".hashes.csv"
+"""The file name's ending: `<tenant-id>.hashes.csv`."""
+_HEX = re.compile(r"[0-9a-fA-F]{64}")
+_DRIVE = re.compile(r"[A-Za-z]:")
+
+
+def read_filehash(path: Path) -> Inventory:
+    """Read a `Get-FileHash` CSV named `<tenant-id>.hashes.csv`."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InventoryError(f"cannot read: {exc.strerror or exc}", source=path) from exc
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InventoryError(f"not UTF-8 at byte {exc.start}", source=path) from exc
+    rows = csv.reader(io.StringIO(text, newline=""))
+    header = next(rows, None)
+    if header is None:
+        raise InventoryError("empty: expected a header row with Hash and Path", source=path, where="line 1")
+    names = [h.strip().lower() for h in header]
+    if "hash" not in names or "path" not in names:
+        raise InventoryError("the header row must name the columns Hash and Path (Get-FileHash | Export-Csv)", source=path, where="line 1")
+    at_hash, at_path = names.index("hash"), names.index("path")
+    at_algorithm = names.index("algorithm") if "algorithm" in names else None
+    files: dict[str, FileRecord] = {}
+    for number, row in enumerate(rows, start=2):
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        where = f"line {number}"
+        if len(row) != len(header):
+            raise InventoryError(f"{len(row)} cells, the header has {len(header)}", source=path, where=where)
+        if at_algorithm is not None and row[at_algorithm].strip().upper() != "SHA256":
+            raise InventoryError(f"algorithm {shown(row[at_algorithm])}: only SHA256 hashes can be matched", source=path, where=where)
+        digest = row[at_hash].strip()
+        if not _HEX.fullmatch(digest):
+            raise InventoryError(f"not a SHA-256 hash: {shown(digest)}", source=path, where=where)
+        name = _relative(row[at_path], path, where)
+        if name in files:
+            raise InventoryError(f"path {shown(name)} listed twice", source=path, where=where)
+        files[name] = FileRecord(None, digest.lower(), None)
+    return Inventory(
+        tenant=path.name[: -len(SUFFIX)],
+        collected_at=None,
+        collector="Get-FileHash",
+        files=FileTable.of(files),
+        config={},
+        unreadable={},
+        digest="sha256:" + hashlib.sha256(data).hexdigest(),
+        source=str(path),
+    )
+
+
+def _relative(raw: str, path: Path, where: str) -> str:
+    """A Windows path relative to the deploy root as an inventory path; anything rooted is refused."""
+    if raw.startswith(("\\", "/")) or _DRIVE.match(raw):
+        raise InventoryError(f"path {shown(raw)} is absolute (a drive, a root or a share): write paths relative to the deploy root "
+                             "(Resolve-Path -Relative)", source=path, where=where)
+    name = raw.replace("\\", "/")
+    while name.startswith("./"):
+        name = name[2:]
+    return check_relpath(name, source=path, where=where, error=InventoryError)
