@@ -126,3 +126,21 @@ def test_validate_refuses_a_release_manifest_with_no_files(tmp_path: Path) -> No
     result = CliRunner().invoke(main, ["catalog", "validate", "--catalog", str(root)])
     assert result.exit_code == 2, result.output
     assert "1.0.0.yaml" in result.stderr and "files" in result.stderr, result.stderr
+
+
+def test_an_out_folder_whose_parent_does_not_exist_is_exit_2_and_creates_nothing(tmp_path):
+    import subprocess
+    import sys
+
+    repo = tmp_path / "p"
+    (repo / "src").mkdir(parents=True)
+    (repo / "src" / "a.txt").write_text("a\n")
+    env = {**__import__("os").environ, "GIT_AUTHOR_NAME": "n", "GIT_AUTHOR_EMAIL": "a@b", "GIT_COMMITTER_NAME": "n", "GIT_COMMITTER_EMAIL": "a@b"}
+    for args in (["init", "-q"], ["add", "."], ["commit", "-qm", "one"], ["tag", "v1.0.0"]):
+        subprocess.run(["git", *args], cwd=repo, env=env, check=True)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
+    (tmp_path / "F.yaml").write_text(f"- {{id: X-1, title: t, severity: high, commits: [{head}]}}\n")
+    done = subprocess.run([sys.executable, "-m", "drift", "catalog", "build", "--repo", "p", "--fixes", "F.yaml", "--include", "src/*",
+                           "--line-of", "^v1=1.x", "--out", "no/such/cat"], cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert done.returncode == 2 and "no/such/cat: --out: cannot write cat: no/such does not exist" in done.stderr
+    assert not (tmp_path / "no").exists()

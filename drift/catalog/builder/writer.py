@@ -12,7 +12,7 @@ from pathlib import Path
 from drift.catalog.builder.assemble import Built, BuiltFix, BuiltRelease
 from drift.catalog.fastrelease import plain_string
 from drift.catalog.load import CATALOG_FORMAT, FIX_FORMAT, RELEASE_FORMAT
-from drift.errors import OperationalError
+from drift.errors import InputError, OperationalError
 
 _PLAIN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./+-]*")
 HEADER = "# Written by drift catalog build: rebuild rather than edit.\n"
@@ -21,8 +21,9 @@ HEADER = "# Written by drift catalog build: rebuild rather than edit.\n"
 def write_catalog(built: Built, out: Path) -> None:
     """Write `catalog.yaml`, `releases/` and `fixes/` into a fresh folder, then put it in place of `out`."""
     parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():  # a mistyped --out must not create folders wherever it points
+        raise InputError(f"cannot write {out.name}: {parent} {'is not a folder' if parent.exists() else 'does not exist'}", source=out, where="--out")
     try:
-        parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=parent))
     except OSError as exc:
         raise OperationalError(f"cannot write: {exc.strerror or exc}", source=out) from exc
