@@ -107,7 +107,7 @@ class TenantJudge:
             if INVENTORY in self.trust.require:
                 return None, f"{_REFUSED}not signed, and the trust file requires signed inventories"
             return None, "unsigned"
-        checked = verify_signature(path, self.trust, kind=INVENTORY, tenant=tenant.id, today=self.now.date())
+        checked = verify_signature(path, self.trust, kind=INVENTORY, tenant=tenant.id, today=self.now.date(), sha256=inventory.file_sha256 or None)
         if not checked.ok:
             return None, f"{_REFUSED}{checked.reason}"
         collected = collection_time(inventory.collected_at)

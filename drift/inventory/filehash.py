@@ -74,7 +74,8 @@ def read_filehash(path: Path) -> Inventory:
         files=FileTable.of(files),
         config={},
         unreadable={},
-        digest="sha256:" + hashlib.sha256(data).hexdigest(),
+        digest="sha256:" + (whole := hashlib.sha256(data).hexdigest()),
+        file_sha256=whole,
         source=str(path),
     )
 

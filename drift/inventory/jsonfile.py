@@ -86,10 +86,13 @@ def read_json_inventory(path: Path) -> Inventory:
     match = _DIGEST_LINE.search(data, tail_at)
     if match is None:
         raise InventoryError("no digest line at the end: not a drift inventory, or cut short", source=path, where="digest")
-    body = data[: match.end(0) - len(match.group(0).lstrip(b"\r\n"))]
-    if hashlib.sha256(body).hexdigest() != match.group(1).decode():
+    end = match.end(0) - len(match.group(0).lstrip(b"\r\n"))
+    hasher = hashlib.sha256(memoryview(data)[:end])
+    if hasher.hexdigest() != match.group(1).decode():
         raise InventoryError("digest does not verify: the inventory was changed after collection", source=path, where="digest")
     digest = "sha256:" + match.group(1).decode()
+    hasher.update(memoryview(data)[end:])  # the whole file's, for its signature: no second read
+    whole = hasher.hexdigest()
     cut = filelines.split(data)
     if cut is not None:  # the canonical layout: most lines were most likely read before
         files = filelines.files_of(cut)
@@ -98,8 +101,8 @@ def read_json_inventory(path: Path) -> Inventory:
                 doc = json.loads(cut.without_files())
             except (ValueError, RecursionError):
                 doc = _loads(data, path)  # invalid: the message must be the whole document's, as read the long way
-            return _inventory(doc, path, digest, files)
-    inventory = _inventory(_loads(data, path), path, digest)
+            return _inventory(doc, path, digest, files, whole)
+    inventory = _inventory(_loads(data, path), path, digest, file_sha256=whole)
     if cut is not None:
         filelines.learn(cut)
     return inventory
@@ -114,7 +117,7 @@ def _loads(data: bytes, path: Path) -> Any:
         raise InventoryError("invalid JSON: nested too deeply", source=path) from exc
 
 
-def _inventory(doc: Any, path: Path, digest: str, known_files: FileTable | None = None) -> Inventory:
+def _inventory(doc: Any, path: Path, digest: str, known_files: FileTable | None = None, file_sha256: str = "") -> Inventory:
     """The inventory of a parsed document, every field checked; `known_files` are its files when they were
     read from lines seen before (`drift.inventory.filelines`), its files list then being empty."""
     if not isinstance(doc, dict):
@@ -170,6 +173,7 @@ def _inventory(doc: Any, path: Path, digest: str, known_files: FileTable | None 
         config=config,
         unreadable=unreadable,
         digest=digest,
+        file_sha256=file_sha256,
         source=str(path),
         links=links,
         skipped=skipped,

@@ -105,6 +105,8 @@ class Inventory:
     """True when some file kept changing while it was read (a deployment in progress)."""
     content_errors: Mapping[str, str] = field(default_factory=dict)
     """Archives listed with their sha256 but without a content hash, and why (corrupt, hostile, too large)."""
+    file_sha256: str = ""
+    """SHA-256 of the whole file's bytes, hex (what a signature of it names); "" when not known."""
     excluded: tuple[str, ...] = ()
     """Every `--exclude` glob the collection was given (and drift's own output files inside the root): what
     lies under one was never looked at."""

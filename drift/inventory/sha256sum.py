@@ -57,6 +57,7 @@ def read_sha256sum(path: Path) -> Inventory:
         files=FileTable.of(files),
         config={},
         unreadable={},
-        digest="sha256:" + hashlib.sha256(data).hexdigest(),
+        digest="sha256:" + (whole := hashlib.sha256(data).hexdigest()),
+        file_sha256=whole,
         source=str(path),
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import os
 from dataclasses import dataclass
@@ -39,9 +40,13 @@ class PublicKey:
     """`SHA256:...`, as `ssh-keygen -l` shows it: the key id of its signatures."""
 
     def sslib(self) -> SSlibKey:
-        """The key as securesystemslib verifies with it."""
-        loaded = serialization.load_ssh_public_key(self.line.encode("ascii"))
-        return SSlibKey.from_crypto(loaded, keyid=self.fingerprint)
+        """The key as securesystemslib verifies with it (made once per key: a fleet scan checks thousands)."""
+        return _sslib(self.line, self.fingerprint)
+
+
+@functools.lru_cache(maxsize=256)
+def _sslib(line: str, fingerprint: str) -> SSlibKey:
+    return SSlibKey.from_crypto(serialization.load_ssh_public_key(line.encode("ascii")), keyid=fingerprint)
 
 
 def public_key(line: str, *, source: str | Path, where: str) -> PublicKey:
