@@ -23,6 +23,7 @@ from pathlib import Path
 from drift.errors import InventoryError
 from drift.inventory.filetable import FileTable
 from drift.inventory.model import FileRecord, Inventory
+from drift.inventory.sha256sum import listing_text
 from drift.paths import check_relpath
 from drift.text import shown
 
@@ -34,14 +35,7 @@ _DRIVE = re.compile(r"[A-Za-z]:")
 
 def read_filehash(path: Path) -> Inventory:
     """Read a `Get-FileHash` CSV named `<tenant-id>.hashes.csv`."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InventoryError(f"cannot read: {exc.strerror or exc}", source=path) from exc
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InventoryError(f"not UTF-8 at byte {exc.start}", source=path) from exc
+    data, text = listing_text(path, "utf-8-sig")  # Export-Csv -Encoding UTF8 writes a byte order mark
     rows = csv.reader(io.StringIO(text, newline=""))
     header = next(rows, None)
     if header is None:

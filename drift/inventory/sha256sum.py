@@ -23,16 +23,21 @@ _ESCAPE = re.compile(r"\\(.)")
 _UNESCAPED = {"\\": "\\", "n": "\n", "r": "\r"}
 
 
-def read_sha256sum(path: Path) -> Inventory:
-    """Read a `sha256sum` listing named `<tenant-id>.sha256`."""
+def listing_text(path: Path, encoding: str = "utf-8") -> tuple[bytes, str]:
+    """A listing's bytes (its digest is theirs) and its text; unreadable or not UTF-8 is an `InventoryError`."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise InventoryError(f"cannot read: {exc.strerror or exc}", source=path) from exc
     try:
-        text = data.decode("utf-8")
+        return data, data.decode(encoding)
     except UnicodeDecodeError as exc:
         raise InventoryError(f"not UTF-8 at byte {exc.start}", source=path) from exc
+
+
+def read_sha256sum(path: Path) -> Inventory:
+    """Read a `sha256sum` listing named `<tenant-id>.sha256`."""
+    data, text = listing_text(path)
     files: dict[str, FileRecord] = {}
     # Lines end at LF only (a CR before it is dropped): str.splitlines would also split names at U+2028 and the like.
     for number, line in enumerate(text.split("\n"), start=1):
