@@ -46,7 +46,10 @@ class PublicKey:
 
 @functools.lru_cache(maxsize=256)
 def _sslib(line: str, fingerprint: str) -> SSlibKey:
-    return SSlibKey.from_crypto(serialization.load_ssh_public_key(line.encode("ascii")), keyid=fingerprint)
+    loaded = serialization.load_ssh_public_key(line.encode("ascii"))
+    if not isinstance(loaded, Ed25519PublicKey):  # `public_key` let only Ed25519 keys in
+        raise TrustError("not an Ed25519 public key", where=fingerprint)
+    return SSlibKey.from_crypto(loaded, keyid=fingerprint)
 
 
 def public_key(line: str, *, source: str | Path, where: str) -> PublicKey:
