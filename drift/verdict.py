@@ -91,11 +91,6 @@ def unseen(path: str, inventory: Inventory) -> str | None:
     return None
 
 
-def unreadable(path: str, inventory: Inventory) -> bool:
-    """True when the collector could not read what is at `path` (see `unseen`)."""
-    return unseen(path, inventory) is not None
-
-
 def entry_evidence(entry: FileEntry, inventory: Inventory, context: Context = NO_CONTEXT) -> Evidence:
     """Judge one file entry of a variant against the tenant's inventory (SPEC 5)."""
     why = unseen(entry.path, inventory)

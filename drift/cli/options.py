@@ -36,17 +36,22 @@ stored_scan_option = click.option(
 )
 
 
+def catalog_named() -> bool:
+    """True when the running command's --catalog was given, not left at its default: a named catalog must be
+    the scan's, while a default one that is missing or another is only noted."""
+    return click.get_current_context().get_parameter_source("catalog_dir") != click.core.ParameterSource.DEFAULT
+
+
 def catalog_titles(scan: Scan, catalog_dir: Path, *, without: str) -> dict[str, str]:
     """Fix titles: those stored with the scan, else from the catalog the scan judged. A default catalog folder
     that is missing or another catalog leaves them out with a note saying what happens `without` them; a
     catalog named with --catalog must be the scan's one."""
-    explicit = click.get_current_context().get_parameter_source("catalog_dir") != click.core.ParameterSource.DEFAULT
-    if scan.titles and not explicit:
+    if scan.titles and not catalog_named():
         return dict(scan.titles)
     try:
         return fix_titles(scan, catalog_dir)
     except InputError as exc:
-        if click.get_current_context().get_parameter_source("catalog_dir") != click.core.ParameterSource.DEFAULT:
+        if catalog_named():
             raise
         click.echo(f"drift: note: fix titles {without}: {exc.render()}", err=True)
         return {}

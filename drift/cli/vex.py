@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from drift.atomic import write_atomic
-from drift.cli.options import db_option, stored_scan_option
+from drift.cli.options import catalog_named, db_option, stored_scan_option
 from drift.errors import InputError
 from drift.results import Scan
 from drift.store import Store
@@ -60,7 +60,7 @@ def _load(scan_ref: str, catalog_dir: Path, db_path: Path) -> tuple[Scan, Catalo
     try:
         return scan, catalog_info_for(scan, catalog_dir)
     except InputError as exc:
-        if click.get_current_context().get_parameter_source("catalog_dir") != click.core.ParameterSource.DEFAULT:
+        if catalog_named():
             raise
         click.echo(f"drift: note: product name, fix titles, aliases and releases left out: {exc.render()}", err=True)
         return scan, CatalogInfo()

@@ -15,15 +15,13 @@ the SHA-256 of the file's bytes.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import re
 from pathlib import Path
 
 from drift.errors import InventoryError
-from drift.inventory.filetable import FileTable
 from drift.inventory.model import FileRecord, Inventory
-from drift.inventory.sha256sum import listing_text
+from drift.inventory.sha256sum import listing_inventory, listing_text
 from drift.paths import check_relpath
 from drift.text import shown
 
@@ -61,17 +59,7 @@ def read_filehash(path: Path) -> Inventory:
         if name in files:
             raise InventoryError(f"path {shown(name)} listed twice", source=path, where=where)
         files[name] = FileRecord(None, digest.lower(), None)
-    return Inventory(
-        tenant=path.name[: -len(SUFFIX)],
-        collected_at=None,
-        collector="Get-FileHash",
-        files=FileTable.of(files),
-        config={},
-        unreadable={},
-        digest="sha256:" + (whole := hashlib.sha256(data).hexdigest()),
-        file_sha256=whole,
-        source=str(path),
-    )
+    return listing_inventory(path, path.name[: -len(SUFFIX)], "Get-FileHash", data, files)
 
 
 def _relative(raw: str, path: Path, where: str) -> str:

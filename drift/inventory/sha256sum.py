@@ -55,14 +55,14 @@ def read_sha256sum(path: Path) -> Inventory:
         if name in files:
             raise InventoryError(f"path {shown(name)} listed twice", source=path, where=f"line {number}")
         files[name] = FileRecord(None, digest.lower(), None)
+    return listing_inventory(path, path.stem, "sha256sum", data, files)
+
+
+def listing_inventory(path: Path, tenant: str, collector: str, data: bytes, files: dict[str, FileRecord]) -> Inventory:
+    """The inventory a plain listing gives: files with their sha256 alone, no time, no config values; its
+    digest (and whole-file hash) that of the listing's bytes."""
+    whole = hashlib.sha256(data).hexdigest()
     return Inventory(
-        tenant=path.stem,
-        collected_at=None,
-        collector="sha256sum",
-        files=FileTable.of(files),
-        config={},
-        unreadable={},
-        digest="sha256:" + (whole := hashlib.sha256(data).hexdigest()),
-        file_sha256=whole,
-        source=str(path),
+        tenant=tenant, collected_at=None, collector=collector, files=FileTable.of(files), config={}, unreadable={},
+        digest=f"sha256:{whole}", file_sha256=whole, source=str(path),
     )
