@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import os
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -99,3 +100,18 @@ def redigest(text: str) -> str:
     """Give a hand-edited inventory a digest that verifies again (what a forger could do; it must still be validated)."""
     body = text[: text.rindex(' "digest"')]
     return f'{body} "digest": "sha256:{hashlib.sha256(body.encode()).hexdigest()}"\n}}\n'
+
+
+def run_cli(root: Path, *args: str, env: dict[str, str] | None = None) -> Any:
+    """`drift ARGS...` run in the folder `root` through click's runner (stdout and stderr kept apart);
+    exceptions are not caught, so a traceback fails the test."""
+    from click.testing import CliRunner
+
+    from drift.cli import main
+
+    old = os.getcwd()
+    os.chdir(root)
+    try:
+        return CliRunner(env=env).invoke(main, list(args), catch_exceptions=False)
+    finally:
+        os.chdir(old)

@@ -5,25 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from pathlib import Path
 
 import click
 import pytest
-from click.testing import CliRunner
 
 from drift.cli import main
+from tests.builders import run_cli as run
 from tests.test_scan import write_demo_fleet
-
-
-def run(root: Path, *args: str):
-    runner = CliRunner()
-    old = os.getcwd()
-    os.chdir(root)
-    try:
-        return runner.invoke(main, list(args), catch_exceptions=False)
-    finally:
-        os.chdir(old)
 
 
 def commands(group: click.Group, prefix: tuple[str, ...] = ()):

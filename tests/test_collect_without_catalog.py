@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
-from click.testing import CliRunner
-
-from drift.cli import main
+from tests.builders import run_cli as run
 from tests.builders import write_yaml
 from tests.demo import release_files
 
 TENANT = "402206"
 
 
-def run(root: Path, *args: str):
-    old = os.getcwd()
-    os.chdir(root)
-    try:
-        return CliRunner().invoke(main, list(args), catch_exceptions=False)
-    finally:
-        os.chdir(old)
 
 
 def test_collect_without_a_catalog_warns_and_the_scan_and_gate_say_to_collect_again(demo_root):
@@ -35,8 +24,8 @@ def test_collect_without_a_catalog_warns_and_the_scan_and_gate_say_to_collect_ag
     collected = run(demo_root, "collect", "tree", "--tenant", TENANT, "--catalog", "nowhere")
     assert collected.exit_code == 0
     warning = [line for line in collected.stderr.splitlines() if line.startswith("drift: warning:")]
-    assert warning == ["drift: warning: no catalog at nowhere: no config value is captured, so a scan judges every config check "
-                       "unreadable; give --catalog DIR (a copy of the catalog folder)"]
+    assert warning == [("drift: warning: no catalog at nowhere: no config value is captured, so a scan judges every config check "
+                        "unreadable; give --catalog DIR (a copy of the catalog folder)")]
     scanned = json.loads(run(demo_root, "scan", "--format", "json").stdout)
     finding = next(f for f in scanned["tenants"][0]["findings"] if f["fix"] == "DEMO-0004")
     config = next(e for e in finding["evidence"] if "#" in e["path"])

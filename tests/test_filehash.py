@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from drift.cli import main
 from drift.errors import InventoryError
 from drift.inventory.filehash import read_filehash
+from tests.builders import run_cli as run
 from tests.builders import write_yaml
 from tests.demo import release_files
 
@@ -31,13 +28,6 @@ def listing(files: dict[str, bytes], *, algorithm: bool = True, bom: bool = True
     return (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8")
 
 
-def run(root: Path, *args: str):
-    old = os.getcwd()
-    os.chdir(root)
-    try:
-        return CliRunner().invoke(main, list(args), catch_exceptions=False)
-    finally:
-        os.chdir(old)
 
 
 def test_a_get_filehash_listing_reads_like_a_sha256sum_listing(tmp_path):

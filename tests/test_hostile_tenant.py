@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from drift.cli import main
+from tests.builders import run_cli as run
 from tests.builders import write_yaml
 from tests.demo import file_bytes, release_files
 
@@ -21,13 +19,6 @@ TENANT = "402206"
 FIX = "DEMO-0002"  # high; app/print/Job.java and lib/core.jar, landed in 2.1
 
 
-def run(root: Path, *args: str):
-    old = os.getcwd()
-    os.chdir(root)
-    try:
-        return CliRunner().invoke(main, list(args), catch_exceptions=False)
-    finally:
-        os.chdir(old)
 
 
 @pytest.fixture

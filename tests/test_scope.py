@@ -6,25 +6,18 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from drift.cli import main
+from tests.builders import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(folder: Path, *args: str):
-    old = os.getcwd()
-    os.chdir(folder)
-    try:
-        return CliRunner().invoke(main, [*args, "--db", str(folder / "drift.db")] if args[0] not in ("help",) else list(args),
-                                  catch_exceptions=False)
-    finally:
-        os.chdir(old)
+    """`drift ARGS... --db folder/drift.db` in `folder`."""
+    return run_cli(folder, *args, "--db", str(folder / "drift.db"))
 
 
 @pytest.fixture

@@ -9,25 +9,17 @@ import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from drift.catalog import load_catalog
-from drift.cli import main
 from drift.trust.catalogs import sign_catalog
 from drift.trust.keys import load_signing_key
 from tests.builders import redigest, write_yaml
+from tests.builders import run_cli as run
 from tests.demo import release_files
 
 TENANT, OTHER = "402206", "131211"
 
 
-def run(root: Path, *args: str, env: dict[str, str] | None = None):
-    old = os.getcwd()
-    os.chdir(root)
-    try:
-        return CliRunner(env=env).invoke(main, list(args), catch_exceptions=False)
-    finally:
-        os.chdir(old)
 
 
 def ok(root: Path, *args: str):
