@@ -12,14 +12,14 @@ from __future__ import annotations
 import copy
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import reduce
 from itertools import compress, repeat
 from operator import and_, attrgetter, is_not, mul, ne, not_, or_
 
 from drift.catalog.model import Catalog, Release
 from drift.inventory.filetable import FileTable
-from drift.inventory.model import FileRecord
+from drift.inventory.model import CONTENT_FROM_CATALOG, FileRecord, Inventory
 from drift.results import FileDrift
 
 _PATH, _SHA256, _CONTENT = attrgetter("path"), attrgetter("sha256"), attrgetter("content_sha256")
@@ -104,6 +104,7 @@ class ReleaseIndex:
         self._known: frozenset[str] = frozenset(f.path for r in catalog.releases for f in r.files)
         self.sha_masks: dict[tuple[str, str], int] = {}
         self.content_masks: dict[tuple[str, str], int] = {}
+        content_of: dict[str, str] = {}
         for bit, release in enumerate(catalog.releases):
             flag = 1 << bit
             for f in release.files:
@@ -112,9 +113,34 @@ class ReleaseIndex:
                 if f.content_sha256 is not None:
                     key = (f.path, f.content_sha256)
                     self.content_masks[key] = self.content_masks.get(key, 0) | flag
+                    if content_of.setdefault(f.sha256, f.content_sha256) != f.content_sha256:
+                        content_of[f.sha256] = ""  # one set of bytes, two content hashes: the catalog cannot say
+        self._content_of = {sha: content for sha, content in content_of.items() if content}
+        self._content_shas = frozenset(self._content_of)
         self._spread: dict[int, int] = {}
         self._tables: dict[int, _ReleaseTable] = {}
         self._probes = _probes(self.sha_masks, (1 << len(catalog.releases)) - 1)
+
+    def with_release_content(self, inventory: Inventory) -> tuple[Inventory, tuple[str, ...]]:
+        """The inventory with the content hash of every file that lacks one and whose bytes a release lists
+        with a content hash (a content hash is a function of the bytes, so those bytes have the release's):
+        archives the collector did not inflate (`CONTENT_FROM_CATALOG`), plain listings' archives, and a
+        stale archive kept under a name that gets no content hash (`.jar.bak`). Also the paths of archives
+        the collector did not inflate whose bytes no release of this catalog has: their content is unknown."""
+        table = FileTable.of(inventory.files)
+        unknown = tuple(
+            path for path, reason in inventory.content_errors.items()
+            if reason == CONTENT_FROM_CATALOG and table.sha256.get(path) not in self._content_of
+        )
+        hits = self._content_shas.intersection(table.shas)
+        if not hits:
+            return inventory, unknown
+        found = list(map(hits.__contains__, table.shas))
+        have = table.content_sha256
+        added = {path: self._content_of[sha] for path, sha in zip(compress(table.paths, found), compress(table.shas, found)) if path not in have}
+        if not added:
+            return inventory, unknown
+        return replace(inventory, files=table.with_content(added)), unknown
 
     def mask_of(self, path: str, sha256: str, content_sha256: str | None) -> int:
         """The releases that have this file at this path (by its bytes, or for archives its content)."""

@@ -25,7 +25,7 @@ from drift.trust.catalogs import VouchedCatalog, vouched
 from drift.trust.envelope import INVENTORY, signature_path
 from drift.trust.trustfile import Trust
 from drift.trust.verify import verify_signature
-from drift.verdict import exclusion_reason
+from drift.verdict import content_unknown, exclusion_reason
 
 if TYPE_CHECKING:
     from drift.store import Store
@@ -81,17 +81,22 @@ class TenantJudge:
         signed_by, signature = self._signature(path, tenant, inventory)
         if signature.startswith(_REFUSED):
             return _without_inventory(tenant, self.fixes, inventory, f"inventory {signature}", signature)
+        inventory, unknown = self._index.with_release_content(inventory)
         nearest = self._index.nearest(inventory.files)
         context, drift = self._expected.context(tenant, inventory.files, self._index.file_drift(inventory.files, nearest))
         judged = self._judge.judge_counted(tenant, inventory, nearest, context)
+        findings, counts, runs = judged.findings, judged.counts, judged.runs
+        if unknown:
+            findings = content_unknown(findings, self.fixes, tenant, unknown)
+            counts, runs = count_statuses(findings), ()
         return TenantResult(
             tenant=tenant,
             inventory_digest=inventory.digest,
             collected_at=inventory.collected_at,
-            findings=judged.findings,
+            findings=findings,
             drift=drift,
-            counts=judged.counts,
-            runs=judged.runs,
+            counts=counts,
+            runs=runs,
             signed_by=signed_by,
             signature=signature,
         )

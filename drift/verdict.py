@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from drift.catalog.model import ConfigCheck, FileEntry, Fix, Variant
-from drift.hashes import ABSENT
+from drift.hashes import ABSENT, CONTENT_SHA256
 from drift.inventory.model import Inventory, excluded
 from drift.results import (
     AMBIGUOUS,
@@ -28,6 +28,7 @@ from drift.results import (
 from drift.tenants import Tenant
 
 _UNCOUNTED = (NOT_DEPLOYED, AMBIGUOUS)
+_CONTENT_PREFIX = CONTENT_SHA256 + ":"
 _NOT_SHIPPED = object()
 EXCLUDED_NOTE = "excluded at collection"
 REMOVED_NOTE = "absent, yet its nearest release ships it"
@@ -207,3 +208,31 @@ def exclusion_reason(fix: Fix, tenant: Tenant) -> str:
     if rule.modules is not None and not (rule.modules & tenant.modules):
         return f"applies to modules {', '.join(sorted(rule.modules))}; tenant deploys {', '.join(sorted(tenant.modules)) or 'none'}"
     return ""
+
+
+def content_unknown(findings: Sequence[Finding], fixes: Sequence[Fix], tenant: Tenant, paths: Sequence[str]) -> tuple[Finding, ...]:
+    """`findings` (of `fixes`, in order) once the archives at `paths` are known to have been collected without
+    a content hash, as bytes of a catalogued release, while no release of the scan's catalog has those bytes
+    (the collector was given another catalog, or a copy the tenant edited). Such an archive could be a stale
+    copy known only by its content hash, so a fix that lists content hashes and reads `applied` or (for its
+    files, not its `applies_to`) `not-applicable` is `unverifiable`, saying which archive: never a verdict
+    the tenant could buy by editing the catalog copy on its server."""
+    shown_paths = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+    reason = f"{shown_paths}: {CONTENT_UNKNOWN_NOTE}"
+    out = []
+    for fix, finding in zip(fixes, findings, strict=True):
+        if finding.status in (APPLIED, NOT_APPLICABLE) and _lists_content(fix) and not exclusion_reason(fix, tenant):
+            finding = Finding(finding.fix, UNVERIFIABLE, finding.severity, finding.variant, finding.evidence, reason=reason)
+        out.append(finding)
+    return tuple(out)
+
+
+CONTENT_UNKNOWN_NOTE = (
+    "collected without a content hash, as a catalogued release's bytes, but no release of this catalog has those bytes: "
+    "collect again with this catalog"
+)
+
+
+def _lists_content(fix: Fix) -> bool:
+    return any(token.startswith(_CONTENT_PREFIX) for v in fix.variants for e in v.files for token in (*e.fixed, *e.unfixed))
+

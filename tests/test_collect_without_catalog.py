@@ -37,3 +37,4 @@ def test_collect_without_a_catalog_warns_and_the_scan_and_gate_say_to_collect_ag
     # collected again with the catalog: judged, and the gate passes
     assert run(demo_root, "collect", "tree", "--tenant", TENANT).exit_code == 0
     assert run(demo_root, "gate").exit_code == 0
+

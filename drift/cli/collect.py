@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from drift.atomic import write_atomic
-from drift.catalog import load_catalog
+from drift.catalog.collectorneeds import collector_needs
 from drift.cli.progress import progress
 from drift.collect import collect as collect_inventory
 from drift.collect.hashcache import open_cache
@@ -53,8 +53,9 @@ def collect(
     if rehash and cache_path is None:
         raise click.UsageError("--rehash needs --cache")
     keys: frozenset[tuple[str, str]] = frozenset()
+    known: frozenset[str] = frozenset()
     if (catalog_dir / "catalog.yaml").is_file():
-        keys = load_catalog(catalog_dir).config_keys()
+        keys, known = collector_needs(catalog_dir)
     else:
         click.echo(f"drift: warning: no catalog at {clip(str(catalog_dir))}: no config value is captured, so a scan judges every config "
                    "check unreadable; give --catalog DIR (a copy of the catalog folder)", err=True)
@@ -63,7 +64,8 @@ def collect(
     patterns = [*excludes, *inside(root, target, cache_path)]
     tree = walk(root, patterns)
     with progress(tree.size, f"hashing {root}", unit="bytes", files=len(tree.files)) as advance:
-        result = collect_inventory(root, tenant, tree=tree, config_keys=keys, excludes=patterns, jobs=jobs, cache=cache, progress=advance)
+        result = collect_inventory(root, tenant, tree=tree, config_keys=keys, excludes=patterns, jobs=jobs, cache=cache, progress=advance,
+                                    known_archives=known)
     if out is None:
         target.parent.mkdir(exist_ok=True)  # the default folder, inventory/, is made; a folder named with --out must exist
     write_atomic(target, result.text)
@@ -86,3 +88,4 @@ def collect(
             cache.save(cache_path)
         except OperationalError as exc:  # the inventory is written; a cache that cannot be saved costs time only
             click.echo(f"drift: warning: {exc.render()}", err=True)
+

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from drift import __version__
 from drift.atomic import write_atomic
-from drift.collect.catalogkeys import catalog_config_keys, read_config_keys
+from drift.collect.catalogkeys import catalog_archive_hashes, catalog_config_keys, read_config_keys
 from drift.collect.configfile import YAML_MISSING, yaml_available
 from drift.collect.hashcache import open_cache
 from drift.collect.run import collect, inside
@@ -107,8 +107,9 @@ def run(argv: Sequence[str] | None = None) -> int:
     root: Path = args.root
     if not root.is_dir():
         raise InputError("not a folder", source=root)
+    known: frozenset[str] = frozenset()
     if args.catalog is not None:
-        keys = catalog_config_keys(args.catalog)
+        keys, known = catalog_config_keys(args.catalog), catalog_archive_hashes(args.catalog)
     elif args.config_keys is not None:
         keys = read_config_keys(args.config_keys)
     else:
@@ -119,7 +120,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     cache = open_cache(args.cache, rehash=args.rehash) if args.cache is not None else None
     patterns = [*excludes, *inside(root, args.out, args.cache)]
     tree = walk(root, patterns)
-    result = collect(root, tenant, tree=tree, config_keys=keys, excludes=patterns, jobs=args.jobs, cache=cache)
+    result = collect(root, tenant, tree=tree, config_keys=keys, excludes=patterns, jobs=args.jobs, cache=cache,
+                     known_archives=known)
     write_atomic(args.out, result.text)
     _say(
         f"{args.out}: {result.files} files, {result.unreadable} unreadable, {result.links} links, {result.skipped} skipped"

@@ -44,7 +44,7 @@ from drift.collect.configfile import ConfigReadError, parse_keys
 from drift.collect.walk import Changed, Entry, Folders, Tree, check, open_folders, walk
 from drift.errors import InputError, OperationalError
 from drift.inventory.jsonfile import dumps_inventory
-from drift.inventory.model import ConfigValue, FileRecord, Unreadable
+from drift.inventory.model import CONTENT_FROM_CATALOG, ConfigValue, FileRecord, Unreadable
 
 if TYPE_CHECKING:
     from drift.collect.hashcache import HashCache
@@ -115,8 +115,13 @@ def collect(
     cache: HashCache | None = None,
     now: dt.datetime | None = None,
     progress: Callable[[int], None] | None = None,
+    known_archives: Collection[str] = frozenset(),
 ) -> CollectResult:
     """Collect the inventory of the deploy root `root` for `tenant`.
+
+    `known_archives` holds the sha256 of archives whose content hash the catalog already has
+    (`drift.collect.catalogkeys.catalog_archive_hashes`): an archive with exactly those bytes is hashed, not
+    inflated, and listed without a content hash (the scan takes the catalog's).
 
     `tree` is the walk of `root` with `excludes` when the caller already made it (to size a progress bar);
     the inventory records `excludes` either way. `progress` is called with the number of bytes of each file
@@ -142,7 +147,8 @@ def collect(
         raise OperationalError(f"cannot open: {exc.strerror or exc}", source=root) from exc
 
     content_errors: list[Unreadable] = []
-    results = _hash_all(tree.files, jobs or os.cpu_count() or 1, cache, folders, wanted)
+    known = frozenset(known_archives)
+    results = _hash_all(tree.files, jobs or os.cpu_count() or 1, cache, folders, wanted, known)
     with folders, contextlib.closing(results):  # every worker done before the folders are closed
         for entry, out in results:
             bytes_read += out.read
@@ -152,7 +158,7 @@ def collect(
                     values[entry.rel] = out.config
                 if out.note is not None:
                     content_errors.append(Unreadable(entry.rel, out.note))
-                elif cache is not None and out.seen is not None:
+                if (out.note is None or out.note == CONTENT_FROM_CATALOG) and cache is not None and out.seen is not None:
                     cache.store(entry.rel, entry.st, out.record, read=out.seen, started_ns=started_ns)
             else:
                 unreadable.append(Unreadable(entry.rel, out.reason))
@@ -186,26 +192,31 @@ _CHANGED = "changed while being read"
 
 
 def _hash_all(
-    entries: list[Entry], jobs: int, cache: HashCache | None, folders: Folders, wanted: dict[str, tuple[str, ...]]
+    entries: list[Entry], jobs: int, cache: HashCache | None, folders: Folders, wanted: dict[str, tuple[str, ...]],
+    known: frozenset[str] = frozenset(),
 ) -> Generator[tuple[Entry, _Outcome], None, None]:
     """Hash every entry, in completion order. Archives go to forked worker processes: inflating and hashing
     their entries holds the GIL between small buffers, so threads would share one core. Other files go to
     threads: hashlib releases the GIL while it hashes a large buffer. A file whose config keys are wanted
-    is always read (its values come from the bytes that are hashed)."""
+    is always read (its values come from the bytes that are hashed). An archive whose bytes are in `known` is
+    not inflated; a cached archive without a content hash is used only while its bytes are still in `known`."""
     pending: list[Entry] = []
     for entry in entries:
         cached = cache.lookup(entry.rel, entry.st, reuse=entry.rel not in wanted) if cache is not None else None
+        if cached is not None and cached.content_sha256 is None and is_archive_name(entry.rel) and cached.sha256 not in known:
+            cached = None  # skipped for a catalog that knew its bytes; this one does not: inflate it now
         if cached is not None:
-            yield entry, _Outcome(cached)
+            skipped = cached.content_sha256 is None and is_archive_name(entry.rel)
+            yield entry, _Outcome(cached, note=CONTENT_FROM_CATALOG if skipped else None)
         else:
             pending.append(entry)
     archives = [e for e in pending if is_archive_name(e.rel)]
     plain = [e for e in pending if not is_archive_name(e.rel)]
     # Forked before any thread of this pool exists (the first submit starts every worker).
-    processes = _process_pool(jobs, folders) if len(archives) > 1 else None
+    processes = _process_pool(jobs, folders, known) if len(archives) > 1 else None
     with ThreadPoolExecutor(max_workers=jobs) as threads:
         if processes is None:
-            futures = {threads.submit(_hash_file, e, wanted.get(e.rel, ()), folders): e for e in archives}
+            futures = {threads.submit(_hash_file, e, wanted.get(e.rel, ()), folders, known): e for e in archives}
         else:
             futures = {processes.submit(_hash_in_worker, e, wanted.get(e.rel, ())): e for e in archives}
         futures.update({threads.submit(_hash_file, e, wanted.get(e.rel, ()), folders): e for e in plain})
@@ -217,30 +228,32 @@ def _hash_all(
                 processes.shutdown(cancel_futures=True)
 
 
-def _process_pool(jobs: int, folders: Folders) -> ProcessPoolExecutor | None:
+def _process_pool(jobs: int, folders: Folders, known: frozenset[str]) -> ProcessPoolExecutor | None:
     # fork only: `folders` (open descriptors) is inherited, never pickled. Where there is no fork (Windows,
     # or a platform whose os module lacks it), archives are hashed by the threads.
     if jobs < 2 or not hasattr(os, "fork") or "fork" not in multiprocessing.get_all_start_methods():
         return None
     context = multiprocessing.get_context("fork")  # fork: `folders` is inherited, never pickled
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_worker, initargs=(folders,))
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_worker, initargs=(folders, known))
 
 
 _worker: Folders | None = None
 """In a worker process: its own descriptors of the collection's folders."""
+_worker_known: frozenset[str] = frozenset()
+"""In a worker process: the archive hashes whose content hash is not needed."""
 
 
-def _start_worker(folders: Folders) -> None:
-    global _worker  # one per worker process, set once as it starts
-    _worker = folders.forked()
+def _start_worker(folders: Folders, known: frozenset[str]) -> None:
+    global _worker, _worker_known  # one per worker process, set once as it starts (forked: nothing pickled)
+    _worker, _worker_known = folders.forked(), known
 
 
 def _hash_in_worker(entry: Entry, keys: tuple[str, ...]) -> _Outcome:
     assert _worker is not None, "the worker process was not started by _process_pool"
-    return _hash_file(entry, keys, _worker)
+    return _hash_file(entry, keys, _worker, _worker_known)
 
 
-def _hash_file(entry: Entry, keys: tuple[str, ...], folders: Folders) -> _Outcome:
+def _hash_file(entry: Entry, keys: tuple[str, ...], folders: Folders, known: frozenset[str] = frozenset()) -> _Outcome:
     """Hash the walk's file `entry` (a few attempts while it changes); never raises."""
     read = 0
     for attempt in range(ATTEMPTS):
@@ -254,7 +267,7 @@ def _hash_file(entry: Entry, keys: tuple[str, ...], folders: Folders) -> _Outcom
         except Exception as exc:  # noqa: BLE001 - one file the collector cannot handle must not end the collection
             return _Outcome(None, f"could not be opened ({type(exc).__name__}: {exc})", read=read)
         try:
-            return _read_once(entry, fd, seen, keys, folders, read)
+            return _read_once(entry, fd, seen, keys, folders, read, known)
         except _Unstable:
             read += seen.st_size
         except OSError as exc:
@@ -266,9 +279,12 @@ def _hash_file(entry: Entry, keys: tuple[str, ...], folders: Folders) -> _Outcom
     return _Outcome(None, f"{_CHANGED} ({ATTEMPTS} attempts): a deployment in progress?", changed=True, read=read)
 
 
-def _read_once(entry: Entry, fd: int, before: os.stat_result, keys: tuple[str, ...], folders: Folders, read: int) -> _Outcome:
+def _read_once(
+    entry: Entry, fd: int, before: os.stat_result, keys: tuple[str, ...], folders: Folders, read: int, known: frozenset[str]
+) -> _Outcome:
     """Hash the open file once, reading at most its `fstat` size and one byte more; raise `_Unstable` when it
-    changed meanwhile, or when its name or a folder above it no longer leads to it afterwards."""
+    changed meanwhile, or when its name or a folder above it no longer leads to it afterwards. An archive
+    whose sha256 is in `known` is not inflated."""
     size = before.st_size
     archive = is_archive_name(entry.rel)
     keep = (archive or bool(keys)) and size <= _IN_MEMORY
@@ -290,7 +306,10 @@ def _read_once(entry: Entry, fd: int, before: os.stat_result, keys: tuple[str, .
     if left or os.read(fd, 1):
         raise _Unstable(entry.rel)  # shorter, or longer, than it was
     note = content = None
-    if archive:
+    sha = digest.hexdigest()
+    if archive and sha in known:
+        note = CONTENT_FROM_CATALOG
+    elif archive:
         # The same bytes (or, past _IN_MEMORY, the same descriptor up to the same size) give the content hash.
         try:
             content = content_sha256(io.BytesIO(data)) if data is not None else content_sha256_fd(fd, size)
@@ -309,7 +328,7 @@ def _read_once(entry: Entry, fd: int, before: os.stat_result, keys: tuple[str, .
             config = parse_keys(data, entry.name, keys)
         except ConfigReadError:
             pass
-    return _Outcome(FileRecord(size, digest.hexdigest(), content), read=read + size, note=note, seen=before, config=config)
+    return _Outcome(FileRecord(size, sha, content), read=read + size, note=note, seen=before, config=config)
 
 
 def _open_file(folders: Folders, entry: Entry, verify: bool) -> tuple[int, os.stat_result]:

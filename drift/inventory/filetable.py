@@ -46,6 +46,13 @@ class FileTable(Mapping[str, FileRecord]):
         records = list(files.values())
         return cls(list(files), list(map(_SIZE, records)), list(map(_SHA256, records)), list(map(_CONTENT, records)))
 
+    def with_content(self, content: Mapping[str, str]) -> FileTable:
+        """The same files with the content hashes `content` (path -> hash) added; the columns are shared."""
+        table = FileTable.__new__(FileTable)
+        table.paths, table.shas, table.sha256, table._sizes = self.paths, self.shas, self.sha256, self._sizes
+        table.content_sha256 = {**self.content_sha256, **content}
+        return table
+
     def __getitem__(self, path: str) -> FileRecord:
         return FileRecord(self._sizes[path], self.sha256[path], self.content_sha256.get(path))
 

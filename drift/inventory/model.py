@@ -33,6 +33,11 @@ class FileRecord(NamedTuple):
         return (f"sha256:{self.sha256}", f"content-sha256:{self.content_sha256}")
 
 
+CONTENT_FROM_CATALOG = "not inflated: its bytes are a catalogued release file's, whose content hash the scan takes"
+"""The `content_errors` reason of an archive the collector did not inflate because the catalog it was given
+lists those exact bytes with a content hash (`drift.filedrift.ReleaseIndex.with_release_content`)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Unreadable:
     """A file the collector could not read."""

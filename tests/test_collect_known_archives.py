@@ -1,0 +1,119 @@
+"""Archives whose exact bytes the catalog lists are hashed, not inflated: the scan takes the catalog's content
+hash, gives the same verdicts, and a catalog copy edited on the tenant's server never buys a verdict."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from drift.inventory.model import CONTENT_FROM_CATALOG
+from drift.verdict import CONTENT_UNKNOWN_NOTE
+from tests.builders import make_jar, write_yaml
+from tests.builders import run_cli as run
+from tests.demo import file_bytes, release_files
+
+TENANT = "402206"
+ZEROS = "0" * 64
+REBUILT_STALE = make_jar({"demo/Core.class": b"core "}, year=2024, built_by="tenant")  # 2.0's classes (before DEMO-0002), new bytes
+
+
+@pytest.fixture
+def site(demo_root: Path) -> Path:
+    write_yaml(demo_root / "inventory" / "tenants.yaml", [
+        {"id": TENANT, "name": "宗像市", "prefecture": "福岡県", "edition": "seirei", "line": "2.x", "modules": ["konbini"]},
+    ])
+    tree = demo_root / "tree"
+    for path, data in release_files("2.x", "2.2").items():
+        (tree / path).parent.mkdir(parents=True, exist_ok=True)
+        (tree / path).write_bytes(data)
+    return demo_root
+
+
+def _collect(site: Path, *args: str) -> dict:
+    result = run(site, "collect", "tree", "--tenant", TENANT, "--out", f"inventory/{TENANT}.json", *args)
+    assert result.exit_code == 0, result.output
+    return json.loads((site / "inventory" / f"{TENANT}.json").read_text(encoding="utf-8"))
+
+
+def _scan(site: Path) -> dict:
+    result = run(site, "scan", "--format", "json", "--tenant", TENANT)
+    assert result.exit_code == 0, result.output
+    tenant = json.loads(result.stdout)["tenants"][0]
+    return {"findings": tenant["findings"], "drift": tenant["drift"]}
+
+
+def _content_only(site: Path) -> None:
+    """Make the catalog judge lib/core.jar by content hash alone, as a catalog built with --artifacts does."""
+    path = site / "manifests" / "fixes" / "DEMO-0002.yaml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for variant in doc["variants"]:
+        for entry in variant["files"]:
+            if entry["path"] == "lib/core.jar":
+                for key in ("fixed", "unfixed"):
+                    entry[key] = [t for t in entry[key] if not t.startswith("sha256:")]
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+
+
+@pytest.mark.parametrize("stale_name", ["lib/core-2.0.jar", "lib/core.jar.bak"])
+def test_a_catalogued_archive_is_not_inflated_and_the_scan_says_the_same(site: Path, stale_name: str) -> None:
+    """The tenant renamed its stale jar (release 2.0's exact bytes): known by content hash alone, it is
+    found whether or not the collector inflated it, and under a name that gets no content hash at all."""
+    _content_only(site)
+    (site / "tree" / "lib" / "core.jar").unlink()
+    (site / "tree" / stale_name).write_bytes(file_bytes("lib/core.jar", "2.x", "2.0"))
+    keys_only = site / "keys-only"  # the catalog's config checks without its releases: every archive inflated
+    shutil.copytree(site / "manifests", keys_only)
+    shutil.rmtree(keys_only / "releases")
+    inflated = _collect(site, "--catalog", str(keys_only))
+    assert inflated["content_errors"] == [] and inflated["config"]
+    expected = _scan(site)
+    skipped = _collect(site)  # with the catalog (manifests/)
+    files = {f["path"]: f for f in skipped["files"]}
+    assert "content_sha256" not in files[stale_name]
+    if stale_name.endswith(".jar"):
+        assert skipped["content_errors"] == [{"path": stale_name, "reason": CONTENT_FROM_CATALOG}]
+    got = _scan(site)
+    assert got == expected
+    stale = next(f for f in got["findings"] if f["fix"] == "DEMO-0002")
+    jar = next(e for e in stale["evidence"] if e["path"] == "lib/core.jar")
+    assert (stale["status"], jar["state"], jar["found_at"]) == ("partial", "unfixed", stale_name)
+    assert got["drift"]["stale_copies"] == {stale_name: "lib/core.jar"}
+
+
+def test_a_cached_recollection_keeps_the_skip_and_inflates_once_the_catalog_no_longer_knows(site: Path) -> None:
+    first = _collect(site, "--cache", "cache.json")
+    again = _collect(site, "--cache", "cache.json")
+    assert again["content_errors"] == first["content_errors"] == [{"path": "lib/core.jar", "reason": CONTENT_FROM_CATALOG}]
+    assert again["files"] == first["files"]
+    without = _collect(site, "--cache", "cache.json", "--catalog", "nowhere")
+    assert without["content_errors"] == []
+    assert "content_sha256" in {f["path"]: f for f in without["files"]}["lib/core.jar"]
+
+
+def test_a_catalog_copy_edited_on_the_server_never_makes_a_stale_copy_disappear(site: Path) -> None:
+    """The tenant adds its stale jar's bytes to the catalog copy the collector reads, so that the jar's
+    content hash (the only thing that shows it is a stale copy) is never computed."""
+    (site / "tree" / "lib" / "old").mkdir()
+    (site / "tree" / "lib" / "old" / "core.jar").write_bytes(REBUILT_STALE)
+    copy = site / "server-copy"
+    shutil.copytree(site / "manifests", copy)
+    release = copy / "releases" / "2.x" / "2.2.yaml"
+    text = release.read_text(encoding="utf-8")
+    sha = hashlib.sha256(REBUILT_STALE).hexdigest()
+    release.write_text(text + f"- path: lib/spare.jar\n  kind: binary\n  sha256: {sha}\n  content_sha256: '{ZEROS}'\n", encoding="utf-8")
+    inventory = _collect(site, "--catalog", str(copy))
+    assert {"path": "lib/old/core.jar", "reason": CONTENT_FROM_CATALOG} in inventory["content_errors"]
+    got = _scan(site)
+    found = next(f for f in got["findings"] if f["fix"] == "DEMO-0002")
+    assert found["status"] == "unverifiable"
+    assert found["reason"] == f"lib/old/core.jar: {CONTENT_UNKNOWN_NOTE}"
+    assert run(site, "gate", "--tenant", TENANT).exit_code == 1
+    # the same copy, honestly kept: nothing to say
+    shutil.rmtree(site / "tree" / "lib" / "old")
+    _collect(site, "--catalog", str(copy))
+    assert next(f for f in _scan(site)["findings"] if f["fix"] == "DEMO-0002")["status"] == "applied"
