@@ -22,7 +22,7 @@ from drift.results import NOT_APPLICABLE, UNVERIFIABLE, FileDrift, Finding, PerF
 from drift.scanid import scan_id
 from drift.tenants import Tenant
 from drift.trust.catalogs import VouchedCatalog, vouched
-from drift.trust.envelope import INVENTORY, signature_path
+from drift.trust.statement import INVENTORY, signature_path
 from drift.trust.trustfile import Trust
 from drift.trust.verify import verify_signature
 from drift.verdict import content_unknown, exclusion_reason

@@ -14,8 +14,9 @@ import pytest
 from cryptography.hazmat.primitives.serialization import load_ssh_public_key
 
 from drift.errors import TrustError
-from drift.trust.envelope import PAYLOAD_TYPE, Statement, now_utc, open_signature, signature_path, write_signature
+from drift.trust.envelope import open_signature, write_signature
 from drift.trust.keys import generate_key, load_signing_key, public_key
+from drift.trust.statement import PAYLOAD_TYPE, Statement, now_utc, signature_path
 from drift.trust.trustfile import load_trust
 from drift.trust.verify import file_sha256, verify_signature
 from tests.builders import write_yaml

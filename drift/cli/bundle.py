@@ -8,7 +8,9 @@ cache folder and manages a site-packages of its own, which buys nothing for a st
 program and is more to trust on a production server.
 
 The bundle carries `drift/collect/` whole and the standard-library-only modules of drift it imports
-(`BUNDLED`), with an empty `drift/inventory/__init__.py` and `drift/inventory/filelines.py` (`STUBS`).
+(`BUNDLED`), with an empty `drift/inventory/__init__.py` and `drift/inventory/filelines.py` (`STUBS`), and
+`drift/collect/ed25519_pure.py`: the pure-Python Ed25519 that securesystemslib vendors from the Ed25519
+reference code (public domain), with which `--sign` signs where the server's Python has no `cryptography`.
 Its `__main__` refuses a Python older than 3.9, and on 3.9 lets `dataclass(slots=True)` (3.10+, used by the
 inventory model) mean a plain dataclass: the same fields and behaviour, without `__slots__`.
 `tests/test_collector_package.py` checks that the collector imports nothing outside what is carried, and
@@ -39,6 +41,8 @@ BUNDLED = (
     "inventory/jsonfile.py",
     "inventory/model.py",
     "inventory/names.py",
+    "trust/__init__.py",
+    "trust/statement.py",
 )
 """Modules of drift, besides `drift/collect/`, that the bundle carries (paths under the `drift` folder)."""
 
@@ -86,7 +90,20 @@ def bundled_files(package: Path | None = None) -> dict[str, bytes]:
         files[f"drift/{rel}"] = (package / rel).read_bytes()
     for rel, text in STUBS.items():
         files[f"drift/{rel}"] = text.encode("utf-8")
+    files[f"drift/collect/{PURE_ED25519}.py"] = pure_ed25519()
     return files
+
+
+PURE_ED25519 = "ed25519_pure"
+"""The module name, in `drift/collect/`, of the pure-Python Ed25519 the bundle carries (`drift.collect.sign`)."""
+
+
+def pure_ed25519() -> bytes:
+    """The in-toto project's pure-Python Ed25519 (public domain, vendored in securesystemslib), for signing
+    where the server's Python has no `cryptography`."""
+    from securesystemslib._vendor.ed25519 import ed25519
+
+    return Path(ed25519.__file__).read_bytes()
 
 
 def stage(folder: Path) -> None:
@@ -125,8 +142,7 @@ def bundle() -> None:
               help="Where to write the one-file collector.")
 def collector(out: Path) -> None:
     """The collector as one file for a plain python3 (3.9 or newer, nothing installed):
-    `python3 drift-collect.pyz ROOT --tenant ID --out FILE [--catalog DIR | --config-keys FILE]`.
-    It cannot sign (that needs `cryptography`)."""
+    `python3 drift-collect.pyz ROOT --tenant ID --out FILE [--catalog DIR | --config-keys FILE] [--sign KEYFILE]`."""
     size = build_collector(out)
     click.echo(f"{out}: {size:,} bytes; run it with `python3 {out.name} ROOT --tenant ID --out FILE`", err=True)
     if shutil.which("python3") is None:

@@ -20,8 +20,8 @@ from drift.store import Store
 from drift.tenants import load_registry
 from drift.text import clip, shown
 from drift.trust.attest import attest_scan
-from drift.trust.envelope import SCAN
 from drift.trust.keys import load_signing_key
+from drift.trust.statement import SCAN
 from drift.trust.trustfile import find_trust
 
 

@@ -24,17 +24,13 @@ from drift.collect.catalogkeys import catalog_archive_hashes, catalog_config_key
 from drift.collect.configfile import YAML_MISSING, yaml_available
 from drift.collect.hashcache import open_cache
 from drift.collect.run import collect, inside
+from drift.collect.sign import load_key, sign_inventory, signer_name
 from drift.collect.walk import walk
 from drift.errors import DriftError, InputError, OperationalError
 from drift.inventory.jsonfile import MAX_PATTERN
 from drift.text import MAX_LINE, bounded, clip, shown
 
 PROG = "drift-collect"
-SIGN_REFUSED = (
-    "--sign is not available in the one-file collector: signing needs the `cryptography` package, which it cannot "
-    "carry; collect with `drift collect --sign KEYFILE` on a machine where drift is installed "
-    "(drift has no command yet to sign an inventory written elsewhere)"
-)
 _OTHER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
@@ -61,9 +57,11 @@ def parser() -> argparse.ArgumentParser:
             "inventory (the same as `drift collect`). Runs on python3 >= 3.9 with the standard library alone."
         ),
         epilog=(
-            "Signing (--sign) needs the `cryptography` package, which this file cannot carry: it is refused here; "
-            "sign on a machine with drift installed. YAML config files need PyYAML: where it is missing, their "
-            "keys are not captured (a scan then judges those checks unreadable), and a warning says so."
+            "--sign KEYFILE writes FILE.sig as `drift collect --sign` does: an Ed25519 key in OpenSSH or PKCS#8 form. "
+            "An encrypted key (DRIFT_KEY_PASSPHRASE) needs the cryptography package; without it, a key without a "
+            "passphrase is used with the pure-Python Ed25519 this file carries, which is not constant-time: keep "
+            "the key where no other user of the server runs code. YAML config files need PyYAML: where it is "
+            "missing, their keys are not captured (a scan then judges those checks unreadable), and a warning says so."
         ),
     )
     p.add_argument("root", metavar="ROOT", type=Path, help="the deploy root")
@@ -76,7 +74,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=_positive, metavar="N", help="files hashed at once (default: the machine's cores)")
     p.add_argument("--cache", type=Path, metavar="FILE", help="reuse the hashes of files whose device, inode, size, mtime and ctime are unchanged")
     p.add_argument("--rehash", action="store_true", help="with --cache: hash every file again (and rewrite the cache)")
-    p.add_argument("--sign", metavar="KEYFILE", help="refused here: needs `cryptography` (see below)")
+    p.add_argument("--sign", type=Path, metavar="KEYFILE", help="sign the inventory with this Ed25519 key (the municipality's): FILE.sig")
     p.add_argument("--version", action="version", version=f"{PROG} (drift {__version__})")
     return p
 
@@ -95,8 +93,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     """Collect as the arguments say; raises `DriftError` (and `OSError`) for the caller to report."""
     p = parser()
     args = p.parse_args(argv)
-    if args.sign is not None:
-        raise InputError(SIGN_REFUSED, where="--sign")
+    key = load_key(args.sign) if args.sign is not None else None  # before collecting: a bad key costs nothing
     if args.rehash and args.cache is None:
         p.error("--rehash needs --cache")
     tenant = check_tenant_id(args.tenant)
@@ -123,6 +120,9 @@ def run(argv: Sequence[str] | None = None) -> int:
     result = collect(root, tenant, tree=tree, config_keys=keys, excludes=patterns, jobs=args.jobs, cache=cache,
                      known_archives=known)
     write_atomic(args.out, result.text)
+    if key is not None:
+        signed = sign_inventory(args.out, key)
+        _say(f"{signed}: signed by {key.keyid} ({signer_name()})", prefix=False)
     _say(
         f"{args.out}: {result.files} files, {result.unreadable} unreadable, {result.links} links, {result.skipped} skipped"
         + f"; {result.bytes_read:,} bytes of file content read"

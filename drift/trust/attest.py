@@ -7,8 +7,9 @@ from pathlib import Path
 
 from drift.policy import Policy
 from drift.results import Scan
-from drift.trust.envelope import SCAN, Statement, now_utc, write_signature
+from drift.trust.envelope import write_signature
 from drift.trust.keys import SigningKey
+from drift.trust.statement import SCAN, Statement, now_utc
 from drift.trust.verify import file_sha256
 
 

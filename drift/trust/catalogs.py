@@ -15,8 +15,9 @@ from pathlib import Path
 
 from drift.catalog.model import Catalog
 from drift.errors import TrustError
-from drift.trust.envelope import CATALOG, Statement, now_utc, write_signature
+from drift.trust.envelope import write_signature
 from drift.trust.keys import SigningKey
+from drift.trust.statement import CATALOG, Statement, now_utc
 from drift.trust.trustfile import Trust
 from drift.trust.verify import CATALOG_SIGNATURE, Verification, verify_signature
 

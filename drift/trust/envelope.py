@@ -15,11 +15,9 @@ signing key's OpenSSH fingerprint, so any DSSE implementation can check it.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from securesystemslib.dsse import Envelope
 from securesystemslib.exceptions import FormatError
@@ -27,46 +25,10 @@ from securesystemslib.exceptions import FormatError
 from drift.atomic import write_atomic
 from drift.errors import TrustError
 from drift.trust.keys import SigningKey
+from drift.trust.statement import KIND_OF, PAYLOAD_TYPE, STATEMENT_TYPE, Statement, signature_path
 
-PAYLOAD_TYPE = "application/vnd.in-toto+json"
-STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
-INVENTORY, CATALOG, SCAN = "inventory", "catalog", "scan"
-KINDS = (INVENTORY, CATALOG, SCAN)
-PREDICATE_TYPES = {kind: f"urn:drift-audit:predicate:{kind}:v1" for kind in KINDS}
-"""What each kind of signed thing says, versioned."""
-KIND_OF = {uri: kind for kind, uri in PREDICATE_TYPES.items()}
-SUFFIX = ".sig"
 MAX_ENVELOPE = 1 << 20
 """Bytes of a signature file: an envelope is a few hundred; anything larger is not one."""
-
-
-def signature_path(path: Path) -> Path:
-    """Where the signature of `path` lives: `<path>.sig`, beside it."""
-    return path.with_name(path.name + SUFFIX)
-
-
-@dataclass(frozen=True)
-class Statement:
-    """What a signature vouches for."""
-
-    kind: str
-    """`inventory`, `catalog` or `scan`."""
-    subject: str
-    """The signed file's name (`catalog` for a catalog)."""
-    sha256: str
-    """Its SHA-256, hex (for a catalog: the catalog digest)."""
-    predicate: dict[str, Any]
-    """The kind's predicate."""
-
-    def payload(self) -> bytes:
-        """The in-toto Statement v1, as canonical JSON bytes."""
-        doc = {
-            "_type": STATEMENT_TYPE,
-            "subject": [{"name": self.subject, "digest": {"sha256": self.sha256}}],
-            "predicateType": PREDICATE_TYPES[self.kind],
-            "predicate": self.predicate,
-        }
-        return json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -79,11 +41,6 @@ class Signed:
     """Its payload."""
     keyids: tuple[str, ...]
     """The key ids of its signatures."""
-
-
-def now_utc(now: dt.datetime | None = None) -> str:
-    """An RFC 3339 UTC time to the second."""
-    return (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def sign(statement: Statement, key: SigningKey) -> bytes:

@@ -24,8 +24,8 @@ from typing import Any
 from drift.errors import InputError, TrustError
 from drift.tenants import check_tenant_id
 from drift.text import shown
-from drift.trust.envelope import INVENTORY, KINDS
 from drift.trust.keys import PublicKey, public_key
+from drift.trust.statement import INVENTORY, KINDS
 from drift.yamlio import load_yaml
 
 TRUST_FILE = "trust.yaml"

@@ -13,7 +13,8 @@ from securesystemslib.exceptions import VerificationError
 from drift.catalog import load_catalog
 from drift.errors import DriftError, TrustError
 from drift.inventory.readers import read_inventory, suffix_of, tenant_of
-from drift.trust.envelope import CATALOG, INVENTORY, Signed, open_signature, signature_path
+from drift.trust.envelope import Signed, open_signature
+from drift.trust.statement import CATALOG, INVENTORY, signature_path
 from drift.trust.trustfile import Trust, TrustedKey
 
 
