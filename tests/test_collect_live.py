@@ -97,11 +97,11 @@ def test_a_file_that_settles_is_hashed_after_a_retry(tree: Path, tmp_path: Path,
     real = drift.collect.run._read_once
     changed_once: set[str] = set()
 
-    def flaky(entry, *args):
+    def flaky(entry, *args, **kwargs):
         if entry.rel.endswith("F3.java") and entry.rel not in changed_once:
             changed_once.add(entry.rel)  # the first read sees the file change, the second does not
             raise drift.collect.run._Unstable(entry.rel)
-        return real(entry, *args)
+        return real(entry, *args, **kwargs)
 
     monkeypatch.setattr(drift.collect.run, "_read_once", flaky)
     result = collect(tree, "402206", jobs=1)

@@ -1,6 +1,12 @@
-"""The fix catalog (SPEC 3): product lines, release manifests and fixes."""
+"""The fix catalog (SPEC 3): product lines, release manifests and fixes.
 
-from drift.catalog.load import load_catalog
+`load_catalog` is imported when first used: a collection reads a catalog's config keys without it (and
+without PyYAML's load time)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from drift.catalog.model import (
     Applicability,
     Catalog,
@@ -11,6 +17,9 @@ from drift.catalog.model import (
     ReleaseFile,
     Variant,
 )
+
+if TYPE_CHECKING:
+    from drift.catalog.load import load_catalog
 
 __all__ = [
     "Applicability",
@@ -23,3 +32,11 @@ __all__ = [
     "Variant",
     "load_catalog",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "load_catalog":
+        from drift.catalog.load import load_catalog
+
+        return load_catalog
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,7 +12,6 @@ from pathlib import Path
 
 from drift.collect.catalogkeys import catalog_archive_hashes, catalog_config_keys
 from drift.errors import InputError
-from drift.yamlio import load_yaml
 
 
 def collector_needs(catalog_dir: Path) -> tuple[frozenset[tuple[str, str]], frozenset[str]]:
@@ -29,6 +28,8 @@ def collector_needs(catalog_dir: Path) -> tuple[frozenset[tuple[str, str]], froz
 
 def _archive_hashes(path: Path) -> set[str]:
     """The sha256 of the files a release manifest in any YAML layout lists with a content hash."""
+    from drift.yamlio import load_yaml
+
     doc = load_yaml(path)
     files = doc.get("files") if isinstance(doc, dict) else None
     return {

@@ -71,8 +71,23 @@ def catalog_config_keys(catalog: Path) -> frozenset[tuple[str, str]]:
     return frozenset(keys)
 
 
-_ARCHIVE_ROW = re.compile(r'sha256: "([0-9a-f]{64})", content_sha256: "[0-9a-f]{64}"')
+_ARCHIVE_ROW = re.compile(rb'sha256: "([0-9a-f]{64})", content_sha256: "[0-9a-f]{64}"')
 """A release file with a content hash, as `drift catalog build` writes it (`drift.catalog.fastrelease`)."""
+_MARK = b'", content_sha256: "'
+
+
+def _archive_rows(data: bytes) -> list[str]:
+    """The sha256 of each `_ARCHIVE_ROW` in a manifest's bytes. Only archive lines carry `_MARK`, so the
+    search jumps from one to the next instead of trying the pattern on every line (a release lists
+    thousands of files, and a catalog dozens of releases)."""
+    rows = []
+    at = data.find(_MARK)
+    while at >= 0:
+        row = _ARCHIVE_ROW.match(data, at - 73)  # 'sha256: "' (9) and 64 hex digits before the mark
+        if row is not None:
+            rows.append(row.group(1).decode("ascii"))
+        at = data.find(_MARK, at + len(_MARK))
+    return rows
 
 
 def catalog_archive_hashes(catalog: Path, read_other: Callable[[Path], Iterable[str]] | None = None) -> frozenset[str]:
@@ -92,11 +107,11 @@ def catalog_archive_hashes(catalog: Path, read_other: Callable[[Path], Iterable[
     for path in sorted(releases.rglob("*.y*ml")):
         if path.suffix in (".yaml", ".yml") and path.is_file():
             try:
-                text = path.read_bytes().decode("utf-8", "replace")
+                data = path.read_bytes()
             except OSError as exc:
                 raise InputError(f"cannot read: {exc.strerror or exc}", source=path) from exc
-            rows = _ARCHIVE_ROW.findall(text)
-            if read_other is not None and len(rows) != text.count("content_sha256"):
+            rows = _archive_rows(data)
+            if read_other is not None and len(rows) != data.count(b"content_sha256"):
                 found.update(read_other(path))
             else:
                 found.update(rows)

@@ -210,51 +210,102 @@ def _hash_all(
             yield entry, _Outcome(cached, note=CONTENT_FROM_CATALOG if skipped else None)
         else:
             pending.append(entry)
-    archives = [e for e in pending if is_archive_name(e.rel)]
-    plain = [e for e in pending if not is_archive_name(e.rel)]
+    batches = _batches(pending)
     # Forked before any thread of this pool exists (the first submit starts every worker).
-    processes = _process_pool(jobs, folders, known) if len(archives) > 1 else None
-    with ThreadPoolExecutor(max_workers=jobs) as threads:
+    processes = _process_pool(jobs, folders, known, wanted, batches) if len(batches) > 1 else None
+    executor: ThreadPoolExecutor | ProcessPoolExecutor = processes or ThreadPoolExecutor(max_workers=jobs)
+    with executor:
         if processes is None:
-            futures = {threads.submit(_hash_file, e, wanted.get(e.rel, ()), folders, known): e for e in archives}
-        else:
-            futures = {processes.submit(_hash_in_worker, e, wanted.get(e.rel, ())): e for e in archives}
-        futures.update({threads.submit(_hash_file, e, wanted.get(e.rel, ()), folders): e for e in plain})
+            futures = {executor.submit(_hash_batch, batch, folders, known, wanted): batch for batch in batches}
+        else:  # a worker has every batch already (forked): it is sent only the batch's number
+            futures = {executor.submit(_hash_in_worker, number): batch for number, batch in enumerate(batches)}
         try:
             for future in as_completed(futures):
-                yield futures[future], future.result()
+                yield from zip(futures[future], future.result())
         finally:
-            if processes is not None:
-                processes.shutdown(cancel_futures=True)
+            executor.shutdown(cancel_futures=True)
 
 
-def _process_pool(jobs: int, folders: Folders, known: frozenset[str]) -> ProcessPoolExecutor | None:
-    # fork only: `folders` (open descriptors) is inherited, never pickled. Where there is no fork (Windows,
-    # or a platform whose os module lacks it), archives are hashed by the threads.
+_BATCH_BYTES = 8 << 20
+_BATCH_FILES = 256
+_INFLATE_WEIGHT = 4
+"""Inflating and hashing an archive's entries costs about four times hashing its bytes."""
+
+
+def _batches(entries: list[Entry]) -> list[list[Entry]]:
+    """The entries in batches of about `_BATCH_BYTES` of work (or `_BATCH_FILES` files), the heaviest first:
+    one task per file would cost more in scheduling than a small file costs to hash."""
+    batches: list[tuple[int, list[Entry]]] = []
+    batch: list[Entry] = []
+    weight = 0
+    for entry in entries:
+        cost = entry.st.st_size * (_INFLATE_WEIGHT if is_archive_name(entry.rel) else 1) + 4096
+        if cost >= _BATCH_BYTES:
+            batches.append((cost, [entry]))
+            continue
+        batch.append(entry)
+        weight += cost
+        if weight >= _BATCH_BYTES or len(batch) >= _BATCH_FILES:
+            batches.append((weight, batch))
+            batch, weight = [], 0
+    if batch:
+        batches.append((weight, batch))
+    batches.sort(key=lambda item: -item[0])
+    return [b for _, b in batches]
+
+
+def _process_pool(
+    jobs: int, folders: Folders, known: frozenset[str], wanted: dict[str, tuple[str, ...]], batches: list[list[Entry]]
+) -> ProcessPoolExecutor | None:
+    """Worker processes, forked: hashing a small file, and inflating an archive's entries, hold the GIL, so
+    threads would share one core. Where there is no fork (Windows, or a platform whose os module lacks it),
+    threads hash everything: hashlib releases the GIL while it hashes a large buffer."""
     if jobs < 2 or not hasattr(os, "fork") or "fork" not in multiprocessing.get_all_start_methods():
         return None
-    context = multiprocessing.get_context("fork")  # fork: `folders` is inherited, never pickled
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_worker, initargs=(folders, known))
+    context = multiprocessing.get_context("fork")  # fork: `folders` (open descriptors) is inherited, never pickled
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_worker, initargs=(folders, known, wanted, batches))
 
 
-_worker: Folders | None = None
-"""In a worker process: its own descriptors of the collection's folders."""
-_worker_known: frozenset[str] = frozenset()
-"""In a worker process: the archive hashes whose content hash is not needed."""
+_worker: tuple[Folders, frozenset[str], dict[str, tuple[str, ...]]] | None = None
+"""In a worker process: its own descriptors of the collection's folders, the archive hashes whose content
+hash is not needed, and the config keys wanted per file."""
+_worker_batches: list[list[Entry]] = []
+"""In a worker process: every batch of the collection, by number."""
 
 
-def _start_worker(folders: Folders, known: frozenset[str]) -> None:
-    global _worker, _worker_known  # one per worker process, set once as it starts (forked: nothing pickled)
-    _worker, _worker_known = folders.forked(), known
+def _start_worker(folders: Folders, known: frozenset[str], wanted: dict[str, tuple[str, ...]], batches: list[list[Entry]]) -> None:
+    global _worker, _worker_batches  # one per worker process, set once as it starts (forked: nothing pickled)
+    _worker, _worker_batches = (folders.forked(), known, wanted), batches
 
 
-def _hash_in_worker(entry: Entry, keys: tuple[str, ...]) -> _Outcome:
+def _hash_in_worker(number: int) -> list[_Outcome]:
     assert _worker is not None, "the worker process was not started by _process_pool"
-    return _hash_file(entry, keys, _worker, _worker_known)
+    return _hash_batch(_worker_batches[number], *_worker)
 
 
-def _hash_file(entry: Entry, keys: tuple[str, ...], folders: Folders, known: frozenset[str] = frozenset()) -> _Outcome:
-    """Hash the walk's file `entry` (a few attempts while it changes); never raises."""
+def _hash_batch(batch: list[Entry], folders: Folders, known: frozenset[str], wanted: dict[str, tuple[str, ...]]) -> list[_Outcome]:
+    """Hash a batch of files. After each read, the file's name must still lead to the file read; the folders
+    above it are checked once for the batch, after every read of it (four `stat` calls a file fewer on a
+    tree three folders deep). A file whose folders fail that check is read again the careful way, which
+    says what changed."""
+    outcomes = [_hash_file(entry, wanted.get(entry.rel, ()), folders, known, chain=False) for entry in batch]
+    moved = set()
+    for folder in dict.fromkeys(entry.folder for entry, out in zip(batch, outcomes) if out.record is not None):
+        try:
+            folders.check(folder)
+        except (Changed, OSError):
+            moved.add(folder)
+    if moved:
+        outcomes = [
+            _hash_file(entry, wanted.get(entry.rel, ()), folders, known) if out.record is not None and entry.folder in moved else out
+            for entry, out in zip(batch, outcomes)
+        ]
+    return outcomes
+
+
+def _hash_file(entry: Entry, keys: tuple[str, ...], folders: Folders, known: frozenset[str] = frozenset(), *, chain: bool = True) -> _Outcome:
+    """Hash the walk's file `entry` (a few attempts while it changes); never raises. With `chain` False, the
+    folders above it are not checked after a first read: the caller does (`_hash_batch`)."""
     read = 0
     for attempt in range(ATTEMPTS):
         try:
@@ -267,7 +318,7 @@ def _hash_file(entry: Entry, keys: tuple[str, ...], folders: Folders, known: fro
         except Exception as exc:  # noqa: BLE001 - one file the collector cannot handle must not end the collection
             return _Outcome(None, f"could not be opened ({type(exc).__name__}: {exc})", read=read)
         try:
-            return _read_once(entry, fd, seen, keys, folders, read, known)
+            return _read_once(entry, fd, seen, keys, folders, read, known, chain=chain or attempt > 0)
         except _Unstable:
             read += seen.st_size
         except OSError as exc:
@@ -280,7 +331,8 @@ def _hash_file(entry: Entry, keys: tuple[str, ...], folders: Folders, known: fro
 
 
 def _read_once(
-    entry: Entry, fd: int, before: os.stat_result, keys: tuple[str, ...], folders: Folders, read: int, known: frozenset[str]
+    entry: Entry, fd: int, before: os.stat_result, keys: tuple[str, ...], folders: Folders, read: int, known: frozenset[str],
+    *, chain: bool = True,
 ) -> _Outcome:
     """Hash the open file once, reading at most its `fstat` size and one byte more; raise `_Unstable` when it
     changed meanwhile, or when its name or a folder above it no longer leads to it afterwards. An archive
@@ -317,7 +369,7 @@ def _read_once(
             note = f"no content hash: {exc}"
     after = os.fstat(fd)
     try:
-        moved = _moved(before, after) or _moved(after, folders.stat(entry.folder, entry.name))
+        moved = _moved(before, after) or _moved(after, folders.stat(entry.folder, entry.name, verify=chain))
     except (Changed, OSError):
         moved = True  # its name or a folder above it was removed or replaced: the next attempt says which
     if moved:

@@ -252,11 +252,18 @@ class Folders:
         finally:
             self.release(handle)
 
-    def stat(self, folder: Folder, name: str) -> os.stat_result:
+    def stat(self, folder: Folder, name: str, *, verify: bool = True) -> os.stat_result:
         """The stat of `name` in `folder` now (not following a link), the folder and every folder above it
-        checked again; raises `Changed` or `OSError`."""
-        with self.hold(folder) as handle:
+        checked again (with `verify` False, as `acquire` says: the caller then calls `check` later); raises
+        `Changed` or `OSError`."""
+        with self.hold(folder, verify=verify) as handle:
             return stat_at(*at(handle, name))
+
+    def check(self, folder: Folder) -> None:
+        """Check that `folder` and every folder above it are still where the walk saw them; raises `Changed`
+        or `OSError`."""
+        with self.hold(folder):
+            pass
 
     def open(self, folder: Folder, name: str, seen: os.stat_result, *, verify: bool = True) -> int:
         """A descriptor of the file `name` in `folder`, which the walk saw as `seen` (see `open_in`), the
@@ -309,9 +316,13 @@ class _FdFolders(Folders):
         with self._lock:
             return os.dup(self._resolve(folder, verify))
 
-    def stat(self, folder: Folder, name: str) -> os.stat_result:
+    def stat(self, folder: Folder, name: str, *, verify: bool = True) -> os.stat_result:
         with self._lock:
-            return stat_at(name, self._resolve(folder, True))
+            return stat_at(name, self._resolve(folder, verify))
+
+    def check(self, folder: Folder) -> None:
+        with self._lock:
+            self._resolve(folder, True)
 
     def open(self, folder: Folder, name: str, seen: os.stat_result, *, verify: bool = True) -> int:
         with self._lock:  # no duplicate of the folder's descriptor needed

@@ -62,11 +62,14 @@ def dumps_inventory(
         ("links", [{"outside": k.outside, "path": k.path, "target": k.target} for k in sorted(links, key=lambda k: k.path)]),
         ("skipped", [{"kind": k.kind, "path": k.path} for k in sorted(skipped, key=lambda k: k.path)]),
         ("content_errors", [{"path": c.path, "reason": c.reason} for c in sorted(content_errors, key=lambda c: c.path)]),
-        ("files", [_file_item(path, files[path]) for path in sorted(files)]),
+        ("files", None),
     ]
     out = ["{\n"]
     for name, value in members:
-        if isinstance(value, list) and value:
+        if value is None:  # the files, thousands of them: each line formatted directly, as _dump would write it
+            lines = ",\n".join(map(_file_line, sorted(files), map(files.__getitem__, sorted(files))))
+            out.append(f' "files": [\n{lines}\n ],\n' if files else ' "files": [],\n')
+        elif isinstance(value, list) and value:
             items = ",\n".join("  " + _dump(item) for item in value)
             out.append(f" {_dump(name)}: [\n{items}\n ],\n")
         else:
@@ -370,11 +373,11 @@ def _files_checked(raw_files: list[Any], path: Path) -> FileTable:
     return FileTable.of(files)
 
 
-def _file_item(path: str, record: FileRecord) -> dict[str, Any]:
-    item: dict[str, Any] = {"path": path, "sha256": record.sha256, "size": record.size}
-    if record.content_sha256 is not None:
-        item["content_sha256"] = record.content_sha256
-    return item
+def _file_line(path: str, record: FileRecord) -> str:
+    """One file's line: `"  " + _dump({...})` of its path, sha256, size and content hash, written without building
+    the dict (the keys in `_dump`'s sorted order)."""
+    content = f', "content_sha256": "{record.content_sha256}"' if record.content_sha256 is not None else ""
+    return f'  {{{content[2:]}{", " if content else ""}"path": {_dump(path)}, "sha256": "{record.sha256}", "size": {record.size}}}'
 
 
 def _list(doc: dict[str, Any], key: str, path: Path) -> list[Any]:
