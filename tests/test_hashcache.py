@@ -434,3 +434,31 @@ def test_a_lookup_without_reuse_is_a_miss_and_keeps_nothing(tmp_path: Path) -> N
     assert (cache.hits, cache.misses) == (0, 1)
     cache.save(cache_file)
     assert HashCache.load(cache_file, algorithm=ALGO).lookup("f.txt", st) is None  # only a store keeps it
+
+
+def test_a_run_that_confirms_every_entry_leaves_the_file_as_it_is(tmp_path: Path) -> None:
+    file, cache_file, st = _cached(tmp_path)
+    before = os.stat(cache_file)
+    again = HashCache.load(cache_file, algorithm=ALGO)
+    assert again.lookup("f.txt", st) == _record(file)
+    again.save(cache_file)
+    after = os.stat(cache_file)
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)  # not rewritten
+    again.save(tmp_path / "elsewhere.json")  # another file: written
+    assert json.loads((tmp_path / "elsewhere.json").read_text()) == json.loads(cache_file.read_text())
+    unused = HashCache.load(cache_file, algorithm=ALGO)
+    unused.save(cache_file)  # nothing confirmed: the entry drops out
+    assert json.loads(cache_file.read_text())["entries"] == {}
+
+
+@pytest.mark.parametrize(("column", "bad"), [(0, -1), (2, True), (5, "A" * 64), (6, ""), (6, 7), (3, 1.5)])
+def test_a_bad_field_in_any_column_discards_the_cache_and_names_the_entry(tmp_path: Path, column: int, bad: object) -> None:
+    good = [1, 2, 3, 4, 5, "a" * 64, None]
+    entries = {f"f{i}.txt": list(good) for i in range(50)}
+    entries["f7.txt"][column] = bad
+    (tmp_path / "cache.json").write_text(json.dumps({"algorithm": ALGO, "entries": entries, "format": FORMAT}))
+    cache = HashCache.load(tmp_path / "cache.json", algorithm=ALGO)
+    assert cache.discarded is not None and "'f7.txt'" in cache.discarded
+    del entries["f7.txt"]
+    (tmp_path / "cache.json").write_text(json.dumps({"algorithm": ALGO, "entries": entries, "format": FORMAT}))
+    assert len(HashCache.load(tmp_path / "cache.json", algorithm=ALGO)._old) == 49

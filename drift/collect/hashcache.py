@@ -114,6 +114,7 @@ class HashCache:
         read was not the file the walk saw."""
         self._old: dict[str, _Entry] = {}
         self._new: dict[str, _Entry] = {}
+        self._loaded_from: Path | None = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -131,6 +132,8 @@ class HashCache:
             cache._old = _parse(data, algorithm)
         except _Discard as why:
             cache.discarded = str(why)
+        else:
+            cache._loaded_from = path
         return cache
 
     def lookup(self, rel: str, st: os.stat_result, *, reuse: bool = True) -> FileRecord | None:
@@ -175,6 +178,8 @@ class HashCache:
         `drift.errors.OperationalError` when the file cannot be written; the previous file is then intact.
         """
         with self._lock:
+            if self._new == self._old and self._loaded_from == path:
+                return  # every entry confirmed, none stored anew: the file already holds these bytes
             entries = sorted(self._new.items())
         lines = [
             json.dumps(rel) + ":" + json.dumps([*entry.key, entry.sha256, entry.content_sha256], separators=(",", ":"))
@@ -212,6 +217,26 @@ def _parse(data: bytes, algorithm: str) -> dict[str, _Entry]:
     raw = doc["entries"]
     if not isinstance(raw, dict):
         raise _Discard("corrupt: `entries` is not an object")
+    return _entries(raw)
+
+
+def _entries(raw: dict[str, Any]) -> dict[str, _Entry]:
+    """Every entry, checked column by column (a cache holds one entry per file of the tree); where a check
+    fails, entry by entry, to say which entry and why."""
+    values = list(raw.values())
+    if "" not in raw and set(map(type, values)) <= {list} and set(map(len, values)) <= {7}:
+        columns = list(zip(*values)) or [()] * 7
+        numbers, shas, contents = columns[:5], columns[5], columns[6]
+        if (
+            all(set(map(type, column)) <= {int} for column in numbers)
+            and min((min(column, default=0) for column in numbers[:3]), default=0) >= 0
+            and set(map(type, shas)) <= {str} and all(map(_HEX64.fullmatch, shas))
+            and set(map(type, contents)) <= {str, type(None)}
+            and all(map(_HEX64.fullmatch, filter(None, contents)))
+            and "" not in contents
+        ):
+            keys = map(_Key, *numbers)
+            return dict(zip(raw, map(_Entry, keys, shas, contents)))
     return {rel: _entry(rel, value) for rel, value in raw.items()}
 
 
