@@ -33,10 +33,10 @@ import multiprocessing
 import os
 import time
 from collections.abc import Callable, Collection, Generator
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from drift import __version__
 from drift.collect.archive import ALGORITHM, ArchiveError, content_sha256, content_sha256_fd, is_archive_name
@@ -212,16 +212,18 @@ def _hash_all(
             pending.append(entry)
     batches = _batches(pending)
     # Forked before any thread of this pool exists (the first submit starts every worker).
-    processes = _process_pool(jobs, folders, known, wanted, batches) if len(batches) > 1 else None
+    processes = _process_pool(jobs, folders, (known, wanted, cache is not None), batches) if len(batches) > 1 else None
     executor: ThreadPoolExecutor | ProcessPoolExecutor = processes or ThreadPoolExecutor(max_workers=jobs)
     with executor:
+        futures: dict[Future[Any], list[Entry]]
         if processes is None:
             futures = {executor.submit(_hash_batch, batch, folders, known, wanted): batch for batch in batches}
         else:  # a worker has every batch already (forked): it is sent only the batch's number
             futures = {executor.submit(_hash_in_worker, number): batch for number, batch in enumerate(batches)}
         try:
             for future in as_completed(futures):
-                yield from zip(futures[future], future.result())
+                outcomes = future.result() if processes is None else map(_from_wire, future.result())
+                yield from zip(futures[future], outcomes)
         finally:
             executor.shutdown(cancel_futures=True)
 
@@ -254,33 +256,47 @@ def _batches(entries: list[Entry]) -> list[list[Entry]]:
     return [b for _, b in batches]
 
 
-def _process_pool(
-    jobs: int, folders: Folders, known: frozenset[str], wanted: dict[str, tuple[str, ...]], batches: list[list[Entry]]
-) -> ProcessPoolExecutor | None:
+def _process_pool(jobs: int, folders: Folders, work: _Work, batches: list[list[Entry]]) -> ProcessPoolExecutor | None:
     """Worker processes, forked: hashing a small file, and inflating an archive's entries, hold the GIL, so
     threads would share one core. Where there is no fork (Windows, or a platform whose os module lacks it),
     threads hash everything: hashlib releases the GIL while it hashes a large buffer."""
     if jobs < 2 or not hasattr(os, "fork") or "fork" not in multiprocessing.get_all_start_methods():
         return None
     context = multiprocessing.get_context("fork")  # fork: `folders` (open descriptors) is inherited, never pickled
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_worker, initargs=(folders, known, wanted, batches))
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_worker, initargs=(folders, work, batches))
 
 
-_worker: tuple[Folders, frozenset[str], dict[str, tuple[str, ...]]] | None = None
-"""In a worker process: its own descriptors of the collection's folders, the archive hashes whose content
-hash is not needed, and the config keys wanted per file."""
+_Work = tuple[frozenset[str], dict[str, tuple[str, ...]], bool]
+"""What a worker process needs besides its folders: the archive hashes whose content hash is not needed, the
+config keys wanted per file, and whether the stat a record was read with is wanted (for the cache)."""
+_worker: tuple[Folders, _Work] | None = None
+"""In a worker process: its own descriptors of the collection's folders, and its `_Work`."""
 _worker_batches: list[list[Entry]] = []
 """In a worker process: every batch of the collection, by number."""
 
 
-def _start_worker(folders: Folders, known: frozenset[str], wanted: dict[str, tuple[str, ...]], batches: list[list[Entry]]) -> None:
+def _start_worker(folders: Folders, work: _Work, batches: list[list[Entry]]) -> None:
     global _worker, _worker_batches  # one per worker process, set once as it starts (forked: nothing pickled)
-    _worker, _worker_batches = (folders.forked(), known, wanted), batches
+    _worker, _worker_batches = (folders.forked(), work), batches
 
 
-def _hash_in_worker(number: int) -> list[_Outcome]:
+def _hash_in_worker(number: int) -> list[tuple[Any, ...]]:
+    """A batch's outcomes as plain tuples (`_to_wire`): pickling dataclasses and stat results would cost the
+    main process more than hashing a small file does."""
     assert _worker is not None, "the worker process was not started by _process_pool"
-    return _hash_batch(_worker_batches[number], *_worker)
+    folders, (known, wanted, keep_seen) = _worker
+    return [_to_wire(out, keep_seen) for out in _hash_batch(_worker_batches[number], folders, known, wanted)]
+
+
+def _to_wire(out: _Outcome, keep_seen: bool) -> tuple[Any, ...]:
+    record = out.record
+    fields = None if record is None else (record.size, record.sha256, record.content_sha256)
+    return fields, out.reason, out.changed, out.read, out.note, out.seen if keep_seen else None, out.config
+
+
+def _from_wire(wire: tuple[Any, ...]) -> _Outcome:
+    fields, reason, changed, read, note, seen, config = wire
+    return _Outcome(None if fields is None else FileRecord(*fields), reason, changed, read, note, seen, config)
 
 
 def _hash_batch(batch: list[Entry], folders: Folders, known: frozenset[str], wanted: dict[str, tuple[str, ...]]) -> list[_Outcome]:
@@ -289,15 +305,16 @@ def _hash_batch(batch: list[Entry], folders: Folders, known: frozenset[str], wan
     tree three folders deep). A file whose folders fail that check is read again the careful way, which
     says what changed."""
     outcomes = [_hash_file(entry, wanted.get(entry.rel, ()), folders, known, chain=False) for entry in batch]
+    read_in = {id(entry.folder): entry.folder for entry, out in zip(batch, outcomes) if out.record is not None}  # the walk shares them
     moved = set()
-    for folder in dict.fromkeys(entry.folder for entry, out in zip(batch, outcomes) if out.record is not None):
+    for key, folder in read_in.items():
         try:
             folders.check(folder)
         except (Changed, OSError):
-            moved.add(folder)
+            moved.add(key)
     if moved:
         outcomes = [
-            _hash_file(entry, wanted.get(entry.rel, ()), folders, known) if out.record is not None and entry.folder in moved else out
+            _hash_file(entry, wanted.get(entry.rel, ()), folders, known) if out.record is not None and id(entry.folder) in moved else out
             for entry, out in zip(batch, outcomes)
         ]
     return outcomes
@@ -398,11 +415,10 @@ def _open_file(folders: Folders, entry: Entry, verify: bool) -> tuple[int, os.st
 
 
 def _moved(a: os.stat_result, b: os.stat_result) -> bool:
-    return _key(a) != _key(b)
-
-
-def _key(st: os.stat_result) -> tuple[int, int, int, int, int]:
-    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+    return (
+        a.st_ino != b.st_ino or a.st_size != b.st_size or a.st_mtime_ns != b.st_mtime_ns
+        or a.st_ctime_ns != b.st_ctime_ns or a.st_dev != b.st_dev
+    )
 
 
 def inside(root: Path, *paths: Path | None) -> list[str]:

@@ -329,7 +329,12 @@ class _FdFolders(Folders):
             return open_in(self._resolve(folder, verify), name, seen)
 
     def _resolve(self, folder: Folder, verify: bool) -> int:
-        """The descriptor of `folder`, each step from the root checked (caller holds the lock)."""
+        """The descriptor of `folder`, each step from the root checked (caller holds the lock); without
+        `verify`, a folder kept open is used as it is (the steps above it would only be walked through)."""
+        if not verify and folder:
+            kept = self._open.get(folder[-1].rel)
+            if kept is not None:
+                return kept
         fd = self._root
         for step in folder:
             cached = self._open.get(step.rel)
