@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -70,3 +72,37 @@ def check_paths(paths: Sequence[str], *, source: str | Path, field: str, error: 
         return
     for i, path in enumerate(paths):
         check_relpath(path, source=source, where=f"{field}[{i}]", error=error)
+
+
+MAX_INPUT = 1 << 30
+"""Bytes of any one input file drift reads whole (an inventory, a catalog file, a registry): past this it is
+not one."""
+
+
+class NotARegularFile(OSError):
+    """`read_regular` was pointed at a FIFO, a device, a folder or another non-file."""
+
+
+def read_regular(path: str | Path, limit: int) -> bytes:
+    """The bytes of the regular file at `path` (a link to one is followed: the user named it), at most
+    `limit` of them: a FIFO, a device or a folder is never read (`NotARegularFile`), and nothing can block
+    (it is opened without blocking and checked with `fstat` before a byte is read). A file larger than
+    `limit` raises `NotARegularFile` too, saying so. Other failures are `OSError`s."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotARegularFile(0, "not a regular file")
+        if st.st_size > limit:
+            raise NotARegularFile(0, f"larger than {limit:,} bytes")
+        parts = []
+        left = limit + 1
+        while left > 0 and (part := os.read(fd, min(left, 1 << 20))):
+            parts.append(part)
+            left -= len(part)
+        data = b"".join(parts)
+        if len(data) > limit:
+            raise NotARegularFile(0, f"larger than {limit:,} bytes")
+        return data
+    finally:
+        os.close(fd)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from drift.errors import RegistryError
+from drift.paths import MAX_INPUT, read_regular
 from drift.text import shown, unsafe_char
 from drift.yamlio import load_yaml
 
@@ -133,7 +134,7 @@ def _yaml_rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
 
 def _csv_rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = read_regular(path, MAX_INPUT).decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise RegistryError(f"cannot read as UTF-8: {exc}", source=path) from exc
     # Lines end at LF, CR or CRLF only (str.splitlines would also cut a cell at U+0085 or U+2028).

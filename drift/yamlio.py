@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from drift.errors import InputError
+from drift.paths import MAX_INPUT, read_regular
 
 try:
     _Base: Any = yaml.CSafeLoader
@@ -42,7 +43,7 @@ class _Loader(_Base):  # type: ignore[misc]
 def load_yaml(path: Path, error: type[InputError] = InputError) -> Any:
     """Parse one YAML file safely; a syntax error or an unreadable file raises `error` naming it."""
     try:
-        text = path.read_bytes()
+        text = read_regular(path, MAX_INPUT)
     except OSError as exc:
         raise error(f"cannot read: {exc.strerror or exc}", source=path) from exc
     try:

@@ -28,7 +28,7 @@ from drift.catalog.model import (
 )
 from drift.errors import CatalogError, OperationalError
 from drift.hashes import ABSENT, check_hex, check_token
-from drift.paths import check_paths, check_relpath
+from drift.paths import MAX_INPUT, check_paths, check_relpath, read_regular
 from drift.yamlio import load_yaml
 
 T = TypeVar("T")
@@ -206,7 +206,7 @@ def _catalog_files(folder: Path, depth: int) -> list[Path]:
 def catalog_digest(root: Path, files: list[Path]) -> str:
     """`sha256:` over the sorted records `<path relative to root> NUL <sha256 of its bytes> LF`."""
     records = sorted(
-        p.relative_to(root).as_posix().encode("utf-8") + b"\0" + hashlib.sha256(p.read_bytes()).hexdigest().encode() + b"\n"
+        p.relative_to(root).as_posix().encode("utf-8") + b"\0" + hashlib.sha256(read_regular(p, MAX_INPUT)).hexdigest().encode() + b"\n"
         for p in files
     )
     return "sha256:" + hashlib.sha256(b"".join(records)).hexdigest()
@@ -218,7 +218,7 @@ _Made = tuple[dict[str, Row], dict[Row, ReleaseFile]]
 
 def _release(path: Path, lines: list[str], made: _Made) -> Release:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular(path, MAX_INPUT).decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise CatalogError(f"cannot read as UTF-8: {exc}", source=path) from exc
     fast = parse_release(text, made[0])

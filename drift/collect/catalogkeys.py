@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from drift.errors import InputError
-from drift.paths import check_relpath
+from drift.paths import MAX_INPUT, check_relpath, read_regular
 from drift.text import shown
 
 _CONFIG_KEY = re.compile(r"""^(?P<indent>[ ]*)(?:-[ ]+)?(?P<name>config)[ ]*:[ ]*(?P<rest>.*)$""")
@@ -107,7 +107,7 @@ def catalog_archive_hashes(catalog: Path, read_other: Callable[[Path], Iterable[
     for path in sorted(releases.rglob("*.y*ml")):
         if path.suffix in (".yaml", ".yml") and path.is_file():
             try:
-                data = path.read_bytes()
+                data = read_regular(path, MAX_INPUT)
             except OSError as exc:
                 raise InputError(f"cannot read: {exc.strerror or exc}", source=path) from exc
             rows = _archive_rows(data)
@@ -120,7 +120,7 @@ def catalog_archive_hashes(catalog: Path, read_other: Callable[[Path], Iterable[
 
 def _fix_keys(path: Path) -> list[tuple[str, str]]:
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        text = read_regular(path, MAX_INPUT).decode("utf-8-sig")
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror or exc}", source=path) from exc
     except UnicodeDecodeError as exc:
@@ -200,7 +200,7 @@ def read_config_keys(path: Path) -> frozenset[tuple[str, str]]:
     """The pairs of `--config-keys FILE`: a JSON list of `[file, key]` lists (two strings each, the file a
     relative path). Raises `InputError` naming the file and the item."""
     try:
-        doc = json.loads(path.read_bytes().decode("utf-8-sig"))
+        doc = json.loads(read_regular(path, MAX_INPUT).decode("utf-8-sig"))
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror or exc}", source=path) from exc
     except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError

@@ -67,6 +67,7 @@ from drift import __version__
 from drift.atomic import write_atomic
 from drift.collect.archive import ALGORITHM
 from drift.inventory.model import FileRecord
+from drift.paths import MAX_INPUT, read_regular
 
 FORMAT: Final = "drift-hashcache/1"
 """The file format this module reads and writes; any other is discarded."""
@@ -122,7 +123,7 @@ class HashCache:
         """The cache saved at `path`; empty when there is none or it cannot be trusted (never raises)."""
         cache = cls(algorithm=algorithm)
         try:
-            data = path.read_bytes()
+            data = read_regular(path, MAX_INPUT)
         except FileNotFoundError:
             return cache
         except OSError as exc:

@@ -26,6 +26,7 @@ from typing import Any
 
 from drift.atomic import write_atomic
 from drift.errors import InputError
+from drift.paths import read_regular
 from drift.trust.statement import envelope_json, inventory_statement, now_utc, pae, signature_path
 
 PASSPHRASE_VARIABLE = "DRIFT_KEY_PASSPHRASE"
@@ -78,12 +79,9 @@ def _pure() -> Any:
 def load_key(path: Path) -> Key:
     """Read an Ed25519 private key; `InputError` (exit 2) naming the file when it cannot be used."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(_MAX_KEY_FILE + 1)
+        data = read_regular(path, _MAX_KEY_FILE)
     except OSError as exc:
         raise InputError(f"cannot read the key: {exc.strerror or exc}", source=path, where="--sign") from exc
-    if len(data) > _MAX_KEY_FILE:
-        raise InputError("too large for a key file", source=path, where="--sign")
     try:
         if data.lstrip().startswith(_OPENSSH):
             return _openssh(data, path)

@@ -22,7 +22,7 @@ from drift.errors import InventoryError
 from drift.inventory import filelines
 from drift.inventory.filetable import DuplicatePathError, FileTable, file_record
 from drift.inventory.model import ConfigValue, FileRecord, Inventory, Link, Skipped, Unreadable
-from drift.paths import check_paths, check_relpath
+from drift.paths import MAX_INPUT, check_paths, check_relpath, read_regular
 from drift.text import shown
 
 FORMAT = "drift-inventory/1"
@@ -82,7 +82,7 @@ def dumps_inventory(
 def read_json_inventory(path: Path) -> Inventory:
     """Read a JSON inventory, verify its digest, validate every field."""
     try:
-        data = path.read_bytes()
+        data = read_regular(path, MAX_INPUT)
     except OSError as exc:
         raise InventoryError(f"cannot read: {exc.strerror or exc}", source=path) from exc
     tail_at = max(len(data) - 160, 0)

@@ -15,7 +15,7 @@ from pathlib import Path
 from drift.errors import InventoryError
 from drift.inventory.filetable import FileTable
 from drift.inventory.model import FileRecord, Inventory
-from drift.paths import check_relpath
+from drift.paths import MAX_INPUT, check_relpath, read_regular
 from drift.text import shown
 
 _LINE = re.compile(r"(\\?)([0-9a-fA-F]{64}) [ *](.+)")
@@ -26,7 +26,7 @@ _UNESCAPED = {"\\": "\\", "n": "\n", "r": "\r"}
 def listing_text(path: Path, encoding: str = "utf-8") -> tuple[bytes, str]:
     """A listing's bytes (its digest is theirs) and its text; unreadable or not UTF-8 is an `InventoryError`."""
     try:
-        data = path.read_bytes()
+        data = read_regular(path, MAX_INPUT)
     except OSError as exc:
         raise InventoryError(f"cannot read: {exc.strerror or exc}", source=path) from exc
     try:

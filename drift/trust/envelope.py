@@ -24,6 +24,7 @@ from securesystemslib.exceptions import FormatError
 
 from drift.atomic import write_atomic
 from drift.errors import TrustError
+from drift.paths import read_regular
 from drift.trust.keys import SigningKey
 from drift.trust.statement import KIND_OF, PAYLOAD_TYPE, STATEMENT_TYPE, Statement, signature_path
 
@@ -60,8 +61,7 @@ def write_signature(path: Path, statement: Statement, key: SigningKey) -> Path:
 def open_signature(sig_path: Path) -> Signed:
     """Read a signature file: a DSSE envelope of an in-toto Statement v1 with one of drift's predicates."""
     try:
-        with open(sig_path, "rb") as handle:
-            data = handle.read(MAX_ENVELOPE + 1)
+        data = read_regular(sig_path, MAX_ENVELOPE)
     except FileNotFoundError as exc:
         raise TrustError("no signature", source=sig_path) from exc
     except OSError as exc:

@@ -24,6 +24,7 @@ from securesystemslib.signer import CryptoSigner, SSlibKey
 
 from drift.atomic import write_atomic
 from drift.errors import TrustError
+from drift.paths import read_regular
 from drift.text import shown
 
 PASSPHRASE_VARIABLE = "DRIFT_KEY_PASSPHRASE"
@@ -92,9 +93,7 @@ class SigningKey:
 def load_signing_key(path: Path) -> SigningKey:
     """Read a private Ed25519 key (OpenSSH or PKCS#8 PEM; encrypted: `DRIFT_KEY_PASSPHRASE`)."""
     try:
-        if path.stat().st_size > _MAX_KEY_FILE:
-            raise TrustError("too large for a key file", source=path)
-        data = path.read_bytes()
+        data = read_regular(path, _MAX_KEY_FILE)
     except OSError as exc:
         raise TrustError(f"cannot read the key: {exc.strerror or exc}", source=path) from exc
     passphrase = os.environ.get(PASSPHRASE_VARIABLE)

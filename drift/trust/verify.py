@@ -13,6 +13,7 @@ from securesystemslib.exceptions import VerificationError
 from drift.catalog import load_catalog
 from drift.errors import DriftError, TrustError
 from drift.inventory.readers import read_inventory, suffix_of, tenant_of
+from drift.paths import MAX_INPUT, read_regular
 from drift.trust.envelope import Signed, open_signature
 from drift.trust.statement import CATALOG, INVENTORY, signature_path
 from drift.trust.trustfile import Trust, TrustedKey
@@ -52,11 +53,7 @@ class Verification:
 
 def file_sha256(path: Path) -> str:
     """SHA-256 of a file's bytes, hex."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return hashlib.sha256(read_regular(path, MAX_INPUT)).hexdigest()
 
 
 def verify_signature(
