@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from drift.catalog import load_catalog
 from drift.catalog.builder.writer import _quoted, _scalar
+from drift.catalog.load import load_config_keys
 from drift.collect.catalogkeys import catalog_archive_hashes, catalog_config_keys
 from drift.errors import InputError
 
@@ -72,3 +73,46 @@ def test_the_reference_catalog_is_read_without_yaml() -> None:
     assert catalog_config_keys(REPO / "manifests") == catalog.config_keys() != frozenset()
     archives = {f.sha256 for r in catalog.releases for f in r.files if f.content_sha256 is not None}
     assert catalog_archive_hashes(REPO / "manifests") == archives != frozenset()
+
+
+_VARIANT = '  - line: "1.x"\n    files:\n      - path: app/F.java\n        fixed: ["sha256:' + SHA + '"]\n        unfixed: ["absent"]\n'
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # an explicit key
+        "format: drift-fix/1\nid: F-1\ntitle: t\nseverity: high\nvariants:\n" + _VARIANT + "    ? config\n    : - {file: conf/a.properties, key: k, expect: v}\n",
+        # a key spelled with escapes
+        "format: drift-fix/1\nid: F-1\ntitle: t\nseverity: high\nvariants:\n" + _VARIANT + '    "con\\x66ig":\n      - {file: conf/a.properties, key: k, expect: v}\n',
+        "format: drift-fix/1\nid: F-1\ntitle: t\nseverity: high\nvariants:\n" + _VARIANT + '    "\\u0063onfig": [{file: conf/a.properties, key: k, expect: v}]\n',
+        # a "#" inside a quoted value before the key, on one flow line
+        'format: drift-fix/1\nid: F-1\ntitle: t\nseverity: high\nvariants:\n  - {line: "1.x", fixed_in: "#1", files: [], config: [{file: conf/a.properties, key: k, expect: v}]}\n',
+        # a flow mapping continued on a line that starts with "title"
+        '{format: drift-fix/1, id: F-1, severity: high,\ntitle: "t", variants: [{line: "1.x", files: [], config: [{file: conf/a.properties, key: k, expect: v}]}]}\n',
+        '{"format": "drift-fix/1", "id": "F-1", "title": "t", "severity": "high", "variants": [{"line": "1.x", "files": [],\n'
+        '  "config": [{"file": "conf/a.properties", "key": "#k", "expect": "v"}]}]}\n',
+    ],
+)
+def test_layouts_it_does_not_follow_are_refused_never_read_as_no_key(tmp_path: Path, text: str) -> None:
+    (tmp_path / "fixes").mkdir()
+    (tmp_path / "catalog.yaml").write_text('format: drift-catalog/1\nproduct: p\nlines: ["1.x"]\n', encoding="utf-8")
+    (tmp_path / "fixes" / "F-1.yaml").write_text(text, encoding="utf-8")
+    truth = load_catalog(tmp_path).config_keys()
+    try:
+        got = catalog_config_keys(tmp_path)
+    except InputError as exc:
+        assert "F-1.yaml: line " in str(exc)
+    else:
+        assert got == truth
+    assert load_config_keys(tmp_path) == truth
+
+
+def test_a_key_with_a_lone_surrogate_is_refused_with_its_line(tmp_path: Path) -> None:
+    (tmp_path / "fixes").mkdir()
+    (tmp_path / "catalog.yaml").write_text('format: drift-catalog/1\nproduct: p\nlines: ["1.x"]\n', encoding="utf-8")
+    (tmp_path / "fixes" / "F-1.yaml").write_text(
+        "format: drift-fix/1\nid: F-1\ntitle: t\nseverity: high\nvariants:\n" + _VARIANT
+        + '    config:\n      - {file: conf/a.properties, key: "\\udc80", expect: "x"}\n', encoding="utf-8")
+    with pytest.raises(InputError, match=r"F-1.yaml: line 12: the key holds a lone surrogate"):
+        catalog_config_keys(tmp_path)

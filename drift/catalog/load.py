@@ -60,20 +60,7 @@ def module_problem(value: object) -> str | None:
 def load_catalog(root: str | Path) -> Catalog:
     """Load `catalog.yaml`, every release manifest and every fix under `root`, validating each."""
     root = Path(root)
-    head_path = root / "catalog.yaml"
-    if not head_path.is_file():
-        raise CatalogError("no catalog.yaml: not a catalog folder", source=root)
-    head = _mapping(load_yaml(head_path, CatalogError), head_path, "")
-    _keys(head, head_path, "", required={"product", "lines"}, optional={"format", "forked_from"})
-    if "format" in head and head["format"] != CATALOG_FORMAT:
-        raise CatalogError(f"unknown format {head['format']!r}, expected {CATALOG_FORMAT!r}", source=head_path, where="format")
-    product = _string(head["product"], head_path, "product")
-    lines = _string_list(head["lines"], head_path, "lines")
-    if not lines:
-        raise CatalogError("at least one line is needed", source=head_path, where="lines")
-    if len(set(lines)) != len(lines):
-        raise CatalogError("a line is listed twice", source=head_path, where="lines")
-    forked = _forked_from(head.get("forked_from", {}), head_path, lines)
+    head_path, product, lines, forked = _head(root)
 
     release_files = _catalog_files(root / "releases", depth=2)
     fix_files = _catalog_files(root / "fixes", depth=1)
@@ -118,6 +105,33 @@ def load_catalog(root: str | Path) -> Catalog:
 PARALLEL_FIXES = 200
 """From this many fix files on (and with a second core), they are parsed in a second process while this one
 parses the release manifests."""
+
+
+def _head(root: Path) -> tuple[Path, str, list[str], dict[str, str]]:
+    """`catalog.yaml`: its path, the product, its lines and which line each was forked from."""
+    head_path = root / "catalog.yaml"
+    if not head_path.is_file():
+        raise CatalogError("no catalog.yaml: not a catalog folder", source=root)
+    head = _mapping(load_yaml(head_path, CatalogError), head_path, "")
+    _keys(head, head_path, "", required={"product", "lines"}, optional={"format", "forked_from"})
+    if "format" in head and head["format"] != CATALOG_FORMAT:
+        raise CatalogError(f"unknown format {head['format']!r}, expected {CATALOG_FORMAT!r}", source=head_path, where="format")
+    product = _string(head["product"], head_path, "product")
+    lines = _string_list(head["lines"], head_path, "lines")
+    if not lines:
+        raise CatalogError("at least one line is needed", source=head_path, where="lines")
+    if len(set(lines)) != len(lines):
+        raise CatalogError("a line is listed twice", source=head_path, where="lines")
+    return head_path, product, lines, _forked_from(head.get("forked_from", {}), head_path, lines)
+
+
+def load_config_keys(root: str | Path) -> frozenset[tuple[str, str]]:
+    """Every (config file, key) the fixes of the catalog at `root` check, each fix read and validated as
+    `load_catalog` reads it, without the release manifests (what a collection needs, quickly)."""
+    root = Path(root)
+    _, _, lines, _ = _head(root)
+    fixes = [_fix(path, lines) for path in _catalog_files(root / "fixes", depth=1)]
+    return frozenset((c.file, c.key) for fix in fixes for v in fix.variants for c in v.config)
 
 
 def _fixes_and_digest(

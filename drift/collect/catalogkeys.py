@@ -36,7 +36,13 @@ from drift.paths import MAX_INPUT, check_relpath, read_regular
 from drift.text import shown
 
 _CONFIG_KEY = re.compile(r"""^(?P<indent>[ ]*)(?:-[ ]+)?(?P<name>config)[ ]*:[ ]*(?P<rest>.*)$""")
-_MENTION = re.compile(r"""(?:^|[\s{,])["']?config["']?\s*:""")
+_MENTION = re.compile(r"""(?:^|[\s{,?])["']?config["']?\s*:""")
+# A line whose key YAML could read as `config` in a way this parser does not follow: an explicit key (`? k`),
+# or a double-quoted key with an escape in it ("con\x66ig").
+_ODD_KEY = re.compile(r"""^\s*(?:-\s+)?\?(?:\s|$)|"(?:[^"\\]|\\.)*\\(?:[^"\\]|\\.)*"\s*:""")
+# A title or description on one line, its whole value one double-quoted string: the only lines whose text
+# may say "config:" without being a key (drift catalog build writes titles so).
+_TEXT_LINE = re.compile(r"""^[ ]*(?:title|description)[ ]*:[ ]*"(?:[^"\\]|\\.)*"[ ]*$""")
 _ENTRY = re.compile(r"^(?P<indent>[ ]*)-[ ]+\{(?P<body>.*)\}[ ]*(?:#.*)?$")
 _QUOTED = r'"(?:[^"\\]|\\.)*"'
 _PLAIN = r"[A-Za-z0-9_][A-Za-z0-9_./+-]*"
@@ -133,7 +139,7 @@ def _fix_keys(path: Path) -> list[tuple[str, str]]:
         i += 1
         opened = _CONFIG_KEY.match(line)
         if opened is None:
-            if _MENTION.search(line.split("#", 1)[0] if not line.lstrip().startswith(("title", "description")) else ""):
+            if _TEXT_LINE.match(line) is None and (_MENTION.search(line) or _ODD_KEY.search(line)):
                 raise InputError(f"a config check this collector cannot read: {_HELP}", source=path, where=f"line {i}")
             continue
         rest = opened.group("rest").split(" #", 1)[0].strip()
@@ -179,6 +185,9 @@ def _entry(line: str, path: Path, number: int) -> tuple[str, str]:
         values[name] = value
     if len(values) != len(_FIELDS):
         raise InputError("a config entry has exactly the keys file, key and expect", source=path, where=where)
+    for name in ("file", "key"):
+        if not _is_text(values[name]):
+            raise InputError(f"the {name} holds a lone surrogate, which is not text", source=path, where=where)
     return check_relpath(values["file"], source=path, where=f"{where}: file"), values["key"]
 
 
@@ -211,7 +220,16 @@ def read_config_keys(path: Path) -> frozenset[tuple[str, str]]:
     for n, item in enumerate(doc):
         if not (isinstance(item, list) and len(item) == 2 and all(isinstance(x, str) for x in item)):
             raise InputError(f"must be a [file, key] pair of strings, not {shown(item)}", source=path, where=f"[{n}]")
-        if not item[1]:
-            raise InputError("the key is empty", source=path, where=f"[{n}][1]")
+        if not item[1] or not _is_text(item[1]):
+            raise InputError("the key is empty, or holds a lone surrogate", source=path, where=f"[{n}][1]")
         keys.add((check_relpath(item[0], source=path, where=f"[{n}][0]"), item[1]))
     return frozenset(keys)
+
+
+def _is_text(value: str) -> bool:
+    """True unless `value` holds a lone surrogate (a JSON escape can make one; no file or output can hold it)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
