@@ -90,8 +90,8 @@ _VARIANT = '  - line: "1.x"\n    files:\n      - path: app/F.java\n        fixed
         'format: drift-fix/1\nid: F-1\ntitle: t\nseverity: high\nvariants:\n  - {line: "1.x", fixed_in: "#1", files: [], config: [{file: conf/a.properties, key: k, expect: v}]}\n',
         # a flow mapping continued on a line that starts with "title"
         '{format: drift-fix/1, id: F-1, severity: high,\ntitle: "t", variants: [{line: "1.x", files: [], config: [{file: conf/a.properties, key: k, expect: v}]}]}\n',
-        '{"format": "drift-fix/1", "id": "F-1", "title": "t", "severity": "high", "variants": [{"line": "1.x", "files": [],\n'
-        '  "config": [{"file": "conf/a.properties", "key": "#k", "expect": "v"}]}]}\n',
+        ('{"format": "drift-fix/1", "id": "F-1", "title": "t", "severity": "high", "variants": [{"line": "1.x", "files": [],\n'
+        '  "config": [{"file": "conf/a.properties", "key": "#k", "expect": "v"}]}]}\n'),
     ],
 )
 def test_layouts_it_does_not_follow_are_refused_never_read_as_no_key(tmp_path: Path, text: str) -> None:
