@@ -16,8 +16,10 @@ from dataclasses import dataclass, replace
 from functools import reduce
 from itertools import compress, repeat
 from operator import and_, attrgetter, is_not, mul, ne, not_, or_
+from typing import NamedTuple
 
 from drift.catalog.model import Catalog, Release
+from drift.collect.archive import is_archive_name
 from drift.inventory.filetable import FileTable
 from drift.inventory.model import CONTENT_FROM_CATALOG, FileRecord, Inventory
 from drift.results import FileDrift
@@ -29,6 +31,24 @@ MAX_PROBES = 64
 """Paths whose hashes vote for a tenant's nearest release."""
 _PROBE_CANDIDATES = 500
 """How many of the most varied paths are considered as probes (bounds the index's set-up time)."""
+
+
+class Unknown(NamedTuple):
+    """A file at a path no release knows whose content a scan cannot know."""
+
+    archive: bool
+    """Only its content hash is unknown (its sha256 is known): it hides only what is known by content hash."""
+    note: str
+    """Why, in a few words."""
+
+
+UNREAD_NOTE = "could not be read"
+OUTSIDE_NOTE = "a link to a file outside the deploy root"
+NO_CONTENT_NOTE = "an archive without a content hash whose bytes no release has"
+CONTENT_UNKNOWN_NOTE = (
+    "collected without a content hash, as a catalogued release's bytes, but no release of this catalog has those bytes: "
+    "collect again with this catalog"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,26 +141,40 @@ class ReleaseIndex:
         self._tables: dict[int, _ReleaseTable] = {}
         self._probes = _probes(self.sha_masks, (1 << len(catalog.releases)) - 1)
 
-    def with_release_content(self, inventory: Inventory) -> tuple[Inventory, tuple[str, ...]]:
+    def with_release_content(self, inventory: Inventory) -> tuple[Inventory, dict[str, Unknown]]:
         """The inventory with the content hash of every file that lacks one and whose bytes a release lists
         with a content hash (a content hash is a function of the bytes, so those bytes have the release's):
         archives the collector did not inflate (`CONTENT_FROM_CATALOG`), plain listings' archives, and a
-        stale archive kept under a name that gets no content hash (`.jar.bak`). Also the paths of archives
-        the collector did not inflate whose bytes no release of this catalog has: their content is unknown."""
+        stale archive kept under a name that gets no content hash (`.jar.bak`).
+
+        Also the files at paths no release knows whose content stays unknown, where a stale copy could hide
+        (`drift.verdict.content_unknown`): unreadable files, links that lead outside the deploy root, and
+        archives without a content hash whose bytes no release has."""
         table = FileTable.of(inventory.files)
-        unknown = tuple(
-            path for path, reason in inventory.content_errors.items()
-            if reason == CONTENT_FROM_CATALOG and table.sha256.get(path) not in self._content_of
-        )
         hits = self._content_shas.intersection(table.shas)
-        if not hits:
-            return inventory, unknown
-        found = list(map(hits.__contains__, table.shas))
-        have = table.content_sha256
-        added = {path: self._content_of[sha] for path, sha in zip(compress(table.paths, found), compress(table.shas, found)) if path not in have}
-        if not added:
-            return inventory, unknown
-        return replace(inventory, files=table.with_content(added)), unknown
+        if hits:
+            found = list(map(hits.__contains__, table.shas))
+            have = table.content_sha256
+            added = {path: self._content_of[sha] for path, sha in zip(compress(table.paths, found), compress(table.shas, found)) if path not in have}
+            if added:
+                table = table.with_content(added)
+                inventory = replace(inventory, files=table)
+        known = self._known
+        unknown: dict[str, Unknown] = {}
+        for path in inventory.unreadable:
+            if path not in known:
+                unknown[path] = Unknown(False, UNREAD_NOTE)
+        for path, link in inventory.links.items():
+            if link.outside and path not in known:
+                unknown[path] = Unknown(False, OUTSIDE_NOTE)
+        archives = inventory.content_errors.keys() if inventory.collected_at is not None else (  # a listing: no content hash at all
+            p for p in table.paths if p not in known and is_archive_name(p)
+        )
+        for path in archives:
+            if path not in known and path not in table.content_sha256:
+                reason = inventory.content_errors.get(path)
+                unknown[path] = Unknown(True, CONTENT_UNKNOWN_NOTE if reason == CONTENT_FROM_CATALOG else NO_CONTENT_NOTE)
+        return inventory, unknown
 
     def mask_of(self, path: str, sha256: str, content_sha256: str | None) -> int:
         """The releases that have this file at this path (by its bytes, or for archives its content)."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from drift.catalog.model import ConfigCheck, FileEntry, Fix, Variant
+from drift.filedrift import Unknown
 from drift.hashes import ABSENT, CONTENT_SHA256
 from drift.inventory.model import Inventory, excluded
 from drift.results import (
@@ -26,6 +27,7 @@ from drift.results import (
     Finding,
 )
 from drift.tenants import Tenant
+from drift.text import clip
 
 _UNCOUNTED = (NOT_DEPLOYED, AMBIGUOUS)
 _CONTENT_PREFIX = CONTENT_SHA256 + ":"
@@ -210,29 +212,37 @@ def exclusion_reason(fix: Fix, tenant: Tenant) -> str:
     return ""
 
 
-def content_unknown(findings: Sequence[Finding], fixes: Sequence[Fix], tenant: Tenant, paths: Sequence[str]) -> tuple[Finding, ...]:
-    """`findings` (of `fixes`, in order) once the archives at `paths` are known to have been collected without
-    a content hash, as bytes of a catalogued release, while no release of the scan's catalog has those bytes
-    (the collector was given another catalog, or a copy the tenant edited). Such an archive could be a stale
-    copy known only by its content hash, so a fix that lists content hashes and reads `applied` or (for its
-    files, not its `applies_to`) `not-applicable` is `unverifiable`, saying which archive: never a verdict
-    the tenant could buy by editing the catalog copy on its server."""
-    shown_paths = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
-    reason = f"{shown_paths}: {CONTENT_UNKNOWN_NOTE}"
+def content_unknown(findings: Sequence[Finding], fixes: Sequence[Fix], tenant: Tenant, unknown: Mapping[str, Unknown]) -> tuple[Finding, ...]:
+    """`findings` (of `fixes`, in order) once the files `unknown` (at paths no release knows) are known to
+    have content a scan cannot know (`drift.filedrift.ReleaseIndex.with_release_content`). Any of them could
+    be a stale copy (SPEC 5), which turns an entry whose own file is absent into `unfixed`. So a finding that
+    reads `applied`, or `not-applicable` by its files (not its `applies_to`), with an entry whose file is
+    absent and whose `unfixed` list such a file could match (an archive whose content hash alone is unknown
+    matches only content hashes), is `unverifiable`, saying which file: hiding a stale file from the
+    collector never buys a verdict."""
+    if not unknown:
+        return tuple(findings)
+    whole = [p for p, u in unknown.items() if not u.archive]
     out = []
     for fix, finding in zip(fixes, findings, strict=True):
-        if finding.status in (APPLIED, NOT_APPLICABLE) and _lists_content(fix) and not exclusion_reason(fix, tenant):
-            finding = Finding(finding.fix, UNVERIFIABLE, finding.severity, finding.variant, finding.evidence, reason=reason)
+        if finding.status in (APPLIED, NOT_APPLICABLE) and not exclusion_reason(fix, tenant):
+            absent = {e.path for e in finding.evidence if e.found in (None, ABSENT)} if finding.evidence else None
+            hiding = whole if _may_hide(fix, absent, by_content=False) else []
+            if not hiding and _may_hide(fix, absent, by_content=True):
+                hiding = [p for p, u in unknown.items() if u.archive]
+            if hiding:
+                first = unknown[hiding[0]]
+                more = f" (and {len(hiding) - 1} more)" if len(hiding) > 1 else ""
+                reason = f"{clip(hiding[0], 120)}{more}: {first.note}: a stale copy there cannot be ruled out"
+                finding = Finding(finding.fix, UNVERIFIABLE, finding.severity, finding.variant, finding.evidence, reason=reason)
         out.append(finding)
     return tuple(out)
 
 
-CONTENT_UNKNOWN_NOTE = (
-    "collected without a content hash, as a catalogued release's bytes, but no release of this catalog has those bytes: "
-    "collect again with this catalog"
-)
-
-
-def _lists_content(fix: Fix) -> bool:
-    return any(token.startswith(_CONTENT_PREFIX) for v in fix.variants for e in v.files for token in (*e.fixed, *e.unfixed))
-
+def _may_hide(fix: Fix, absent: set[str] | None, *, by_content: bool) -> bool:
+    """True when an entry of `fix` whose file is absent (any entry when `absent` is None: no evidence) has
+    an `unfixed` hash that a file of unknown content could have (by content: a content hash)."""
+    return any(
+        (absent is None or e.path in absent) and any(t != ABSENT and (not by_content or t.startswith(_CONTENT_PREFIX)) for t in e.unfixed)
+        for v in fix.variants for e in v.files
+    )

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from drift.filedrift import CONTENT_UNKNOWN_NOTE, NO_CONTENT_NOTE, OUTSIDE_NOTE, UNREAD_NOTE
 from drift.inventory.model import CONTENT_FROM_CATALOG
-from drift.verdict import CONTENT_UNKNOWN_NOTE
-from tests.builders import make_jar, write_yaml
+from tests.builders import make_jar, tok, write_yaml
 from tests.builders import run_cli as run
 from tests.demo import file_bytes, release_files
 
@@ -95,25 +95,85 @@ def test_a_cached_recollection_keeps_the_skip_and_inflates_once_the_catalog_no_l
     assert "content_sha256" in {f["path"]: f for f in without["files"]}["lib/core.jar"]
 
 
+LEGACY = make_jar({"legacy/Old.class": b"old code"})
+LEGACY_REBUILT = make_jar({"legacy/Old.class": b"old code"}, year=2024, built_by="tenant")  # the same classes, other bytes
+
+
+def _removal_fix(site: Path) -> None:
+    """DEMO-0006: the fix removes lib/legacy.jar (which no release of the demo ships any more). A stale copy of
+    it anywhere is the one thing that can show the fix is not applied."""
+    write_yaml(site / "manifests" / "fixes" / "DEMO-0006.yaml", {
+        "format": "drift-fix/1", "id": "DEMO-0006", "title": "Remove the legacy jar", "severity": "critical",
+        "variants": [{"line": "2.x", "files": [{"path": "lib/legacy.jar", "fixed": ["absent"], "unfixed": [
+            f"sha256:{hashlib.sha256(LEGACY).hexdigest()}", tok(LEGACY, content=True)]}]}],
+    })
+
+
+def _removal(site: Path) -> dict:
+    return next(f for f in _scan(site)["findings"] if f["fix"] == "DEMO-0006")
+
+
+def test_a_stale_copy_is_found_and_an_honest_tree_is_applied(site: Path) -> None:
+    _removal_fix(site)
+    _collect(site)
+    assert _removal(site)["status"] == "applied"
+    (site / "tree" / "lib" / "ext").mkdir()
+    (site / "tree" / "lib" / "ext" / "legacy-old.jar").write_bytes(LEGACY_REBUILT)
+    _collect(site)
+    found = _removal(site)
+    assert (found["status"], found["evidence"][0]["found_at"]) == ("missing", "lib/ext/legacy-old.jar")
+
+
 def test_a_catalog_copy_edited_on_the_server_never_makes_a_stale_copy_disappear(site: Path) -> None:
     """The tenant adds its stale jar's bytes to the catalog copy the collector reads, so that the jar's
     content hash (the only thing that shows it is a stale copy) is never computed."""
-    (site / "tree" / "lib" / "old").mkdir()
-    (site / "tree" / "lib" / "old" / "core.jar").write_bytes(REBUILT_STALE)
+    _removal_fix(site)
+    (site / "tree" / "lib" / "ext").mkdir()
+    (site / "tree" / "lib" / "ext" / "legacy-old.jar").write_bytes(LEGACY_REBUILT)
     copy = site / "server-copy"
     shutil.copytree(site / "manifests", copy)
     release = copy / "releases" / "2.x" / "2.2.yaml"
-    text = release.read_text(encoding="utf-8")
-    sha = hashlib.sha256(REBUILT_STALE).hexdigest()
-    release.write_text(text + f"- path: lib/spare.jar\n  kind: binary\n  sha256: {sha}\n  content_sha256: '{ZEROS}'\n", encoding="utf-8")
+    sha = hashlib.sha256(LEGACY_REBUILT).hexdigest()
+    release.write_text(release.read_text(encoding="utf-8") + f"- path: lib/spare.jar\n  kind: binary\n  sha256: {sha}\n  content_sha256: '{ZEROS}'\n",
+                       encoding="utf-8")
     inventory = _collect(site, "--catalog", str(copy))
-    assert {"path": "lib/old/core.jar", "reason": CONTENT_FROM_CATALOG} in inventory["content_errors"]
-    got = _scan(site)
-    found = next(f for f in got["findings"] if f["fix"] == "DEMO-0002")
-    assert found["status"] == "unverifiable"
-    assert found["reason"] == f"lib/old/core.jar: {CONTENT_UNKNOWN_NOTE}"
+    assert {"path": "lib/ext/legacy-old.jar", "reason": CONTENT_FROM_CATALOG} in inventory["content_errors"]
+    found = _removal(site)
+    assert (found["status"], found["reason"]) == ("unverifiable", f"lib/ext/legacy-old.jar: {CONTENT_UNKNOWN_NOTE}: a stale copy there cannot be ruled out")
     assert run(site, "gate", "--tenant", TENANT).exit_code == 1
-    # the same copy, honestly kept: nothing to say
-    shutil.rmtree(site / "tree" / "lib" / "old")
-    _collect(site, "--catalog", str(copy))
+    # DEMO-0002, whose files are all there and fixed, cannot be changed by a stale copy: still applied
     assert next(f for f in _scan(site)["findings"] if f["fix"] == "DEMO-0002")["status"] == "applied"
+
+
+@pytest.mark.parametrize(
+    ("how", "note"),
+    [
+        ("a name the inventory cannot record", UNREAD_NOTE),  # Java loads lib/ext/legacy\old.jar all the same
+        ("a byte after the end of the zip", NO_CONTENT_NOTE),  # so does it this one
+        ("a link to a copy outside the root", OUTSIDE_NOTE),
+        ("a sha256sum listing", NO_CONTENT_NOTE),
+    ],
+)
+def test_hiding_a_stale_copy_from_the_collector_never_makes_its_fix_applied(site: Path, tmp_path: Path, how: str, note: str) -> None:
+    _removal_fix(site)
+    ext = site / "tree" / "lib" / "ext"
+    ext.mkdir()
+    path = "lib/ext/legacy-old.jar"
+    if how == "a name the inventory cannot record":
+        (ext / "legacy\\old.jar").write_bytes(LEGACY_REBUILT)
+        path = "lib/ext/legacy%5Cold.jar"
+    elif how == "a byte after the end of the zip":
+        (ext / "legacy-old.jar").write_bytes(LEGACY_REBUILT + b"\0")
+    elif how == "a link to a copy outside the root":
+        (tmp_path / "elsewhere.jar").write_bytes(LEGACY_REBUILT)
+        (ext / "legacy-old.jar").symlink_to(tmp_path / "elsewhere.jar")
+    else:
+        (ext / "legacy-old.jar").write_bytes(LEGACY_REBUILT)
+        tree = site / "tree"
+        lines = [f"{hashlib.sha256(p.read_bytes()).hexdigest()}  ./{p.relative_to(tree).as_posix()}\n" for p in sorted(tree.rglob("*")) if p.is_file()]
+        (site / "inventory" / f"{TENANT}.sha256").write_text("".join(lines), encoding="utf-8")
+    if how != "a sha256sum listing":
+        _collect(site)
+    found = _removal(site)
+    assert (found["status"], found["reason"]) == ("unverifiable", f"{path}: {note}: a stale copy there cannot be ruled out")
+    assert run(site, "gate", "--tenant", TENANT).exit_code == 1
