@@ -119,3 +119,13 @@ def test_the_bundle_signs_on_python_3_9(bundle: Path, site: Path) -> None:
     done = _bundle(bundle, site, "tree", "--tenant", TENANT, "--out", f"{TENANT}.json", "--sign", "munakata", python=PYTHON39)
     assert done.returncode == 0, done.stderr
     assert run(site, "verify", f"{TENANT}.json", "--trust", "trust.yaml").exit_code == 0
+
+
+def test_an_inventory_is_never_left_without_the_signature_asked_for(bundle: Path, site: Path) -> None:
+    (site / "out").mkdir()
+    (site / "out" / f"{TENANT}.json.sig").mkdir()  # the signature cannot be written there
+    done = _bundle(bundle, site, "tree", "--tenant", TENANT, "--out", f"out/{TENANT}.json", "--sign", "munakata")
+    assert done.returncode == 3 and done.stderr.endswith(f"drift-collect: error: out/{TENANT}.json.sig: cannot write: Is a directory\n")
+    collected = run(site, "collect", "tree", "--tenant", TENANT, "--out", f"out/{TENANT}.json", "--sign", "munakata")
+    assert collected.exit_code != 0
+    assert not (site / "out" / f"{TENANT}.json").exists()

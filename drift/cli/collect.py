@@ -68,12 +68,15 @@ def collect(
                                     known_archives=known)
     if out is None:
         target.parent.mkdir(exist_ok=True)  # the default folder, inventory/, is made; a folder named with --out must exist
-    write_atomic(target, result.text)
-    if key is not None:
-        from drift.trust.inventories import sign_inventory
+    data = result.text.encode("utf-8")
+    if key is not None:  # the signature first: an inventory is never left without the signature asked for
+        from drift.trust.inventories import inventory_signature
+        from drift.trust.statement import signature_path
 
-        signed = sign_inventory(target, key)
-        click.echo(f"{signed}: signed by {key.public.fingerprint}", err=True)
+        write_atomic(signature_path(target), inventory_signature(target.name, data, key))
+    write_atomic(target, data)
+    if key is not None:
+        click.echo(f"{signature_path(target)}: signed by {key.public.fingerprint}", err=True)
     click.echo(
         f"{target}: {result.files} files, {result.unreadable} unreadable, {result.links} links, {result.skipped} skipped"
         + f"; {result.bytes_read:,} bytes of file content read"

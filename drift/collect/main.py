@@ -24,11 +24,12 @@ from drift.collect.catalogkeys import catalog_archive_hashes, catalog_config_key
 from drift.collect.configfile import YAML_MISSING, yaml_available
 from drift.collect.hashcache import open_cache
 from drift.collect.run import collect, inside
-from drift.collect.sign import load_key, sign_inventory, signer_name
+from drift.collect.sign import inventory_signature, load_key, signer_name
 from drift.collect.walk import walk
 from drift.errors import DriftError, InputError, OperationalError
 from drift.inventory.jsonfile import MAX_PATTERN
 from drift.text import MAX_LINE, bounded, clip, shown
+from drift.trust.statement import signature_path
 
 PROG = "drift-collect"
 _OTHER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -119,10 +120,12 @@ def run(argv: Sequence[str] | None = None) -> int:
     tree = walk(root, patterns)
     result = collect(root, tenant, tree=tree, config_keys=keys, excludes=patterns, jobs=args.jobs, cache=cache,
                      known_archives=known)
-    write_atomic(args.out, result.text)
+    data = result.text.encode("utf-8")
+    if key is not None:  # the signature first: an inventory is never left without the signature asked for
+        write_atomic(signature_path(args.out), inventory_signature(args.out.name, data, key))
+    write_atomic(args.out, data)
     if key is not None:
-        signed = sign_inventory(args.out, key)
-        _say(f"{signed}: signed by {key.keyid} ({signer_name()})", prefix=False)
+        _say(f"{signature_path(args.out)}: signed by {key.keyid} ({signer_name()})", prefix=False)
     _say(
         f"{args.out}: {result.files} files, {result.unreadable} unreadable, {result.links} links, {result.skipped} skipped"
         + f"; {result.bytes_read:,} bytes of file content read"

@@ -175,13 +175,16 @@ def _with_cryptography(data: bytes, path: Path) -> Key:
 
 def sign_inventory(path: Path, key: Key, now: dt.datetime | None = None) -> Path:
     """Write `<path>.sig`, vouching for the inventory file at `path` as `drift collect --sign` does."""
-    data = path.read_bytes()
-    document = json.loads(data.decode("utf-8"))
-    statement = inventory_statement(path.name, hashlib.sha256(data).hexdigest(), document, now_utc(now))
-    payload = statement.payload()
     target = signature_path(path)
-    write_atomic(target, envelope_json(payload, key.keyid, key.sign(pae(payload))))
+    write_atomic(target, inventory_signature(path.name, path.read_bytes(), key, now))
     return target
+
+
+def inventory_signature(name: str, data: bytes, key: Key, now: dt.datetime | None = None) -> bytes:
+    """The signature file of the inventory named `name` whose bytes are `data`."""
+    document = json.loads(data.decode("utf-8"))
+    payload = inventory_statement(name, hashlib.sha256(data).hexdigest(), document, now_utc(now)).payload()
+    return envelope_json(payload, key.keyid, key.sign(pae(payload)))
 
 
 def _string(value: bytes) -> bytes:
