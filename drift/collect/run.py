@@ -7,7 +7,7 @@ touches and honest about what it could not see:
 - every file is opened relative to its folder's descriptor, and only if it is still the regular file the
   walk saw, every folder above it still the walk's folder (`drift.collect.walk.Folders`); its content, archive
   content hash and config values all come from that one descriptor, read no further than the size `fstat`
-  gave it (plus one byte, to see it grow). A file or folder that changed kind or identity since the walk is
+  gave it (a file that grew shows in its stat after the read). A file or folder that changed kind or identity since the walk is
   listed as unreadable with the reason ("changed kind during collection: now a symbolic link", "replaced
   during collection (another inode)"): never hashed, never followed, and nothing blocks;
 - files are hashed by a pool of threads (hashlib and zlib release the GIL on large buffers), read in 1 MiB
@@ -351,7 +351,7 @@ def _read_once(
     entry: Entry, fd: int, before: os.stat_result, keys: tuple[str, ...], folders: Folders, read: int, known: frozenset[str],
     *, chain: bool = True,
 ) -> _Outcome:
-    """Hash the open file once, reading at most its `fstat` size and one byte more; raise `_Unstable` when it
+    """Hash the open file once, reading at most its `fstat` size; raise `_Unstable` when it
     changed meanwhile, or when its name or a folder above it no longer leads to it afterwards. An archive
     whose sha256 is in `known` is not inflated."""
     size = before.st_size
@@ -372,8 +372,8 @@ def _read_once(
         while left > 0 and (chunk := os.read(fd, min(_BUFFER, left))):
             digest.update(chunk)
             left -= len(chunk)
-    if left or os.read(fd, 1):
-        raise _Unstable(entry.rel)  # shorter, or longer, than it was
+    if left:
+        raise _Unstable(entry.rel)  # shorter than it was (longer shows in its stat, below)
     note = content = None
     sha = digest.hexdigest()
     if archive and sha in known:
@@ -384,9 +384,10 @@ def _read_once(
             content = content_sha256(io.BytesIO(data)) if data is not None else content_sha256_fd(fd, size)
         except ArchiveError as exc:
             note = f"no content hash: {exc}"
-    after = os.fstat(fd)
     try:
-        moved = _moved(before, after) or _moved(after, folders.stat(entry.folder, entry.name, verify=chain))
+        # The name's stat after the read: its inode is the one read (an open descriptor keeps its number from
+        # being reused), so a write, a growth or a rename over it shows here as it would in an fstat.
+        moved = _moved(before, folders.stat(entry.folder, entry.name, verify=chain))
     except (Changed, OSError):
         moved = True  # its name or a folder above it was removed or replaced: the next attempt says which
     if moved:
