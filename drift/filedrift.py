@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import reduce
 from itertools import compress, repeat
@@ -136,30 +136,30 @@ class ReleaseIndex:
                     if content_of.setdefault(f.sha256, f.content_sha256) != f.content_sha256:
                         content_of[f.sha256] = ""  # one set of bytes, two content hashes: the catalog cannot say
         self._content_of = {sha: content for sha, content in content_of.items() if content}
-        self._content_shas = frozenset(self._content_of)
         self._spread: dict[int, int] = {}
         self._tables: dict[int, _ReleaseTable] = {}
         self._probes = _probes(self.sha_masks, (1 << len(catalog.releases)) - 1)
 
-    def with_release_content(self, inventory: Inventory) -> tuple[Inventory, dict[str, Unknown]]:
-        """The inventory with the content hash of every file that lacks one and whose bytes a release lists
-        with a content hash (a content hash is a function of the bytes, so those bytes have the release's):
-        archives the collector did not inflate (`CONTENT_FROM_CATALOG`), plain listings' archives, and a
-        stale archive kept under a name that gets no content hash (`.jar.bak`).
-
-        Also the files at paths no release knows whose content stays unknown, where a stale copy could hide
-        (`drift.verdict.content_unknown`): unreadable files, links that lead outside the deploy root, and
-        archives without a content hash whose bytes no release has."""
+    def with_release_content(self, inventory: Inventory, paths: Iterable[str] | None = None) -> Inventory:
+        """The inventory with the content hash of each file of `paths` that lacks one and whose bytes a release
+        lists with a content hash (a content hash is a function of the bytes, so those bytes have the
+        release's). Without `paths`: the archives the collector did not inflate (its `content_errors`,
+        `CONTENT_FROM_CATALOG` among them), or for a plain listing every file. A scan then calls it with the
+        files at paths no release knows, where a stale archive may sit under a name that gets no content hash
+        (`.jar.bak`): a few look-ups a file, never a pass over all of a tenant's files."""
         table = FileTable.of(inventory.files)
-        hits = self._content_shas.intersection(table.shas)
-        if hits:
-            found = list(map(hits.__contains__, table.shas))
-            have = table.content_sha256
-            added = {path: self._content_of[sha] for path, sha in zip(compress(table.paths, found), compress(table.shas, found)) if path not in have}
-            if added:
-                table = table.with_content(added)
-                inventory = replace(inventory, files=table)
+        if paths is None:
+            paths = inventory.content_errors if inventory.collected_at is not None else table.paths
+        have, shas, content_of = table.content_sha256, table.sha256, self._content_of
+        added = {path: content_of[sha] for path in paths if path not in have and (sha := shas.get(path)) is not None and sha in content_of}
+        return replace(inventory, files=table.with_content(added)) if added else inventory
+
+    def unknown_content(self, inventory: Inventory) -> dict[str, Unknown]:
+        """The files at paths no release knows whose content a scan cannot know, where a stale copy could
+        hide (`drift.verdict.content_unknown`): unreadable files, links that lead outside the deploy root, and
+        archives without a content hash whose bytes no release has (after `with_release_content`)."""
         known = self._known
+        table = FileTable.of(inventory.files)
         unknown: dict[str, Unknown] = {}
         for path in inventory.unreadable:
             if path not in known:
@@ -167,14 +167,14 @@ class ReleaseIndex:
         for path, link in inventory.links.items():
             if link.outside and path not in known:
                 unknown[path] = Unknown(False, OUTSIDE_NOTE)
-        archives = inventory.content_errors.keys() if inventory.collected_at is not None else (  # a listing: no content hash at all
+        archives = inventory.content_errors if inventory.collected_at is not None else (  # a listing: no content hash at all
             p for p in table.paths if p not in known and is_archive_name(p)
         )
         for path in archives:
             if path not in known and path not in table.content_sha256:
                 reason = inventory.content_errors.get(path)
                 unknown[path] = Unknown(True, CONTENT_UNKNOWN_NOTE if reason == CONTENT_FROM_CATALOG else NO_CONTENT_NOTE)
-        return inventory, unknown
+        return unknown
 
     def mask_of(self, path: str, sha256: str, content_sha256: str | None) -> int:
         """The releases that have this file at this path (by its bytes, or for archives its content)."""

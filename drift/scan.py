@@ -81,9 +81,12 @@ class TenantJudge:
         signed_by, signature = self._signature(path, tenant, inventory)
         if signature.startswith(_REFUSED):
             return _without_inventory(tenant, self.fixes, inventory, f"inventory {signature}", signature)
-        inventory, unknown = self._index.with_release_content(inventory)
+        inventory = self._index.with_release_content(inventory)
         nearest = self._index.nearest(inventory.files)
-        context, drift = self._expected.context(tenant, inventory.files, self._index.file_drift(inventory.files, nearest))
+        drift = self._index.file_drift(inventory.files, nearest)
+        inventory = self._index.with_release_content(inventory, drift.uncatalogued)
+        unknown = self._index.unknown_content(inventory)
+        context, drift = self._expected.context(tenant, inventory.files, drift)
         judged = self._judge.judge_counted(tenant, inventory, nearest, context)
         findings, counts, runs = judged.findings, judged.counts, judged.runs
         if unknown:
