@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 import drift.collect.hashcache
-import drift.collect.run
+import drift.collect.readfile
 from drift.cli import main
 from drift.collect import collect
 from drift.collect.hashcache import open_cache
@@ -62,7 +62,7 @@ def test_a_file_rewritten_while_hashed_is_read_again_then_recorded_as_changing(t
                 handle.write(str(n).encode())
             n += 1
 
-    monkeypatch.setattr(drift.collect.run, "_BUFFER", 64 << 10)
+    monkeypatch.setattr(drift.collect.readfile, "_BUFFER", 64 << 10)
 
     class SlowSha256:
         """Hashes as usual, but pauses between blocks, so the writer always lands inside a read."""
@@ -78,7 +78,7 @@ def test_a_file_rewritten_while_hashed_is_read_again_then_recorded_as_changing(t
             return self._hash.hexdigest()
 
     real_sha256 = hashlib.sha256
-    monkeypatch.setattr(drift.collect.run.hashlib, "sha256", SlowSha256)
+    monkeypatch.setattr(drift.collect.readfile.hashlib, "sha256", SlowSha256)
     thread = threading.Thread(target=writer)
     thread.start()
     try:
@@ -94,16 +94,16 @@ def test_a_file_rewritten_while_hashed_is_read_again_then_recorded_as_changing(t
 
 
 def test_a_file_that_settles_is_hashed_after_a_retry(tree: Path, tmp_path: Path, monkeypatch) -> None:
-    real = drift.collect.run._read_once
+    real = drift.collect.readfile._read_once
     changed_once: set[str] = set()
 
     def flaky(entry, *args, **kwargs):
         if entry.rel.endswith("F3.java") and entry.rel not in changed_once:
             changed_once.add(entry.rel)  # the first read sees the file change, the second does not
-            raise drift.collect.run._Unstable(entry.rel)
+            raise drift.collect.readfile._Unstable(entry.rel)
         return real(entry, *args, **kwargs)
 
-    monkeypatch.setattr(drift.collect.run, "_read_once", flaky)
+    monkeypatch.setattr(drift.collect.readfile, "_read_once", flaky)
     result = collect(tree, "402206", jobs=1)
     inventory = read(result.text, tmp_path)
     assert "app/m0/F3.java" in inventory.files and not inventory.changed_during_collection

@@ -1,6 +1,6 @@
 """The collector against a tree changed under it by the audited party, between the walk and the read.
 
-Races are made deterministic: `drift.collect.run._before_open` (called after the walk, before each attempt to
+Races are made deterministic: `drift.collect.readfile._before_open` (called after the walk, before each attempt to
 open a file) or a hash object that changes the tree while a file is being read does the swap at a known
 moment, on real temporary trees. Whatever changed kind or identity must be listed as unreadable with the
 reason, never recorded with a hash, never followed (nothing from outside the root is ever read); nothing may
@@ -27,7 +27,7 @@ import pytest
 from click.testing import CliRunner
 
 import drift.collect.hashcache
-import drift.collect.run
+import drift.collect.readfile
 import drift.collect.walk
 from drift.cli import main
 from drift.collect import collect
@@ -148,7 +148,7 @@ def hook(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Hook:
             action()
             (marker / "done").touch()
 
-        monkeypatch.setattr(drift.collect.run, "_before_open", before_open)
+        monkeypatch.setattr(drift.collect.readfile, "_before_open", before_open)
 
     return install
 
@@ -219,7 +219,7 @@ def test_a_folder_swapped_for_a_link_while_a_big_file_in_it_is_read(
 ) -> None:
     """The attack as reproduced: the swap lands in the middle of hashing a big file. The bytes read are the
     walk's file (it is read through its own descriptor), but its path no longer leads to it: not recorded."""
-    monkeypatch.setattr(drift.collect.run, "_BUFFER", 64 << 10)
+    monkeypatch.setattr(drift.collect.readfile, "_BUFFER", 64 << 10)
     real = hashlib.sha256
 
     class SwapMidRead:
@@ -234,7 +234,7 @@ def test_a_folder_swapped_for_a_link_while_a_big_file_in_it_is_read(
         def hexdigest(self) -> str:
             return self._hash.hexdigest()
 
-    monkeypatch.setattr(drift.collect.run, "hashlib", types.SimpleNamespace(sha256=SwapMidRead))
+    monkeypatch.setattr(drift.collect.readfile, "hashlib", types.SimpleNamespace(sha256=SwapMidRead))
     cache_path = tmp_path / "cache.json"
     cache = open_cache(cache_path)
     result = collect(root, "402206", jobs=1, excludes=["lib/*.jar", "lib/notes.txt"], cache=cache)
@@ -248,7 +248,7 @@ def test_a_folder_swapped_for_a_link_while_a_big_file_in_it_is_read(
 
     # Restored (the file's own stat never changed): the cache holds nothing for it, so it is read, truly.
     restore_lib(root)
-    monkeypatch.setattr(drift.collect.run, "hashlib", hashlib)
+    monkeypatch.setattr(drift.collect.readfile, "hashlib", hashlib)
     for _ in range(2):
         cache = open_cache(cache_path)
         again = read(collect(root, "402206", jobs=1, cache=cache).text, tmp_path)
@@ -396,7 +396,7 @@ def test_reads_never_go_past_the_size_fstat_gave(root: Path, tmp_path: Path, mon
     """A file that grows while it is read: each attempt hashes exactly the size its descriptor had, sees one
     byte more, and is read again; after three attempts it is unreadable. Nothing appended is ever hashed."""
     target = root / "lib/big.bin"
-    monkeypatch.setattr(drift.collect.run, "_BUFFER", 64 << 10)
+    monkeypatch.setattr(drift.collect.readfile, "_BUFFER", 64 << 10)
     real = hashlib.sha256
     attempts: list[list[int]] = []  # per attempt: [size when the read started, bytes hashed]
 
@@ -418,7 +418,7 @@ def test_reads_never_go_past_the_size_fstat_gave(root: Path, tmp_path: Path, mon
         def hexdigest(self) -> str:
             return self._hash.hexdigest()
 
-    monkeypatch.setattr(drift.collect.run, "hashlib", types.SimpleNamespace(sha256=Growing))
+    monkeypatch.setattr(drift.collect.readfile, "hashlib", types.SimpleNamespace(sha256=Growing))
     inventory = read(collect(root, "402206", jobs=1).text, tmp_path)
     assert inventory.unreadable["lib/big.bin"].reason.startswith("changed while being read (3 attempts)")
     assert len(attempts) == 3 and all(size == hashed for size, hashed in attempts), attempts
@@ -441,7 +441,7 @@ def test_the_cache_keeps_no_hash_from_a_read_that_did_not_match_the_walk(
     assert first.files["lib/notes.txt"].sha256 == sha(b"rewritten notes, longer\n")
     assert cache.refused == 1 and "lib/notes.txt" not in json.loads(cache_path.read_text())["entries"]
 
-    monkeypatch.setattr(drift.collect.run, "_before_open", lambda entry: None)
+    monkeypatch.setattr(drift.collect.readfile, "_before_open", lambda entry: None)
     cache = open_cache(cache_path)
     second = read(collect(root, "402206", jobs=1, cache=cache).text, tmp_path)
     assert second.files["lib/notes.txt"].sha256 == sha(b"rewritten notes, longer\n")
@@ -515,7 +515,7 @@ def test_cli_collect_through_a_swapped_folder_and_config_file_then_restored(
     assert "now a symbolic link" in inventory.unreadable["conf/print.properties"].reason
     assert "files changed during collection" in first.stderr
 
-    monkeypatch.setattr(drift.collect.run, "_before_open", lambda entry: None)
+    monkeypatch.setattr(drift.collect.readfile, "_before_open", lambda entry: None)
     restore_lib(root)
     config.unlink()
     os.rename(tmp_path / "print.properties.real", config)

@@ -7,13 +7,15 @@ inventory it writes (`drift.inventory.jsonfile`'s `dumps_inventory`, `drift.inve
 what lets `drift bundle collector` (`drift.cli.bundle`) carry it in one file that runs with a plain
 `python3` (3.9 or newer); `tests/test_collector_package.py` keeps it so.
 
-- `run`: the collection itself (`collect`);
+- `run`: the collection itself (`collect`), its files hashed in batches by forked workers;
+- `readfile`: reading one file, race-safe (`hash_batch`, `hash_file`);
 - `walk`: walking the deploy root, race-safe;
 - `hashcache`: the re-collection cache of `--cache`;
 - `configfile`: reading only the asked-for config keys;
 - `archive`: the content hash of zip-family archives (also used by the catalog builder), safe zip reading
   and its limits;
-- `catalogkeys`: the config keys a catalog asks for, read without a YAML library (for the bundle);
+- `catalogkeys`: the config keys and archive hashes a catalog gives, read without a YAML library;
+- `sign`: the one-file collector's signature;
 - `main`: the bundle's command line (argparse).
 
 No name exported here may be a submodule's (`walk`, ...): it would hide it.

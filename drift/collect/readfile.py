@@ -1,0 +1,182 @@
+"""Reading one file of the deploy root, as the collector's workers do (`drift.collect.run`).
+
+A file is opened relative to its folder's descriptor, and only if it is still the regular file the walk saw
+(`drift.collect.walk.Folders`): a `stat` of its name first, so that nothing else is ever opened, then an
+`fstat` of the descriptor. Its content is read no further than that size; its sha256, and for an archive its
+content hash, and the asked-for config values all come from the bytes read. After the read, its name must
+still lead to the same inode with the same size and times (the descriptor keeps the inode's number from
+being reused, so the name's `stat` shows any write or growth), else it is read again, a few times, then
+recorded as unreadable. `hash_batch` checks the folders above a batch's files once, after all its reads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from dataclasses import dataclass
+
+from drift.collect.archive import ArchiveError, content_sha256, content_sha256_fd, is_archive_name
+from drift.collect.configfile import ConfigReadError, parse_keys
+from drift.collect.walk import Changed, Entry, Folders, check
+from drift.inventory.model import CONTENT_FROM_CATALOG, FileRecord
+
+_BUFFER = 1 << 20
+_IN_MEMORY = 64 << 20
+"""Archives and config files up to this size are read into memory once (for both hashes, or for the values)."""
+ATTEMPTS = 3
+"""Reads of a file that keeps changing before it is recorded as unstable."""
+
+
+def _before_open(entry: Entry) -> None:
+    """Called after the walk, before each attempt to open a file: a seam where tests make races deterministic."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What hashing one file gave."""
+
+    record: FileRecord | None
+    """Its record, or None when it could not be read."""
+    reason: str = ""
+    """Why it could not be read."""
+    changed: bool = False
+    """The reason is a change during the collection."""
+    read: int = 0
+    """Bytes read."""
+    note: str | None = None
+    """Why an archive has no content hash (its sha256 still counts)."""
+    seen: os.stat_result | None = None
+    """The `fstat` of the descriptor the record was read from (None for a cached record)."""
+    config: dict[str, str | None] | None = None
+    """The values of the asked-for config keys, when they were asked for and the file parsed."""
+
+
+class _Unstable(Exception):
+    """The file changed while it was read."""
+
+
+_CHANGED = "changed while being read"
+
+
+def hash_batch(batch: list[Entry], folders: Folders, known: frozenset[str], wanted: dict[str, tuple[str, ...]]) -> list[Outcome]:
+    """Hash a batch of files. After each read, the file's name must still lead to the file read; the folders
+    above it are checked once for the batch, after every read of it (four `stat` calls a file fewer on a
+    tree three folders deep). A file whose folders fail that check is read again the careful way, which
+    says what changed."""
+    outcomes = [hash_file(entry, wanted.get(entry.rel, ()), folders, known, chain=False) for entry in batch]
+    read_in = {id(entry.folder): entry.folder for entry, out in zip(batch, outcomes) if out.record is not None}  # the walk shares them
+    moved = set()
+    for key, folder in read_in.items():
+        try:
+            folders.check(folder)
+        except (Changed, OSError):
+            moved.add(key)
+    if moved:
+        outcomes = [
+            hash_file(entry, wanted.get(entry.rel, ()), folders, known) if out.record is not None and id(entry.folder) in moved else out
+            for entry, out in zip(batch, outcomes)
+        ]
+    return outcomes
+
+
+def hash_file(entry: Entry, keys: tuple[str, ...], folders: Folders, known: frozenset[str] = frozenset(), *, chain: bool = True) -> Outcome:
+    """Hash the walk's file `entry` (a few attempts while it changes); never raises. With `chain` False, the
+    folders above it are not checked after a first read: the caller does (`hash_batch`)."""
+    read = 0
+    for attempt in range(ATTEMPTS):
+        try:
+            _before_open(entry)
+            fd, seen = _open_file(folders, entry, verify=attempt > 0)
+        except Changed as exc:
+            return Outcome(None, str(exc), changed=True, read=read)
+        except OSError as exc:
+            return Outcome(None, f"cannot read: {exc.strerror or exc}", read=read)
+        except Exception as exc:  # noqa: BLE001 - one file the collector cannot handle must not end the collection
+            return Outcome(None, f"could not be opened ({type(exc).__name__}: {exc})", read=read)
+        try:
+            return _read_once(entry, fd, seen, keys, folders, read, known, chain=chain or attempt > 0)
+        except _Unstable:
+            read += seen.st_size
+        except OSError as exc:
+            return Outcome(None, f"cannot read: {exc.strerror or exc}", read=read)
+        except Exception as exc:  # noqa: BLE001
+            return Outcome(None, f"could not be hashed ({type(exc).__name__}: {exc})", read=read + seen.st_size)
+        finally:
+            os.close(fd)
+    return Outcome(None, f"{_CHANGED} ({ATTEMPTS} attempts): a deployment in progress?", changed=True, read=read)
+
+
+def _read_once(
+    entry: Entry, fd: int, before: os.stat_result, keys: tuple[str, ...], folders: Folders, read: int, known: frozenset[str],
+    *, chain: bool = True,
+) -> Outcome:
+    """Hash the open file once, reading at most its `fstat` size; raise `_Unstable` when it
+    changed meanwhile, or when its name or a folder above it no longer leads to it afterwards. An archive
+    whose sha256 is in `known` is not inflated."""
+    size = before.st_size
+    archive = is_archive_name(entry.rel)
+    keep = (archive or bool(keys)) and size <= _IN_MEMORY
+    digest = hashlib.sha256()
+    data = None
+    if keep:  # read whole, once: the same bytes give the sha256, the content hash and the config values
+        parts = [os.read(fd, size)] if size else []
+        left = size - len(parts[0]) if parts else 0
+        while left > 0 and (part := os.read(fd, left)):  # a short read (rare): read on
+            parts.append(part)
+            left -= len(part)
+        data = parts[0] if len(parts) == 1 else b"".join(parts)
+        digest.update(data)
+    else:
+        left = size
+        while left > 0 and (chunk := os.read(fd, min(_BUFFER, left))):
+            digest.update(chunk)
+            left -= len(chunk)
+    if left:
+        raise _Unstable(entry.rel)  # shorter than it was (longer shows in its stat, below)
+    note = content = None
+    sha = digest.hexdigest()
+    if archive and sha in known:
+        note = CONTENT_FROM_CATALOG
+    elif archive:
+        # The same bytes (or, past _IN_MEMORY, the same descriptor up to the same size) give the content hash.
+        try:
+            content = content_sha256(io.BytesIO(data)) if data is not None else content_sha256_fd(fd, size)
+        except ArchiveError as exc:
+            note = f"no content hash: {exc}"
+    try:
+        # The name's stat after the read: its inode is the one read (an open descriptor keeps its number from
+        # being reused), so a write, a growth or a rename over it shows here as it would in an fstat.
+        moved = _moved(before, folders.stat(entry.folder, entry.name, verify=chain))
+    except (Changed, OSError):
+        moved = True  # its name or a folder above it was removed or replaced: the next attempt says which
+    if moved:
+        raise _Unstable(entry.rel)
+    config = None
+    if keys and data is not None:
+        try:
+            config = parse_keys(data, entry.name, keys)
+        except ConfigReadError:
+            pass
+    return Outcome(FileRecord(size, sha, content), read=read + size, note=note, seen=before, config=config)
+
+
+def _open_file(folders: Folders, entry: Entry, verify: bool) -> tuple[int, os.stat_result]:
+    """A descriptor of the walk's regular file `entry` (`drift.collect.walk.open_in`) and its `fstat`, checked to be
+    that file; raises `Changed` or `OSError`. `verify` checks the folders above it first (see
+    `Folders.acquire`: a first read has them checked after it)."""
+    fd = folders.open(entry.folder, entry.name, entry.st, verify=verify)
+    try:
+        seen = os.fstat(fd)
+        check(seen, entry.st)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, seen
+
+
+def _moved(a: os.stat_result, b: os.stat_result) -> bool:
+    return (
+        a.st_ino != b.st_ino or a.st_size != b.st_size or a.st_mtime_ns != b.st_mtime_ns
+        or a.st_ctime_ns != b.st_ctime_ns or a.st_dev != b.st_dev
+    )
