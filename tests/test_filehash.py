@@ -50,6 +50,9 @@ def test_a_get_filehash_listing_reads_like_a_sha256sum_listing(tmp_path):
     ('"MD5","{h}",".\\x.java"', "only SHA256"),
     ('"SHA256","abc",".\\x.java"', "not a SHA-256 hash"),
     ('"SHA256","{h}"', "2 cells, the header has 3"),
+    ('"SHA256","{h}",".\\A.TXT"', "is 'a.txt' in another case: listed twice"),
+    ('"SHA256","{h}",".\\lib\\core.jar."', "ending in a dot or a space"),
+    ('"SHA256","{h}",".\\lib \\core.jar"', "ending in a dot or a space"),
 ])
 def test_a_bad_row_is_refused_naming_its_line(tmp_path, row, why):
     path = tmp_path / f"{TENANT}.hashes.csv"
@@ -85,3 +88,10 @@ def test_a_listing_of_an_unregistered_tenant_is_noted(demo_root):
     (demo_root / "inventory" / "131211.hashes.csv").write_bytes(listing({"a": b"a"}))
     result = run(demo_root, "scan")
     assert "131211.hashes.csv: no tenant '131211' in the registry; not scanned" in result.stderr
+
+
+def test_a_header_naming_a_column_twice_is_refused(tmp_path):
+    path = tmp_path / f"{TENANT}.hashes.csv"
+    path.write_text('"Hash","Path","Path"\r\n"' + "A" * 64 + '",".\\a.txt",".\\b.txt"\r\n', encoding="utf-8")
+    with pytest.raises(InventoryError, match="line 1: the header row names Path twice"):
+        read_filehash(path)

@@ -8,7 +8,8 @@ but PowerShell (`<tenant-id>.hashes.csv`, written in the deploy root's folder):
 A CSV with a header row naming `Hash` and `Path` (an `Algorithm` column, when there, must say SHA256; other
 columns are ignored), a UTF-8 byte order mark allowed. Paths are relative to the deploy root: `\\` becomes
 `/`, a leading `.\\` is dropped, case is kept; a drive (`C:`), a rooted or UNC path, or `..` is refused,
-naming the line. Like a `sha256sum` listing it has no sizes, content hashes or config values; its digest is
+naming the line, and so are two paths that differ only in case (one file on Windows), a name ending in a
+dot or a space, and a header naming a column twice. Like a `sha256sum` listing it has no sizes, content hashes or config values; its digest is
 the SHA-256 of the file's bytes.
 """
 
@@ -41,9 +42,13 @@ def read_filehash(path: Path) -> Inventory:
     names = [h.strip().lower() for h in header]
     if "hash" not in names or "path" not in names:
         raise InventoryError("the header row must name the columns Hash and Path (Get-FileHash | Export-Csv)", source=path, where="line 1")
+    twice = sorted({n for n in names if names.count(n) > 1 and n in ("hash", "path", "algorithm")})
+    if twice:
+        raise InventoryError(f"the header row names {twice[0].capitalize()} twice", source=path, where="line 1")
     at_hash, at_path = names.index("hash"), names.index("path")
     at_algorithm = names.index("algorithm") if "algorithm" in names else None
     files: dict[str, FileRecord] = {}
+    folded: dict[str, str] = {}
     for number, row in enumerate(rows, start=2):
         if not row or all(not cell.strip() for cell in row):
             continue
@@ -58,6 +63,9 @@ def read_filehash(path: Path) -> Inventory:
         name = _relative(row[at_path], path, where)
         if name in files:
             raise InventoryError(f"path {shown(name)} listed twice", source=path, where=where)
+        other = folded.setdefault(name.casefold(), name)
+        if other != name:  # one file on Windows, whose names ignore case: a listing of it cannot hold both
+            raise InventoryError(f"path {shown(name)} is {shown(other)} in another case: listed twice", source=path, where=where)
         files[name] = FileRecord(None, digest.lower(), None)
     return listing_inventory(path, path.name[: -len(SUFFIX)], "Get-FileHash", data, files)
 
@@ -70,4 +78,7 @@ def _relative(raw: str, path: Path, where: str) -> str:
     name = raw.replace("\\", "/")
     while name.startswith("./"):
         name = name[2:]
-    return check_relpath(name, source=path, where=where, error=InventoryError)
+    name = check_relpath(name, source=path, where=where, error=InventoryError)
+    if any(part.endswith((".", " ")) for part in name.split("/")):  # Windows drops them: another name for another file
+        raise InventoryError(f"path {shown(name)} has a name ending in a dot or a space, which Windows never lists", source=path, where=where)
+    return name
