@@ -324,7 +324,8 @@ def test_gate_exits_1_and_says_what_blocks_where_and_what_next(demo_root):
     assert "  141305 川崎市: app/custom/Link.java" in lines  # the uncatalogued warning
     assert not any(line.startswith("  141305 川崎市:") and "DEMO" in line for line in lines)
     assert lines[-2] == "Next: apply the fixes and collect new inventories, or waive them in drift-policy.yaml with a reason, approver and expiry."
-    assert lines[-1] == "Next: collect an inventory for 131211 (drift collect ROOT --tenant ID)."
+    assert lines[-1] == ("Next: collect an inventory for 131211 (drift collect ROOT --tenant ID, or python3 drift-collect.pyz ROOT --tenant ID "
+                         "--out ID.json where drift is not installed; see README, Collecting).")
     assert result.stderr == ""
 
 

@@ -212,7 +212,8 @@ def _next_steps(result: GateResult, blocking: list[TenantGate]) -> Iterator[str]
         yield f"Next: collect and sign the inventory of {_listed(refused, 5)} again, with a key the trust file allows for the tenant."
     without = [t.id for t in blocking if not t.has_inventory]
     if without:
-        yield f"Next: collect an inventory for {_listed(without, 5)} (drift collect ROOT --tenant ID)."
+        yield (f"Next: collect an inventory for {_listed(without, 5)} (drift collect ROOT --tenant ID, or python3 drift-collect.pyz "
+               "ROOT --tenant ID --out ID.json where drift is not installed; see README, Collecting).")
     if any(t.uncatalogued and t.reasons for t in blocking) and result.policy.uncatalogued == UNCATALOGUED_BLOCK:
         yield "Next: have the uncatalogued files reviewed and removed, or let them warn (uncatalogued: warn)."
     if result.expiring:
