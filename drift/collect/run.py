@@ -7,11 +7,14 @@ touches and honest about what it could not see:
 - every file is opened relative to its folder's descriptor, and only if it is still the regular file the
   walk saw, every folder above it still the walk's folder (`drift.collect.walk.Folders`); its content, archive
   content hash and config values all come from that one descriptor, read no further than the size `fstat`
-  gave it (a file that grew shows in its stat after the read). A file or folder that changed kind or identity since the walk is
-  listed as unreadable with the reason ("changed kind during collection: now a symbolic link", "replaced
-  during collection (another inode)"): never hashed, never followed, and nothing blocks;
-- files are hashed by a pool of threads (hashlib and zlib release the GIL on large buffers), read in 1 MiB
-  blocks; archives by forked worker processes, which use the root descriptor they inherit;
+  gave it (a file that grew shows in its name's stat after the read; see `drift.collect.readfile`). A file
+  or folder that changed kind or identity since the walk is listed as unreadable with the reason ("changed
+  kind during collection: now a symbolic link", "replaced during collection (another inode)"): never
+  hashed, never followed, and nothing blocks;
+- files are hashed in batches (about 8 MB or 256 files) by forked worker processes, which inherit the
+  folder descriptors and every batch, and are sent only a batch's number; where there is no `fork`
+  (Windows), by threads (hashlib and zlib release the GIL on large buffers); an archive whose bytes the
+  catalog lists is hashed, not inflated;
 - a file whose size, modification time or change time moves while it is read, or whose name or folders no
   longer lead to it afterwards, is read again, a few times, then recorded as unreadable ("changed while
   being read"), and the inventory says it was taken while files changed;
