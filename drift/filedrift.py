@@ -43,7 +43,8 @@ class Unknown(NamedTuple):
 
 
 UNREAD_NOTE = "could not be read"
-OUTSIDE_NOTE = "a link to a file outside the deploy root"
+OUTSIDE_NOTE = "a link to no file of the deploy root that the collector listed"
+SPECIAL_NOTE = "a FIFO or device named like an archive"
 NO_CONTENT_NOTE = "an archive without a content hash whose bytes no release has"
 CONTENT_UNKNOWN_NOTE = (
     "collected without a content hash, as a catalogued release's bytes, but no release of this catalog has those bytes: "
@@ -155,17 +156,23 @@ class ReleaseIndex:
         return replace(inventory, files=table.with_content(added)) if added else inventory
 
     def unknown_content(self, inventory: Inventory) -> dict[str, Unknown]:
-        """The files at paths no release knows whose content a scan cannot know, where a stale copy could
-        hide (`drift.verdict.content_unknown`): unreadable files, links that lead outside the deploy root, and
-        archives without a content hash whose bytes no release has (after `with_release_content`)."""
+        """The entries at paths no release knows whose content a scan cannot know, where a stale copy of an
+        archive could hide (`drift.verdict.content_unknown`): an unreadable file named like an archive or
+        whose name the inventory could not record, a FIFO or device named like an archive, a link named like
+        an archive that does not lead to a listed file, and an archive (by name or by its first bytes)
+        without a content hash whose bytes no release has (after `with_release_content`). Unreadable logs,
+        links to log folders and the like are not counted: they are no place a product loads code from."""
         known = self._known
         table = FileTable.of(inventory.files)
         unknown: dict[str, Unknown] = {}
-        for path in inventory.unreadable:
-            if path not in known:
+        for path, item in inventory.unreadable.items():
+            if path not in known and (is_archive_name(path) or item.reason.startswith("file name ")):
                 unknown[path] = Unknown(False, UNREAD_NOTE)
+        for path in inventory.skipped:
+            if path not in known and is_archive_name(path):
+                unknown[path] = Unknown(False, SPECIAL_NOTE)
         for path, link in inventory.links.items():
-            if link.outside and path not in known:
+            if path not in known and is_archive_name(path) and (link.outside or _link_target(path, link.target, inventory.links) not in table):
                 unknown[path] = Unknown(False, OUTSIDE_NOTE)
         archives = inventory.content_errors if inventory.collected_at is not None else (  # a listing: no content hash at all
             p for p in table.paths if p not in known and is_archive_name(p)
@@ -341,3 +348,24 @@ def _probes(sha_masks: Mapping[tuple[str, str], int], every: int) -> tuple[tuple
             if len(probes) == MAX_PROBES or len(groups) == every.bit_count():
                 break
     return tuple(probes)
+
+
+def _link_target(path: str, target: str, links: Mapping[str, object]) -> str:
+    """The path, relative to the deploy root, of the file a link at `path` leads to, walked one name at a
+    time from the link's folder; "" when the target is absolute, leaves the root, or passes through another
+    link (which the collector never follows, so where it leads is unknown)."""
+    if target.startswith("/") or "\\" in target:
+        return ""
+    parts = path.split("/")[:-1]
+    for name in target.split("/"):
+        if name in ("", "."):
+            continue
+        if name == "..":
+            if not parts:
+                return ""
+            parts.pop()
+            continue
+        parts.append(name)
+        if "/".join(parts) in links:
+            return ""
+    return "/".join(parts)

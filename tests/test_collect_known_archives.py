@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
-from drift.filedrift import CONTENT_UNKNOWN_NOTE, NO_CONTENT_NOTE, OUTSIDE_NOTE, UNREAD_NOTE
+from drift.filedrift import CONTENT_UNKNOWN_NOTE, NO_CONTENT_NOTE, OUTSIDE_NOTE, SPECIAL_NOTE, UNREAD_NOTE
 from drift.inventory.model import CONTENT_FROM_CATALOG
 from tests.builders import make_jar, tok, write_yaml
 from tests.builders import run_cli as run
@@ -177,3 +178,46 @@ def test_hiding_a_stale_copy_from_the_collector_never_makes_its_fix_applied(site
     found = _removal(site)
     assert (found["status"], found["reason"]) == ("unverifiable", f"{path}: {note}: a stale copy there cannot be ruled out")
     assert run(site, "gate", "--tenant", TENANT).exit_code == 1
+
+
+@pytest.mark.parametrize("how", ["a link through a link", "a FIFO"])
+def test_a_link_or_special_file_named_like_the_jar_is_counted(site: Path, tmp_path: Path, how: str) -> None:
+    _removal_fix(site)
+    ext = site / "tree" / "lib" / "ext"
+    ext.mkdir()
+    (ext / "elsewhere.jar").write_bytes(make_jar({"benign/B.class": b"b"}))  # what the link's text seems to name
+    if how == "a link through a link":
+        (tmp_path / "elsewhere.jar").write_bytes(LEGACY_REBUILT)  # what it really leads to, beside the tree
+        (ext / "up").symlink_to("../..")
+        (ext / "legacy-old.jar").symlink_to("up/../elsewhere.jar")
+        note = OUTSIDE_NOTE
+    else:
+        os.mkfifo(ext / "legacy-old.jar")
+        note = SPECIAL_NOTE
+    _collect(site)
+    found = _removal(site)
+    assert (found["status"], found["reason"]) == ("unverifiable", f"lib/ext/legacy-old.jar: {note}: a stale copy there cannot be ruled out")
+
+
+def test_a_stale_jar_under_another_name_is_known_by_its_first_bytes(site: Path) -> None:
+    _removal_fix(site)
+    (site / "tree" / "lib" / "ext").mkdir()
+    (site / "tree" / "lib" / "ext" / "legacy-old.dat").write_bytes(LEGACY_REBUILT)  # Java 8's lib/ext loads any file
+    inventory = _collect(site)
+    assert "content_sha256" in {f["path"]: f for f in inventory["files"]}["lib/ext/legacy-old.dat"]
+    found = _removal(site)
+    assert (found["status"], found["evidence"][0]["found_at"]) == ("missing", "lib/ext/legacy-old.dat")
+
+
+def test_ordinary_unknowns_of_an_honest_tree_block_nothing(site: Path, tmp_path: Path) -> None:
+    """A link to a log folder outside the root and a log file the collector cannot read are no place code
+    is loaded from: the removal fix stays applied."""
+    _removal_fix(site)
+    (tmp_path / "var-log").mkdir()
+    (site / "tree" / "logs").symlink_to(tmp_path / "var-log")
+    (site / "tree" / "app.log").write_text("busy\n", encoding="utf-8")
+    os.chmod(site / "tree" / "app.log", 0)
+    inventory = _collect(site)
+    assert inventory["links"] and (inventory["unreadable"] or os.geteuid() == 0)
+    assert _removal(site)["status"] == "applied"
+    assert run(site, "gate", "--tenant", TENANT).exit_code == 0

@@ -24,6 +24,8 @@ from drift.inventory.model import CONTENT_FROM_CATALOG, FileRecord
 _BUFFER = 1 << 20
 _IN_MEMORY = 64 << 20
 """Archives and config files up to this size are read into memory once (for both hashes, or for the values)."""
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+"""How a zip file starts (a local header, or the end record of an empty zip), whatever its name."""
 ATTEMPTS = 3
 """Reads of a file that keeps changing before it is recorded as unstable."""
 
@@ -113,7 +115,7 @@ def _read_once(
 ) -> Outcome:
     """Hash the open file once, reading at most its `fstat` size; raise `_Unstable` when it
     changed meanwhile, or when its name or a folder above it no longer leads to it afterwards. An archive
-    whose sha256 is in `known` is not inflated."""
+    (by its name, or by its first bytes) whose sha256 is in `known` is not inflated."""
     size = before.st_size
     archive = is_archive_name(entry.rel)
     keep = (archive or bool(keys)) and size <= _IN_MEMORY
@@ -129,7 +131,10 @@ def _read_once(
         digest.update(data)
     else:
         left = size
+        first = True
         while left > 0 and (chunk := os.read(fd, min(_BUFFER, left))):
+            if first:  # a zip under another name (`legacy.dat`) is an archive all the same: Java loads it
+                archive, first = chunk.startswith(_ZIP_MAGIC), False
             digest.update(chunk)
             left -= len(chunk)
     if left:
