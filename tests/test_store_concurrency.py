@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pytest
 
-import drift.store as store_module
+import drift.database as database_module
+from drift.database import busy_timeout
 from drift.errors import InputError, OperationalError
-from drift.store import PENDING, SCHEMA_VERSION, Store, busy_timeout
+from drift.schema import PENDING, SCHEMA_VERSION
+from drift.store import Store
 from tests.builders import write_yaml
 from tests.demo import RELEASES, tenant_row, write_release_inventory
 from tests.test_cli import run
@@ -313,13 +315,13 @@ def test_a_migration_that_fails_leaves_the_old_schema(demo_root, tmp_path, monke
     db = tmp_path / "drift.db"
     schema_1_database(demo_root, db)
     before = schema(db)
-    add_runs = store_module.MIGRATIONS[1]
+    add_runs = database_module.MIGRATIONS[1]
 
     def half(database, path):
         add_runs(database, path)  # runs created and filled, then the disk fills up
         raise OSError("disk full")
 
-    monkeypatch.setattr(store_module, "MIGRATIONS", (store_module.MIGRATIONS[0], half))
+    monkeypatch.setattr(database_module, "MIGRATIONS", (database_module.MIGRATIONS[0], half))
     with pytest.raises(OSError, match="disk full"):
         Store(db)
     assert schema(db) == before

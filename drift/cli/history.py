@@ -7,10 +7,11 @@ from pathlib import Path
 import click
 
 from drift.cli.options import db_option
+from drift.database import TIMEOUT_ENV
 from drift.formats.history import DIFF_FORMATS, HISTORY_FORMATS
 from drift.history import diff as diff_runs
 from drift.history import history as history_of
-from drift.store import TIMEOUT_ENV, Store
+from drift.store import Store
 
 _REFS = (
     "A scan is named by its id, a unique prefix of it (the 12 hex digits tables show), `latest`, or REF~N: the Nth run "
