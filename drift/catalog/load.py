@@ -2,32 +2,27 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-import json
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from drift.catalog.fastrelease import Row, parse_release
+from drift.catalog.fields import check_keys, date_at, line_at, mapping_at, string_at, strings_at
+from drift.catalog.fixfile import read_fix
 from drift.catalog.model import (
-    SEVERITIES,
-    Applicability,
     Catalog,
-    ConfigCheck,
-    FileEntry,
     Fix,
     Release,
     ReleaseFile,
-    Variant,
     version_key,
 )
 from drift.errors import CatalogError, OperationalError
-from drift.hashes import ABSENT, check_hex, check_token
+from drift.hashes import check_hex
 from drift.paths import MAX_INPUT, check_paths, check_relpath, read_regular
 from drift.yamlio import load_yaml
 
@@ -35,7 +30,6 @@ T = TypeVar("T")
 
 CATALOG_FORMAT = "drift-catalog/1"
 RELEASE_FORMAT = "drift-release/1"
-FIX_FORMAT = "drift-fix/1"
 
 MODULE_MAX = 64
 """Characters of a module name, at most."""
@@ -112,12 +106,12 @@ def _head(root: Path) -> tuple[Path, str, list[str], dict[str, str]]:
     head_path = root / "catalog.yaml"
     if not head_path.is_file():
         raise CatalogError("no catalog.yaml: not a catalog folder", source=root)
-    head = _mapping(load_yaml(head_path, CatalogError), head_path, "")
-    _keys(head, head_path, "", required={"product", "lines"}, optional={"format", "forked_from"})
+    head = mapping_at(load_yaml(head_path, CatalogError), head_path, "")
+    check_keys(head, head_path, "", required={"product", "lines"}, optional={"format", "forked_from"})
     if "format" in head and head["format"] != CATALOG_FORMAT:
         raise CatalogError(f"unknown format {head['format']!r}, expected {CATALOG_FORMAT!r}", source=head_path, where="format")
-    product = _string(head["product"], head_path, "product")
-    lines = _string_list(head["lines"], head_path, "lines")
+    product = string_at(head["product"], head_path, "product")
+    lines = strings_at(head["lines"], head_path, "lines")
     if not lines:
         raise CatalogError("at least one line is needed", source=head_path, where="lines")
     if len(set(lines)) != len(lines):
@@ -130,7 +124,7 @@ def load_config_keys(root: str | Path) -> frozenset[tuple[str, str]]:
     `load_catalog` reads it, without the release manifests (what a collection needs, quickly)."""
     root = Path(root)
     _, _, lines, _ = _head(root)
-    fixes = [_fix(path, lines) for path in _catalog_files(root / "fixes", depth=1)]
+    fixes = [read_fix(path, lines) for path in _catalog_files(root / "fixes", depth=1)]
     return frozenset((c.file, c.key) for fix in fixes for v in fix.variants for c in v.config)
 
 
@@ -142,7 +136,7 @@ def _fixes_and_digest(
     fixes: list[Fix | CatalogError] = []
     for path in fix_files:
         try:
-            fixes.append(_fix(path, lines))
+            fixes.append(read_fix(path, lines))
         except CatalogError as exc:
             fixes.append(exc)
             return fixes, ""  # nothing after it is looked at, and the error is raised first
@@ -236,14 +230,14 @@ def _release(path: Path, lines: list[str], made: _Made) -> Release:
     except (OSError, UnicodeDecodeError) as exc:
         raise CatalogError(f"cannot read as UTF-8: {exc}", source=path) from exc
     fast = parse_release(text, made[0])
-    doc = dict(_mapping(fast[0] if fast is not None else load_yaml(path, CatalogError), path, ""))
+    doc = dict(mapping_at(fast[0] if fast is not None else load_yaml(path, CatalogError), path, ""))
     if fast is not None:
         doc["files"] = fast[1]
-    _keys(doc, path, "", required={"format", "line", "version", "files"}, optional={"date", "notes"})
+    check_keys(doc, path, "", required={"format", "line", "version", "files"}, optional={"date", "notes"})
     if doc["format"] != RELEASE_FORMAT:
         raise CatalogError(f"unknown format {doc['format']!r}, expected {RELEASE_FORMAT!r}", source=path, where="format")
-    line = _line(doc["line"], path, "line", lines)
-    version = _string(doc["version"], path, "version")
+    line = line_at(doc["line"], path, "line", lines)
+    version = string_at(doc["version"], path, "version")
     if path.parent.name != line:
         raise CatalogError(f"line {line!r} does not match its folder {path.parent.name!r}", source=path, where="line")
     if path.stem != version:
@@ -254,7 +248,7 @@ def _release(path: Path, lines: list[str], made: _Made) -> Release:
     if not raw_files:
         raise CatalogError("a release with no files: nothing could be judged against it", source=path, where="files")
     files = _release_files_fast(raw_files, path, made[1]) if fast is not None else _release_files(raw_files, path)
-    return Release(line=line, version=version, date=_date(doc.get("date"), path, "date"), files=files, source=str(path))
+    return Release(line=line, version=version, date=date_at(doc.get("date"), path, "date"), files=files, source=str(path))
 
 
 def _release_files(raw_files: list[Any], path: Path) -> tuple[ReleaseFile, ...]:
@@ -262,14 +256,14 @@ def _release_files(raw_files: list[Any], path: Path) -> tuple[ReleaseFile, ...]:
     seen: set[str] = set()
     for i, item in enumerate(raw_files):
         where = f"files[{i}]"
-        entry = _mapping(item, path, where)
-        _keys(entry, path, where, required={"path", "kind", "sha256"}, optional={"content_sha256", "module"})
+        entry = mapping_at(item, path, where)
+        check_keys(entry, path, where, required={"path", "kind", "sha256"}, optional={"content_sha256", "module"})
         rel = check_relpath(entry["path"], source=path, where=f"{where}.path", error=CatalogError)
         if rel in seen:
             raise CatalogError(f"path {rel!r} listed twice", source=path, where=f"{where}.path")
         seen.add(rel)
         content = entry.get("content_sha256")
-        kind = _string(entry["kind"], path, f"{where}.kind")
+        kind = string_at(entry["kind"], path, f"{where}.kind")
         sha256 = check_hex(entry["sha256"], source=path, where=f"{where}.sha256", error=CatalogError)
         content = None if content is None else check_hex(content, source=path, where=f"{where}.content_sha256", error=CatalogError)
         module = entry.get("module")
@@ -300,164 +294,10 @@ def _release_files_fast(rows: list[Row], path: Path, made: dict[Row, ReleaseFile
     return tuple(files)  # type: ignore[arg-type]
 
 
-def _fix(path: Path, lines: list[str]) -> Fix:
-    doc = _mapping(load_yaml(path, CatalogError), path, "")
-    _keys(
-        doc,
-        path,
-        "",
-        required={"format", "id", "title", "severity", "variants"},
-        optional={"published", "aliases", "applies_to", "references", "description"},
-    )
-    if doc["format"] != FIX_FORMAT:
-        raise CatalogError(f"unknown format {doc['format']!r}, expected {FIX_FORMAT!r}", source=path, where="format")
-    fix_id = _string(doc["id"], path, "id")
-    if path.stem != fix_id:
-        raise CatalogError(f"id {fix_id!r} does not match the file name {path.name!r}", source=path, where="id")
-    severity = _string(doc["severity"], path, "severity")
-    if severity not in SEVERITIES:
-        raise CatalogError(f"severity {severity!r} is not one of {', '.join(SEVERITIES)}", source=path, where="severity")
-    raw_variants = doc["variants"]
-    if not isinstance(raw_variants, list):
-        raise CatalogError("must be a list", source=path, where="variants")
-    return Fix(
-        id=fix_id,
-        title=_string(doc["title"], path, "title"),
-        severity=severity,
-        published=_date(doc.get("published"), path, "published"),
-        aliases=tuple(_string_list(doc.get("aliases", []), path, "aliases")),
-        applies_to=_applicability(doc.get("applies_to"), path),
-        variants=tuple(_variant(v, path, f"variants[{i}]", lines) for i, v in enumerate(raw_variants)),
-        source=str(path),
-    )
-
-
-def _variant(raw: Any, path: Path, where: str, lines: list[str]) -> Variant:
-    doc = _mapping(raw, path, where)
-    _keys(doc, path, where, required={"line", "files"}, optional={"fixed_in", "config", "commits"})
-    fixed_in = doc.get("fixed_in")
-    raw_files = doc["files"]
-    if not isinstance(raw_files, list):
-        raise CatalogError("must be a list", source=path, where=f"{where}.files")
-    entries: list[FileEntry] = []
-    seen: set[str] = set()
-    for i, item in enumerate(raw_files):
-        at = f"{where}.files[{i}]"
-        entry = _mapping(item, path, at)
-        _keys(entry, path, at, required={"path", "fixed", "unfixed"}, optional=set())
-        rel = check_relpath(entry["path"], source=path, where=f"{at}.path", error=CatalogError)
-        if rel in seen:
-            raise CatalogError(f"path {rel!r} listed twice in one variant", source=path, where=f"{at}.path")
-        seen.add(rel)
-        fixed = _tokens(entry["fixed"], path, f"{at}.fixed")
-        unfixed = _tokens(entry["unfixed"], path, f"{at}.unfixed")
-        for j, value in enumerate(unfixed):
-            if value != ABSENT and value in fixed:
-                raise CatalogError(f"hash {value} is in both fixed and unfixed", source=path, where=f"{at}.unfixed[{j}]")
-        entries.append(FileEntry(path=rel, fixed=fixed, unfixed=unfixed))
-    raw_config = doc.get("config", [])
-    if not isinstance(raw_config, list):
-        raise CatalogError("must be a list", source=path, where=f"{where}.config")
-    checks: list[ConfigCheck] = []
-    for i, item in enumerate(raw_config):
-        at = f"{where}.config[{i}]"
-        entry = _mapping(item, path, at)
-        _keys(entry, path, at, required={"file", "key", "expect"}, optional=set())
-        expect = entry["expect"]
-        if not isinstance(expect, str):
-            hint = f', e.g. "{json.dumps(expect)}"' if isinstance(expect, (bool, int, float)) else ""
-            raise CatalogError(f"must be a string: quote the value as the config file spells it{hint}", source=path, where=f"{at}.expect")
-        checks.append(
-            ConfigCheck(
-                file=check_relpath(entry["file"], source=path, where=f"{at}.file", error=CatalogError),
-                key=_string(entry["key"], path, f"{at}.key"),
-                expect=expect,
-            )
-        )
-    return Variant(
-        line=_line(doc["line"], path, f"{where}.line", lines),
-        fixed_in=None if fixed_in is None else _string(fixed_in, path, f"{where}.fixed_in"),
-        files=tuple(entries),
-        config=tuple(checks),
-    )
-
-
-def _applicability(raw: Any, path: Path) -> Applicability:
-    if raw is None:
-        return Applicability()
-    doc = _mapping(raw, path, "applies_to")
-    _keys(doc, path, "applies_to", required=set(), optional={"editions", "modules"})
-    editions = doc.get("editions")
-    modules = doc.get("modules")
-    return Applicability(
-        editions=None if editions is None else frozenset(_string_list(editions, path, "applies_to.editions")),
-        modules=None if modules is None else frozenset(_string_list(modules, path, "applies_to.modules")),
-    )
-
-
 def _forked_from(raw: Any, path: Path, lines: list[str]) -> dict[str, str]:
-    doc = _mapping(raw, path, "forked_from")
+    doc = mapping_at(raw, path, "forked_from")
     result: dict[str, str] = {}
     for child, parent in doc.items():
         where = f"forked_from.{child}"
-        result[_line(child, path, where, lines)] = _line(parent, path, where, lines)
+        result[line_at(child, path, where, lines)] = line_at(parent, path, where, lines)
     return result
-
-
-def _tokens(raw: Any, path: Path, where: str) -> tuple[str, ...]:
-    if not isinstance(raw, list):
-        raise CatalogError("must be a list of hashes", source=path, where=where)
-    tokens = tuple(check_token(v, source=path, where=f"{where}[{i}]", error=CatalogError) for i, v in enumerate(raw))
-    if len(set(tokens)) != len(tokens):
-        raise CatalogError("a hash is listed twice", source=path, where=where)
-    return tokens
-
-
-def _mapping(raw: Any, path: Path, where: str) -> Mapping[str, Any]:
-    if not isinstance(raw, dict):
-        raise CatalogError(f"must be a mapping, not {type(raw).__name__}", source=path, where=where or None)
-    return raw
-
-
-def _keys(doc: Mapping[str, Any], path: Path, where: str, *, required: set[str], optional: set[str]) -> None:
-    prefix = f"{where}." if where else ""
-    for key in doc:
-        if key not in required and key not in optional:
-            raise CatalogError("unknown key", source=path, where=f"{prefix}{key}")
-    for key in sorted(required):
-        if key not in doc:
-            raise CatalogError("required field is missing", source=path, where=f"{prefix}{key}")
-
-
-def _string(raw: Any, path: Path, where: str) -> str:
-    if not isinstance(raw, str) or not raw.strip():
-        raise CatalogError(f"must be a non-empty string, not {raw!r}", source=path, where=where)
-    return raw
-
-
-def _string_list(raw: Any, path: Path, where: str) -> list[str]:
-    if not isinstance(raw, list):
-        raise CatalogError("must be a list of strings", source=path, where=where)
-    return [_string(v, path, f"{where}[{i}]") for i, v in enumerate(raw)]
-
-
-def _line(raw: Any, path: Path, where: str, lines: list[str]) -> str:
-    line = _string(raw, path, where)
-    if line not in lines:
-        raise CatalogError(f"line {line!r} is not in catalog.yaml (lines: {', '.join(lines)})", source=path, where=where)
-    return line
-
-
-def _date(raw: Any, path: Path, where: str) -> dt.date | None:
-    if raw is None:
-        return None
-    if isinstance(raw, dt.datetime):
-        return raw.date()
-    if isinstance(raw, dt.date):
-        return raw
-    if isinstance(raw, str):
-        try:
-            return dt.date.fromisoformat(raw)
-        except ValueError:
-            pass
-    raise CatalogError(f"must be a date (YYYY-MM-DD), not {raw!r}", source=path, where=where)

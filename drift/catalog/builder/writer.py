@@ -11,7 +11,8 @@ from pathlib import Path
 
 from drift.catalog.builder.assemble import Built, BuiltFix, BuiltRelease
 from drift.catalog.fastrelease import plain_string
-from drift.catalog.load import CATALOG_FORMAT, FIX_FORMAT, RELEASE_FORMAT
+from drift.catalog.fixfile import FIX_FORMAT
+from drift.catalog.load import CATALOG_FORMAT, RELEASE_FORMAT
 from drift.errors import InputError, OperationalError
 
 _PLAIN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./+-]*")
