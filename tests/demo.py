@@ -150,3 +150,15 @@ def write_release_inventory(folder: Path, tenant: str, line: str, version: str, 
 def tenant_row(tid: str, line: str, *, edition: str = "seirei", modules: tuple[str, ...] = ("konbini",), name: str = "") -> dict:
     """A registry row."""
     return {"id": tid, "name": name or f"tenant {tid}", "prefecture": "福岡県", "edition": edition, "line": line, "modules": list(modules)}
+
+
+def demo_site(root: Path, tenant: str = "402206", version: str = "2.2") -> Path:
+    """In `root` (which holds the demo catalog, `manifests/`): a registry of one konbini tenant on line 2.x, and
+    `tree/`, release `version` of 2.x deployed as it was released. Returns `root`."""
+    write_yaml(root / "inventory" / "tenants.yaml", [
+        {"id": tenant, "name": "宗像市", "prefecture": "福岡県", "edition": "seirei", "line": "2.x", "modules": ["konbini"]},
+    ])
+    for path, data in release_files("2.x", version).items():
+        (root / "tree" / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / "tree" / path).write_bytes(data)
+    return root

@@ -19,7 +19,7 @@ from drift.trust.inventories import sign_inventory
 from drift.trust.keys import load_signing_key
 from tests.builders import redigest, write_yaml
 from tests.builders import run_cli as run
-from tests.demo import release_files
+from tests.demo import demo_site
 from tests.test_bundle import PYTHON39
 
 TENANT = "402206"
@@ -35,13 +35,7 @@ def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def site(demo_root: Path) -> Path:
-    write_yaml(demo_root / "inventory" / "tenants.yaml", [
-        {"id": TENANT, "name": "宗像市", "prefecture": "福岡県", "edition": "seirei", "line": "2.x", "modules": ["konbini"]},
-    ])
-    tree = demo_root / "tree"
-    for path, data in release_files("2.x", "2.2").items():
-        (tree / path).parent.mkdir(parents=True, exist_ok=True)
-        (tree / path).write_bytes(data)
+    demo_site(demo_root)
     assert run(demo_root, "key", "generate", "--out", "munakata").exit_code == 0
     assert run(demo_root, "key", "generate", "--out", "stranger").exit_code == 0
     write_yaml(demo_root / "trust.yaml", {"require": ["inventory"], "keys": [

@@ -16,7 +16,7 @@ from drift.filedrift import CONTENT_UNKNOWN_NOTE, NO_CONTENT_NOTE, OUTSIDE_NOTE,
 from drift.inventory.model import CONTENT_FROM_CATALOG
 from tests.builders import make_jar, tok, write_yaml
 from tests.builders import run_cli as run
-from tests.demo import file_bytes, release_files
+from tests.demo import demo_site, file_bytes
 
 TENANT = "402206"
 ZEROS = "0" * 64
@@ -25,13 +25,7 @@ REBUILT_STALE = make_jar({"demo/Core.class": b"core "}, year=2024, built_by="ten
 
 @pytest.fixture
 def site(demo_root: Path) -> Path:
-    write_yaml(demo_root / "inventory" / "tenants.yaml", [
-        {"id": TENANT, "name": "宗像市", "prefecture": "福岡県", "edition": "seirei", "line": "2.x", "modules": ["konbini"]},
-    ])
-    tree = demo_root / "tree"
-    for path, data in release_files("2.x", "2.2").items():
-        (tree / path).parent.mkdir(parents=True, exist_ok=True)
-        (tree / path).write_bytes(data)
+    demo_site(demo_root)
     return demo_root
 
 

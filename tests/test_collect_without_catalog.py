@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 from tests.builders import run_cli as run
-from tests.builders import write_yaml
-from tests.demo import release_files
+from tests.demo import demo_site
 
 TENANT = "402206"
 
@@ -14,13 +13,7 @@ TENANT = "402206"
 
 
 def test_collect_without_a_catalog_warns_and_the_scan_and_gate_say_to_collect_again(demo_root):
-    write_yaml(demo_root / "inventory" / "tenants.yaml", [
-        {"id": TENANT, "name": "宗像市", "prefecture": "福岡県", "edition": "seirei", "line": "2.x", "modules": ["konbini"]},
-    ])
-    tree = demo_root / "tree"
-    for path, data in release_files("2.x", "2.2").items():
-        (tree / path).parent.mkdir(parents=True, exist_ok=True)
-        (tree / path).write_bytes(data)
+    demo_site(demo_root)
     collected = run(demo_root, "collect", "tree", "--tenant", TENANT, "--catalog", "nowhere")
     assert collected.exit_code == 0
     warning = [line for line in collected.stderr.splitlines() if line.startswith("drift: warning:")]

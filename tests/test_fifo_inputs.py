@@ -12,7 +12,7 @@ import pytest
 
 from tests.builders import run_cli as run
 from tests.builders import write_yaml
-from tests.demo import release_files
+from tests.demo import demo_site
 
 TENANT = "402206"
 
@@ -23,13 +23,7 @@ def drift(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def site(demo_root: Path) -> Path:
-    write_yaml(demo_root / "inventory" / "tenants.yaml", [
-        {"id": TENANT, "name": "宗像市", "prefecture": "福岡県", "edition": "seirei", "line": "2.x", "modules": ["konbini"]},
-    ])
-    tree = demo_root / "tree"
-    for path, data in release_files("2.x", "2.2").items():
-        (tree / path).parent.mkdir(parents=True, exist_ok=True)
-        (tree / path).write_bytes(data)
+    demo_site(demo_root)
     assert run(demo_root, "key", "generate", "--out", "munakata").exit_code == 0
     write_yaml(demo_root / "trust.yaml", {"keys": [
         {"id": "m", "public_key": (demo_root / "munakata.pub").read_text().strip(), "signs": "inventory", "tenants": [TENANT]},
