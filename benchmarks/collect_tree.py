@@ -41,9 +41,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from drift.catalog import load_catalog  # noqa: E402
-from drift.catalog.collectorneeds import collector_needs  # noqa: E402
-from drift.collect.archive import content_sha256  # noqa: E402
+from drift.catalog import load_catalog
+from drift.catalog.collectorneeds import collector_needs
+from drift.collect.archive import content_sha256
 
 RELEASES = 40
 

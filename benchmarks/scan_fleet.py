@@ -29,9 +29,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from drift.inventory.jsonfile import dumps_inventory  # noqa: E402
-from drift.inventory.model import FileRecord  # noqa: E402
-from measure import child  # noqa: E402
+from measure import child
+
+from drift.inventory.jsonfile import dumps_inventory
+from drift.inventory.model import FileRecord
 
 LINES = ("10.x", "11.x", "12.x")
 READER = """
