@@ -34,6 +34,17 @@ def _fix(variants: list[list[tuple[str, str, str]]]) -> dict[str, object]:
     return doc
 
 
+def _reads_what_the_loader_reads_or_refuses(catalog: Path) -> None:
+    """The stdlib reader gives the catalog loader's config keys, or refuses naming the fix file's line."""
+    truth = load_catalog(catalog).config_keys()
+    try:
+        got = catalog_config_keys(catalog)
+    except InputError as exc:
+        assert "F-1.yaml: line " in str(exc)
+    else:
+        assert got == truth
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     variants=st.lists(_checks, min_size=1, max_size=3),
@@ -59,13 +70,7 @@ def test_what_it_reads_is_what_the_loader_reads_or_it_refuses(
     else:
         text = yaml.safe_dump(doc, default_flow_style=flow, indent=indent, sort_keys=sort_keys, allow_unicode=True)
     (catalog / "fixes" / "F-1.yaml").write_text(text, encoding="utf-8")
-    truth = load_catalog(catalog).config_keys()
-    try:
-        got = catalog_config_keys(catalog)
-    except InputError as exc:
-        assert "F-1.yaml: line " in str(exc)
-        return
-    assert got == truth, text
+    _reads_what_the_loader_reads_or_refuses(catalog)
 
 
 def test_the_reference_catalog_is_read_without_yaml() -> None:
@@ -98,14 +103,8 @@ def test_layouts_it_does_not_follow_are_refused_never_read_as_no_key(tmp_path: P
     (tmp_path / "fixes").mkdir()
     (tmp_path / "catalog.yaml").write_text('format: drift-catalog/1\nproduct: p\nlines: ["1.x"]\n', encoding="utf-8")
     (tmp_path / "fixes" / "F-1.yaml").write_text(text, encoding="utf-8")
-    truth = load_catalog(tmp_path).config_keys()
-    try:
-        got = catalog_config_keys(tmp_path)
-    except InputError as exc:
-        assert "F-1.yaml: line " in str(exc)
-    else:
-        assert got == truth
-    assert load_config_keys(tmp_path) == truth
+    _reads_what_the_loader_reads_or_refuses(tmp_path)
+    assert load_config_keys(tmp_path) == load_catalog(tmp_path).config_keys()
 
 
 def test_a_key_with_a_lone_surrogate_is_refused_with_its_line(tmp_path: Path) -> None:

@@ -63,8 +63,8 @@ _CHANGED = "changed while being read"
 
 def hash_batch(batch: list[Entry], folders: Folders, known: frozenset[str], wanted: dict[str, tuple[str, ...]]) -> list[Outcome]:
     """Hash a batch of files. After each read, the file's name must still lead to the file read; the folders
-    above it are checked once for the batch, after every read of it (four `stat` calls a file fewer on a
-    tree three folders deep). A file whose folders fail that check is read again the careful way, which
+    above it are checked once for the batch, after every read of it (a `stat` for each folder above a file
+    fewer, per file). A file whose folders fail that check is read again the careful way, which
     says what changed."""
     outcomes = [hash_file(entry, wanted.get(entry.rel, ()), folders, known, chain=False) for entry in batch]
     read_in = {id(entry.folder): entry.folder for entry, out in zip(batch, outcomes) if out.record is not None}  # the walk shares them

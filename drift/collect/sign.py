@@ -24,10 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from drift.atomic import write_atomic
 from drift.errors import InputError
 from drift.paths import read_regular
-from drift.trust.statement import envelope_json, inventory_statement, now_utc, pae, signature_path
+from drift.trust.statement import envelope_json, fingerprint, inventory_statement, now_utc, pae
 
 PASSPHRASE_VARIABLE = "DRIFT_KEY_PASSPHRASE"
 _MAX_KEY_FILE = 64 << 10
@@ -47,8 +46,7 @@ class Key:
     @property
     def keyid(self) -> str:
         """Its fingerprint as `ssh-keygen -l` prints it: the `keyid` of its signatures."""
-        blob = _string(b"ssh-ed25519") + _string(self.public)
-        return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode("ascii").rstrip("=")
+        return fingerprint(_string(b"ssh-ed25519") + _string(self.public))
 
     def sign(self, message: bytes) -> bytes:
         """The Ed25519 signature of `message`."""
@@ -171,13 +169,6 @@ def _with_cryptography(data: bytes, path: Path) -> Key:
         raise InputError("not an Ed25519 key (ssh-keygen -t ed25519, or drift key generate)", source=path, where="--sign")
     seed = private.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
     return _key(seed, path)
-
-
-def sign_inventory(path: Path, key: Key, now: dt.datetime | None = None) -> Path:
-    """Write `<path>.sig`, vouching for the inventory file at `path` as `drift collect --sign` does."""
-    target = signature_path(path)
-    write_atomic(target, inventory_signature(path.name, path.read_bytes(), key, now))
-    return target
 
 
 def inventory_signature(name: str, data: bytes, key: Key, now: dt.datetime | None = None) -> bytes:

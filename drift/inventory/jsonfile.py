@@ -67,7 +67,8 @@ def dumps_inventory(
     out = ["{\n"]
     for name, value in members:
         if value is None:  # the files, thousands of them: each line formatted directly, as _dump would write it
-            lines = ",\n".join(map(_file_line, sorted(files), map(files.__getitem__, sorted(files))))
+            order = sorted(files)
+            lines = ",\n".join(map(_file_line, order, map(files.__getitem__, order)))
             out.append(f' "files": [\n{lines}\n ],\n' if files else ' "files": [],\n')
         elif isinstance(value, list) and value:
             items = ",\n".join("  " + _dump(item) for item in value)

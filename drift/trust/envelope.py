@@ -66,8 +66,6 @@ def open_signature(sig_path: Path) -> Signed:
         raise TrustError("no signature", source=sig_path) from exc
     except OSError as exc:
         raise TrustError(f"cannot read the signature: {exc.strerror or exc}", source=sig_path) from exc
-    if len(data) > MAX_ENVELOPE:
-        raise TrustError(f"larger than {MAX_ENVELOPE:,} bytes: not a signature", source=sig_path)
     try:
         raw = json.loads(data)
         envelope = Envelope.from_dict(raw)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from pathlib import Path
 
 from drift.inventory.readers import read_inventory
@@ -24,8 +26,5 @@ def inventory_signature(name: str, data: bytes, key: SigningKey, now: dt.datetim
     """The signature file of an inventory named `name` whose bytes are `data` (one the collector just made,
     not yet written: the signature is written first, so that no inventory is ever left without the signature
     it was meant to have)."""
-    import hashlib
-    import json
-
     fields = json.loads(data.decode("utf-8"))
     return sign(inventory_statement(name, hashlib.sha256(data).hexdigest(), fields, now_utc(now)), key)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from drift.atomic import write_atomic
 from drift.errors import TrustError
 from drift.paths import read_regular
 from drift.text import shown
+from drift.trust.statement import fingerprint
 
 PASSPHRASE_VARIABLE = "DRIFT_KEY_PASSPHRASE"
 _MAX_KEY_FILE = 64 << 10
@@ -66,11 +66,6 @@ def public_key(line: str, *, source: str | Path, where: str) -> PublicKey:
     if not isinstance(loaded, Ed25519PublicKey):
         raise TrustError("not an Ed25519 public key", source=source, where=where)
     return PublicKey(f"ssh-ed25519 {parts[1]}", fingerprint(blob))
-
-
-def fingerprint(blob: bytes) -> str:
-    """`SHA256:<unpadded base64>` of a public key's wire form, as `ssh-keygen -l` prints it."""
-    return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode("ascii").rstrip("=")
 
 
 def _public_of(private: Ed25519PrivateKey) -> PublicKey:

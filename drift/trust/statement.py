@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,12 @@ PREDICATE_TYPES = {kind: f"urn:drift-audit:predicate:{kind}:v1" for kind in KIND
 """What each kind of signed thing says, versioned."""
 KIND_OF = {uri: kind for kind, uri in PREDICATE_TYPES.items()}
 SUFFIX = ".sig"
+
+
+def fingerprint(blob: bytes) -> str:
+    """`SHA256:<unpadded base64>` of a public key's wire form, as `ssh-keygen -l` prints it: the `keyid` of
+    every signature drift makes."""
+    return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode("ascii").rstrip("=")
 
 
 def signature_path(path: Path) -> Path:
