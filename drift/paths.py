@@ -97,10 +97,12 @@ def read_regular(path: str | Path, limit: int) -> bytes:
             raise NotARegularFile(0, f"larger than {limit:,} bytes")
         parts = []
         left = limit + 1
-        while left > 0 and (part := os.read(fd, min(left, 1 << 20))):
+        step = st.st_size + 1  # the whole file in one read, as a rule (and one more byte: it may have grown)
+        while left > 0 and (part := os.read(fd, min(left, step))):
             parts.append(part)
             left -= len(part)
-        data = b"".join(parts)
+            step = 1 << 20
+        data = parts[0] if len(parts) == 1 else b"".join(parts)
         if len(data) > limit:
             raise NotARegularFile(0, f"larger than {limit:,} bytes")
         return data

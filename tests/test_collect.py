@@ -282,13 +282,29 @@ def test_the_same_tree_collected_twice_gives_the_same_bytes(root: Path) -> None:
     assert first == second
 
 
-def test_one_job_and_four_jobs_give_the_same_bytes(root: Path) -> None:
+@pytest.mark.parametrize("batch_files", [256, 3], ids=["one-batch", "many-batches"])
+def test_one_job_four_jobs_and_a_walk_made_first_give_the_same_bytes(
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch_files: int
+) -> None:
+    """Many batches: four jobs are worker processes, sent each batch while the walk goes on; one job is a
+    thread. A walk made first (for a progress bar) is hashed the same way."""
+    from drift.collect.walk import walk
+
+    monkeypatch.setattr(drift.collect.run, "_BATCH_FILES", batch_files)
     for i in range(40):
         put(root / f"lib/extra{i:02d}.jar", make_jar({f"X{i}.class": bytes([i]) * 100}))
         put(root / f"app/gen/F{i:02d}.java", f"class F{i} {{}}\n")
+    put(root / "lib/corrupt.jar", b"PK\x03\x04 not really a zip")
+    os.symlink(tmp_path, root / "lib/outside-link")
+    os.mkfifo(root / "logs/pipe")
+    _bytes_file(root / "conf", b"print-\xff.properties", b"x=1\n")
     one = collect(root, "402206", config_keys=KEYS, jobs=1, now=NOW).text
     four = collect(root, "402206", config_keys=KEYS, jobs=4, now=NOW).text
-    assert one == four
+    walked = collect(root, "402206", tree=walk(root), config_keys=KEYS, jobs=4, now=NOW).text
+    assert one == four == walked
+    inventory = read_back(one, tmp_path)
+    assert len(inventory.files) > 80 and inventory.files["app/gen/F07.java"].sha256 == sha(b"class F7 {}\n")
+    assert inventory.links["lib/outside-link"].outside and inventory.skipped["logs/pipe"].kind == "fifo"
 
 
 def test_the_by_path_fallback_gives_the_same_inventory(root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -301,6 +317,7 @@ def test_the_by_path_fallback_gives_the_same_inventory(root: Path, tmp_path: Pat
     _bytes_file(root / "conf", b"print-\xff.properties", b"x=1\n")
     for i in range(3):
         put(root / f"lib/extra{i}.jar", make_jar({f"X{i}.class": bytes([i]) * 100}))
+    monkeypatch.setattr(drift.collect.run, "_BATCH_FILES", 2)  # several batches: worker processes
     by_fd = collect(root, "402206", config_keys=KEYS, jobs=2, now=NOW).text
     monkeypatch.setattr(drift.collect.walk, "FD_RELATIVE", False)
     assert collect(root, "402206", config_keys=KEYS, jobs=2, now=NOW).text == by_fd

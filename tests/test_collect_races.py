@@ -28,6 +28,7 @@ from click.testing import CliRunner
 
 import drift.collect.hashcache
 import drift.collect.readfile
+import drift.collect.run
 import drift.collect.walk
 from drift.cli import main
 from drift.collect import collect
@@ -88,6 +89,13 @@ def put(path: Path, data: bytes) -> None:
 def no_racy_margin(monkeypatch: pytest.MonkeyPatch) -> None:
     """The files were just written; the cache's racy-entry rule (test_hashcache.py) would refuse them all."""
     monkeypatch.setattr(drift.collect.hashcache, "RACY_MARGIN_NS", -60_000_000_000)
+
+
+@pytest.fixture(autouse=True)
+def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two files a batch: these trees then take several batches, so that more than one job means worker
+    processes (forked while the walk goes on) and one job a thread, as on a real tree."""
+    monkeypatch.setattr(drift.collect.run, "_BATCH_FILES", 2)
 
 
 @pytest.fixture(params=[True, False], ids=["fd-relative", "by-path-fallback"])
@@ -291,8 +299,8 @@ def test_a_folder_swapped_for_a_link_while_the_tree_is_walked(
 ) -> None:
     real_list = drift.collect.walk._list
 
-    def list_then_swap(tree, folder, *rest):  # type: ignore[no-untyped-def]
-        real_list(tree, folder, *rest)
+    def list_then_swap(tree, files, folder, *rest):  # type: ignore[no-untyped-def]
+        real_list(tree, files, folder, *rest)
         if not folder:  # the root was listed, `lib` seen as a folder: swap it before it is listed itself
             swap_lib(root)
 
@@ -505,14 +513,17 @@ def test_cli_collect_through_a_swapped_folder_and_config_file_then_restored(
             os.rename(config, tmp_path / "print.properties.real")
             os.symlink(tmp_path / "outside/print.properties", config)
 
-    hook(lambda e: True, attack)
+    # When the config file is opened (the walk, which may still be under way, has listed it, not always lib/).
+    hook(lambda e: e.rel == "conf/print.properties", attack)
     first = CliRunner().invoke(main, args)
     assert first.exit_code == 0, first.output
     inventory = read_json_inventory(out)
     assert_nothing_from_outside(out.read_text(encoding="utf-8"))
     assert_nothing_from_outside(cache_path.read_text(encoding="utf-8"))
-    assert all(rel not in inventory.files for rel in [*LIB, "conf/print.properties"])
+    assert "conf/print.properties" not in inventory.files
     assert "now a symbolic link" in inventory.unreadable["conf/print.properties"].reason
+    # A file of lib/ read before the swap keeps its true hash; one after it is unreadable or never seen.
+    assert all(inventory.files[rel].sha256 == sha(INSIDE[rel]) for rel in LIB if rel in inventory.files)
     assert "files changed during collection" in first.stderr
 
     monkeypatch.setattr(drift.collect.readfile, "_before_open", lambda entry: None)

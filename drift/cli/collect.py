@@ -8,7 +8,7 @@ import click
 
 from drift.atomic import write_atomic
 from drift.catalog.collectorneeds import collector_needs
-from drift.cli.progress import progress
+from drift.cli.progress import progress, progress_shown
 from drift.collect import collect as collect_inventory
 from drift.collect.hashcache import open_cache
 from drift.collect.run import inside
@@ -62,8 +62,9 @@ def collect(
     target = out or Path("inventory") / f"{tenant}.json"
     cache = open_cache(cache_path, rehash=rehash) if cache_path is not None else None
     patterns = [*excludes, *inside(root, target, cache_path)]
-    tree = walk(root, patterns)
-    with progress(tree.size, f"hashing {root}", unit="bytes", files=len(tree.files)) as advance:
+    # A progress bar needs the whole walk first; without one, files are hashed while the walk goes on.
+    tree = walk(root, patterns) if progress_shown() else None
+    with progress(tree.size if tree else 0, f"hashing {root}", unit="bytes", files=len(tree.files) if tree else 0) as advance:
         result = collect_inventory(root, tenant, tree=tree, config_keys=keys, excludes=patterns, jobs=jobs, cache=cache, progress=advance,
                                     known_archives=known)
     if out is None:

@@ -10,6 +10,11 @@ from contextlib import contextmanager
 import click
 
 
+def progress_shown() -> bool:
+    """Whether `progress` draws a bar (stderr is a terminal)."""
+    return sys.stderr.isatty()
+
+
 @contextmanager
 def progress(total: int, label: str, unit: str = "items", files: int = 0) -> Iterator[Callable[[int], None]]:
     """Yield `advance(n)`; draws a bar on stderr only when stderr is a terminal.
@@ -17,7 +22,7 @@ def progress(total: int, label: str, unit: str = "items", files: int = 0) -> Ite
     With `unit="bytes"`, each call is one file of `n` bytes, and the bar shows files and bytes done, the
     rate and the time left.
     """
-    if not sys.stderr.isatty() or total <= 0:
+    if not progress_shown() or total <= 0:
         yield lambda n: None
         return
     started = time.monotonic()

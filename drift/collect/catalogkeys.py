@@ -79,21 +79,27 @@ def catalog_config_keys(catalog: Path) -> frozenset[tuple[str, str]]:
 
 _ARCHIVE_ROW = re.compile(rb'sha256: "([0-9a-f]{64})", content_sha256: "[0-9a-f]{64}"')
 """A release file with a content hash, as `drift catalog build` writes it (`drift.catalog.fastrelease`)."""
-_MARK = b'", content_sha256: "'
+_NAME = b"content_sha256"
+_BEFORE = len(b'sha256: "') + 64 + len(b'", ')
+"""Where an `_ARCHIVE_ROW` starts, before its `_NAME`."""
 
 
-def _archive_rows(data: bytes) -> list[str]:
-    """The sha256 of each `_ARCHIVE_ROW` in a manifest's bytes. Only archive lines carry `_MARK`, so the
-    search jumps from one to the next instead of trying the pattern on every line (a release lists
-    thousands of files, and a catalog dozens of releases)."""
+def _archive_rows(data: bytes) -> tuple[list[str], bool]:
+    """The sha256 of each `_ARCHIVE_ROW` in a manifest's bytes, and whether `content_sha256` also shows
+    elsewhere (another layout). Only archive lines name it, so the search jumps from one to the next
+    instead of trying the pattern on every line (a release lists thousands of files, and a catalog dozens
+    of releases)."""
     rows = []
-    at = data.find(_MARK)
+    other = False
+    at = data.find(_NAME)
     while at >= 0:
-        row = _ARCHIVE_ROW.match(data, at - 73)  # 'sha256: "' (9) and 64 hex digits before the mark
+        row = _ARCHIVE_ROW.match(data, at - _BEFORE) if at >= _BEFORE else None
         if row is not None:
             rows.append(row.group(1).decode("ascii"))
-        at = data.find(_MARK, at + len(_MARK))
-    return rows
+        else:
+            other = True
+        at = data.find(_NAME, at + len(_NAME))
+    return rows, other
 
 
 def catalog_archive_hashes(catalog: Path, read_other: Callable[[Path], Iterable[str]] | None = None) -> frozenset[str]:
@@ -116,8 +122,8 @@ def catalog_archive_hashes(catalog: Path, read_other: Callable[[Path], Iterable[
                 data = read_regular(path, MAX_INPUT)
             except OSError as exc:
                 raise InputError(f"cannot read: {exc.strerror or exc}", source=path) from exc
-            rows = _archive_rows(data)
-            if read_other is not None and len(rows) != data.count(b"content_sha256"):
+            rows, other = _archive_rows(data)
+            if read_other is not None and other:
                 found.update(read_other(path))
             else:
                 found.update(rows)

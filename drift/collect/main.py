@@ -25,7 +25,6 @@ from drift.collect.configfile import YAML_MISSING, yaml_available
 from drift.collect.hashcache import open_cache
 from drift.collect.run import collect, inside
 from drift.collect.sign import inventory_signature, load_key, signer_name
-from drift.collect.walk import walk
 from drift.errors import DriftError, InputError, OperationalError
 from drift.inventory.jsonfile import MAX_PATTERN
 from drift.text import MAX_LINE, bounded, clip, shown
@@ -117,8 +116,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         _say(f"warning: {YAML_MISSING}: the values of YAML config files are not captured")
     cache = open_cache(args.cache, rehash=args.rehash) if args.cache is not None else None
     patterns = [*excludes, *inside(root, args.out, args.cache)]
-    tree = walk(root, patterns)
-    result = collect(root, tenant, tree=tree, config_keys=keys, excludes=patterns, jobs=args.jobs, cache=cache,
+    result = collect(root, tenant, config_keys=keys, excludes=patterns, jobs=args.jobs, cache=cache,
                      known_archives=known)
     data = result.text.encode("utf-8")
     if key is not None:  # the signature first: an inventory is never left without the signature asked for

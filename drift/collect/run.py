@@ -33,8 +33,8 @@ import glob
 import multiprocessing
 import os
 import time
-from collections.abc import Callable, Collection, Generator
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from collections.abc import Callable, Collection, Generator, Iterable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 from drift import __version__
 from drift.collect.archive import ALGORITHM, is_archive_name
 from drift.collect.readfile import Outcome, hash_batch
-from drift.collect.walk import Changed, Entry, Folders, Tree, open_folders, walk
+from drift.collect.walk import Changed, Entry, Folders, Step, Tree, open_folders, walking
 from drift.errors import InputError, OperationalError
 from drift.inventory.jsonfile import dumps_inventory
 from drift.inventory.model import CONTENT_FROM_CATALOG, ConfigValue, FileRecord, Unreadable
@@ -95,26 +95,30 @@ def collect(
     """
     if not root.is_dir():
         raise InputError("not a folder", source=root, where="ROOT")
-    tree = walk(root, excludes) if tree is None else tree
     started_ns = time.time_ns()
-    unreadable = list(tree.unreadable)
-    files: dict[str, FileRecord] = {}
-    values: dict[str, dict[str, str | None]] = {}
-    changing = tree.changed
-    bytes_read = 0
     wanted: dict[str, tuple[str, ...]] = {}
     for file, key in sorted(config_keys):
         wanted[file] = (*wanted.get(file, ()), key)
     try:
-        folders = open_folders(os.path.abspath(root), expect=tree.root)
+        folders = open_folders(os.path.abspath(root), expect=tree.root if tree is not None else None)
     except Changed as exc:
         raise OperationalError(str(exc), source=root) from exc
     except OSError as exc:
         raise OperationalError(f"cannot open: {exc.strerror or exc}", source=root) from exc
-
+    entries: Iterable[Entry]
+    if tree is None:  # its files are hashed while the walk goes on
+        tree = Tree()
+        entries = walking(root, tree, excludes, expect=folders.ident)
+    else:
+        entries = tree.files
+    unreadable: list[Unreadable] = []
+    files: dict[str, FileRecord] = {}
+    values: dict[str, dict[str, str | None]] = {}
+    changing = False
+    bytes_read = 0
     content_errors: list[Unreadable] = []
     known = frozenset(known_archives)
-    results = _hash_all(tree.files, jobs or os.cpu_count() or 1, cache, folders, wanted, known)
+    results = _hash_all(entries, jobs or os.cpu_count() or 1, cache, folders, wanted, known)
     with folders, contextlib.closing(results):  # every worker done before the folders are closed
         for entry, out in results:
             bytes_read += out.read
@@ -131,6 +135,8 @@ def collect(
                 changing = changing or out.changed
             if progress is not None:
                 progress(entry.st.st_size)
+    unreadable += tree.unreadable  # the walk's, complete now
+    changing = changing or tree.changed
     moment = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)  # noqa: UP017 - the collector runs on 3.9 too
     # Not captured (unreadable, unparsed): its config checks then say `unreadable`, never a guessed value.
     config = [ConfigValue(file, key, values[file][key]) for file, keys in wanted.items() if file in values for key in keys]
@@ -155,40 +161,37 @@ def collect(
 
 
 def _hash_all(
-    entries: list[Entry], jobs: int, cache: HashCache | None, folders: Folders, wanted: dict[str, tuple[str, ...]],
+    entries: Iterable[Entry], jobs: int, cache: HashCache | None, folders: Folders, wanted: dict[str, tuple[str, ...]],
     known: frozenset[str] = frozenset(),
 ) -> Generator[tuple[Entry, Outcome], None, None]:
-    """Hash every entry, in completion order. Archives go to forked worker processes: inflating and hashing
-    their entries holds the GIL between small buffers, so threads would share one core. Other files go to
-    threads: hashlib releases the GIL while it hashes a large buffer. A file whose config keys are wanted
-    is always read (its values come from the bytes that are hashed). An archive whose bytes are in `known` is
-    not inflated; a cached archive without a content hash is used only while its bytes are still in `known`."""
-    pending: list[Entry] = []
-    for entry in entries:
-        cached = cache.lookup(entry.rel, entry.st, reuse=entry.rel not in wanted) if cache is not None else None
-        if cached is not None and cached.content_sha256 is None and is_archive_name(entry.rel) and cached.sha256 not in known:
-            cached = None  # skipped for a catalog that knew its bytes; this one does not: inflate it now
-        if cached is not None:
-            skipped = cached.content_sha256 is None and is_archive_name(entry.rel)
-            yield entry, Outcome(cached, note=CONTENT_FROM_CATALOG if skipped else None)
-        else:
-            pending.append(entry)
-    batches = _batches(pending)
-    # Forked before any thread of this pool exists (the first submit starts every worker).
-    processes = _process_pool(jobs, folders, (known, wanted, cache is not None), batches) if len(batches) > 1 else None
-    executor: ThreadPoolExecutor | ProcessPoolExecutor = processes or ThreadPoolExecutor(max_workers=jobs)
-    with executor:
-        futures: dict[Future[Any], list[Entry]]
-        if processes is None:
-            futures = {executor.submit(hash_batch, batch, folders, known, wanted): batch for batch in batches}
-        else:  # a worker has every batch already (forked): it is sent only the batch's number
-            futures = {executor.submit(_hash_in_worker, number): batch for number, batch in enumerate(batches)}
-        try:
-            for future in as_completed(futures):
-                outcomes = future.result() if processes is None else map(_from_wire, future.result())
-                yield from zip(futures[future], outcomes)
-        finally:
-            executor.shutdown(cancel_futures=True)
+    """Hash every entry: a cached one at once, the others in batches, in completion order, each batch sent
+    to the workers as soon as it is full (`entries` may be a walk still under way). A file whose config
+    keys are wanted is always read (its values come from the bytes that are hashed). An archive whose
+    bytes are in `known` is not inflated; a cached archive without a content hash is used only while its
+    bytes are still in `known`. A collection of one batch is hashed here, without workers."""
+    held: list[Entry] | None = None  # the first batch, until a second shows that workers pay
+    pool: _Workers | None = None
+    done: list[tuple[Entry, Outcome]] = []  # entries the cache answered
+    try:
+        for batch in _batches(entries, cache, wanted, known, done):
+            yield from done
+            done.clear()
+            if pool is None and held is None:
+                held = batch
+                continue
+            if pool is None:
+                pool = _Workers(jobs, folders, (known, wanted, cache is not None))
+                pool.submit(held or [])
+                held = None
+            pool.submit(batch)
+        yield from done
+        if held is not None:
+            yield from zip(held, hash_batch(held, folders, known, wanted))
+        if pool is not None:
+            yield from pool.results()
+    finally:
+        if pool is not None:
+            pool.shutdown()
 
 
 _BATCH_BYTES = 8 << 20
@@ -197,36 +200,68 @@ _INFLATE_WEIGHT = 4
 """Inflating and hashing an archive's entries costs about four times hashing its bytes."""
 
 
-def _batches(entries: list[Entry]) -> list[list[Entry]]:
-    """The entries in batches of about `_BATCH_BYTES` of work (or `_BATCH_FILES` files), the heaviest first:
-    one task per file would cost more in scheduling than a small file costs to hash."""
-    batches: list[tuple[int, list[Entry]]] = []
+def _batches(
+    entries: Iterable[Entry], cache: HashCache | None, wanted: dict[str, tuple[str, ...]], known: frozenset[str],
+    done: list[tuple[Entry, Outcome]],
+) -> Iterator[list[Entry]]:
+    """The entries to read in batches of about `_BATCH_BYTES` of work (or `_BATCH_FILES` files), each given
+    as soon as it is full: one task per file would cost more in scheduling than a small file costs to hash.
+    An entry the cache answers is put in `done` instead."""
     batch: list[Entry] = []
     weight = 0
     for entry in entries:
-        cost = entry.st.st_size * (_INFLATE_WEIGHT if is_archive_name(entry.rel) else 1) + 4096
+        cached = cache.lookup(entry.rel, entry.st, reuse=entry.rel not in wanted) if cache is not None else None
+        archive = is_archive_name(entry.rel)
+        if cached is not None and cached.content_sha256 is None and archive and cached.sha256 not in known:
+            cached = None  # skipped for a catalog that knew its bytes; this one does not: inflate it now
+        if cached is not None:
+            skipped = cached.content_sha256 is None and archive
+            done.append((entry, Outcome(cached, note=CONTENT_FROM_CATALOG if skipped else None)))
+            continue
+        cost = entry.st.st_size * (_INFLATE_WEIGHT if archive else 1) + 4096
         if cost >= _BATCH_BYTES:
-            batches.append((cost, [entry]))
+            yield [entry]
             continue
         batch.append(entry)
         weight += cost
         if weight >= _BATCH_BYTES or len(batch) >= _BATCH_FILES:
-            batches.append((weight, batch))
+            yield batch
             batch, weight = [], 0
     if batch:
-        batches.append((weight, batch))
-    batches.sort(key=lambda item: -item[0])
-    return [b for _, b in batches]
+        yield batch
 
 
-def _process_pool(jobs: int, folders: Folders, work: _Work, batches: list[list[Entry]]) -> ProcessPoolExecutor | None:
-    """Worker processes, forked: hashing a small file, and inflating an archive's entries, hold the GIL, so
-    threads would share one core. Where there is no fork (Windows, or a platform whose os module lacks it),
-    threads hash everything: hashlib releases the GIL while it hashes a large buffer."""
-    if jobs < 2 or not hasattr(os, "fork") or "fork" not in multiprocessing.get_all_start_methods():
-        return None
-    context = multiprocessing.get_context("fork")  # fork: `folders` (open descriptors) is inherited, never pickled
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_worker, initargs=(folders, work, batches))
+class _Workers:
+    """Batches hashed by forked worker processes: hashing a small file, and inflating an archive's entries,
+    hold the GIL, so threads would share one core. Where there is no fork (Windows, or a platform whose os
+    module lacks it), or one job, by threads: hashlib releases the GIL while it hashes a large buffer."""
+
+    def __init__(self, jobs: int, folders: Folders, work: _Work) -> None:
+        self._folders, (self._known, self._wanted, _) = folders, work
+        self._futures: dict[Future[Any], list[Entry]] = {}
+        self._processes = jobs >= 2 and hasattr(os, "fork") and "fork" in multiprocessing.get_all_start_methods()
+        if self._processes:  # fork: `folders` (open descriptors) is inherited, never pickled
+            context = multiprocessing.get_context("fork")
+            self._executor: Executor = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_worker, initargs=(folders, work))
+        else:
+            self._executor = ThreadPoolExecutor(max_workers=jobs)
+
+    def submit(self, batch: list[Entry]) -> None:
+        # Worker processes are forked at the first submit, before any thread of this pool exists.
+        future: Future[Any]
+        if self._processes:
+            future = self._executor.submit(_hash_in_worker, _to_task(batch))
+        else:
+            future = self._executor.submit(hash_batch, batch, self._folders, self._known, self._wanted)
+        self._futures[future] = batch
+
+    def results(self) -> Iterator[tuple[Entry, Outcome]]:
+        for future in as_completed(self._futures):
+            outcomes = map(_from_wire, future.result()) if self._processes else future.result()
+            yield from zip(self._futures[future], outcomes)
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(cancel_futures=True)
 
 
 _Work = tuple[frozenset[str], dict[str, tuple[str, ...]], bool]
@@ -234,21 +269,40 @@ _Work = tuple[frozenset[str], dict[str, tuple[str, ...]], bool]
 config keys wanted per file, and whether the stat a record was read with is wanted (for the cache)."""
 _worker: tuple[Folders, _Work] | None = None
 """In a worker process: its own descriptors of the collection's folders, and its `_Work`."""
-_worker_batches: list[list[Entry]] = []
-"""In a worker process: every batch of the collection, by number."""
 
 
-def _start_worker(folders: Folders, work: _Work, batches: list[list[Entry]]) -> None:
-    global _worker, _worker_batches  # one per worker process, set once as it starts (forked: nothing pickled)
-    _worker, _worker_batches = (folders.forked(), work), batches
+def _start_worker(folders: Folders, work: _Work) -> None:
+    global _worker  # one per worker process, set once as it starts (forked: nothing pickled)
+    _worker = (folders.forked(), work)
 
 
-def _hash_in_worker(number: int) -> list[tuple[Any, ...]]:
+_Task = tuple[list[tuple[tuple[str, str, int, int], ...]], list[tuple[str, str, int, tuple[float, ...]]]]
+"""A batch as sent to a worker process, in plain tuples (cheap to pickle): its folders, each as its steps
+(path, name, device, inode), and per file its path, name, folder (an index into the first list) and stat."""
+
+
+def _to_task(batch: list[Entry]) -> _Task:
+    index: dict[int, int] = {}  # the walk shares one folder tuple between the files of a folder
+    folders: list[tuple[tuple[str, str, int, int], ...]] = []
+    files = []
+    for entry in batch:
+        at = index.get(id(entry.folder))
+        if at is None:
+            at = index[id(entry.folder)] = len(folders)
+            folders.append(tuple((step.rel, step.name, step.dev, step.ino) for step in entry.folder))
+        files.append((entry.rel, entry.name, at, tuple(entry.st)))
+    return folders, files
+
+
+def _hash_in_worker(task: _Task) -> list[tuple[Any, ...]]:
     """A batch's outcomes as plain tuples (`_to_wire`): pickling dataclasses and stat results would cost the
     main process more than hashing a small file does."""
-    assert _worker is not None, "the worker process was not started by _process_pool"
+    assert _worker is not None, "the worker process was not started by _Workers"
     folders, (known, wanted, keep_seen) = _worker
-    return [_to_wire(out, keep_seen) for out in hash_batch(_worker_batches[number], folders, known, wanted)]
+    steps, files = task
+    shared = [tuple(Step(*step) for step in folder) for folder in steps]
+    batch = [Entry(rel, os.stat_result(st), shared[at], name) for rel, name, at, st in files]
+    return [_to_wire(out, keep_seen) for out in hash_batch(batch, folders, known, wanted)]
 
 
 def _to_wire(out: Outcome, keep_seen: bool) -> tuple[Any, ...]:

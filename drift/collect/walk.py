@@ -67,8 +67,6 @@ class Entry:
 
     rel: str
     """Path relative to the root, as the inventory records it."""
-    full: str
-    """Its full path (for messages, and for the by-path fallback)."""
     st: os.stat_result
     """The stat taken during the walk (not following links)."""
     folder: Folder
@@ -104,9 +102,19 @@ def walk(root: Path, excludes: Collection[str] = ()) -> Tree:
     checked to be the folder seen in its parent (see the module docstring).
     """
     tree = Tree()
+    tree.files.extend(walking(root, tree, excludes))
+    return tree
+
+
+def walking(root: Path, tree: Tree, excludes: Collection[str] = (), expect: tuple[int, int] | None = None) -> Iterator[Entry]:
+    """`walk`, as it goes: the regular files are yielded folder by folder as they are listed (so that they
+    can be hashed while the walk goes on); everything else is put in `tree`, complete once the iterator is.
+    With `expect`, the root must still be that device and inode (else `OperationalError`)."""
     root_abs = os.path.abspath(root)
     try:
-        folders = open_folders(root_abs)
+        folders = open_folders(root_abs, expect=expect)
+    except Changed as exc:
+        raise OperationalError(str(exc), source=root) from exc
     except OSError as exc:
         raise OperationalError(f"cannot list folder: {exc.strerror or exc}", source=root) from exc
     with folders:
@@ -115,9 +123,10 @@ def walk(root: Path, excludes: Collection[str] = ()) -> Tree:
         while stack:
             folder, path = stack.pop()
             rel = folder[-1].rel if folder else ""
+            files: list[Entry] = []
             try:
                 with folders.hold(folder) as handle:
-                    _list(tree, folder, path, handle, excludes, root_abs, stack)
+                    _list(tree, files, folder, path, handle, excludes, root_abs, stack)
             except Changed as exc:
                 tree.unreadable.append(Unreadable(recordable(rel)[0], str(exc)))
                 tree.changed = True
@@ -125,11 +134,15 @@ def walk(root: Path, excludes: Collection[str] = ()) -> Tree:
                 if not folder:
                     raise OperationalError(f"cannot list folder: {exc.strerror or exc}", source=root) from exc
                 tree.unreadable.append(Unreadable(recordable(rel)[0], f"cannot list folder: {exc.strerror or exc}"))
-    return tree
+            yield from files
 
 
-def _list(tree: Tree, folder: Folder, path: str, handle: int | str, excludes: Collection[str], root: str, stack: list[tuple[Folder, str]]) -> None:
-    """Sort the entries of one folder (opened as `handle`) into `tree`; push its subfolders on `stack`."""
+def _list(
+    tree: Tree, files: list[Entry], folder: Folder, path: str, handle: int | str, excludes: Collection[str], root: str,
+    stack: list[tuple[Folder, str]],
+) -> None:
+    """Sort the entries of one folder (opened as `handle`) into `files` (its regular files) and `tree`; push
+    its subfolders on `stack`."""
     prefix = folder[-1].rel + "/" if folder else ""
     for entry in list(os.scandir(handle)):
         raw = prefix + entry.name
@@ -142,16 +155,15 @@ def _list(tree: Tree, folder: Folder, path: str, handle: int | str, excludes: Co
             tree.unreadable.append(Unreadable(rel, f"cannot stat: {exc.strerror or exc}"))
             continue
         mode = st.st_mode
-        full = os.path.join(path, entry.name)
-        if stat.S_ISLNK(mode):
-            tree.links.append(_link(handle, entry.name, full, rel, root))
-        elif stat.S_ISDIR(mode):
-            stack.append(((*folder, Step(raw, entry.name, st.st_dev, st.st_ino)), full))
-        elif stat.S_ISREG(mode):
+        if stat.S_ISREG(mode):
             if why is not None:
                 tree.unreadable.append(Unreadable(rel, why))
             else:
-                tree.files.append(Entry(rel, full, st, folder, entry.name))
+                files.append(Entry(rel, st, folder, entry.name))
+        elif stat.S_ISLNK(mode):
+            tree.links.append(_link(handle, entry.name, os.path.join(path, entry.name), rel, root))
+        elif stat.S_ISDIR(mode):
+            stack.append(((*folder, Step(raw, entry.name, st.st_dev, st.st_ino)), os.path.join(path, entry.name)))
         else:
             tree.skipped.append(Skipped(rel, _kind(mode)))
 
