@@ -61,7 +61,7 @@ import re
 import stat
 import threading
 from pathlib import Path
-from typing import Any, Final, NamedTuple
+from typing import Any, Final
 
 from drift import __version__
 from drift.atomic import write_atomic
@@ -79,22 +79,13 @@ _HEX64 = re.compile(r"[0-9a-f]{64}")
 _TOP_KEYS = frozenset({"format", "algorithm", "entries"})
 
 
-class _Key(NamedTuple):
-    dev: int
-    ino: int
-    size: int
-    mtime_ns: int
-    ctime_ns: int
+_Entry = list[Any]
+"""A cached file as the cache file holds it: `[dev, ino, size, mtime_ns, ctime_ns, sha256, content_sha256]`
+(kept as JSON gives it: a cache of a large tree is loaded, looked up and saved without a conversion)."""
 
 
-class _Entry(NamedTuple):
-    key: _Key
-    sha256: str
-    content_sha256: str | None
-
-
-def _key(st: os.stat_result) -> _Key:
-    return _Key(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+def _key(st: os.stat_result) -> list[int]:
+    return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
 
 
 class HashCache:
@@ -143,12 +134,15 @@ class HashCache:
         file whose keys it captures every time): None, counted as a miss."""
         with self._lock:
             entry = self._old.get(rel)
-            if not reuse or entry is None or not stat.S_ISREG(st.st_mode) or entry.key != _key(st):
+            if (
+                not reuse or entry is None or entry[1] != st.st_ino or entry[3] != st.st_mtime_ns or entry[4] != st.st_ctime_ns
+                or entry[2] != st.st_size or entry[0] != st.st_dev or not stat.S_ISREG(st.st_mode)
+            ):
                 self.misses += 1
                 return None
             self.hits += 1
             self._new[rel] = entry
-            return FileRecord(entry.key.size, entry.sha256, entry.content_sha256)
+            return FileRecord(entry[2], entry[5], entry[6])
 
     def store(self, rel: str, st: os.stat_result, record: FileRecord, *, read: os.stat_result, started_ns: int) -> None:
         """Remember `record` for `rel` as read after the stat `st`, unless the file is racy (see above).
@@ -170,7 +164,7 @@ class HashCache:
                 self.refused += 1
                 self._new.pop(rel, None)
             else:
-                self._new[rel] = _Entry(_key(st), record.sha256, record.content_sha256)
+                self._new[rel] = [*_key(st), record.sha256, record.content_sha256]
 
     def save(self, path: Path) -> None:
         """Write the entries stored or confirmed during this run to `path`, atomically.
@@ -183,7 +177,7 @@ class HashCache:
                 return  # every entry confirmed, none stored anew: the file already holds these bytes
             entries = sorted(self._new.items())
         lines = [
-            json.dumps(rel) + ":" + json.dumps([*entry.key, entry.sha256, entry.content_sha256], separators=(",", ":"))
+            json.dumps(rel) + ":" + json.dumps(entry, separators=(",", ":"))
             for rel, entry in entries
         ]
         text = (
@@ -236,8 +230,7 @@ def _entries(raw: dict[str, Any]) -> dict[str, _Entry]:
             and all(map(_HEX64.fullmatch, filter(None, contents)))
             and "" not in contents
         ):
-            keys = map(_Key, *numbers)
-            return dict(zip(raw, map(_Entry, keys, shas, contents)))
+            return raw
     return {rel: _entry(rel, value) for rel, value in raw.items()}
 
 
@@ -254,7 +247,7 @@ def _entry(rel: str, value: Any) -> _Entry:
         raise _Discard(f"corrupt entry {rel!r}: sha256 is not 64 lowercase hex digits")
     if content is not None and (not isinstance(content, str) or not _HEX64.fullmatch(content)):
         raise _Discard(f"corrupt entry {rel!r}: content-sha256 is neither null nor 64 lowercase hex digits")
-    return _Entry(_Key(dev, ino, size, mtime_ns, ctime_ns), sha, content)
+    return [dev, ino, size, mtime_ns, ctime_ns, sha, content]
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

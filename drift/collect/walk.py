@@ -147,7 +147,7 @@ def _list(
     for entry in list(os.scandir(handle)):
         raw = prefix + entry.name
         rel, why = recordable(raw)
-        if excluded(rel, excludes):
+        if excludes and excluded(rel, excludes):
             continue
         try:
             st = entry.stat(follow_symlinks=False)

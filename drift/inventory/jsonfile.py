@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from itertools import compress, filterfalse, repeat
 from operator import is_not, itemgetter
 from pathlib import Path
@@ -378,7 +378,7 @@ def _file_line(path: str, record: FileRecord) -> str:
     """One file's line: `"  " + _dump({...})` of its path, sha256, size and content hash, written without building
     the dict (the keys in `_dump`'s sorted order)."""
     content = f', "content_sha256": "{record.content_sha256}"' if record.content_sha256 is not None else ""
-    return f'  {{{content[2:]}{", " if content else ""}"path": {_dump(path)}, "sha256": "{record.sha256}", "size": {record.size}}}'
+    return f'  {{{content[2:]}{", " if content else ""}"path": {_quoted(path)}, "sha256": "{record.sha256}", "size": {record.size}}}'
 
 
 def _list(doc: dict[str, Any], key: str, path: Path) -> list[Any]:
@@ -386,6 +386,10 @@ def _list(doc: dict[str, Any], key: str, path: Path) -> list[Any]:
     if not isinstance(value, list):
         raise InventoryError("must be a list", source=path, where=key)
     return value
+
+
+_quoted: Callable[[str], str] = json.encoder.encode_basestring
+"""A string as `_dump` writes it (what `json.dumps(s, ensure_ascii=False)` calls), without its setup."""
 
 
 def _dump(value: Any) -> str:
