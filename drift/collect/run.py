@@ -30,11 +30,12 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import glob
+import heapq
 import multiprocessing
 import os
 import time
 from collections.abc import Callable, Collection, Generator, Iterable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -169,24 +170,25 @@ def _hash_all(
     keys are wanted is always read (its values come from the bytes that are hashed). An archive whose
     bytes are in `known` is not inflated; a cached archive without a content hash is used only while its
     bytes are still in `known`. A collection of one batch is hashed here, without workers."""
-    held: list[Entry] | None = None  # the first batch, until a second shows that workers pay
+    held: tuple[int, list[Entry]] | None = None  # the first batch, until a second shows that workers pay
     pool: _Workers | None = None
     done: list[tuple[Entry, Outcome]] = []  # entries the cache answered
     try:
-        for batch in _batches(entries, cache, wanted, known, done):
+        for weight, batch in _batches(entries, cache, wanted, known, done):
             yield from done
             done.clear()
             if pool is None and held is None:
-                held = batch
+                held = (weight, batch)
                 continue
             if pool is None:
                 pool = _Workers(jobs, folders, (known, wanted, cache is not None))
-                pool.submit(held or [])
-                held = None
-            pool.submit(batch)
+                if held is not None:
+                    pool.add(*held)
+                    held = None
+            pool.add(weight, batch)
         yield from done
         if held is not None:
-            yield from zip(held, hash_batch(held, folders, known, wanted))
+            yield from zip(held[1], hash_batch(held[1], folders, known, wanted))
         if pool is not None:
             yield from pool.results()
     finally:
@@ -203,10 +205,10 @@ _INFLATE_WEIGHT = 4
 def _batches(
     entries: Iterable[Entry], cache: HashCache | None, wanted: dict[str, tuple[str, ...]], known: frozenset[str],
     done: list[tuple[Entry, Outcome]],
-) -> Iterator[list[Entry]]:
+) -> Iterator[tuple[int, list[Entry]]]:
     """The entries to read in batches of about `_BATCH_BYTES` of work (or `_BATCH_FILES` files), each given
-    as soon as it is full: one task per file would cost more in scheduling than a small file costs to hash.
-    An entry the cache answers is put in `done` instead."""
+    with its weight as soon as it is full: one task per file would cost more in scheduling than a small file
+    costs to hash. An entry the cache answers is put in `done` instead."""
     batch: list[Entry] = []
     weight = 0
     for entry in entries:
@@ -220,25 +222,32 @@ def _batches(
             continue
         cost = entry.st.st_size * (_INFLATE_WEIGHT if archive else 1) + 4096
         if cost >= _BATCH_BYTES:
-            yield [entry]
+            yield cost, [entry]
             continue
         batch.append(entry)
         weight += cost
         if weight >= _BATCH_BYTES or len(batch) >= _BATCH_FILES:
-            yield batch
+            yield weight, batch
             batch, weight = [], 0
     if batch:
-        yield batch
+        yield weight, batch
 
 
 class _Workers:
     """Batches hashed by forked worker processes: hashing a small file, and inflating an archive's entries,
     hold the GIL, so threads would share one core. Where there is no fork (Windows, or a platform whose os
-    module lacks it), or one job, by threads: hashlib releases the GIL while it hashes a large buffer."""
+    module lacks it), or one job, by threads: hashlib releases the GIL while it hashes a large buffer.
+
+    A few batches a worker are handed to the pool at a time; the others wait here, and the heaviest waiting
+    goes next, so that the workers finish together (a large archive last would keep one core busy alone)."""
 
     def __init__(self, jobs: int, folders: Folders, work: _Work) -> None:
         self._folders, (self._known, self._wanted, _) = folders, work
-        self._futures: dict[Future[Any], list[Entry]] = {}
+        self._unread: dict[Future[Any], list[Entry]] = {}  # handed to the pool, outcomes not yet taken
+        self._running: set[Future[Any]] = set()
+        self._waiting: list[tuple[int, int, list[Entry]]] = []  # a heap: the heaviest first, then in order
+        self._limit = 2 * jobs
+        self._added = 0
         self._processes = jobs >= 2 and hasattr(os, "fork") and "fork" in multiprocessing.get_all_start_methods()
         if self._processes:  # fork: `folders` (open descriptors) is inherited, never pickled
             context = multiprocessing.get_context("fork")
@@ -246,19 +255,37 @@ class _Workers:
         else:
             self._executor = ThreadPoolExecutor(max_workers=jobs)
 
-    def submit(self, batch: list[Entry]) -> None:
-        # Worker processes are forked at the first submit, before any thread of this pool exists.
-        future: Future[Any]
-        if self._processes:
-            future = self._executor.submit(_hash_in_worker, _to_task(batch))
-        else:
-            future = self._executor.submit(hash_batch, batch, self._folders, self._known, self._wanted)
-        self._futures[future] = batch
+    def add(self, weight: int, batch: list[Entry]) -> None:
+        self._added += 1
+        heapq.heappush(self._waiting, (-weight, self._added, batch))
+        self._hand_over()
+
+    def _hand_over(self) -> None:
+        """Hand the heaviest waiting batches to the pool while it holds fewer than `_limit`."""
+        if len(self._running) >= self._limit:
+            self._running = {future for future in self._running if not future.done()}
+        while self._waiting and len(self._running) < self._limit:
+            batch = heapq.heappop(self._waiting)[2]
+            # Worker processes are forked at the first submit, before any thread of this pool exists.
+            future: Future[Any]
+            if self._processes:
+                future = self._executor.submit(_hash_in_worker, _to_task(batch))
+            else:
+                future = self._executor.submit(hash_batch, batch, self._folders, self._known, self._wanted)
+            self._unread[future] = batch
+            self._running.add(future)
 
     def results(self) -> Iterator[tuple[Entry, Outcome]]:
-        for future in as_completed(self._futures):
-            outcomes = map(_from_wire, future.result()) if self._processes else future.result()
-            yield from zip(self._futures[future], outcomes)
+        """Every batch's outcomes, as they come."""
+        self._hand_over()
+        while self._unread:
+            finished, _ = wait(self._unread, return_when=FIRST_COMPLETED)
+            self._running -= finished
+            self._hand_over()
+            for future in finished:
+                batch = self._unread.pop(future)
+                outcomes = map(_from_wire, future.result()) if self._processes else future.result()
+                yield from zip(batch, outcomes)
 
     def shutdown(self) -> None:
         self._executor.shutdown(cancel_futures=True)
