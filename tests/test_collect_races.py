@@ -432,6 +432,72 @@ def test_reads_never_go_past_the_size_fstat_gave(root: Path, tmp_path: Path, mon
     assert len(attempts) == 3 and all(size == hashed for size, hashed in attempts), attempts
 
 
+# --- the walk and the hashing at once -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("jobs", [1, 2], ids=["threads", "worker-processes"])
+def test_a_file_moved_into_a_folder_not_yet_walked_after_it_was_read_is_not_listed_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    """Files are read while the walk goes on. A file read from a folder already walked, then moved into one
+    the walk lists later, would be listed under both names: once the walk is over, a file read before is
+    checked to be still at its name, as read."""
+    base = tmp_path / "deploy"
+    for rel in ("p/x.java", "p/y.java", "q/z.java"):
+        put(base / rel, rel.encode())
+    monkeypatch.setattr(drift.collect.run, "_BATCH_FILES", 1)
+    read_marker = tmp_path / "p-read"
+    real_read, real_list = drift.collect.readfile._read_once, drift.collect.walk._list
+    listed: list[str] = []
+
+    def read_once(entry: Entry, *args: Any, **kwargs: Any) -> Any:
+        out = real_read(entry, *args, **kwargs)
+        if entry.rel == f"{listed[0]}/x.java" if listed else False:
+            read_marker.touch()  # (in whichever process read it)
+        return out
+
+    def list_folder(tree, files, folder, *rest):  # type: ignore[no-untyped-def]
+        if folder and listed:  # the second folder, about to be listed: the first's x.java is read by now
+            deadline = time.monotonic() + 10
+            while not read_marker.exists() and time.monotonic() < deadline:
+                time.sleep(0.002)
+            assert read_marker.exists(), "the first folder's file was never read"
+            os.rename(base / listed[0] / "x.java", base / folder[-1].rel / "x.java")
+        if folder:
+            listed.append(folder[-1].rel)
+        real_list(tree, files, folder, *rest)
+
+    monkeypatch.setattr(drift.collect.readfile, "_read_once", read_once)
+    monkeypatch.setattr(drift.collect.walk, "_list", list_folder)
+    result = collect(base, "402206", jobs=jobs)
+    first, second = listed
+    inventory = read(result.text, tmp_path)
+    assert f"{first}/x.java" not in inventory.files
+    assert inventory.unreadable[f"{first}/x.java"].reason == "removed during collection"
+    assert inventory.files[f"{second}/x.java"].sha256 == sha(f"{first}/x.java".encode())
+    assert inventory.changed_during_collection and result.changing
+
+
+def test_a_deep_folder_chain_holds_a_bounded_number_of_descriptors(tmp_path: Path) -> None:
+    """The walk and the hashing each keep at most 64 folders open, however deep the tree: a chain of 150
+    folders is collected whole under a limit of 200 open files, with one job (the walk and a hashing
+    thread in one process)."""
+    base = tmp_path / "deploy"
+    deep = base
+    for level in range(150):
+        deep = deep / "d"
+        put(deep / f"f{level}.txt", b"%d" % level)
+
+    def run() -> dict[str, Any]:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_NOFILE, (200, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+        return {"text": collect(base, "402206", jobs=1).text}
+
+    inventory = read(in_child(run)["text"], tmp_path)
+    assert len(inventory.files) == 150 and not inventory.unreadable
+
+
 # --- the cache ----------------------------------------------------------------------------------------------
 
 

@@ -82,6 +82,34 @@ def hash_batch(batch: list[Entry], folders: Folders, known: frozenset[str], want
     return outcomes
 
 
+def recheck(
+    batch: list[Entry], outcomes: list[Outcome], folders: Folders, known: frozenset[str], wanted: dict[str, tuple[str, ...]],
+) -> list[Outcome]:
+    """The outcomes of a batch read while the walk was still going on, checked once the walk is over: each
+    file read must still be at its name, as it was read (same inode, size and times), every folder above it
+    still the walk's. A file that is not (moved out of a folder already walked, perhaps into one the walk
+    listed later, and so listed twice) is read again the careful way, which says what changed. Files read
+    after the walk need no such check: their own checks after the read come after it."""
+    read_in = {id(entry.folder): entry.folder for entry, out in zip(batch, outcomes) if out.record is not None}
+    moved = set()
+    for key, folder in read_in.items():
+        try:
+            folders.check(folder)
+        except (Changed, OSError):
+            moved.add(key)
+    checked = []
+    for entry, out in zip(batch, outcomes):
+        if out.record is not None:
+            try:
+                gone = id(entry.folder) in moved or out.seen is None or _moved(out.seen, folders.stat(entry.folder, entry.name, verify=False))
+            except (Changed, OSError):
+                gone = True
+            if gone:
+                out = hash_file(entry, wanted.get(entry.rel, ()), folders, known)
+        checked.append(out)
+    return checked
+
+
 def hash_file(entry: Entry, keys: tuple[str, ...], folders: Folders, known: frozenset[str] = frozenset(), *, chain: bool = True) -> Outcome:
     """Hash the walk's file `entry` (a few attempts while it changes); never raises. With `chain` False, the
     folders above it are not checked after a first read: the caller does (`hash_batch`)."""

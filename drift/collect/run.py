@@ -11,10 +11,13 @@ touches and honest about what it could not see:
   or folder that changed kind or identity since the walk is listed as unreadable with the reason ("changed
   kind during collection: now a symbolic link", "replaced during collection (another inode)"): never
   hashed, never followed, and nothing blocks;
-- files are hashed in batches (about 8 MB or 256 files) by forked worker processes, which inherit the
-  folder descriptors and every batch, and are sent only a batch's number; where there is no `fork`
-  (Windows), by threads (hashlib and zlib release the GIL on large buffers); an archive whose bytes the
-  catalog lists is hashed, not inflated;
+- files are hashed while the walk goes on, in batches (about 8 MB or 256 files) by forked worker
+  processes, which inherit the folder descriptors and are sent each batch as plain tuples as soon as it
+  is full (the heaviest waiting batch first); where there is no `fork` (Windows), by threads (hashlib and
+  zlib release the GIL on large buffers); an archive whose bytes the catalog lists is hashed, not inflated.
+  A file read while the walk still went on is checked once the walk is over to be still at its name, as
+  read, under the same folders (`drift.collect.readfile.recheck`), else read again: a file moved from a
+  folder already walked into one walked later is never listed twice, nor under a name it left;
 - a file whose size, modification time or change time moves while it is read, or whose name or folders no
   longer lead to it afterwards, is read again, a few times, then recorded as unreadable ("changed while
   being read"), and the inventory says it was taken while files changed;
@@ -42,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from drift import __version__
 from drift.collect.archive import ALGORITHM, is_archive_name
-from drift.collect.readfile import Outcome, hash_batch
+from drift.collect.readfile import Outcome, hash_batch, recheck
 from drift.collect.walk import Changed, Entry, Folders, Step, Tree, open_folders, walking
 from drift.errors import InputError, OperationalError
 from drift.inventory.jsonfile import dumps_inventory
@@ -181,11 +184,13 @@ def _hash_all(
                 held = (weight, batch)
                 continue
             if pool is None:
-                pool = _Workers(jobs, folders, (known, wanted, cache is not None))
+                pool = _Workers(jobs, folders, (known, wanted))
                 if held is not None:
                     pool.add(*held)
                     held = None
             pool.add(weight, batch)
+        if pool is not None:
+            pool.walked()
         yield from done
         if held is not None:
             yield from zip(held[1], hash_batch(held[1], folders, known, wanted))
@@ -242,7 +247,9 @@ class _Workers:
     goes next, so that the workers finish together (a large archive last would keep one core busy alone)."""
 
     def __init__(self, jobs: int, folders: Folders, work: _Work) -> None:
-        self._folders, (self._known, self._wanted, _) = folders, work
+        self._folders, (self._known, self._wanted) = folders, work
+        self._early: set[Future[Any]] = set()  # batches handed over while the walk went on
+        self._walking = True
         self._unread: dict[Future[Any], list[Entry]] = {}  # handed to the pool, outcomes not yet taken
         self._running: set[Future[Any]] = set()
         self._waiting: list[tuple[int, int, list[Entry]]] = []  # a heap: the heaviest first, then in order
@@ -274,6 +281,12 @@ class _Workers:
                 future = self._executor.submit(hash_batch, batch, self._folders, self._known, self._wanted)
             self._unread[future] = batch
             self._running.add(future)
+            if self._walking:
+                self._early.add(future)
+
+    def walked(self) -> None:
+        """The walk is over: a batch handed over from now on is read after it."""
+        self._walking = False
 
     def results(self) -> Iterator[tuple[Entry, Outcome]]:
         """Every batch's outcomes, as they come."""
@@ -284,16 +297,18 @@ class _Workers:
             self._hand_over()
             for future in finished:
                 batch = self._unread.pop(future)
-                outcomes = map(_from_wire, future.result()) if self._processes else future.result()
+                outcomes = list(map(_from_wire, future.result())) if self._processes else future.result()
+                if future in self._early:  # read while the walk went on: still there, as read, now that it is over?
+                    outcomes = recheck(batch, outcomes, self._folders, self._known, self._wanted)
                 yield from zip(batch, outcomes)
 
     def shutdown(self) -> None:
         self._executor.shutdown(cancel_futures=True)
 
 
-_Work = tuple[frozenset[str], dict[str, tuple[str, ...]], bool]
-"""What a worker process needs besides its folders: the archive hashes whose content hash is not needed, the
-config keys wanted per file, and whether the stat a record was read with is wanted (for the cache)."""
+_Work = tuple[frozenset[str], dict[str, tuple[str, ...]]]
+"""What a worker process needs besides its folders: the archive hashes whose content hash is not needed, and
+the config keys wanted per file."""
 _worker: tuple[Folders, _Work] | None = None
 """In a worker process: its own descriptors of the collection's folders, and its `_Work`."""
 
@@ -325,21 +340,26 @@ def _hash_in_worker(task: _Task) -> list[tuple[Any, ...]]:
     """A batch's outcomes as plain tuples (`_to_wire`): pickling dataclasses and stat results would cost the
     main process more than hashing a small file does."""
     assert _worker is not None, "the worker process was not started by _Workers"
-    folders, (known, wanted, keep_seen) = _worker
+    folders, (known, wanted) = _worker
     steps, files = task
     shared = [tuple(Step(*step) for step in folder) for folder in steps]
     batch = [Entry(rel, os.stat_result(st), shared[at], name) for rel, name, at, st in files]
-    return [_to_wire(out, keep_seen) for out in hash_batch(batch, folders, known, wanted)]
+    return [_to_wire(out) for out in hash_batch(batch, folders, known, wanted)]
 
 
-def _to_wire(out: Outcome, keep_seen: bool) -> tuple[Any, ...]:
-    record = out.record
+def _to_wire(out: Outcome) -> tuple[Any, ...]:
+    record, seen = out.record, out.seen
     fields = None if record is None else (record.size, record.sha256, record.content_sha256)
-    return fields, out.reason, out.changed, out.read, out.note, out.seen if keep_seen else None, out.config
+    stat_fields = None if seen is None else (seen.st_mode, seen.st_ino, seen.st_dev, seen.st_size, seen.st_mtime_ns, seen.st_ctime_ns)
+    return fields, out.reason, out.changed, out.read, out.note, stat_fields, out.config
 
 
 def _from_wire(wire: tuple[Any, ...]) -> Outcome:
-    fields, reason, changed, read, note, seen, config = wire
+    fields, reason, changed, read, note, stat_fields, config = wire
+    seen = None
+    if stat_fields is not None:  # what the cache and `recheck` compare: kind, identity, size and times
+        mode, ino, dev, size, mtime_ns, ctime_ns = stat_fields
+        seen = os.stat_result((mode, ino, dev, 0, 0, 0, size, 0, 0, 0), {"st_mtime_ns": mtime_ns, "st_ctime_ns": ctime_ns})
     return Outcome(None if fields is None else FileRecord(*fields), reason, changed, read, note, seen, config)
 
 

@@ -369,8 +369,10 @@ class _FdFolders(Folders):
                 os.close(opened)
                 raise
             self._open[step.rel] = fd = opened
-        while len(self._open) > _OPEN_FOLDERS:  # the least recently used: never `fd`, just used
-            os.close(self._open.popitem(last=False)[1])
+            # As each level is opened, not after: a deep folder never holds more than _OPEN_FOLDERS + 1
+            # descriptors. The least recently used goes, never `fd`, just used (nor the root's, not kept here).
+            while len(self._open) > _OPEN_FOLDERS:
+                os.close(self._open.popitem(last=False)[1])
         return fd
 
     def forked(self) -> Folders:
