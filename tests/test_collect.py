@@ -7,6 +7,7 @@ import errno
 import hashlib
 import io
 import os
+import shutil
 import stat
 import struct
 import zipfile
@@ -25,6 +26,7 @@ from drift.inventory.jsonfile import read_json_inventory
 from drift.inventory.model import ConfigValue, Inventory
 from tests.builders import make_jar
 
+MANIFESTS = Path(__file__).resolve().parents[1] / "manifests"  # the demo catalog: its config checks read conf/print.properties
 NOW = dt.datetime(2023, 6, 14, 10, 30, tzinfo=dt.timezone(dt.timedelta(hours=9)))  # 01:30 UTC
 JAR = make_jar({"com/kofu/print/IssueJob.class": b"\xca\xfe\xba\xbe fixed", "kofu.properties": b"v=8.2.1\n"})
 SECRET = "Hunter2-S3cr3t-Value"
@@ -370,6 +372,43 @@ def test_cli_collect_writes_an_inventory_that_reads_back(runner: CliRunner, root
     assert result.stdout == ""
     assert str(out) in result.stderr and "files" in result.stderr
     assert not [p for p in out.parent.iterdir() if p.name != "402206.json"]
+
+
+@pytest.mark.parametrize("batch_files", [256, 2], ids=["one-batch", "many-batches"])
+def test_cli_collect_reads_the_catalog_while_it_walks_and_gives_the_same_inventory(
+    runner: CliRunner, root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch_files: int
+) -> None:
+    """`drift collect --catalog` reads the catalog in a second process while the tree is walked: the config
+    values and the skipped archives are those of the catalog read first."""
+    from drift.catalog.collectorneeds import collector_needs
+
+    monkeypatch.setattr(drift.collect.run, "_BATCH_FILES", batch_files)
+    out = tmp_path / "402206.json"
+    result = runner.invoke(main, ["collect", str(root), "--tenant", "402206", "--out", str(out), "--catalog", str(MANIFESTS), "--jobs", "2"])
+    assert result.exit_code == 0, result.output
+    keys, known = collector_needs(MANIFESTS)
+    expected = collect(root, "402206", config_keys=keys, known_archives=known, jobs=1)
+    (tmp_path / "first").mkdir()
+    inventory, first = read_json_inventory(out), read_back(expected.text, tmp_path / "first")
+    assert inventory.files == first.files and inventory.config == first.config and inventory.config
+    assert inventory.content_errors == first.content_errors
+
+
+def test_cli_collect_a_catalog_that_does_not_load_is_exit_2_and_writes_nothing(
+    runner: CliRunner, root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The catalog is read while the tree is walked; its error still stops the collection, in one line."""
+    monkeypatch.setattr(drift.collect.run, "_BATCH_FILES", 2)
+    catalog = tmp_path / "catalog"
+    shutil.copytree(MANIFESTS, catalog)
+    fix = min((catalog / "fixes").glob("*.yaml"))
+    fix.write_text(fix.read_text(encoding="utf-8").replace("severity:", "severity: [", 1), encoding="utf-8")
+    out = tmp_path / "402206.json"
+    result = runner.invoke(main, ["collect", str(root), "--tenant", "402206", "--out", str(out), "--catalog", str(catalog), "--jobs", "2"])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and fix.name in lines[0] and "Traceback" not in result.output
+    assert not out.exists()
 
 
 def test_cli_collect_default_out_is_inventory_tenant_json(runner: CliRunner, root: Path, tmp_path: Path) -> None:

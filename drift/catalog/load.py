@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
-import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any
 
+from drift.background import Background
 from drift.catalog.fastrelease import Row, parse_release
 from drift.catalog.fields import check_keys, date_at, line_at, mapping_at, string_at, strings_at
 from drift.catalog.fixfile import read_fix
@@ -21,12 +17,10 @@ from drift.catalog.model import (
     ReleaseFile,
     version_key,
 )
-from drift.errors import CatalogError, OperationalError
+from drift.errors import CatalogError
 from drift.hashes import check_hex
 from drift.paths import MAX_INPUT, check_paths, check_relpath, read_regular
 from drift.yamlio import load_yaml
-
-T = TypeVar("T")
 
 CATALOG_FORMAT = "drift-catalog/1"
 RELEASE_FORMAT = "drift-release/1"
@@ -59,7 +53,7 @@ def load_catalog(root: str | Path) -> Catalog:
     release_files = _catalog_files(root / "releases", depth=2)
     fix_files = _catalog_files(root / "fixes", depth=1)
     every_file = [head_path, *release_files, *fix_files]
-    with _in_background(_fixes_and_digest, root, every_file, fix_files, lines, worth_it=len(fix_files) >= PARALLEL_FIXES) as loaded:
+    with Background(_fixes_and_digest, root, every_file, fix_files, lines, what="reading the catalog", worth_it=len(fix_files) >= PARALLEL_FIXES) as loaded:
         # Shared by every release: most files are the same line in every manifest, and one ReleaseFile.
         made: _Made = ({}, {})
         releases = [_release(p, lines, made) for p in release_files]
@@ -70,7 +64,7 @@ def load_catalog(root: str | Path) -> Catalog:
                 raise CatalogError(f"release {release.version} of {release.line} also in {seen_releases[key]}", source=release.source, where="version")
             seen_releases[key] = release.source
         releases.sort(key=lambda r: (lines.index(r.line), version_key(r.version)))
-        fix_list, digest = loaded()
+        fix_list, digest = loaded.result()
 
     fixes: list[Fix] = []
     seen_ids: dict[str, str] = {}
@@ -144,49 +138,6 @@ def _fixes_and_digest(
         return fixes, catalog_digest(root, every_file)
     except OSError as exc:
         return fixes, exc
-
-
-@contextmanager
-def _in_background(work: Callable[..., T], *args: Any, worth_it: bool) -> Iterator[Callable[[], T]]:
-    """Start `work(*args)` in a forked process when it is worth it and possible, else run it when asked;
-    yields a function that returns its result (or raises its error).
-
-    A bare process and a pipe, no pool: nothing runs in threads here, and a child that dies is an error,
-    not a wait without end."""
-    if not worth_it or (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        yield lambda: work(*args)
-        return
-    context = multiprocessing.get_context("fork")
-    receiving, sending = context.Pipe(duplex=False)
-    child = context.Process(target=_send_result, args=(sending, work, args), daemon=True)
-    child.start()
-    sending.close()
-
-    def result() -> T:
-        try:
-            succeeded, value = receiving.recv()
-        except EOFError:
-            raise OperationalError(f"the process reading the catalog ended without a result (exit code {child.exitcode})") from None
-        if not succeeded:
-            raise value
-        return cast(T, value)
-
-    try:
-        yield result
-    finally:
-        receiving.close()
-        if child.is_alive():
-            child.terminate()
-        child.join()
-
-
-def _send_result(sending: Connection, work: Callable[..., object], args: tuple[Any, ...]) -> None:
-    try:
-        outcome: tuple[bool, object] = (True, work(*args))
-    except Exception as exc:  # noqa: BLE001 -- raised again in the parent
-        outcome = (False, exc)
-    sending.send(outcome)
-    sending.close()
 
 
 def _catalog_files(folder: Path, depth: int) -> list[Path]:

@@ -33,6 +33,7 @@ from drift.atomic import write_atomic
 BUNDLED = (
     "__init__.py",
     "atomic.py",
+    "background.py",
     "errors.py",
     "hashes.py",
     "paths.py",

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import click
 
 from drift.atomic import write_atomic
+from drift.background import Background
 from drift.catalog.collectorneeds import collector_needs
 from drift.cli.progress import progress, progress_shown
 from drift.collect import collect as collect_inventory
 from drift.collect.hashcache import open_cache
-from drift.collect.run import inside
+from drift.collect.run import Needs, inside
 from drift.collect.walk import walk
 from drift.errors import InputError, OperationalError
 from drift.inventory.jsonfile import MAX_PATTERN
@@ -52,21 +54,20 @@ def collect(
         raise InputError("not a folder", source=root)
     if rehash and cache_path is None:
         raise click.UsageError("--rehash needs --cache")
-    keys: frozenset[tuple[str, str]] = frozenset()
-    known: frozenset[str] = frozenset()
-    if (catalog_dir / "catalog.yaml").is_file():
-        keys, known = collector_needs(catalog_dir)
+    needs: Background[Needs] | None = None
+    if (catalog_dir / "catalog.yaml").is_file():  # read while the tree is walked
+        needs = Background(collector_needs, catalog_dir, what="reading the catalog")
     else:
         click.echo(f"drift: warning: no catalog at {clip(str(catalog_dir))}: no config value is captured, so a scan judges every config "
                    "check unreadable; give --catalog DIR (a copy of the catalog folder)", err=True)
-    target = out or Path("inventory") / f"{tenant}.json"
-    cache = open_cache(cache_path, rehash=rehash) if cache_path is not None else None
-    patterns = [*excludes, *inside(root, target, cache_path)]
-    # A progress bar needs the whole walk first; without one, files are hashed while the walk goes on.
-    tree = walk(root, patterns) if progress_shown() else None
-    with progress(tree.size if tree else 0, f"hashing {root}", unit="bytes", files=len(tree.files) if tree else 0) as advance:
-        result = collect_inventory(root, tenant, tree=tree, config_keys=keys, excludes=patterns, jobs=jobs, cache=cache, progress=advance,
-                                    known_archives=known)
+    with needs or contextlib.nullcontext():
+        target = out or Path("inventory") / f"{tenant}.json"
+        cache = open_cache(cache_path, rehash=rehash) if cache_path is not None else None
+        patterns = [*excludes, *inside(root, target, cache_path)]
+        # A progress bar needs the whole walk first; without one, files are hashed while the walk goes on.
+        tree = walk(root, patterns) if progress_shown() else None
+        with progress(tree.size if tree else 0, f"hashing {root}", unit="bytes", files=len(tree.files) if tree else 0) as advance:
+            result = collect_inventory(root, tenant, tree=tree, excludes=patterns, jobs=jobs, cache=cache, progress=advance, catalog=needs)
     if out is None:
         target.parent.mkdir(exist_ok=True)  # the default folder, inventory/, is made; a folder named with --out must exist
     data = result.text.encode("utf-8")

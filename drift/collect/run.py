@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from drift import __version__
+from drift.background import Background
 from drift.collect.archive import ALGORITHM, is_archive_name
 from drift.collect.readfile import Outcome, hash_batch, recheck
 from drift.collect.walk import Changed, Entry, Folders, Step, Tree, open_folders, walking
@@ -86,12 +87,15 @@ def collect(
     now: dt.datetime | None = None,
     progress: Callable[[int], None] | None = None,
     known_archives: Collection[str] = frozenset(),
+    catalog: Background[Needs] | None = None,
 ) -> CollectResult:
     """Collect the inventory of the deploy root `root` for `tenant`.
 
     `known_archives` holds the sha256 of archives whose content hash the catalog already has
     (`drift.collect.catalogkeys.catalog_archive_hashes`): an archive with exactly those bytes is hashed, not
-    inflated, and listed without a content hash (the scan takes the catalog's).
+    inflated, and listed without a content hash (the scan takes the catalog's). `catalog`, in place of
+    `config_keys` and `known_archives`, is both still being read: the walk starts meanwhile, and files are
+    read once they are known (the first read waits for them).
 
     `tree` is the walk of `root` with `excludes` when the caller already made it (to size a progress bar);
     the inventory records `excludes` either way. `progress` is called with the number of bytes of each file
@@ -100,9 +104,7 @@ def collect(
     if not root.is_dir():
         raise InputError("not a folder", source=root, where="ROOT")
     started_ns = time.time_ns()
-    wanted: dict[str, tuple[str, ...]] = {}
-    for file, key in sorted(config_keys):
-        wanted[file] = (*wanted.get(file, ()), key)
+    needs = _Needs((config_keys, known_archives) if catalog is None else catalog)
     try:
         folders = open_folders(os.path.abspath(root), expect=tree.root if tree is not None else None)
     except Changed as exc:
@@ -121,8 +123,7 @@ def collect(
     changing = False
     bytes_read = 0
     content_errors: list[Unreadable] = []
-    known = frozenset(known_archives)
-    results = _hash_all(entries, jobs or os.cpu_count() or 1, cache, folders, wanted, known)
+    results = _hash_all(entries, jobs or os.cpu_count() or 1, cache, folders, needs)
     with folders, contextlib.closing(results):  # every worker done before the folders are closed
         for entry, out in results:
             bytes_read += out.read
@@ -143,6 +144,7 @@ def collect(
     changing = changing or tree.changed
     moment = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)  # noqa: UP017 - the collector runs on 3.9 too
     # Not captured (unreadable, unparsed): its config checks then say `unreadable`, never a guessed value.
+    wanted = needs.get()[1]
     config = [ConfigValue(file, key, values[file][key]) for file, keys in wanted.items() if file in values for key in keys]
     text = dumps_inventory(
         tenant=tenant,
@@ -164,36 +166,74 @@ def collect(
     )
 
 
+Needs = tuple[Collection[tuple[str, str]], Collection[str]]
+"""What a collection needs of the catalog: the (config file, key) pairs of its config checks, and the sha256
+of its archives that have a content hash (`drift.catalog.collectorneeds`)."""
+
+
+class _Needs:
+    """A collection's `Needs`, as its workers use them (`_Work`): the archive hashes, and the keys wanted per
+    file."""
+
+    def __init__(self, needs: Needs | Background[Needs]) -> None:
+        self._pending = needs if isinstance(needs, Background) else None
+        self._value = None if isinstance(needs, Background) else self._shaped(needs)
+
+    def ready(self) -> bool:
+        """True when `get` would not wait for the catalog."""
+        return self._value is not None or self._pending is None or self._pending.ready()
+
+    def get(self) -> _Work:
+        if self._value is None:
+            assert self._pending is not None
+            self._value = self._shaped(self._pending.result())
+        return self._value
+
+    @staticmethod
+    def _shaped(needs: Needs) -> _Work:
+        config_keys, known_archives = needs
+        wanted: dict[str, tuple[str, ...]] = {}
+        for file, key in sorted(config_keys):
+            wanted[file] = (*wanted.get(file, ()), key)
+        return frozenset(known_archives), wanted
+
+
 def _hash_all(
-    entries: Iterable[Entry], jobs: int, cache: HashCache | None, folders: Folders, wanted: dict[str, tuple[str, ...]],
-    known: frozenset[str] = frozenset(),
+    entries: Iterable[Entry], jobs: int, cache: HashCache | None, folders: Folders, needs: _Needs,
 ) -> Generator[tuple[Entry, Outcome], None, None]:
-    """Hash every entry: a cached one at once, the others in batches, in completion order, each batch sent
-    to the workers as soon as it is full (`entries` may be a walk still under way). A file whose config
-    keys are wanted is always read (its values come from the bytes that are hashed). An archive whose
-    bytes are in `known` is not inflated; a cached archive without a content hash is used only while its
-    bytes are still in `known`. A collection of one batch is hashed here, without workers."""
-    held: tuple[int, list[Entry]] | None = None  # the first batch, until a second shows that workers pay
+    """Hash every entry: a cached one at once, the others in batches, in completion order, each batch handed
+    to the workers as soon as it is full (`entries` may be a walk still under way) and the workers are
+    started: with two batches, once `needs` are known. A file whose config keys are wanted is always read
+    (its values come from the bytes that are hashed). An archive whose bytes are known is not inflated; a
+    cached archive without a content hash is used only while its bytes are still known. A collection of
+    one batch is hashed here, without workers."""
+    waiting: list[tuple[int, list[Entry]]] = []  # batches before the workers start
     pool: _Workers | None = None
     done: list[tuple[Entry, Outcome]] = []  # entries the cache answered
     try:
-        for weight, batch in _batches(entries, cache, wanted, known, done):
+        for weight, batch in _batches(entries, cache, needs, done):
             yield from done
             done.clear()
-            if pool is None and held is None:
-                held = (weight, batch)
+            if pool is not None:
+                pool.add(weight, batch)
                 continue
-            if pool is None:
-                pool = _Workers(jobs, folders, (known, wanted))
-                if held is not None:
-                    pool.add(*held)
-                    held = None
-            pool.add(weight, batch)
-        if pool is not None:
+            waiting.append((weight, batch))
+            if len(waiting) > 1 and needs.ready():
+                pool = _Workers(jobs, folders, needs.get())
+                for item in waiting:
+                    pool.add(*item)
+                waiting.clear()
+        if pool is None and len(waiting) > 1:
+            pool = _Workers(jobs, folders, needs.get())
+            pool.walked()
+            for item in waiting:
+                pool.add(*item)
+        elif pool is not None:
             pool.walked()
         yield from done
-        if held is not None:
-            yield from zip(held[1], hash_batch(held[1], folders, known, wanted))
+        if pool is None and waiting:
+            known, wanted = needs.get()
+            yield from zip(waiting[0][1], hash_batch(waiting[0][1], folders, known, wanted))
         if pool is not None:
             yield from pool.results()
     finally:
@@ -208,12 +248,13 @@ _INFLATE_WEIGHT = 4
 
 
 def _batches(
-    entries: Iterable[Entry], cache: HashCache | None, wanted: dict[str, tuple[str, ...]], known: frozenset[str],
-    done: list[tuple[Entry, Outcome]],
+    entries: Iterable[Entry], cache: HashCache | None, needs: _Needs, done: list[tuple[Entry, Outcome]],
 ) -> Iterator[tuple[int, list[Entry]]]:
     """The entries to read in batches of about `_BATCH_BYTES` of work (or `_BATCH_FILES` files), each given
     with its weight as soon as it is full: one task per file would cost more in scheduling than a small file
-    costs to hash. An entry the cache answers is put in `done` instead."""
+    costs to hash. An entry the cache answers is put in `done` instead (a cache is looked up once `needs`
+    are known: a config file whose keys are wanted is read every time)."""
+    known, wanted = needs.get() if cache is not None else (frozenset(), {})
     batch: list[Entry] = []
     weight = 0
     for entry in entries:
