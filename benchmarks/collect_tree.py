@@ -11,7 +11,9 @@ Two trees and one catalog, built once:
 - a catalog of 40 releases of that product in the layout `drift catalog build` writes, with one config check.
 
 Run it with the Python drift is installed in (a virtual environment: a plain interpreter starts in 0.04 s
-here, one with site-wide hooks in 0.15 s). One run prints, each figure the best of `--repeat` runs:
+here, one with site-wide hooks in 0.15 s). Every command runs once a round, `--repeat` rounds one after
+another; each time is the best of the rounds, each ratio the median of the rounds' own ratios (the two
+times of a round met the same machine: its speed drifts over a run), with their range. One run prints:
 - on `released`: `drift collect --catalog` with every core, beside `rhash --sha256 -r`, `hashdeep -c sha256
   -r` and `find | xargs sha256sum` (Debian packages rhash and hashdeep; a missing one is said and skipped);
 - on `rebuilt`: `drift collect --catalog`, beside the work floor: the SHA-256 of every file plus inflating and
@@ -29,6 +31,7 @@ import io
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -161,17 +164,13 @@ def _work(path: str) -> int:
     return len(data)
 
 
-def work_floor(tree: Path, cores: int, repeat: int) -> float:
-    """The best time to do `_work` on every file of `tree` over `cores` processes."""
+def work_floor(pool: ProcessPoolExecutor, tree: Path) -> float:
+    """The time to do `_work` on every file of `tree` over the pool's processes."""
     paths = [str(p) for p in tree.rglob("*") if p.is_file()]
     paths.sort(key=lambda p: -os.path.getsize(p))  # the largest first: the cores finish together
-    best = float("inf")
-    with ProcessPoolExecutor(cores) as pool:
-        for _ in range(repeat):
-            start = time.perf_counter()
-            sum(pool.map(_work, paths, chunksize=64))
-            best = min(best, time.perf_counter() - start)
-    return best
+    start = time.perf_counter()
+    sum(pool.map(_work, paths, chunksize=64))
+    return time.perf_counter() - start
 
 
 def best_of(work: object, repeat: int) -> float:
@@ -205,40 +204,53 @@ def main() -> None:
     files = sum(1 for p in released.rglob("*") if p.is_file())
     size = sum(p.stat().st_size for p in released.rglob("*") if p.is_file())
     jars = len(list((released / "lib").glob("*.jar")))
-    floor_s = work_floor(rebuilt, cores, args.repeat)  # also warms the page cache for both trees
-    work_floor(released, cores, 1)
-    with tempfile.TemporaryDirectory() as tmp:
+    peers = {}
+    for name, command in (
+        ("rhash --sha256 -r", ["rhash", "--sha256", "-r", str(released)]),
+        ("hashdeep -c sha256 -r", ["hashdeep", "-c", "sha256", "-r", str(released)]),
+        ("find | xargs sha256sum", ["sh", "-c", f"find '{released}' -type f -print0 | xargs -0 sha256sum"]),
+    ):
+        if shutil.which(command[0]):
+            peers[name] = command
+        else:
+            print(f"note: {command[0]} is not installed (Debian package {command[0]}): left out", file=sys.stderr)
+    # Every command once a round, the rounds one after another: the machine's speed drifts over a run, and
+    # a ratio is taken within a round, where both of its figures met the same machine.
+    rounds: list[dict[str, float]] = []
+    with tempfile.TemporaryDirectory() as tmp, ProcessPoolExecutor(cores) as pool:
         out, cache = Path(tmp) / "inventory.json", Path(tmp) / "cache.json"
 
         def drift(tree: Path, *extra: str) -> list[str]:
             return [sys.executable, "-m", "drift", "collect", str(tree), "--tenant", "402206", "--out", str(out), "--catalog", str(catalog),
                     "--jobs", str(cores), *extra]
 
-        as_released = timed(drift(released), args.repeat)
-        peers = {}
-        for name, command in (
-            ("rhash --sha256 -r", ["rhash", "--sha256", "-r", str(released)]),
-            ("hashdeep -c sha256 -r", ["hashdeep", "-c", "sha256", "-r", str(released)]),
-            ("find | xargs sha256sum", ["sh", "-c", f"find '{released}' -type f -print0 | xargs -0 sha256sum"]),
-        ):
-            if shutil.which(command[0]):
-                peers[name] = timed(command, args.repeat)
-            else:
-                print(f"note: {command[0]} is not installed (Debian package {command[0]}): left out", file=sys.stderr)
-        rebuilt_s = timed(drift(rebuilt), args.repeat)
+        work_floor(pool, rebuilt), work_floor(pool, released)  # the page cache warm for both trees
         timed(drift(released, "--cache", str(cache)), 1)  # fills the cache
-        cached = timed(drift(released, "--cache", str(cache)), args.repeat)
+        for _ in range(args.repeat):
+            times = {"released": timed(drift(released), 1)}
+            times.update((name, timed(command, 1)) for name, command in peers.items())
+            times["rebuilt"] = timed(drift(rebuilt), 1)
+            times["floor"] = work_floor(pool, rebuilt)
+            times["cached"] = timed(drift(released, "--cache", str(cache)), 1)
+            rounds.append(times)
     needs_s = best_of(lambda: collector_needs(catalog), args.repeat)
     whole_s = best_of(lambda: load_catalog(catalog), 1)
-    fastest = min(peers.items(), key=lambda kv: kv[1]) if peers else None
-    print(f"tree: {files:,} files, {size / 1e9:.2f} GB, {jars} jars; catalog: {RELEASES} releases; {cores} cores; best of {args.repeat}")
-    print(f"as released: drift collect --catalog     {as_released:6.2f} s" + (
-        f"   ({as_released / fastest[1]:.2f}x {fastest[0]}, the fastest peer; target 1.25x)" if fastest else ""))
-    for name, seconds in peers.items():
-        print(f"             {name:<28} {seconds:6.2f} s")
-    print(f"rebuilt:     drift collect --catalog     {rebuilt_s:6.2f} s   ({rebuilt_s / floor_s:.2f}x the work floor; target 1.5x)")
-    print(f"             work floor ({cores} processes)     {floor_s:6.2f} s   (SHA-256 of every file, every jar entry inflated and hashed)")
-    print(f"cached re-collection                     {cached:6.2f} s   ({as_released / cached:.1f}x faster than a full one; target 4x)")
+    best = {name: min(r[name] for r in rounds) for name in rounds[0]}
+
+    def ratio(a: str, b: str, what: str) -> str:
+        ratios = sorted(r[a] / r[b] for r in rounds)
+        return f"{statistics.median(ratios):.2f}x {what}, rounds {ratios[0]:.2f}-{ratios[-1]:.2f}x"
+
+    fastest = min(peers, key=lambda name: best[name]) if peers else None
+    print(f"tree: {files:,} files, {size / 1e9:.2f} GB, {jars} jars; catalog: {RELEASES} releases; {cores} cores; "
+          f"best of {args.repeat} rounds, ratios the median of the rounds'")
+    print(f"as released: drift collect --catalog     {best['released']:6.2f} s" + (
+        f"   ({ratio('released', fastest, fastest + ' (the fastest peer)')}; target 1.25x)" if fastest else ""))
+    for name in peers:
+        print(f"             {name:<28} {best[name]:6.2f} s")
+    print(f"rebuilt:     drift collect --catalog     {best['rebuilt']:6.2f} s   ({ratio('rebuilt', 'floor', 'the work floor')}; target 1.5x)")
+    print(f"             work floor ({cores} processes)     {best['floor']:6.2f} s   (SHA-256 of every file, every jar entry inflated and hashed)")
+    print(f"cached re-collection                     {best['cached']:6.2f} s   ({ratio('released', 'cached', 'faster than a full one')}; target 4x)")
     print(f"catalog read by collect                  {needs_s:6.2f} s   (config keys and archive hashes; the whole catalog loaded: {whole_s:.2f} s)")
 
 
