@@ -347,6 +347,17 @@ def test_a_corrupt_jar_keeps_its_sha256_without_a_content_hash_and_the_rest_is_c
     assert not inventory.unreadable
 
 
+def _dies(task: object) -> None:
+    os._exit(9)
+
+
+def test_a_hashing_process_that_dies_is_an_error_not_an_inventory(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(drift.collect.run, "_BATCH_FILES", 2)  # several batches: worker processes
+    monkeypatch.setattr(drift.collect.run, "_hash_in_worker", _dies)
+    with pytest.raises(OperationalError, match="a hashing process ended unexpectedly"):
+        collect(root, "402206", jobs=2, now=NOW)
+
+
 def test_a_missing_root_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError):
         collect(tmp_path / "nope", "402206", now=NOW)

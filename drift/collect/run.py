@@ -39,6 +39,7 @@ import os
 import time
 from collections.abc import Callable, Collection, Generator, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -236,6 +237,8 @@ def _hash_all(
             yield from zip(waiting[0][1], hash_batch(waiting[0][1], folders, known, wanted))
         if pool is not None:
             yield from pool.results()
+    except BrokenProcessPool as exc:  # a worker killed (out of memory, or by hand): an error, not an inventory
+        raise OperationalError("a hashing process ended unexpectedly (killed, or out of memory?); collect again, or with --jobs 1") from exc
     finally:
         if pool is not None:
             pool.shutdown()
