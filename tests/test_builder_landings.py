@@ -209,3 +209,34 @@ def test_a_file_deleted_later_by_a_refactor_proves_nothing(tmp_path: Path) -> No
     found = verdicts(repo, out, tmp_path)
     assert wrong(repo, found, {"FIX-3": [fix]}) == []
     assert found[("v2.0.0", "FIX-3")] == "missing"
+
+
+def test_a_commit_that_adds_the_same_licence_file_elsewhere_is_not_a_backport(tmp_path: Path) -> None:
+    """Patch ids per file tie two commits only through a change to the same file: two commits that each
+    vendor a library with the same licence text are not one fix (found on a real history, where a fix that
+    vendored one package was taken as landed on three lines through a merge that vendored another)."""
+    licence = "Apache License\nVersion 2.0, January 2004\nhttp://www.apache.org/licenses/\n"
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("start", {"src/A.java": java("A", "int a() { return read(); }"), "src/deps.txt": "base 1.0\n"})
+    repo.branch("1.0", "HEAD")
+    repo.checkout("1.0")
+    repo.commit("release 1.0.0", {"src/version.txt": "1.0.0\n"})
+    repo.tag("v1.0.0")
+    repo.checkout("main")
+    fix = repo.commit("A: vendor the checked reader (security)", {
+        "src/A.java": java("A", "int a() { return CheckedReader.read(); }"),
+        "src/vendor/checked/LICENSE": licence,
+        "src/deps.txt": "base 1.0\nchecked 2.1\n",
+    })
+    repo.tag("v1.1.0")
+    repo.checkout("1.0")
+    other = repo.commit("vendor the logging library", {"src/vendor/logging/LICENSE": licence, "src/deps.txt": "base 1.0\nlogging 3.0\n"})
+    repo.tag("v1.0.1")
+    fixes = [{"id": "SEC-4", "title": "t", "severity": "high", "commits": [fix]}]
+    result, out = build(repo, tmp_path, fixes, ["^v1\\.0=1.0", "^v1\\.1=1.1"])
+    assert result.exit_code == 0, result.stderr
+    assert other[:12] not in result.stderr, result.stderr
+    assert "SEC-4: no commit of the fix found on 1.0" in result.stderr, result.stderr
+    found = verdicts(repo, out, tmp_path)
+    assert wrong(repo, found, {"SEC-4": [fix]}) == []
+    assert found[("v1.0.1", "SEC-4")] == "missing"

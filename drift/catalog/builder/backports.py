@@ -98,24 +98,26 @@ def discover(
                 if current.startswith(ref):
                     keep(commit, f"its {how} names {current[:12]}")
                     todo.append(commit)
-        _by_patch_id(fix_id, named[fix_id], touched, ids, keep)
+        candidates = {c for c, files in touched.items() if times.get(c, 0) >= since[fix_id] and files & paths[fix_id]}
+        _by_patch_id(named[fix_id], candidates, ids, keep)
         result[fix_id] = sorted(found.values(), key=lambda f: (times.get(f.commit, 0), f.commit))
     return result
 
 
-def _by_patch_id(
-    fix_id: str, named: Sequence[str], touched: dict[str, set[str]], ids: dict[str, gitlog.PatchIds], keep: Callable[[str, str], None]
-) -> None:
+def _by_patch_id(named: Sequence[str], candidates: set[str], ids: dict[str, gitlog.PatchIds], keep: Callable[[str, str], None]) -> None:
+    """The candidates with a named commit's patch id, or the same patch id for one of its files at the same
+    path: a file's change alone ties two commits only where it is made to the same file (two commits that
+    each add a licence file, or the same boilerplate, elsewhere are not one fix)."""
     targets = [ids[c] for c in named if c in ids]
     whole = {t.commit for t in targets}
-    files = {pid: path for t in targets for path, pid in t.files.items()}
-    for commit in sorted(touched):
+    files = {(path, pid) for t in targets for path, pid in t.files.items()}
+    for commit in sorted(candidates):
         own = ids.get(commit)
         if own is None:
             continue
         if own.commit in whole:
             keep(commit, "same patch id")
             continue
-        same = sorted(path for path, pid in own.files.items() if pid in files)
+        same = sorted(path for path, pid in own.files.items() if (path, pid) in files)
         if same:
             keep(commit, f"same patch id for {', '.join(same[:3])}{' …' if len(same) > 3 else ''}")

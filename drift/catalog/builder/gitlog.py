@@ -72,20 +72,19 @@ def messages(repo: Repository, commits: Iterable[str]) -> dict[str, Message]:
 
 def touching(repo: Repository, tips: Iterable[str], since: int, paths: Iterable[str]) -> dict[str, set[str]]:
     """The commits (merges left out) reachable from the tips, committed at or after `since`, that change one of
-    the paths, each with the paths it changes (one `log --full-history -- PATHS`)."""
-    wanted_paths = sorted(set(paths))
+    the paths, each with those of the paths it changes. One `log --name-only`, the paths matched here: git's
+    own matching of hundreds of pathspecs took twenty times as long as listing every change."""
+    wanted_paths = set(paths)
     wanted_tips = sorted(set(tips))
     if not wanted_paths or not wanted_tips:
         return {}
-    specs = [f":(literal){p}" for p in wanted_paths]
-    out = repo.run(
-        "log", "-z", "--format=%x01%H", "--name-only", "--no-renames", "--full-history", "--no-merges",
-        f"--since=@{since}", *wanted_tips, "--", *specs,
-    )
+    out = repo.run("log", "-z", "--format=%x01%H", "--name-only", "--no-renames", "--no-merges", f"--since=@{since}", *wanted_tips, "--")
     result: dict[str, set[str]] = {}
     for record in out.split(b"\x01")[1:]:
         head, *rest = record.split(b"\0")
-        result[head.strip().decode("ascii")] = {text(p.strip(b"\n")) for p in rest if p.strip(b"\n")}
+        changed = {text(p.strip(b"\n")) for p in rest if p.strip(b"\n")} & wanted_paths
+        if changed:
+            result[head.strip().decode("ascii")] = changed
     return result
 
 
