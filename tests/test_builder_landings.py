@@ -17,10 +17,12 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
 from drift.catalog import load_catalog
+from drift.catalog.builder.backports import references
 from drift.cli import main
 from drift.collect import collect
 from drift.scan import run_scan
@@ -240,3 +242,11 @@ def test_a_commit_that_adds_the_same_licence_file_elsewhere_is_not_a_backport(tm
     found = verdicts(repo, out, tmp_path)
     assert wrong(repo, found, {"SEC-4": [fix]}) == []
     assert found[("v1.0.1", "SEC-4")] == "missing"
+
+
+@pytest.mark.parametrize("trailer", ["(cherry picked from commit {})", "(cherry pick from commit {})", "(cherry-picked from commit {})"])
+def test_a_cherry_pick_trailer_as_people_type_it_names_its_commit(trailer: str) -> None:
+    """git writes "cherry picked from"; a backport written by hand on a real history said "cherry pick from"."""
+    sha = "30302a2850c2b64931bc725902361e1c53a7eacf"
+    message = f"[1.2] mount: add string representation of mount flags\n\n{trailer.format(sha)}\n".encode()
+    assert references(message) == [(sha, "cherry-pick trailer")]

@@ -17,7 +17,8 @@ from drift.catalog.builder.history import History
 from drift.catalog.builder.repo import Change
 
 _REFERENCES = (
-    (re.compile(rb"\(cherry picked from commit ([0-9a-f]{7,64})\)"), "cherry-pick trailer"),
+    # git's own `cherry-pick -x` trailer, and the forms people type for it ("cherry pick from", "cherry-picked from").
+    (re.compile(rb"\(cherry[ -]pick(?:ed)? from commit ([0-9a-f]{7,64})\)"), "cherry-pick trailer"),
     (re.compile(rb"^\s*Backport of ([0-9a-f]{7,64})\b", re.MULTILINE | re.IGNORECASE), "Backport-of line"),
     (re.compile(rb"backport of (?:PR|pull request) #?\d+ as merged into \S+ \(([0-9a-f]{7,64})\)", re.IGNORECASE), "backport body"),
 )
