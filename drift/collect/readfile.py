@@ -67,13 +67,7 @@ def hash_batch(batch: list[Entry], folders: Folders, known: frozenset[str], want
     fewer, per file). A file whose folders fail that check is read again the careful way, which
     says what changed."""
     outcomes = [hash_file(entry, wanted.get(entry.rel, ()), folders, known, chain=False) for entry in batch]
-    read_in = {id(entry.folder): entry.folder for entry, out in zip(batch, outcomes) if out.record is not None}  # the walk shares them
-    moved = set()
-    for key, folder in read_in.items():
-        try:
-            folders.check(folder)
-        except (Changed, OSError):
-            moved.add(key)
+    moved = _moved_folders(batch, outcomes, folders)
     if moved:
         outcomes = [
             hash_file(entry, wanted.get(entry.rel, ()), folders, known) if out.record is not None and id(entry.folder) in moved else out
@@ -90,13 +84,7 @@ def recheck(
     still the walk's. A file that is not (moved out of a folder already walked, perhaps into one the walk
     listed later, and so listed twice) is read again the careful way, which says what changed. Files read
     after the walk need no such check: their own checks after the read come after it."""
-    read_in = {id(entry.folder): entry.folder for entry, out in zip(batch, outcomes) if out.record is not None}
-    moved = set()
-    for key, folder in read_in.items():
-        try:
-            folders.check(folder)
-        except (Changed, OSError):
-            moved.add(key)
+    moved = _moved_folders(batch, outcomes, folders)
     checked = []
     for entry, out in zip(batch, outcomes):
         if out.record is not None:
@@ -108,6 +96,19 @@ def recheck(
                 out = hash_file(entry, wanted.get(entry.rel, ()), folders, known)
         checked.append(out)
     return checked
+
+
+def _moved_folders(batch: list[Entry], outcomes: list[Outcome], folders: Folders) -> set[int]:
+    """The folders (by `id`: the walk shares one folder tuple between the files of a folder) above the files
+    read that no longer lead from the root to where the walk saw them; each checked once."""
+    read_in = {id(entry.folder): entry.folder for entry, out in zip(batch, outcomes) if out.record is not None}
+    moved = set()
+    for key, folder in read_in.items():
+        try:
+            folders.check(folder)
+        except (Changed, OSError):
+            moved.add(key)
+    return moved
 
 
 def hash_file(entry: Entry, keys: tuple[str, ...], folders: Folders, known: frozenset[str] = frozenset(), *, chain: bool = True) -> Outcome:

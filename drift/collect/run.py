@@ -215,22 +215,16 @@ def _hash_all(
         for weight, batch in _batches(entries, cache, needs, done):
             yield from done
             done.clear()
-            if pool is not None:
-                pool.add(weight, batch)
-                continue
             waiting.append((weight, batch))
-            if len(waiting) > 1 and needs.ready():
+            if pool is None and len(waiting) > 1 and needs.ready():
                 pool = _Workers(jobs, folders, needs.get())
-                for item in waiting:
-                    pool.add(*item)
-                waiting.clear()
+            if pool is not None:
+                pool.add(waiting)
         if pool is None and len(waiting) > 1:
             pool = _Workers(jobs, folders, needs.get())
+        if pool is not None:
             pool.walked()
-            for item in waiting:
-                pool.add(*item)
-        elif pool is not None:
-            pool.walked()
+            pool.add(waiting)  # batches still here when the workers started only after the walk
         yield from done
         if pool is None and waiting:
             known, wanted = needs.get()
@@ -295,7 +289,6 @@ class _Workers:
         self._early: set[Future[Any]] = set()  # batches handed over while the walk went on
         self._walking = True
         self._unread: dict[Future[Any], list[Entry]] = {}  # handed to the pool, outcomes not yet taken
-        self._running: set[Future[Any]] = set()
         self._waiting: list[tuple[int, int, list[Entry]]] = []  # a heap: the heaviest first, then in order
         self._limit = 2 * jobs
         self._added = 0
@@ -306,16 +299,18 @@ class _Workers:
         else:
             self._executor = ThreadPoolExecutor(max_workers=jobs)
 
-    def add(self, weight: int, batch: list[Entry]) -> None:
-        self._added += 1
-        heapq.heappush(self._waiting, (-weight, self._added, batch))
+    def add(self, batches: list[tuple[int, list[Entry]]]) -> None:
+        """Take the (weight, batch) pairs, emptying the list."""
+        for weight, batch in batches:
+            self._added += 1
+            heapq.heappush(self._waiting, (-weight, self._added, batch))
+        batches.clear()
         self._hand_over()
 
     def _hand_over(self) -> None:
-        """Hand the heaviest waiting batches to the pool while it holds fewer than `_limit`."""
-        if len(self._running) >= self._limit:
-            self._running = {future for future in self._running if not future.done()}
-        while self._waiting and len(self._running) < self._limit:
+        """Hand the heaviest waiting batches to the pool while it holds fewer than `_limit` not done."""
+        running = sum(not future.done() for future in self._unread)
+        while self._waiting and running < self._limit:
             batch = heapq.heappop(self._waiting)[2]
             # Worker processes are forked at the first submit, before any thread of this pool exists.
             future: Future[Any]
@@ -324,7 +319,7 @@ class _Workers:
             else:
                 future = self._executor.submit(hash_batch, batch, self._folders, self._known, self._wanted)
             self._unread[future] = batch
-            self._running.add(future)
+            running += 1
             if self._walking:
                 self._early.add(future)
 
@@ -337,7 +332,6 @@ class _Workers:
         self._hand_over()
         while self._unread:
             finished, _ = wait(self._unread, return_when=FIRST_COMPLETED)
-            self._running -= finished
             self._hand_over()
             for future in finished:
                 batch = self._unread.pop(future)
