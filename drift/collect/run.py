@@ -115,7 +115,7 @@ def collect(
     entries: Iterable[Entry]
     if tree is None:  # its files are hashed while the walk goes on
         tree = Tree()
-        entries = walking(root, tree, excludes, expect=folders.ident)
+        entries = walking(root, tree, folders, excludes)
     else:
         entries = tree.files
     unreadable: list[Unreadable] = []

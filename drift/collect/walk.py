@@ -102,39 +102,37 @@ def walk(root: Path, excludes: Collection[str] = ()) -> Tree:
     checked to be the folder seen in its parent (see the module docstring).
     """
     tree = Tree()
-    tree.files.extend(walking(root, tree, excludes))
-    return tree
-
-
-def walking(root: Path, tree: Tree, excludes: Collection[str] = (), expect: tuple[int, int] | None = None) -> Iterator[Entry]:
-    """`walk`, as it goes: the regular files are yielded folder by folder as they are listed (so that they
-    can be hashed while the walk goes on); everything else is put in `tree`, complete once the iterator is.
-    With `expect`, the root must still be that device and inode (else `OperationalError`)."""
-    root_abs = os.path.abspath(root)
     try:
-        folders = open_folders(root_abs, expect=expect)
-    except Changed as exc:
-        raise OperationalError(str(exc), source=root) from exc
+        folders = open_folders(os.path.abspath(root))
     except OSError as exc:
         raise OperationalError(f"cannot list folder: {exc.strerror or exc}", source=root) from exc
     with folders:
-        tree.root = folders.ident
-        stack: list[tuple[Folder, str]] = [((), root_abs)]
-        while stack:
-            folder, path = stack.pop()
-            rel = folder[-1].rel if folder else ""
-            files: list[Entry] = []
-            try:
-                with folders.hold(folder) as handle:
-                    _list(tree, files, folder, path, handle, excludes, root_abs, stack)
-            except Changed as exc:
-                tree.unreadable.append(Unreadable(recordable(rel)[0], str(exc)))
-                tree.changed = True
-            except OSError as exc:
-                if not folder:
-                    raise OperationalError(f"cannot list folder: {exc.strerror or exc}", source=root) from exc
-                tree.unreadable.append(Unreadable(recordable(rel)[0], f"cannot list folder: {exc.strerror or exc}"))
-            yield from files
+        tree.files.extend(walking(root, tree, folders, excludes))
+    return tree
+
+
+def walking(root: Path, tree: Tree, folders: Folders, excludes: Collection[str] = ()) -> Iterator[Entry]:
+    """`walk`, as it goes, through `folders` (the root's, which the caller opened and closes): the regular
+    files are yielded folder by folder as they are listed (so that they can be hashed while the walk goes
+    on); everything else is put in `tree`, complete once the iterator is."""
+    root_abs = os.path.abspath(root)
+    tree.root = folders.ident
+    stack: list[tuple[Folder, str]] = [((), root_abs)]
+    while stack:
+        folder, path = stack.pop()
+        rel = folder[-1].rel if folder else ""
+        files: list[Entry] = []
+        try:
+            with folders.hold(folder) as handle:
+                _list(tree, files, folder, path, handle, excludes, root_abs, stack)
+        except Changed as exc:
+            tree.unreadable.append(Unreadable(recordable(rel)[0], str(exc)))
+            tree.changed = True
+        except OSError as exc:
+            if not folder:
+                raise OperationalError(f"cannot list folder: {exc.strerror or exc}", source=root) from exc
+            tree.unreadable.append(Unreadable(recordable(rel)[0], f"cannot list folder: {exc.strerror or exc}"))
+        yield from files
 
 
 def _list(
