@@ -479,14 +479,11 @@ def test_a_file_moved_into_a_folder_not_yet_walked_after_it_was_read_is_not_list
 
 
 def test_a_deep_folder_chain_holds_a_bounded_number_of_descriptors(tmp_path: Path) -> None:
-    """The walk and the hashing each keep at most 64 folders open, however deep the tree: a chain of 150
-    folders is collected whole under a limit of 200 open files, with one job (the walk and a hashing
-    thread in one process)."""
-    base = tmp_path / "deploy"
-    deep = base
-    for level in range(150):
-        deep = deep / "d"
-        put(deep / f"f{level}.txt", b"%d" % level)
+    """The walk and the hashing each keep at most an eighth of the process's open-file limit of folders open
+    (64 at least), however deep the tree: a chain of 300 folders is collected whole under a limit of 200
+    open files, with one job (the walk and a hashing thread in one process), each way down past the 64 kept
+    passing through the levels below them."""
+    base = chain(tmp_path / "deploy", 300)
 
     def run() -> dict[str, Any]:
         import resource
@@ -495,7 +492,75 @@ def test_a_deep_folder_chain_holds_a_bounded_number_of_descriptors(tmp_path: Pat
         return {"text": collect(base, "402206", jobs=1).text}
 
     inventory = read(in_child(run)["text"], tmp_path)
-    assert len(inventory.files) == 150 and not inventory.unreadable
+    assert len(inventory.files) == 300 and not inventory.unreadable
+
+
+def chain(base: Path, levels: int) -> Path:
+    """`base` with a chain of `levels` folders `d/d/d/...`, one file in each."""
+    deep = base
+    for level in range(levels):
+        deep = deep / "d"
+        put(deep / f"f{level}.txt", b"%d" % level)
+    return base
+
+
+def test_a_deep_folder_chain_opens_each_folder_about_once(tmp_path: Path) -> None:
+    """A tenant's tree 400 folders deep is walked and read without opening its folders again and again (the
+    least recently used folder kept is the top of the chain, which the next way down needs first): with
+    room for them under the open-file limit, each folder is opened once for the walk and the reads, and
+    found in place once per check of a batch's folders. (It took 30 s at 1,200 levels.)"""
+    base = chain(tmp_path / "deploy", 400)
+
+    def run() -> dict[str, Any]:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < 8192 <= hard or hard == resource.RLIM_INFINITY:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (8192, hard))
+        if drift.collect.walk.kept_folders() < 400:
+            return {"skip": f"an open-file limit of {soft} (at most {hard}) keeps fewer than 400 folders open"}
+        real_open, opened = os.open, [0]
+
+        def counting(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+            opened[0] += bool(flags & os.O_DIRECTORY)
+            return real_open(path, flags, *args, **kwargs)
+
+        os.open = counting  # a forked child of its own: the tests' process keeps its os.open
+        text = collect(base, "402206", jobs=1).text
+        return {"text": text, "opened": opened[0]}
+
+    out = in_child(run)
+    if "skip" in out:
+        pytest.skip(out["skip"])
+    assert len(read(out["text"], tmp_path).files) == 400
+    assert out["opened"] <= 2 * 400, out["opened"]
+
+
+def test_the_folders_of_a_batch_are_each_found_in_place_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a batch's reads, every folder above its files is checked to be still where the walk saw it; a
+    folder above many of them is checked once for all (one `stat` of each), not once for each file below."""
+    base = chain(tmp_path / "deploy", 120)
+    tree = drift.collect.walk.walk(base)
+    folders = {id(entry.folder): entry.folder for entry in tree.files}
+    stats = [0]
+    real_stat_at = drift.collect.walk.stat_at
+
+    def counting(*args: Any, **kwargs: Any) -> os.stat_result:
+        stats[0] += 1
+        return real_stat_at(*args, **kwargs)
+
+    with drift.collect.walk.open_folders(str(base)) as handles:
+        for folder in folders.values():  # every folder opened and kept, as the reads leave them
+            handles.check(folder)
+        monkeypatch.setattr(drift.collect.walk, "stat_at", counting)
+        verified: set[str] = set()
+        for folder in folders.values():
+            handles.check(folder, verified)
+        assert stats[0] == 120
+        os.rename(base / "d", tmp_path / "moved")
+        (base / "d").mkdir()
+        with pytest.raises(drift.collect.walk.Changed, match="replaced during collection"):
+            handles.check(max(folders.values(), key=len), set())
 
 
 # --- the cache ----------------------------------------------------------------------------------------------

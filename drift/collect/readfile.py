@@ -103,9 +103,10 @@ def _moved_folders(batch: list[Entry], outcomes: list[Outcome], folders: Folders
     read that no longer lead from the root to where the walk saw them; each checked once."""
     read_in = {id(entry.folder): entry.folder for entry, out in zip(batch, outcomes) if out.record is not None}
     moved = set()
+    verified: set[str] = set()  # folders found in place in this pass: each checked once, however deep the tree
     for key, folder in read_in.items():
         try:
-            folders.check(folder)
+            folders.check(folder, verified)
         except (Changed, OSError):
             moved.add(key)
     return moved

@@ -38,8 +38,19 @@ _COMMON = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK",
 FILE_FLAGS = _COMMON | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
 """How a file is opened: read only, never through a link, never blocking (a FIFO), never as a terminal."""
 FOLDER_FLAGS = _COMMON | getattr(os, "O_DIRECTORY", 0)
-_OPEN_FOLDERS = 64
-"""Folder descriptors kept open for reuse (the root's is kept besides)."""
+
+
+def kept_folders() -> int:
+    """Folder descriptors kept open for reuse (the root's is kept besides): 64, or up to 1,024 where the
+    process may open eight times as many files (a folder deeper than this is opened again level by level
+    every time it is checked). Kept folders of the walk, of the hashing thread, and in a forked worker those
+    inherited besides its own, stay far under the limit."""
+    try:
+        import resource  # not on Windows
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (ImportError, OSError, ValueError):
+        return 64
+    return 1024 if soft == resource.RLIM_INFINITY else max(64, min(1024, soft // 8))
 
 
 class Changed(Exception):
@@ -269,9 +280,11 @@ class Folders:
         with self.hold(folder, verify=verify) as handle:
             return stat_at(*at(handle, name))
 
-    def check(self, folder: Folder) -> None:
+    def check(self, folder: Folder, verified: set[str] | None = None) -> None:
         """Check that `folder` and every folder above it are still where the walk saw them; raises `Changed`
-        or `OSError`."""
+        or `OSError`. `verified`, shared by the checks of one pass (the folders of a batch, after its reads),
+        holds the folders found in place during that pass, which the later checks of the pass take as
+        checked: each folder is checked once a pass, however many of the pass's folders lie below it."""
         with self.hold(folder):
             pass
 
@@ -310,7 +323,7 @@ def open_folders(root: str, expect: tuple[int, int] | None = None) -> Folders:
 
 
 class _FdFolders(Folders):
-    """Folders opened relative to their parent's descriptor; the last `_OPEN_FOLDERS` used are kept open.
+    """Folders opened relative to their parent's descriptor; the last `kept_folders()` used are kept open.
 
     The cache and the descriptors in it are only touched under the lock; `acquire` hands out a duplicate,
     so a descriptor in use is never closed under its user.
@@ -320,6 +333,7 @@ class _FdFolders(Folders):
         self._root = fd
         self.ident = (st.st_dev, st.st_ino)
         self._open: OrderedDict[str, int] = OrderedDict()
+        self._keep = kept_folders()
         self._lock = threading.Lock()
 
     def acquire(self, folder: Folder, *, verify: bool = True) -> int:
@@ -330,48 +344,84 @@ class _FdFolders(Folders):
         with self._lock:
             return stat_at(name, self._resolve(folder, verify))
 
-    def check(self, folder: Folder) -> None:
+    def check(self, folder: Folder, verified: set[str] | None = None) -> None:
         with self._lock:
-            self._resolve(folder, True)
+            self._resolve(folder, True, verified)
 
     def open(self, folder: Folder, name: str, seen: os.stat_result, *, verify: bool = True) -> int:
         with self._lock:  # no duplicate of the folder's descriptor needed
             return open_in(self._resolve(folder, verify), name, seen)
 
-    def _resolve(self, folder: Folder, verify: bool) -> int:
-        """The descriptor of `folder`, each step from the root checked (caller holds the lock); without
-        `verify`, a folder kept open is used as it is (the steps above it would only be walked through)."""
-        if not verify and folder:
+    def _resolve(self, folder: Folder, verify: bool, verified: set[str] | None = None) -> int:
+        """The descriptor of `folder`, each step from the root checked (caller holds the lock; `verified` as
+        in `check`). Without `verify`, a folder kept open is used as it is (the steps above it would only be
+        walked through): the way down starts at the deepest one kept."""
+        if not folder:
+            return self._root
+        if not verify:
             kept = self._open.get(folder[-1].rel)
             if kept is not None:
                 return kept
-        fd = self._root
-        for step in folder:
-            cached = self._open.get(step.rel)
-            if cached is not None:
-                if verify:
-                    now = stat_at(step.name, fd, step)
-                    if now.st_ino != step.ino or now.st_dev != step.dev or not stat.S_ISDIR(now.st_mode):
-                        check(now, step)  # raises, saying what it is now
-                self._open.move_to_end(step.rel)
-                fd = cached
-                continue
-            try:
-                opened = os.open(step.name, FOLDER_FLAGS, dir_fd=fd)
-            except OSError:
-                check(stat_at(step.name, fd, step), step)  # a link, a file, another folder: Changed
-                raise
-            try:
-                check(os.fstat(opened), step)
-            except BaseException:
-                os.close(opened)
-                raise
-            self._open[step.rel] = fd = opened
-            # As each level is opened, not after: a deep folder never holds more than _OPEN_FOLDERS + 1
-            # descriptors. The least recently used goes, never `fd`, just used (nor the root's, not kept here).
-            while len(self._open) > _OPEN_FOLDERS:
-                os.close(self._open.popitem(last=False)[1])
+        fd, start = self._root, 0
+        if not verify or verified:  # start below the root: at the deepest folder kept (and checked this pass)
+            for index in range(len(folder) - 1, -1, -1):
+                rel = folder[index].rel
+                kept = self._open.get(rel)
+                if kept is not None and (not verify or (verified is not None and rel in verified)):
+                    self._open.move_to_end(rel)
+                    fd, start = kept, index + 1
+                    break
+        transient = -1  # a level opened on the way down but not kept: closed once the next one is open
+        try:
+            for index in range(start, len(folder)):
+                step = folder[index]
+                cached = self._open.get(step.rel)
+                if cached is None:
+                    opened = self._open_step(fd, step)  # checked as it is opened
+                else:
+                    if verify and (verified is None or step.rel not in verified):
+                        now = stat_at(step.name, fd, step)
+                        if now.st_ino != step.ino or now.st_dev != step.dev or not stat.S_ISDIR(now.st_mode):
+                            check(now, step)  # raises, saying what it is now
+                    self._open.move_to_end(step.rel)
+                    opened = cached
+                if transient >= 0:
+                    os.close(transient)
+                    transient = -1
+                fd = opened
+                if verified is not None:
+                    verified.add(step.rel)
+                if cached is None:
+                    if index < len(folder) - 1 and len(self._open) >= self._keep and _above(next(iter(self._open)), folder):
+                        # Every folder kept lies on this way down (a tree deeper than the folders kept): keep
+                        # the top of it, which the next way down takes too, and pass through this level.
+                        transient = opened
+                        continue
+                    self._open[step.rel] = opened
+                    # As each level is opened, not after: a deep folder never holds more than `_keep` + 1
+                    # descriptors. The least recently used goes, never `fd`, just used (nor the root's).
+                    while len(self._open) > self._keep:
+                        os.close(self._open.popitem(last=False)[1])
+        except BaseException:
+            if transient >= 0:
+                os.close(transient)
+            raise
         return fd
+
+    @staticmethod
+    def _open_step(fd: int, step: Step) -> int:
+        """The folder `step` opened in the folder `fd`, checked to be the walk's."""
+        try:
+            opened = os.open(step.name, FOLDER_FLAGS, dir_fd=fd)
+        except OSError:
+            check(stat_at(step.name, fd, step), step)  # a link, a file, another folder: Changed
+            raise
+        try:
+            check(os.fstat(opened), step)
+        except BaseException:
+            os.close(opened)
+            raise
+        return opened
 
     def forked(self) -> Folders:
         return _FdFolders(fd := os.dup(self._root), os.fstat(fd))
@@ -406,6 +456,11 @@ class _PathFolders(Folders):
 
     def forked(self) -> Folders:
         return _PathFolders(self._root, self.ident)
+
+
+def _above(rel: str, folder: Folder) -> bool:
+    """Whether the folder at `rel` is one of the steps down to `folder`."""
+    return folder[-1].rel.startswith(rel + "/") or folder[-1].rel == rel
 
 
 def _kind(mode: int) -> str:
