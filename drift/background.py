@@ -27,7 +27,7 @@ class Background(Generic[T]):
         self._work, self._args, self._what = work, args, what
         self._outcome: tuple[bool, Any] | None = None
         self._child: Any = None
-        if worth_it and (os.cpu_count() or 1) >= 2 and "fork" in multiprocessing.get_all_start_methods():
+        if worth_it and (os.cpu_count() or 1) >= 2 and hasattr(os, "fork") and "fork" in multiprocessing.get_all_start_methods():
             context = multiprocessing.get_context("fork")
             self._receiving, sending = context.Pipe(duplex=False)
             self._child = context.Process(target=_send_result, args=(sending, work, args), daemon=True)

@@ -11,19 +11,21 @@ unless `DRIFT_DEBUG=1`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from drift import __version__
 from drift.atomic import write_atomic
+from drift.background import Background
 from drift.collect.catalogkeys import catalog_archive_hashes, catalog_config_keys, read_config_keys
 from drift.collect.configfile import YAML_MISSING, yaml_available
 from drift.collect.hashcache import open_cache
-from drift.collect.run import collect, inside
+from drift.collect.run import Needs, collect, inside
 from drift.collect.sign import inventory_signature, load_key, signer_name
 from drift.errors import DriftError, InputError, OperationalError
 from drift.inventory.jsonfile import MAX_PATTERN
@@ -104,20 +106,24 @@ def run(argv: Sequence[str] | None = None) -> int:
     root: Path = args.root
     if not root.is_dir():
         raise InputError("not a folder", source=root)
-    known: frozenset[str] = frozenset()
-    if args.catalog is not None:
-        keys, known = catalog_config_keys(args.catalog), catalog_archive_hashes(args.catalog)
+    needs: Background[Needs] | None = None
+    keys: Collection[tuple[str, str]] = frozenset()
+    if args.catalog is not None:  # read while the tree is walked
+        if not (args.catalog / "catalog.yaml").is_file():
+            raise InputError("no catalog.yaml: not a catalog folder", source=args.catalog)
+        needs = Background(_catalog_needs, args.catalog, what="reading the catalog")
     elif args.config_keys is not None:
         keys = read_config_keys(args.config_keys)
     else:
-        keys = frozenset()
         _say("warning: no --catalog or --config-keys: no config value is captured, so a scan judges every config check unreadable")
+    with needs or contextlib.nullcontext():
+        cache = open_cache(args.cache, rehash=args.rehash) if args.cache is not None else None
+        patterns = [*excludes, *inside(root, args.out, args.cache)]
+        result = collect(root, tenant, config_keys=keys, excludes=patterns, jobs=args.jobs, cache=cache, catalog=needs)
+        if needs is not None:
+            keys = needs.result()[0]
     if any(f.lower().endswith((".yaml", ".yml")) for f, _ in keys) and not yaml_available():
         _say(f"warning: {YAML_MISSING}: the values of YAML config files are not captured")
-    cache = open_cache(args.cache, rehash=args.rehash) if args.cache is not None else None
-    patterns = [*excludes, *inside(root, args.out, args.cache)]
-    result = collect(root, tenant, config_keys=keys, excludes=patterns, jobs=args.jobs, cache=cache,
-                     known_archives=known)
     data = result.text.encode("utf-8")
     if key is not None:  # the signature first: an inventory is never left without the signature asked for
         write_atomic(signature_path(args.out), inventory_signature(args.out.name, data, key))
@@ -159,6 +165,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         _say(f"error: internal error: {type(exc).__name__}: {exc} (set DRIFT_DEBUG=1 for a traceback)")
         return 3
+
+
+def _catalog_needs(catalog: Path) -> tuple[frozenset[tuple[str, str]], frozenset[str]]:
+    """What a collection needs of the catalog folder: its config keys, and its archives' hashes."""
+    return catalog_config_keys(catalog), catalog_archive_hashes(catalog)
 
 
 def _say(message: str, *, prefix: bool = True) -> None:
