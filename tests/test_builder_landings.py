@@ -244,6 +244,46 @@ def test_a_commit_that_adds_the_same_licence_file_elsewhere_is_not_a_backport(tm
     assert found[("v1.0.1", "SEC-4")] == "missing"
 
 
+def test_a_trailer_on_a_commit_that_changes_none_of_the_fix_s_files_is_not_a_landing(tmp_path: Path) -> None:
+    """A cherry-pick trailer is the vendor's word: on a line that never got the fix, a commit that changes
+    only a notes file but says "(cherry picked from commit <fix>)" would make every later release of that
+    line read `applied` through the notes file. It is left out and reported, and the release reads `missing`.
+    A real backport to a file of another name (the code was moved on main after the line was cut) makes the
+    fix's change all the same, and is taken."""
+    before = java("A", "int a(String s) { return s.length(); }")
+    after = java("A", "int a(String s) { return Math.min(s.length(), 64); }")
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("start", {"src/Old.java": before, "src/NOTES.txt": "notes\n"})
+    for line in ("0.9", "1.0"):
+        repo.branch(line, "HEAD")
+        repo.checkout(line)
+        repo.commit(f"release {line}.0", {"src/version.txt": f"{line}.0\n"})
+        repo.tag(f"v{line}.0")
+        repo.checkout("main")
+    repo.commit("move Old to A", {"src/A.java": before, "src/Old.java": None})
+    fix = repo.commit("A: bound the length (security)", {"src/A.java": after})
+    repo.tag("v1.1.0")
+    repo.checkout("1.0")
+    moved = repo.commit(f"A: bound the length\n\n(cherry picked from commit {fix})\n", {"src/Old.java": after})
+    repo.tag("v1.0.1")
+    repo.checkout("0.9")
+    forged = repo.commit(f"A: bound the length\n\n(cherry picked from commit {fix})\n", {"src/NOTES.txt": "notes, and the length is bounded\n"})
+    repo.tag("v0.9.1")
+    fixes = [{"id": "SEC-6", "title": "t", "severity": "high", "commits": [fix]}]
+    result, out = build(repo, tmp_path, fixes, ["^v0\\.9=0.9", "^v1\\.0=1.0", "^v1\\.1=1.1"])
+    assert result.exit_code == 0, result.stderr
+    assert (
+        f"check: SEC-6: {forged[:12]} (its cherry-pick trailer names {fix[:12]}) changes none of the fix's files; not taken"
+        in result.stderr
+    ), result.stderr
+    assert f"1.0: {moved[:12]} (found: its cherry-pick trailer names {fix[:12]})" in result.stderr, result.stderr
+    assert "SEC-6: no commit of the fix found on 0.9" in result.stderr, result.stderr
+    found = verdicts(repo, out, tmp_path)
+    assert wrong(repo, found, {"SEC-6": [fix, moved]}) == []
+    assert found[("v0.9.1", "SEC-6")] == "missing"
+    assert found[("v1.0.1", "SEC-6")] == "applied"
+
+
 @pytest.mark.parametrize("trailer", ["(cherry picked from commit {})", "(cherry pick from commit {})", "(cherry-picked from commit {})"])
 def test_a_cherry_pick_trailer_as_people_type_it_names_its_commit(trailer: str) -> None:
     """git writes "cherry picked from"; a backport written by hand on a real history said "cherry pick from"."""

@@ -34,7 +34,13 @@ def build(repo: Repository, register: Sequence[Entry], options: Options, registe
                 raise InputError(f"no commit {rev!r} in the repository (fix {entry.id})", source=register_path, where=f"{entry.where}.commits[{j}]")
         named[entry.id] = list(dict.fromkeys(c for rev in entry.commits if (c := resolved[rev]) is not None))
     changes = repo.changes(c for commits in named.values() for c in commits)
-    found = discover(history, named, changes)
+    discovered = discover(history, named, changes)
+    found = discovered.found
+    for fix_id, doubted in discovered.refused.items():
+        report.refused.extend(
+            f"{fix_id}: {f.commit[:12]} ({f.how}) changes none of the fix's files; not taken as a landing: name it in"
+            " the register if it carries the fix" for f in doubted
+        )
     released = {
         entry.id: list(dict.fromkeys([c for c in named[entry.id] if history.reach.get(c, 0)] + [f.commit for f in found.get(entry.id, [])]))
         for entry in register

@@ -4,6 +4,11 @@ From any named commit, released or not: messages that name it (`(cherry picked f
 …`, `backport of PR #N as merged into <branch> (<sha>)`), the commits its own message names, and patch ids
 per commit and per file. Only candidates are read: commits of releases on the lines that lack a landing,
 committed after the fix was written, and (for patch ids) touching one of its files.
+
+A message is the vendor's word, and the vendor is the audited party: a commit that a message ties to the fix
+but that changes none of the files the named commits change, nor makes one of their changes to another file,
+is not taken (a release carrying only it would read as fixed through files the fix never touched). The build
+says so, and the register can name it.
 """
 
 from __future__ import annotations
@@ -32,15 +37,22 @@ class Found:
     how: str
 
 
+@dataclass(frozen=True)
+class Discovered:
+    """Per fix id, the commits found to carry it, and those a message names that change none of its files."""
+
+    found: dict[str, list[Found]]
+    refused: dict[str, list[Found]]
+
+
 def references(raw: bytes) -> list[tuple[str, str]]:
     """The commit ids a message names as its origin, with the kind of reference."""
     return [(m.decode("ascii"), how) for pattern, how in _REFERENCES for m in pattern.findall(raw)]
 
 
-def discover(
-    history: History, named: dict[str, list[str]], changes: dict[str, list[Change]]
-) -> dict[str, list[Found]]:
-    """Per fix id, the commits found on lines that its named commits reach no release of."""
+def discover(history: History, named: dict[str, list[str]], changes: dict[str, list[Change]]) -> Discovered:
+    """Per fix id, the commits found on lines that its named commits reach no release of (`changes` gains
+    the changes of the commits that messages name)."""
     reach, times = history.reach, history.times
     every_release = (1 << len(history.releases)) - 1
     lacking: dict[str, int] = {}
@@ -52,7 +64,7 @@ def discover(
         if lacking_lines:
             lacking[fix_id] = sum(history.line_bits[line] for line in lacking_lines) & every_release
     if not lacking:
-        return {}
+        return Discovered({}, {})
     own = gitlog.messages(history.repo, {c for f in lacking for c in named[f]})
     since = {f: min((own[c].author_time for c in named[f] if c in own), default=0) for f in lacking}
     earliest = min(since.values())
@@ -75,13 +87,9 @@ def discover(
         wanted.update(c for c, files in touched.items() if reach.get(c, 0) & bits and times.get(c, 0) >= since[fix_id] and files & paths[fix_id])
     ids = gitlog.patch_ids(history.repo, wanted)
     result: dict[str, list[Found]] = {}
+    refused: dict[str, list[Found]] = {}
     for fix_id, bits in lacking.items():
-        found: dict[str, Found] = {}
-
-        def keep(commit: str, how: str, bits: int = bits, found: dict[str, Found] = found, fix_id: str = fix_id) -> None:
-            if commit not in named[fix_id] and commit not in found and reach.get(commit, 0) & bits:
-                found[commit] = Found(commit, how)
-
+        finding = _Finding(history, named[fix_id], bits, paths[fix_id], changes, ids)
         todo = list(named[fix_id])
         done: set[str] = set()
         while todo:  # messages both ways, and the commits those name in turn
@@ -92,20 +100,65 @@ def discover(
             message = own.get(current) or msgs.get(current)
             for ref, how in references(message.raw) if message is not None else ():
                 for commit in by_prefix.get(ref[:7], []):
-                    if commit.startswith(ref):
-                        keep(commit, f"named by {current[:12]}'s {how}")
+                    if commit.startswith(ref) and finding.by_message(commit, f"named by {current[:12]}'s {how}"):
                         todo.append(commit)
             for ref, commit, how in naming.get(current[:7], []):
-                if current.startswith(ref):
-                    keep(commit, f"its {how} names {current[:12]}")
+                if current.startswith(ref) and finding.by_message(commit, f"its {how} names {current[:12]}"):
                     todo.append(commit)
         candidates = {c for c, files in touched.items() if times.get(c, 0) >= since[fix_id] and files & paths[fix_id]}
-        _by_patch_id(named[fix_id], candidates, ids, keep)
-        result[fix_id] = sorted(found.values(), key=lambda f: (times.get(f.commit, 0), f.commit))
-    return result
+        _by_patch_id(named[fix_id], candidates, ids, finding.keep)
+        result[fix_id] = finding.in_order(finding.found)
+        if finding.doubted:
+            refused[fix_id] = finding.in_order(finding.doubted)
+    return Discovered(result, refused)
 
 
-def _by_patch_id(named: Sequence[str], candidates: set[str], ids: dict[str, gitlog.PatchIds], keep: Callable[[str, str], None]) -> None:
+class _Finding:
+    """The commits found for one fix so far, on the lines that lack it (`bits`: their releases)."""
+
+    def __init__(
+        self, history: History, named: list[str], bits: int, paths: set[str], changes: dict[str, list[Change]],
+        ids: dict[str, gitlog.PatchIds],
+    ) -> None:
+        self.history, self.own, self.bits, self.paths, self.changes, self.ids = history, named, bits, paths, changes, ids
+        self.found: dict[str, Found] = {}
+        self.doubted: dict[str, Found] = {}
+        """Commits a message names that change none of the fix's files, nor any file the same way."""
+
+    def keep(self, commit: str, how: str) -> bool:
+        """Take `commit`, found as `how` says, if it is new and on a line that lacks the fix."""
+        if commit in self.own or commit in self.found or not self.history.reach.get(commit, 0) & self.bits:
+            return False
+        self.found[commit] = Found(commit, how)
+        return True
+
+    def by_message(self, commit: str, how: str) -> bool:
+        """`keep` for a commit a message ties to the fix: only if it changes one of the fix's files, or makes
+        one of its changes to a file of another name (the code lives elsewhere on an older line)."""
+        if commit in self.doubted or commit in self.own or commit in self.found or not self.history.reach.get(commit, 0) & self.bits:
+            return False
+        if commit not in self.changes:
+            self.changes.update(self.history.repo.changes([commit]))
+        if not {p for ch in self.changes[commit] for p in (ch.path, ch.old) if p is not None} & self.paths and not self._same_change(commit):
+            self.doubted[commit] = Found(commit, how)
+            return False
+        return self.keep(commit, how)
+
+    def _same_change(self, commit: str) -> bool:
+        """Whether `commit` makes a change of a named commit (a file's patch id, wherever the file is)."""
+        if commit not in self.ids:
+            self.ids.update(gitlog.patch_ids(self.history.repo, [commit]))
+        theirs = self.ids.get(commit)
+        if theirs is None:
+            return False
+        ours = [self.ids[c] for c in self.own if c in self.ids]
+        return any(theirs.commit == o.commit or set(theirs.files.values()) & set(o.files.values()) for o in ours)
+
+    def in_order(self, commits: dict[str, Found]) -> list[Found]:
+        return sorted(commits.values(), key=lambda f: (self.history.times.get(f.commit, 0), f.commit))
+
+
+def _by_patch_id(named: Sequence[str], candidates: set[str], ids: dict[str, gitlog.PatchIds], keep: Callable[[str, str], object]) -> None:
     """The candidates with a named commit's patch id, or the same patch id for one of its files at the same
     path: a file's change alone ties two commits only where it is made to the same file (two commits that
     each add a licence file, or the same boilerplate, elsewhere are not one fix)."""

@@ -61,6 +61,8 @@ class Report:
     """Per fix id, one line per line of the product: the commits that bring the fix there, and how each was found."""
     backports_missing: dict[str, list[str]] = field(default_factory=dict)
     """Per fix id, the lines with releases after the fix on which no commit carrying it was found."""
+    refused: list[str] = field(default_factory=list)
+    """Commits a message ties to a fix that change none of its files, left out of its landings."""
     conflicts: list[str] = field(default_factory=list)
     no_deployed_files: list[str] = field(default_factory=list)
     unreleased: list[str] = field(default_factory=list)
