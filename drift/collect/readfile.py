@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from drift.collect.archive import ArchiveError, content_sha256, content_sha256_fd, is_archive_name
 from drift.collect.configfile import ConfigReadError, parse_keys
-from drift.collect.walk import Changed, Entry, Folders, check
+from drift.collect.walk import Changed, Entry, Folders, check, out_of_descriptors
 from drift.inventory.model import CONTENT_FROM_CATALOG, FileRecord
 
 _BUFFER = 1 << 20
@@ -100,20 +100,37 @@ def recheck(
 
 def _moved_folders(batch: list[Entry], outcomes: list[Outcome], folders: Folders) -> set[int]:
     """The folders (by `id`: the walk shares one folder tuple between the files of a folder) above the files
-    read that no longer lead from the root to where the walk saw them; each checked once."""
+    read that no longer lead from the root to where the walk saw them. A folder above another of them is
+    checked on the way down to that one (each check goes from the root, step by step, as a check of its own
+    would), and on its own only when a check below it failed: a chain of folders costs one check, not one a
+    level."""
     read_in = {id(entry.folder): entry.folder for entry, out in zip(batch, outcomes) if out.record is not None}
+    above: set[str] = set()  # folders that lie above another folder read in
+    for folder in read_in.values():
+        for step in reversed(folder[:-1]):
+            if step.rel in above:
+                break
+            above.add(step.rel)
     moved = set()
-    verified: set[str] = set()  # folders found in place in this pass: each checked once, however deep the tree
     for key, folder in read_in.items():
-        try:
-            folders.check(folder, verified)
-        except (Changed, OSError):
-            moved.add(key)
+        if not folder or folder[-1].rel not in above:
+            try:
+                folders.check(folder)
+            except (Changed, OSError):
+                moved.add(key)
+    if moved:  # which of the folders above a moved one moved too
+        for key, folder in read_in.items():
+            if folder and folder[-1].rel in above:
+                try:
+                    folders.check(folder)
+                except (Changed, OSError):
+                    moved.add(key)
     return moved
 
 
 def hash_file(entry: Entry, keys: tuple[str, ...], folders: Folders, known: frozenset[str] = frozenset(), *, chain: bool = True) -> Outcome:
-    """Hash the walk's file `entry` (a few attempts while it changes); never raises. With `chain` False, the
+    """Hash the walk's file `entry` (a few attempts while it changes); raises only `OperationalError`, when the
+    process is out of file descriptors (`drift.collect.walk.out_of_descriptors`). With `chain` False, the
     folders above it are not checked after a first read: the caller does (`hash_batch`)."""
     read = 0
     for attempt in range(ATTEMPTS):
@@ -123,6 +140,7 @@ def hash_file(entry: Entry, keys: tuple[str, ...], folders: Folders, known: froz
         except Changed as exc:
             return Outcome(None, str(exc), changed=True, read=read)
         except OSError as exc:
+            out_of_descriptors(exc)
             return Outcome(None, f"cannot read: {exc.strerror or exc}", read=read)
         except Exception as exc:  # noqa: BLE001 - one file the collector cannot handle must not end the collection
             return Outcome(None, f"could not be opened ({type(exc).__name__}: {exc})", read=read)
@@ -131,6 +149,7 @@ def hash_file(entry: Entry, keys: tuple[str, ...], folders: Folders, known: froz
         except _Unstable:
             read += seen.st_size
         except OSError as exc:
+            out_of_descriptors(exc)
             return Outcome(None, f"cannot read: {exc.strerror or exc}", read=read)
         except Exception as exc:  # noqa: BLE001
             return Outcome(None, f"could not be hashed ({type(exc).__name__}: {exc})", read=read + seen.st_size)

@@ -14,6 +14,7 @@ checks each folder's identity by path before using it, which narrows the race bu
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import threading
@@ -41,16 +42,25 @@ FOLDER_FLAGS = _COMMON | getattr(os, "O_DIRECTORY", 0)
 
 
 def kept_folders() -> int:
-    """Folder descriptors kept open for reuse (the root's is kept besides): 64, or up to 1,024 where the
-    process may open eight times as many files (a folder deeper than this is opened again level by level
-    every time it is checked). Kept folders of the walk, of the hashing thread, and in a forked worker those
-    inherited besides its own, stay far under the limit."""
+    """Folder descriptors kept open for reuse (the root's is kept besides): an eighth of the files the
+    process may open, 16 to 1,024 (a folder deeper than this is opened again level by level every time it
+    is checked). Kept folders of the walk, of the hashing thread, and in a forked worker those inherited
+    besides its own, stay far under the limit."""
     try:
         import resource  # not on Windows
         soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     except (ImportError, OSError, ValueError):
         return 64
-    return 1024 if soft == resource.RLIM_INFINITY else max(64, min(1024, soft // 8))
+    return 1024 if soft == resource.RLIM_INFINITY else max(16, min(1024, soft // 8))
+
+
+def out_of_descriptors(exc: OSError) -> None:
+    """Raise `OperationalError` when `exc` says that the process may open no more files: an inventory whose
+    files are missing for a limit of the collector's own is no inventory of the tree (never "unreadable")."""
+    if exc.errno in (errno.EMFILE, errno.ENFILE):
+        raise OperationalError(
+            f"out of file descriptors ({exc.strerror}): raise the open-file limit (ulimit -n), or collect with --jobs 1"
+        ) from exc
 
 
 class Changed(Exception):
@@ -140,6 +150,7 @@ def walking(root: Path, tree: Tree, folders: Folders, excludes: Collection[str] 
             tree.unreadable.append(Unreadable(recordable(rel)[0], str(exc)))
             tree.changed = True
         except OSError as exc:
+            out_of_descriptors(exc)
             if not folder:
                 raise OperationalError(f"cannot list folder: {exc.strerror or exc}", source=root) from exc
             tree.unreadable.append(Unreadable(recordable(rel)[0], f"cannot list folder: {exc.strerror or exc}"))
@@ -280,11 +291,10 @@ class Folders:
         with self.hold(folder, verify=verify) as handle:
             return stat_at(*at(handle, name))
 
-    def check(self, folder: Folder, verified: set[str] | None = None) -> None:
+    def check(self, folder: Folder) -> None:
         """Check that `folder` and every folder above it are still where the walk saw them; raises `Changed`
-        or `OSError`. `verified`, shared by the checks of one pass (the folders of a batch, after its reads),
-        holds the folders found in place during that pass, which the later checks of the pass take as
-        checked: each folder is checked once a pass, however many of the pass's folders lie below it."""
+        or `OSError`. Every step from the root is checked each time: a folder found in place by an earlier
+        check may have been moved since."""
         with self.hold(folder):
             pass
 
@@ -344,31 +354,28 @@ class _FdFolders(Folders):
         with self._lock:
             return stat_at(name, self._resolve(folder, verify))
 
-    def check(self, folder: Folder, verified: set[str] | None = None) -> None:
+    def check(self, folder: Folder) -> None:
         with self._lock:
-            self._resolve(folder, True, verified)
+            self._resolve(folder, True)
 
     def open(self, folder: Folder, name: str, seen: os.stat_result, *, verify: bool = True) -> int:
         with self._lock:  # no duplicate of the folder's descriptor needed
             return open_in(self._resolve(folder, verify), name, seen)
 
-    def _resolve(self, folder: Folder, verify: bool, verified: set[str] | None = None) -> int:
-        """The descriptor of `folder`, each step from the root checked (caller holds the lock; `verified` as
-        in `check`). Without `verify`, a folder kept open is used as it is (the steps above it would only be
-        walked through): the way down starts at the deepest one kept."""
+    def _resolve(self, folder: Folder, verify: bool) -> int:
+        """The descriptor of `folder`, each step from the root checked (caller holds the lock). Without
+        `verify`, a folder kept open is used as it is (the steps above it would only be walked through): the
+        way down starts at the deepest one kept."""
         if not folder:
             return self._root
-        if not verify:
-            kept = self._open.get(folder[-1].rel)
-            if kept is not None:
-                return kept
         fd, start = self._root, 0
-        if not verify or verified:  # start below the root: at the deepest folder kept (and checked this pass)
+        if not verify:  # start at the deepest folder kept
             for index in range(len(folder) - 1, -1, -1):
-                rel = folder[index].rel
-                kept = self._open.get(rel)
-                if kept is not None and (not verify or (verified is not None and rel in verified)):
-                    self._open.move_to_end(rel)
+                kept = self._open.get(folder[index].rel)
+                if kept is not None:
+                    if index == len(folder) - 1:
+                        return kept
+                    self._open.move_to_end(folder[index].rel)
                     fd, start = kept, index + 1
                     break
         transient = -1  # a level opened on the way down but not kept: closed once the next one is open
@@ -379,7 +386,7 @@ class _FdFolders(Folders):
                 if cached is None:
                     opened = self._open_step(fd, step)  # checked as it is opened
                 else:
-                    if verify and (verified is None or step.rel not in verified):
+                    if verify:
                         now = stat_at(step.name, fd, step)
                         if now.st_ino != step.ino or now.st_dev != step.dev or not stat.S_ISDIR(now.st_mode):
                             check(now, step)  # raises, saying what it is now
@@ -389,8 +396,6 @@ class _FdFolders(Folders):
                     os.close(transient)
                     transient = -1
                 fd = opened
-                if verified is not None:
-                    verified.add(step.rel)
                 if cached is None:
                     if index < len(folder) - 1 and len(self._open) >= self._keep and _above(next(iter(self._open)), folder):
                         # Every folder kept lies on this way down (a tree deeper than the folders kept): keep
