@@ -21,7 +21,7 @@ from typing import NamedTuple
 from drift.catalog.model import Catalog, Release
 from drift.collect.archive import is_archive_name
 from drift.inventory.filetable import FileTable
-from drift.inventory.model import CONTENT_FROM_CATALOG, FileRecord, Inventory
+from drift.inventory.model import CONTENT_FROM_CATALOG, LEFT_OUT, FileRecord, Inventory
 from drift.results import FileDrift
 
 _PATH, _SHA256, _CONTENT = attrgetter("path"), attrgetter("sha256"), attrgetter("content_sha256")
@@ -43,6 +43,7 @@ class Unknown(NamedTuple):
 
 
 UNREAD_NOTE = "could not be read"
+LEFT_OUT_NOTE = "left out by --exclude"
 OUTSIDE_NOTE = "a link to no file of the deploy root that the collector listed"
 SPECIAL_NOTE = "a FIFO or device named like an archive"
 NO_CONTENT_NOTE = "an archive without a content hash whose bytes no release has"
@@ -167,7 +168,7 @@ class ReleaseIndex:
         unknown: dict[str, Unknown] = {}
         for path, item in inventory.unreadable.items():
             if path not in known and (is_archive_name(path) or item.reason.startswith("file name ")):
-                unknown[path] = Unknown(False, UNREAD_NOTE)
+                unknown[path] = Unknown(False, LEFT_OUT_NOTE if item.reason == LEFT_OUT else UNREAD_NOTE)
         for path in inventory.skipped:
             if path not in known and is_archive_name(path):
                 unknown[path] = Unknown(False, SPECIAL_NOTE)

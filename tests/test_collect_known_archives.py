@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from drift.filedrift import CONTENT_UNKNOWN_NOTE, NO_CONTENT_NOTE, OUTSIDE_NOTE, SPECIAL_NOTE, UNREAD_NOTE
-from drift.inventory.model import CONTENT_FROM_CATALOG
+from drift.filedrift import CONTENT_UNKNOWN_NOTE, LEFT_OUT_NOTE, NO_CONTENT_NOTE, OUTSIDE_NOTE, SPECIAL_NOTE, UNREAD_NOTE
+from drift.inventory.model import CONTENT_FROM_CATALOG, LEFT_OUT
 from tests.builders import make_jar, tok, write_yaml
 from tests.builders import run_cli as run
 from tests.demo import demo_site, file_bytes
@@ -172,6 +172,36 @@ def test_hiding_a_stale_copy_from_the_collector_never_makes_its_fix_applied(site
     found = _removal(site)
     assert (found["status"], found["reason"]) == ("unverifiable", f"{path}: {note}: a stale copy there cannot be ruled out")
     assert run(site, "gate", "--tenant", TENANT).exit_code == 1
+
+
+@pytest.mark.parametrize("pattern", ["lib/ext", "lib/ext/", "lib/ext/legacy-old.jar", "*-old.jar"])
+def test_leaving_a_stale_copy_out_with_exclude_never_makes_its_fix_applied(site: Path, pattern: str) -> None:
+    """`--exclude` is the collector's operator's to give, and whoever runs the server may give it: what it
+    leaves out is listed, never read, and an archive there is a place a stale copy could be."""
+    _removal_fix(site)
+    (site / "tree" / "lib" / "ext" / "deeper").mkdir(parents=True)
+    (site / "tree" / "lib" / "ext" / "legacy-old.jar").write_bytes(LEGACY_REBUILT)
+    (site / "tree" / "lib" / "ext" / "deeper" / "notes.txt").write_text("left out\n", encoding="utf-8")
+    inventory = _collect(site, "--exclude", pattern)
+    assert {"path": "lib/ext/legacy-old.jar", "reason": LEFT_OUT} in inventory["unreadable"]
+    files = {f["path"] for f in inventory["files"]}
+    assert "lib/ext/legacy-old.jar" not in files
+    assert ("lib/ext/deeper/notes.txt" in files) == pattern.endswith(".jar")  # a folder left out is listed, never read
+    found = _removal(site)
+    assert (found["status"], found["reason"]) == ("unverifiable", f"lib/ext/legacy-old.jar: {LEFT_OUT_NOTE}: a stale copy there cannot be ruled out")
+    assert run(site, "gate", "--tenant", TENANT).exit_code == 1
+
+
+def test_excluding_a_log_folder_blocks_nothing(site: Path) -> None:
+    """A log folder left out holds no archive: nothing of it is recorded, and the removal fix stays applied."""
+    _removal_fix(site)
+    (site / "tree" / "logs" / "old").mkdir(parents=True)
+    (site / "tree" / "logs" / "app.log").write_text("busy\n", encoding="utf-8")
+    (site / "tree" / "logs" / "old" / "app.log.1").write_text("older\n", encoding="utf-8")
+    inventory = _collect(site, "--exclude", "logs")
+    assert not inventory["unreadable"] and not any(f["path"].startswith("logs/") for f in inventory["files"])
+    assert _removal(site)["status"] == "applied"
+    assert run(site, "gate", "--tenant", TENANT).exit_code == 0
 
 
 @pytest.mark.parametrize("how", ["a link through a link", "a FIFO"])

@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from drift.collect.archive.content import is_archive_name
 from drift.errors import OperationalError
-from drift.inventory.model import Link, Skipped, Unreadable, excluded
+from drift.inventory.model import LEFT_OUT, Link, Skipped, Unreadable, excluded
 from drift.inventory.names import display, recordable
 
 if TYPE_CHECKING:  # typing.Self is 3.11+: the collector runs on Python 3.9 too
@@ -147,13 +148,15 @@ def walking(root: Path, tree: Tree, folders: Folders, excludes: Collection[str] 
             with folders.hold(folder) as handle:
                 _list(tree, files, folder, path, handle, excludes, root_abs, stack)
         except Changed as exc:
-            tree.unreadable.append(Unreadable(recordable(rel)[0], str(exc)))
-            tree.changed = True
+            if not (folder and excludes and excluded(recordable(rel)[0], excludes)):  # what changes in a folder left out is its own affair
+                tree.unreadable.append(Unreadable(recordable(rel)[0], str(exc)))
+                tree.changed = True
         except OSError as exc:
             out_of_descriptors(exc)
             if not folder:
                 raise OperationalError(f"cannot list folder: {exc.strerror or exc}", source=root) from exc
-            tree.unreadable.append(Unreadable(recordable(rel)[0], f"cannot list folder: {exc.strerror or exc}"))
+            if not (excludes and excluded(recordable(rel)[0], excludes)):
+                tree.unreadable.append(Unreadable(recordable(rel)[0], f"cannot list folder: {exc.strerror or exc}"))
         yield from files
 
 
@@ -162,12 +165,23 @@ def _list(
     stack: list[tuple[Folder, str]],
 ) -> None:
     """Sort the entries of one folder (opened as `handle`) into `files` (its regular files) and `tree`; push
-    its subfolders on `stack`."""
+    its subfolders on `stack`. What an `--exclude` pattern leaves out is listed, never read: a folder is
+    walked all the same, and an entry named like an archive is recorded as unreadable (`LEFT_OUT`), so that
+    leaving out a stale archive never hides it."""
     prefix = folder[-1].rel + "/" if folder else ""
     for entry in list(os.scandir(handle)):
         raw = prefix + entry.name
         rel, why = recordable(raw)
         if excludes and excluded(rel, excludes):
+            try:
+                is_folder = entry.is_dir(follow_symlinks=False)
+                st = entry.stat(follow_symlinks=False) if is_folder else None
+            except OSError:
+                continue
+            if st is not None:
+                stack.append(((*folder, Step(raw, entry.name, st.st_dev, st.st_ino)), os.path.join(path, entry.name)))
+            elif is_archive_name(rel):
+                tree.unreadable.append(Unreadable(rel, LEFT_OUT))
             continue
         try:
             st = entry.stat(follow_symlinks=False)

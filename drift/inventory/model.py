@@ -33,6 +33,12 @@ class FileRecord(NamedTuple):
         return (f"sha256:{self.sha256}", f"content-sha256:{self.content_sha256}")
 
 
+LEFT_OUT = "left out by --exclude, and named like an archive: never read"
+"""The `unreadable` reason of a file named like an archive that an `--exclude` pattern left out: the walk
+lists what an exclusion leaves out, without reading it, so that a stale archive hidden there still counts
+as a place a stale copy could be (`drift.verdict.content_unknown`)."""
+
+
 CONTENT_FROM_CATALOG = "not inflated: its bytes are a catalogued release file's, whose content hash the scan takes"
 """The `content_errors` reason of an archive the collector did not inflate because the catalog it was given
 lists those exact bytes with a content hash (`drift.filedrift.ReleaseIndex.with_release_content`)."""
