@@ -480,34 +480,21 @@ def test_a_file_moved_into_a_folder_not_yet_walked_after_it_was_read_is_not_list
     assert inventory.changed_during_collection and result.changing
 
 
-def test_a_deep_folder_chain_holds_a_bounded_number_of_descriptors(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("limit", "jobs"), [(200, 1), (100, 2)], ids=["thread", "workers"])
+def test_a_deep_folder_chain_under_a_low_open_file_limit_is_collected_whole(tmp_path: Path, limit: int, jobs: int) -> None:
     """The walk and the hashing each keep at most an eighth of the process's open-file limit of folders open
-    (64 at least), however deep the tree: a chain of 300 folders is collected whole under a limit of 200
-    open files, with one job (the walk and a hashing thread in one process), each way down past the 64 kept
-    passing through the levels below them."""
+    (16 at least), however deep the tree, each way down past the folders kept passing through the levels
+    below them: a chain of 300 folders is collected whole under a limit of 200 open files with one job (the
+    walk and a hashing thread in one process), and under 100 with two worker processes, each holding the
+    folders it inherited beside its own (which lost 280 of 300 files, listed unreadable, when 64 were kept
+    whatever the limit)."""
     base = chain(tmp_path / "deploy", 300)
 
     def run() -> dict[str, Any]:
         import resource
 
-        resource.setrlimit(resource.RLIMIT_NOFILE, (200, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
-        return {"text": collect(base, "402206", jobs=1).text}
-
-    inventory = read(in_child(run)["text"], tmp_path)
-    assert len(inventory.files) == 300 and not inventory.unreadable
-
-
-def test_a_deep_chain_under_a_low_open_file_limit_is_collected_whole_by_workers(tmp_path: Path) -> None:
-    """Under a limit of 100 open files, two worker processes (each holding the folders it inherited beside
-    its own) still collect a 300-deep chain whole: the folders kept follow the limit (it lost 280 of 300
-    files, listed unreadable, when 64 were kept whatever the limit)."""
-    base = chain(tmp_path / "deploy", 300)
-
-    def run() -> dict[str, Any]:
-        import resource
-
-        resource.setrlimit(resource.RLIMIT_NOFILE, (100, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
-        return {"text": collect(base, "402206", jobs=2).text}
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+        return {"text": collect(base, "402206", jobs=jobs).text}
 
     inventory = read(in_child(run)["text"], tmp_path)
     assert len(inventory.files) == 300 and not inventory.unreadable

@@ -174,14 +174,12 @@ def _list(
         rel, why = recordable(raw)
         if excludes and excluded(rel, excludes):
             try:
-                is_folder = entry.is_dir(follow_symlinks=False)
-                st = entry.stat(follow_symlinks=False) if is_folder else None
+                if entry.is_dir(follow_symlinks=False):  # walked all the same; nothing in it is read
+                    stack.append(_subfolder(folder, raw, entry.name, entry.stat(follow_symlinks=False), path))
+                elif is_archive_name(rel):
+                    tree.unreadable.append(Unreadable(rel, LEFT_OUT))
             except OSError:
-                continue
-            if st is not None:
-                stack.append(((*folder, Step(raw, entry.name, st.st_dev, st.st_ino)), os.path.join(path, entry.name)))
-            elif is_archive_name(rel):
-                tree.unreadable.append(Unreadable(rel, LEFT_OUT))
+                pass  # left out: nothing to record of it
             continue
         try:
             st = entry.stat(follow_symlinks=False)
@@ -197,9 +195,14 @@ def _list(
         elif stat.S_ISLNK(mode):
             tree.links.append(_link(handle, entry.name, os.path.join(path, entry.name), rel, root))
         elif stat.S_ISDIR(mode):
-            stack.append(((*folder, Step(raw, entry.name, st.st_dev, st.st_ino)), os.path.join(path, entry.name)))
+            stack.append(_subfolder(folder, raw, entry.name, st, path))
         else:
             tree.skipped.append(Skipped(rel, _kind(mode)))
+
+
+def _subfolder(folder: Folder, raw: str, name: str, st: os.stat_result, path: str) -> tuple[Folder, str]:
+    """The walk's stack item of the folder `name` in `folder` (at `path`), whose stat is `st`."""
+    return (*folder, Step(raw, name, st.st_dev, st.st_ino)), os.path.join(path, name)
 
 
 def _link(handle: int | str, name: str, full: str, rel: str, root: str) -> Link:

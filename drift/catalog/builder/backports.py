@@ -125,9 +125,13 @@ class _Finding:
         self.doubted: dict[str, Found] = {}
         """Commits a message names that change none of the fix's files, nor any file the same way."""
 
+    def _new(self, commit: str) -> bool:
+        """Whether `commit` is neither named nor found yet, and on a line that lacks the fix."""
+        return commit not in self.own and commit not in self.found and bool(self.history.reach.get(commit, 0) & self.bits)
+
     def keep(self, commit: str, how: str) -> bool:
         """Take `commit`, found as `how` says, if it is new and on a line that lacks the fix."""
-        if commit in self.own or commit in self.found or not self.history.reach.get(commit, 0) & self.bits:
+        if not self._new(commit):
             return False
         self.found[commit] = Found(commit, how)
         return True
@@ -135,7 +139,7 @@ class _Finding:
     def by_message(self, commit: str, how: str) -> bool:
         """`keep` for a commit a message ties to the fix: only if it changes one of the fix's files, or makes
         one of its changes to a file of another name (the code lives elsewhere on an older line)."""
-        if commit in self.doubted or commit in self.own or commit in self.found or not self.history.reach.get(commit, 0) & self.bits:
+        if commit in self.doubted or not self._new(commit):
             return False
         if commit not in self.changes:
             self.changes.update(self.history.repo.changes([commit]))
