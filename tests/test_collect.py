@@ -312,7 +312,7 @@ def test_one_job_four_jobs_and_a_walk_made_first_give_the_same_bytes(
 def test_the_by_path_fallback_gives_the_same_inventory(root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Where there are no descriptor-relative calls (Windows), folders and files are checked and opened by
     path: same inventory, links, special files and odd names included."""
-    import drift.collect.walk
+    import drift.collect.folders
 
     os.symlink(tmp_path, root / "lib/outside-link")
     os.mkfifo(root / "logs/pipe")
@@ -321,7 +321,7 @@ def test_the_by_path_fallback_gives_the_same_inventory(root: Path, tmp_path: Pat
         put(root / f"lib/extra{i}.jar", make_jar({f"X{i}.class": bytes([i]) * 100}))
     monkeypatch.setattr(drift.collect.run, "_BATCH_FILES", 2)  # several batches: worker processes
     by_fd = collect(root, "402206", config_keys=KEYS, jobs=2, now=NOW).text
-    monkeypatch.setattr(drift.collect.walk, "FD_RELATIVE", False)
+    monkeypatch.setattr(drift.collect.folders, "FD_RELATIVE", False)
     assert collect(root, "402206", config_keys=KEYS, jobs=2, now=NOW).text == by_fd
     inventory = read_back(by_fd, tmp_path)
     assert inventory.links["lib/outside-link"].outside and inventory.skipped["logs/pipe"].kind == "fifo"

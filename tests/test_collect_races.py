@@ -5,7 +5,7 @@ open a file) or a hash object that changes the tree while a file is being read d
 moment, on real temporary trees. Whatever changed kind or identity must be listed as unreadable with the
 reason, never recorded with a hash, never followed (nothing from outside the root is ever read); nothing may
 hang or read without bound; the cache must never keep a hash from a read that did not match the walk. Each test runs the fd-relative code (Linux) and, where it
-says so, the by-path fallback (`drift.collect.walk.FD_RELATIVE = False`, what Windows runs) too.
+says so, the by-path fallback (`drift.collect.folders.FD_RELATIVE = False`, what Windows runs) too.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+import drift.collect.folders
 import drift.collect.hashcache
 import drift.collect.readfile
 import drift.collect.run
@@ -34,8 +35,9 @@ import drift.collect.walk
 from drift.cli import main
 from drift.collect import collect
 from drift.collect.archive import content_sha256_bytes
+from drift.collect.folders import Step
 from drift.collect.hashcache import open_cache
-from drift.collect.walk import Entry, Step
+from drift.collect.walk import Entry
 from drift.errors import OperationalError
 from drift.inventory.jsonfile import read_json_inventory
 from drift.inventory.model import Inventory
@@ -102,9 +104,9 @@ def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(params=[True, False], ids=["fd-relative", "by-path-fallback"])
 def mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
-    if request.param and not drift.collect.walk.FD_RELATIVE:
+    if request.param and not drift.collect.folders.FD_RELATIVE:
         pytest.skip("no descriptor-relative calls on this platform")
-    monkeypatch.setattr(drift.collect.walk, "FD_RELATIVE", request.param)
+    monkeypatch.setattr(drift.collect.folders, "FD_RELATIVE", request.param)
     return bool(request.param)
 
 
@@ -340,7 +342,7 @@ def test_a_fifo_that_slips_in_between_the_check_and_the_open_is_caught_on_the_de
     blocking, the descriptor's fstat refuses it."""
     target = root / "app/Main.java"
     walk_stat = os.stat(target)
-    real_stat_at = drift.collect.walk.stat_at
+    real_stat_at = drift.collect.folders.stat_at
     fooled: list[bool] = []
 
     def stale_stat_at(path: str, dir_fd: int | None, folder: Step | None = None) -> os.stat_result:
@@ -350,7 +352,7 @@ def test_a_fifo_that_slips_in_between_the_check_and_the_open_is_caught_on_the_de
             return walk_stat
         return real_stat_at(path, dir_fd, folder)
 
-    monkeypatch.setattr(drift.collect.walk, "stat_at", stale_stat_at)
+    monkeypatch.setattr(drift.collect.folders, "stat_at", stale_stat_at)
     out = in_child(lambda: {"text": collect(root, "402206", jobs=1).text})
     assert read(out["text"], tmp_path).unreadable["app/Main.java"].reason == "changed kind during collection: now a FIFO"
 
@@ -367,7 +369,7 @@ def test_a_file_swapped_for_a_link_to_dev_zero_is_never_read(
         os.symlink("/dev/zero", target)
 
     if slip:  # the check sees the walk's file; the open meets the link (O_NOFOLLOW refuses it)
-        real_stat_at = drift.collect.walk.stat_at
+        real_stat_at = drift.collect.folders.stat_at
         fooled: list[bool] = []
 
         def stale_stat_at(path: str, dir_fd: int | None, folder: Step | None = None) -> os.stat_result:
@@ -377,7 +379,7 @@ def test_a_file_swapped_for_a_link_to_dev_zero_is_never_read(
                 return walk_stat
             return real_stat_at(path, dir_fd, folder)
 
-        monkeypatch.setattr(drift.collect.walk, "stat_at", stale_stat_at)
+        monkeypatch.setattr(drift.collect.folders, "stat_at", stale_stat_at)
     else:
         hook(lambda e: e.rel == "lib/notes.txt", to_dev_zero)
     out = in_child(lambda: {"text": collect(root, "402206", jobs=1).text}, timeout=60)
@@ -511,7 +513,7 @@ def test_running_out_of_descriptors_is_an_error_not_an_unreadable_file(root: Pat
             raise OSError(errno.EMFILE, "Too many open files")
         return real_open(path, flags, *args, **kwargs)
 
-    monkeypatch.setattr(drift.collect.walk.os, "open", exhausted)
+    monkeypatch.setattr(drift.collect.folders.os, "open", exhausted)
     with pytest.raises(OperationalError, match="out of file descriptors"):
         collect(root, "402206", jobs=1)
 
@@ -526,13 +528,13 @@ def test_the_folders_of_a_batch_are_checked_once_along_a_chain_and_each_on_its_o
     outside: neither file is recorded, `a/b/F1` (read before) once `a/b` is checked on its own."""
     monkeypatch.setattr(drift.collect.run, "_BATCH_FILES", 256)  # one batch: hashed in this process
     checks: list[str] = []
-    real_check = drift.collect.walk._FdFolders.check
+    real_check = drift.collect.folders._FdFolders.check
 
     def counting(self: Any, folder: Any) -> None:
         checks.append(folder[-1].rel if folder else "")
         real_check(self, folder)
 
-    monkeypatch.setattr(drift.collect.walk._FdFolders, "check", counting)
+    monkeypatch.setattr(drift.collect.folders._FdFolders, "check", counting)
     base = chain(tmp_path / "deploy", 40)
     collect(base, "402206", jobs=1)
     assert len(checks) == 1, checks
@@ -579,7 +581,7 @@ def test_a_deep_folder_chain_opens_each_folder_about_once(tmp_path: Path) -> Non
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         if soft < 8192 <= hard or hard == resource.RLIM_INFINITY:
             resource.setrlimit(resource.RLIMIT_NOFILE, (8192, hard))
-        if drift.collect.walk.kept_folders() < 400:
+        if drift.collect.folders.kept_folders() < 400:
             return {"skip": f"an open-file limit of {soft} (at most {hard}) keeps fewer than 400 folders open"}
         real_open, opened = os.open, [0]
 

@@ -1,7 +1,7 @@
 """Reading one file of the deploy root, as the collector's workers do (`drift.collect.run`).
 
 A file is opened relative to its folder's descriptor, and only if it is still the regular file the walk saw
-(`drift.collect.walk.Folders`): a `stat` of its name first, so that nothing else is ever opened, then an
+(`drift.collect.folders.Folders`): a `stat` of its name first, so that nothing else is ever opened, then an
 `fstat` of the descriptor. Its content is read no further than that size; its sha256, and for an archive its
 content hash, and the asked-for config values all come from the bytes read. After the read, its name must
 still lead to the same inode with the same size and times (the descriptor keeps the inode's number from
@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 from drift.collect.archive import ArchiveError, content_sha256, content_sha256_fd, is_archive_name
 from drift.collect.configfile import ConfigReadError, parse_keys
-from drift.collect.walk import Changed, Entry, Folders, check, out_of_descriptors
+from drift.collect.folders import Changed, Folders, check, out_of_descriptors
+from drift.collect.walk import Entry
 from drift.inventory.model import CONTENT_FROM_CATALOG, FileRecord
 
 _BUFFER = 1 << 20
@@ -130,7 +131,7 @@ def _moved_folders(batch: list[Entry], outcomes: list[Outcome], folders: Folders
 
 def hash_file(entry: Entry, keys: tuple[str, ...], folders: Folders, known: frozenset[str] = frozenset(), *, chain: bool = True) -> Outcome:
     """Hash the walk's file `entry` (a few attempts while it changes); raises only `OperationalError`, when the
-    process is out of file descriptors (`drift.collect.walk.out_of_descriptors`). With `chain` False, the
+    process is out of file descriptors (`drift.collect.folders.out_of_descriptors`). With `chain` False, the
     folders above it are not checked after a first read: the caller does (`hash_batch`)."""
     read = 0
     for attempt in range(ATTEMPTS):
@@ -216,7 +217,7 @@ def _read_once(
 
 
 def _open_file(folders: Folders, entry: Entry, verify: bool) -> tuple[int, os.stat_result]:
-    """A descriptor of the walk's regular file `entry` (`drift.collect.walk.open_in`) and its `fstat`, checked to be
+    """A descriptor of the walk's regular file `entry` (`drift.collect.folders.open_in`) and its `fstat`, checked to be
     that file; raises `Changed` or `OSError`. `verify` checks the folders above it first (see
     `Folders.acquire`: a first read has them checked after it)."""
     fd = folders.open(entry.folder, entry.name, entry.st, verify=verify)

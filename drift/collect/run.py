@@ -5,7 +5,7 @@ touches and honest about what it could not see:
 - symbolic links are recorded with their target and never followed; FIFOs, sockets and devices are listed
   and never opened; a file that cannot be read is listed with the reason (see `drift.collect.walk`);
 - every file is opened relative to its folder's descriptor, and only if it is still the regular file the
-  walk saw, every folder above it still the walk's folder (`drift.collect.walk.Folders`); its content, archive
+  walk saw, every folder above it still the walk's folder (`drift.collect.folders.Folders`); its content, archive
   content hash and config values all come from that one descriptor, read no further than the size `fstat`
   gave it (a file that grew shows in its name's stat after the read; see `drift.collect.readfile`). A file
   or folder that changed kind or identity since the walk is listed as unreadable with the reason ("changed
@@ -47,8 +47,9 @@ from typing import TYPE_CHECKING, Any
 from drift import __version__
 from drift.background import Background
 from drift.collect.archive import ALGORITHM, is_archive_name
+from drift.collect.folders import Changed, Folders, Step, open_folders
 from drift.collect.readfile import Outcome, hash_batch, recheck
-from drift.collect.walk import Changed, Entry, Folders, Step, Tree, open_folders, walking
+from drift.collect.walk import Entry, Tree, walking
 from drift.errors import InputError, OperationalError
 from drift.inventory.jsonfile import dumps_inventory
 from drift.inventory.model import CONTENT_FROM_CATALOG, ConfigValue, FileRecord, Unreadable
