@@ -22,7 +22,6 @@ from typing import Any
 from drift.errors import RegistryError
 from drift.paths import MAX_INPUT, read_regular
 from drift.text import shown, unsafe_char
-from drift.yamlio import load_yaml
 
 FIELDS = ("id", "name", "prefecture", "edition", "line", "modules")
 REQUIRED = ("id", "name")
@@ -119,6 +118,8 @@ def load_registry(folder: str | Path) -> tuple[Tenant, ...]:
 
 
 def _yaml_rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
+    from drift.yamlio import load_yaml  # here: `drift collect` checks a tenant id and reads no YAML
+
     doc = load_yaml(path, RegistryError)
     if doc is None:
         return []

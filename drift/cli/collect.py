@@ -9,7 +9,6 @@ import click
 
 from drift.atomic import write_atomic
 from drift.background import Background
-from drift.catalog.collectorneeds import collector_needs
 from drift.cli.progress import progress, progress_shown
 from drift.collect import collect as collect_inventory
 from drift.collect.hashcache import open_cache
@@ -56,7 +55,7 @@ def collect(
         raise click.UsageError("--rehash needs --cache")
     needs: Background[Needs] | None = None
     if (catalog_dir / "catalog.yaml").is_file():  # read while the tree is walked
-        needs = Background(collector_needs, catalog_dir, what="reading the catalog")
+        needs = Background(_collector_needs, catalog_dir, what="reading the catalog")
     else:
         click.echo(f"drift: warning: no catalog at {clip(str(catalog_dir))}: no config value is captured, so a scan judges every config "
                    "check unreadable; give --catalog DIR (a copy of the catalog folder)", err=True)
@@ -94,3 +93,11 @@ def collect(
         except OperationalError as exc:  # the inventory is written; a cache that cannot be saved costs time only
             click.echo(f"drift: warning: {exc.render()}", err=True)
 
+
+
+def _collector_needs(catalog_dir: Path) -> Needs:
+    """`drift.catalog.collectorneeds.collector_needs`, imported in the process that reads the catalog: the
+    catalog's modules and YAML are then never loaded by the one that collects."""
+    from drift.catalog.collectorneeds import collector_needs
+
+    return collector_needs(catalog_dir)

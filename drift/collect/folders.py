@@ -22,7 +22,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from drift.errors import OperationalError
 from drift.inventory.names import display
@@ -78,6 +78,23 @@ class Step:
 
 Folder = tuple[Step, ...]
 """A folder: the steps from the root down to it (the root itself is `()`)."""
+
+
+class Seen(NamedTuple):
+    """What the `fstat` of a file's descriptor said when it was read: its kind, identity, size and times, the
+    fields that a cache and a check after the walk compare (a tuple: one is made per file, in a worker
+    process, and sent back)."""
+
+    st_mode: int
+    st_ino: int
+    st_dev: int
+    st_size: int
+    st_mtime_ns: int
+    st_ctime_ns: int
+
+    @classmethod
+    def of(cls, st: os.stat_result) -> Seen:
+        return cls(st.st_mode, st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def at(handle: int | str, name: str) -> tuple[str, int | None]:

@@ -66,6 +66,7 @@ from typing import Any, Final
 from drift import __version__
 from drift.atomic import write_atomic
 from drift.collect.archive import ALGORITHM
+from drift.collect.folders import Seen
 from drift.inventory.model import FileRecord
 from drift.paths import MAX_INPUT, read_regular
 
@@ -84,7 +85,7 @@ _Entry = list[Any]
 (kept as JSON gives it: a cache of a large tree is loaded, looked up and saved without a conversion)."""
 
 
-def _key(st: os.stat_result) -> list[int]:
+def _key(st: os.stat_result | Seen) -> list[int]:
     return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
 
 
@@ -144,7 +145,7 @@ class HashCache:
             self._new[rel] = entry
             return FileRecord(entry[2], entry[5], entry[6])
 
-    def store(self, rel: str, st: os.stat_result, record: FileRecord, *, read: os.stat_result, started_ns: int) -> None:
+    def store(self, rel: str, st: os.stat_result, record: FileRecord, *, read: os.stat_result | Seen, started_ns: int) -> None:
         """Remember `record` for `rel` as read after the stat `st`, unless the file is racy (see above).
 
         `read` is the `fstat` of the descriptor `record` was read from: unless it is the same regular file

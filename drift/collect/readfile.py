@@ -14,11 +14,11 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from drift.collect.archive import ArchiveError, content_sha256, content_sha256_fd, is_archive_name
 from drift.collect.configfile import ConfigReadError, parse_keys
-from drift.collect.folders import Changed, Folders, check, out_of_descriptors
+from drift.collect.folders import Changed, Folders, Seen, check, out_of_descriptors
 from drift.collect.walk import Entry
 from drift.inventory.model import CONTENT_FROM_CATALOG, FileRecord
 
@@ -35,9 +35,8 @@ def _before_open(entry: Entry) -> None:
     """Called after the walk, before each attempt to open a file: a seam where tests make races deterministic."""
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What hashing one file gave."""
+class Outcome(NamedTuple):
+    """What hashing one file gave (a tuple: the collecting process makes one per file from a worker's)."""
 
     record: FileRecord | None
     """Its record, or None when it could not be read."""
@@ -49,7 +48,7 @@ class Outcome:
     """Bytes read."""
     note: str | None = None
     """Why an archive has no content hash (its sha256 still counts)."""
-    seen: os.stat_result | None = None
+    seen: Seen | None = None
     """The `fstat` of the descriptor the record was read from (None for a cached record)."""
     config: dict[str, str | None] | None = None
     """The values of the asked-for config keys, when they were asked for and the file parsed."""
@@ -213,7 +212,7 @@ def _read_once(
             config = parse_keys(data, entry.name, keys)
         except ConfigReadError:
             pass
-    return Outcome(FileRecord(size, sha, content), read=read + size, note=note, seen=before, config=config)
+    return Outcome(FileRecord(size, sha, content), read=read + size, note=note, seen=Seen.of(before), config=config)
 
 
 def _open_file(folders: Folders, entry: Entry, verify: bool) -> tuple[int, os.stat_result]:
@@ -230,7 +229,7 @@ def _open_file(folders: Folders, entry: Entry, verify: bool) -> tuple[int, os.st
     return fd, seen
 
 
-def _moved(a: os.stat_result, b: os.stat_result) -> bool:
+def _moved(a: os.stat_result | Seen, b: os.stat_result) -> bool:
     return (
         a.st_ino != b.st_ino or a.st_size != b.st_size or a.st_mtime_ns != b.st_mtime_ns
         or a.st_ctime_ns != b.st_ctime_ns or a.st_dev != b.st_dev

@@ -12,6 +12,7 @@ import stat
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from drift.collect.archive.content import is_archive_name
 from drift.collect.folders import Changed, Folder, Folders, Step, at, open_folders, out_of_descriptors
@@ -20,9 +21,8 @@ from drift.inventory.model import LEFT_OUT, Link, Skipped, Unreadable, excluded
 from drift.inventory.names import display, recordable
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """A regular file to hash."""
+class Entry(NamedTuple):
+    """A regular file to hash (a tuple: one is made per file, in the walk and again in a worker process)."""
 
     rel: str
     """Path relative to the root, as the inventory records it."""
