@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 from pathlib import Path
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 from drift.errors import InventoryError
 from drift.inventory import find_inventory, read_inventory
 from drift.inventory.jsonfile import _file_line, dumps_inventory, read_json_inventory
-from drift.inventory.model import ConfigValue, FileRecord, Unreadable
+from drift.inventory.model import ConfigValue, FileRecord, Unreadable, excluded
 from tests.builders import redigest, refusal
 from tests.builders import write_text as write
 
@@ -342,3 +343,11 @@ def test_a_sha256sum_path_listed_twice_is_shown_escaped(tmp_path):
 def test_a_file_line_is_the_json_of_its_fields(path: str, size: int, sha: str, content: str | None) -> None:
     item = {"path": path, "sha256": sha, "size": size, **({"content_sha256": content} if content else {})}
     assert _file_line(path, FileRecord(size, sha, content)) == "  " + json.dumps(item, ensure_ascii=False, sort_keys=True)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="ab/.*-", max_size=10), st.lists(st.text(alphabet="ab/*?[]!.-", min_size=1, max_size=8), max_size=3))
+def test_an_exclusion_matches_a_path_as_fnmatch_says_of_each_pattern(path: str, patterns: list[str]) -> None:
+    """SPEC 4: a glob matches the path, `*` across `/`, or a folder above it (the pattern with `/*`)."""
+    plain = any(fnmatch.fnmatchcase(path, p) or fnmatch.fnmatchcase(path, p.rstrip("/") + "/*") for p in patterns)
+    assert excluded(path, patterns) is plain
