@@ -11,11 +11,12 @@ from drift.errors import InputError, OperationalError
 from drift.text import clip
 
 
-def write_atomic(path: str | Path, data: bytes | str) -> None:
+def write_atomic(path: str | Path, data: bytes | str, *, mode: int | None = None) -> None:
     """Write `data` to `path` through a temporary file in the same folder, fsync, then rename.
 
     A crash or a full disk leaves the previous version of `path` intact. The new file keeps the previous
-    version's permissions, or gets those of a plainly created file (0666 less the umask), never mkstemp's 0600.
+    version's permissions, or gets those of a plainly created file (0666 less the umask), never mkstemp's 0600;
+    or `mode`, when given.
     A folder that does not exist is an input error (exit 2): a mistyped `--out` must not create folders
     wherever it points (as root, anywhere).
     """
@@ -31,7 +32,8 @@ def write_atomic(path: str | Path, data: bytes | str) -> None:
         raise OperationalError(f"cannot write: {exc.strerror or exc}", source=target) from exc
     try:
         with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), _mode_for(target))
+            if hasattr(os, "fchmod"):  # not on Windows before Python 3.13, where modes mean nothing anyway
+                os.fchmod(handle.fileno(), _mode_for(target) if mode is None else mode)
             handle.write(payload)
             handle.flush()
             os.fsync(handle.fileno())

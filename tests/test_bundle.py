@@ -124,6 +124,22 @@ def test_without_fork_archives_are_hashed_by_threads(bundle: Path, tree: Path, t
     assert _strip((tmp_path / "X.json").read_text(encoding="utf-8")) == expected
 
 
+WINDOWS = (  # what a Windows Python lacks that the collector could reach for: fork, fchmod (before 3.13), file owners
+    "import multiprocessing, os\nmultiprocessing.get_all_start_methods = lambda: ['spawn']\n"
+    "del os.fork, os.fchmod, os.getuid"
+)
+
+
+def test_on_a_windows_like_python_the_inventory_is_the_same_and_a_cache_is_never_used(bundle: Path, tree: Path, tmp_path: Path) -> None:
+    expected = _drift_collect(tree, tmp_path / "drift.json", "--jobs", "2", "--catalog", str(CATALOG))
+    for run in (1, 2):
+        done = _run(bundle, str(tree), "--tenant", "402206", "--out", str(tmp_path / "X.json"), "--jobs", "2",
+                    "--catalog", str(CATALOG), "--cache", str(tmp_path / "cache.json"), pre=WINDOWS)
+        assert done.returncode == 0, done.stderr
+        assert _strip((tmp_path / "X.json").read_text(encoding="utf-8")) == expected
+    assert "cache discarded (this platform shows no file owners" in done.stderr and "cache: 0 reused" in done.stderr
+
+
 def test_config_keys_file_gives_what_the_catalog_gives(bundle: Path, tree: Path, tmp_path: Path) -> None:
     keys = tmp_path / "keys.json"
     keys.write_text(json.dumps(sorted(load_catalog(CATALOG).config_keys())), encoding="utf-8")

@@ -462,3 +462,68 @@ def test_a_bad_field_in_any_column_discards_the_cache_and_names_the_entry(tmp_pa
     del entries["f7.txt"]
     (tmp_path / "cache.json").write_text(json.dumps({"algorithm": ALGO, "entries": entries, "format": FORMAT}))
     assert len(HashCache.load(tmp_path / "cache.json", algorithm=ALGO)._old) == 49
+
+
+def test_a_cache_in_a_sticky_folder_writable_by_all_is_used(tmp_path: Path) -> None:
+    """As in `/tmp`: nobody can rename over another's file there."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    _file, cache_file, st = _cached(shared)
+    shared.chmod(0o1777)
+    cache = HashCache.load(cache_file, algorithm=ALGO)
+    assert cache.discarded is None
+    assert cache.lookup("f.txt", st) is not None
+
+
+@pytest.mark.parametrize("mode", [0o664, 0o646, 0o777])
+def test_a_cache_file_its_group_or_others_can_write_is_discarded(tmp_path: Path, mode: int) -> None:
+    _file, cache_file, st = _cached(tmp_path)
+    cache_file.chmod(mode)
+    cache = HashCache.load(cache_file, algorithm=ALGO)
+    assert cache.discarded == "the cache file is writable by its group or others: anyone could have written it (chmod go-w)"
+    assert cache.lookup("f.txt", st) is None
+
+
+def test_a_cache_behind_a_link_is_judged_where_it_really_is(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    _file, cache_file, st = _cached(shared)
+    (tmp_path / "link.json").symlink_to(cache_file)
+    assert HashCache.load(tmp_path / "link.json", algorithm=ALGO).lookup("f.txt", st) is not None
+    shared.chmod(0o777)
+    cache = HashCache.load(tmp_path / "link.json", algorithm=ALGO)
+    assert cache.discarded is not None and f"its folder {shared} is writable" in cache.discarded
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="giving a file to another user needs root")
+@pytest.mark.parametrize("owned", ["the cache file", "its folder", "a link to it"])
+def test_a_cache_another_user_owns_is_discarded(tmp_path: Path, owned: str) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    _file, cache_file, st = _cached(shared)
+    named = cache_file
+    if owned == "the cache file":
+        os.chown(cache_file, 65534, 65534)
+    elif owned == "its folder":
+        os.chown(shared, 65534, 65534)
+    else:
+        named = tmp_path / "link.json"
+        named.symlink_to(cache_file)
+        os.lchown(named, 65534, 65534)
+    cache = HashCache.load(named, algorithm=ALGO)
+    assert cache.discarded is not None and "belongs to user 65534" in cache.discarded
+    assert cache.lookup("f.txt", st) is None
+
+
+def test_where_files_have_no_owners_a_cache_is_never_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows: nothing shows who could have written the file."""
+    _file, cache_file, st = _cached(tmp_path)
+    monkeypatch.delattr(os, "getuid")
+    cache = HashCache.load(cache_file, algorithm=ALGO)
+    assert cache.discarded is not None and "no file owners" in cache.discarded
+    assert cache.lookup("f.txt", st) is None
+
+
+def test_the_cache_is_saved_for_this_user_alone(tmp_path: Path) -> None:
+    _file, cache_file, _st = _cached(tmp_path)
+    assert cache_file.stat().st_mode & 0o777 == 0o600

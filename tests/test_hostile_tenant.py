@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from drift.collect.archive import content_sha256_bytes
 from tests.builders import run_cli as run
 from tests.builders import write_yaml
 from tests.demo import file_bytes, release_files
@@ -135,3 +136,35 @@ def test_an_exclude_pattern_an_inventory_cannot_record_is_refused_before_collect
     result = run(site, "collect", "tree", "--tenant", TENANT, "--out", f"inventory/{TENANT}.json", "--exclude", "\x1b[31mlib")
     assert result.exit_code == 2 and "--exclude[0]" in result.stderr and "\x1b" not in result.stderr
     assert not (site / "inventory" / f"{TENANT}.json").exists()
+
+
+def _forge_cache(cache: Path, path: str, tree: Path, data: bytes) -> None:
+    """Put `path`'s stat as it is now in `cache`, with the hashes of `data` (what the deployer wants read)."""
+    doc = json.loads(cache.read_text(encoding="utf-8"))
+    st = (tree / path).stat()
+    doc["entries"][path] = [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, hashlib.sha256(data).hexdigest(), content_sha256_bytes(data)]
+    cache.write_text(json.dumps(doc), encoding="utf-8")
+
+
+@pytest.mark.parametrize("shared", ["a folder writable by others", "a cache file writable by others"])
+def test_a_cache_someone_else_could_write_never_puts_a_hash_in_the_inventory(site, shared):
+    """The deployer swaps in the stale jar and writes its stat, with the fixed jar's hashes, into the cache:
+    a cache entry is believed without reading the file. A cache anyone but the collecting user could have
+    written is discarded, so the stale jar is read, and the fix reads `partial`."""
+    folder = site / "cache"
+    folder.mkdir()
+    cache = folder / "cache.json"
+    deploy(site, "2.2", lib__core_dot_jar=STALE_JAR)
+    result = run(site, "collect", "tree", "--tenant", TENANT, "--out", f"inventory/{TENANT}.json", "--cache", "cache/cache.json")
+    assert result.exit_code == 0, result.output
+    assert oct(cache.stat().st_mode & 0o777) == oct(0o600)  # written for this user alone
+    if shared == "a folder writable by others":
+        folder.chmod(0o777)
+    else:
+        cache.chmod(0o666)
+    _forge_cache(cache, "lib/core.jar", site / "tree", file_bytes("lib/core.jar", "2.x", "2.2"))
+    result = run(site, "collect", "tree", "--tenant", TENANT, "--out", f"inventory/{TENANT}.json", "--cache", "cache/cache.json")
+    assert result.exit_code == 0, result.output
+    assert "cache discarded" in result.output and "writable by its group or others" in result.output
+    assert finding(site)["status"] == "partial"
+    assert gate(site) == 1

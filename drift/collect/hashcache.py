@@ -31,6 +31,17 @@ Reads that match the walk
     written in between, can then never put a hash under a stat that did not produce it (the collector
     opens every file relative to its folder's descriptor, without following links, see `drift.collect.walk`).
 
+Who can write it
+    A cache entry is believed without reading the file, so whoever can write the cache file can make any
+    file read as any content (its stat is there for anyone to see). A cache file is therefore used only
+    when nobody but this user and root can have written it: the file is theirs and not writable by its
+    group or others, and so is every folder on its way from the root folder, both as named and with links
+    resolved (a folder writable by others is allowed only with the sticky bit, as `/tmp`, where nobody can
+    rename over another's file). Otherwise it is discarded, saying why, and every file is read. Where the
+    platform has no file owners (Windows), a cache is never used. The cache is written readable and
+    writable by this user alone. A cache inside the deploy root (whose folders the deployer owns) is thus
+    never used: keep it in the collecting account's own folder.
+
 Format
     One JSON object, written whole through `drift.atomic.write_atomic`::
 
@@ -69,6 +80,7 @@ from drift.collect.archive import ALGORITHM
 from drift.collect.folders import Seen
 from drift.inventory.model import FileRecord
 from drift.paths import MAX_INPUT, read_regular
+from drift.text import clip
 
 FORMAT: Final = "drift-hashcache/1"
 """The file format this module reads and writes; any other is discarded."""
@@ -115,6 +127,9 @@ class HashCache:
         """The cache saved at `path`; empty when there is none or it cannot be trusted (never raises)."""
         cache = cls(algorithm=algorithm)
         try:
+            cache.discarded = writable_by_others(path)
+            if cache.discarded is not None:
+                return cache
             data = read_regular(path, MAX_INPUT)
         except FileNotFoundError:
             return cache
@@ -190,7 +205,28 @@ class HashCache:
             + json.dumps(FORMAT)
             + "}\n"
         )
-        write_atomic(path, text)
+        write_atomic(path, text, mode=0o600)
+
+
+def writable_by_others(path: Path) -> str | None:
+    """Why someone other than this user and root could have written the file at `path` (see the module
+    docstring), or None; raises `FileNotFoundError` when there is no such file."""
+    if not hasattr(os, "getuid"):
+        return "this platform shows no file owners, so a cache cannot be trusted here"
+    me = os.getuid()
+    named = os.path.abspath(path)
+    real = os.path.realpath(named)
+    os.stat(real)  # FileNotFoundError: no cache yet
+    for chain in (named, real):
+        for place in (chain, *(str(folder) for folder in Path(chain).parents)):
+            st = os.lstat(place)
+            what = "the cache file" if place == chain else f"its folder {clip(place, 120)}"
+            if st.st_uid not in (me, 0):
+                return f"{what} belongs to user {st.st_uid}, not to this user or root: anyone could have written it"
+            sticky = stat.S_ISDIR(st.st_mode) and st.st_mode & stat.S_ISVTX
+            if not stat.S_ISLNK(st.st_mode) and st.st_mode & 0o022 and not sticky:
+                return f"{what} is writable by its group or others: anyone could have written it (chmod go-w)"
+    return None
 
 
 class _Discard(Exception):
