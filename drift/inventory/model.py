@@ -15,19 +15,18 @@ def excluded(path: str, patterns: Collection[str]) -> bool:
     matched against the path relative to the deploy root, `*` crosses `/`, and a pattern naming a folder
     (`logs` or `logs/`) covers everything below it. The collector leaves such paths out; a scan judges a
     fix file under one `unreadable`, since nobody looked at it."""
-    for match in _matchers(tuple(patterns)):
-        if match(path) is not None:
+    for pattern in patterns:
+        whole, below = _forms(pattern)
+        if whole(path) is not None or below(path) is not None:
             return True
     return False
 
 
-@functools.lru_cache(maxsize=8)
-def _matchers(patterns: tuple[str, ...]) -> tuple[Callable[[str], re.Match[str] | None], ...]:
-    """`fnmatchcase` of each distinct pattern, and of it with `/*` appended, compiled once (a walk asks them
-    of every entry). Each its own expression: the compiler takes minutes over a long pattern as one
-    alternative of two, or over an inventory's thousand patterns as one alternation."""
-    unique = dict.fromkeys(patterns)
-    return tuple(re.compile(fnmatch.translate(form)).match for p in unique for form in (p, p.rstrip("/") + "/*"))
+@functools.lru_cache(maxsize=4096)
+def _forms(pattern: str) -> tuple[Callable[[str], re.Match[str] | None], Callable[[str], re.Match[str] | None]]:
+    """`fnmatchcase` of the pattern, and of it with `/*` appended, compiled once (a walk asks them of every
+    entry). Two expressions, never one alternation: the compiler can take minutes over a long pattern so."""
+    return re.compile(fnmatch.translate(pattern)).match, re.compile(fnmatch.translate(pattern.rstrip("/") + "/*")).match
 
 
 class FileRecord(NamedTuple):
