@@ -482,6 +482,62 @@ def test_a_file_moved_into_a_folder_not_yet_walked_after_it_was_read_is_not_list
     assert inventory.changed_during_collection and result.changing
 
 
+@pytest.mark.parametrize("jobs", [1, 2], ids=["threads", "worker-processes"])
+def test_a_file_the_cache_answered_moved_into_a_folder_not_yet_walked_is_not_listed_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    """A file the cache answers is not read, so nothing checks it after a read: once the walk is over, the
+    folder of each file the cache answered must still have the times it was listed with, else each of its
+    files is checked to be still at its name."""
+    base = tmp_path / "deploy"
+    for rel in ("p/x.java", "p/y.java", "q/z.java"):
+        put(base / rel, rel.encode())
+    cache_path = tmp_path / "cache.json"
+    cache = open_cache(cache_path)
+    collect(base, "402206", jobs=jobs, cache=cache)
+    cache.save(cache_path)
+    real_list = drift.collect.walk._list
+    listed: list[str] = []
+
+    def list_folder(tree, files, folder, *rest):  # type: ignore[no-untyped-def]
+        if folder and listed:  # the second folder, about to be listed: move the first one's x.java into it
+            os.rename(base / listed[0] / "x.java", base / folder[-1].rel / "x.java")
+        if folder:
+            listed.append(folder[-1].rel)
+        real_list(tree, files, folder, *rest)
+
+    monkeypatch.setattr(drift.collect.walk, "_list", list_folder)
+    cache = open_cache(cache_path)
+    result = collect(base, "402206", jobs=jobs, cache=cache)
+    first, second = listed
+    inventory = read(result.text, tmp_path)
+    assert f"{first}/x.java" not in inventory.files
+    assert inventory.unreadable[f"{first}/x.java"].reason == "removed during collection"
+    assert inventory.files[f"{second}/x.java"].sha256 == sha(f"{first}/x.java".encode())
+    assert inventory.changed_during_collection and result.changing
+
+
+def test_the_files_the_cache_answered_cost_one_check_a_folder_when_nothing_changed(
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache_path = tmp_path / "cache.json"
+    cache = open_cache(cache_path)
+    first = collect(root, "402206", jobs=1, cache=cache).text
+    cache.save(cache_path)
+    looked: list[str] = []
+    real_stat = drift.collect.folders._FdFolders.stat
+
+    def counting(self, folder, name, **kwargs):  # type: ignore[no-untyped-def]
+        looked.append(name)
+        return real_stat(self, folder, name, **kwargs)
+
+    monkeypatch.setattr(drift.collect.folders._FdFolders, "stat", counting)
+    cache = open_cache(cache_path)
+    again = collect(root, "402206", jobs=1, cache=cache).text
+    assert cache.hits == len(INSIDE) and looked == []
+    assert read(again, tmp_path).files == read(first, tmp_path).files
+
+
 @pytest.mark.parametrize(("limit", "jobs"), [(200, 1), (100, 2)], ids=["thread", "workers"])
 def test_a_deep_folder_chain_under_a_low_open_file_limit_is_collected_whole(tmp_path: Path, limit: int, jobs: int) -> None:
     """The walk and the hashing each keep at most an eighth of the process's open-file limit of folders open

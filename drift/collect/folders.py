@@ -104,6 +104,13 @@ def at(handle: int | str, name: str) -> tuple[str, int | None]:
     return os.path.join(handle, name), None
 
 
+def folder_times(handle: int | str) -> tuple[int, int]:
+    """The mtime and ctime of the folder held as `handle` (see `Folders.hold`): any entry added, removed or
+    renamed in it, and any `utime` of it, moves them on."""
+    st = os.fstat(handle) if isinstance(handle, int) else os.stat(handle, follow_symlinks=False)
+    return st.st_mtime_ns, st.st_ctime_ns
+
+
 def open_in(handle: int | str, name: str, seen: os.stat_result) -> int:
     """A descriptor of the file `name` in the folder `handle`, which the walk saw as `seen`: its name is
     stat'ed first, so that nothing but that regular file is ever opened (opening a device can have effects),

@@ -170,7 +170,7 @@ class HashCache:
         """
         if not _HEX64.fullmatch(record.sha256) or not (record.content_sha256 is None or _HEX64.fullmatch(record.content_sha256)):
             raise ValueError(f"not a hex SHA-256 record: {record!r}")
-        limit = started_ns - RACY_MARGIN_NS
+        limit = racy_from(started_ns)
         unsafe = (
             not stat.S_ISREG(st.st_mode) or not stat.S_ISREG(read.st_mode) or _key(read) != _key(st)
             or record.size != st.st_size or st.st_mtime_ns >= limit or st.st_ctime_ns >= limit
@@ -206,6 +206,12 @@ class HashCache:
             + "}\n"
         )
         write_atomic(path, text, mode=0o600)
+
+
+def racy_from(started_ns: int) -> int:
+    """The time from which a file's or a folder's timestamps are too recent to be relied on, for a collection
+    started at `started_ns` (see "Racy entries" above)."""
+    return started_ns - RACY_MARGIN_NS
 
 
 def writable_by_others(path: Path) -> str | None:

@@ -14,11 +14,12 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+from collections.abc import Iterator
 from typing import NamedTuple
 
 from drift.collect.archive import ArchiveError, content_sha256, content_sha256_fd, is_archive_name
 from drift.collect.configfile import ConfigReadError, parse_keys
-from drift.collect.folders import Changed, Folders, Seen, check, out_of_descriptors
+from drift.collect.folders import Changed, Folder, Folders, Seen, check, folder_times, out_of_descriptors
 from drift.collect.walk import Entry
 from drift.inventory.model import CONTENT_FROM_CATALOG, FileRecord
 
@@ -96,6 +97,45 @@ def recheck(
                 out = hash_file(entry, wanted.get(entry.rel, ()), folders, known)
         checked.append(out)
     return checked
+
+
+def recheck_cached(
+    hits: list[tuple[Entry, Outcome]], listed: dict[str, tuple[int, int]], settled_ns: int, folders: Folders,
+    known: frozenset[str], wanted: dict[str, tuple[str, ...]],
+) -> Iterator[tuple[Entry, Outcome]]:
+    """The records a cache gave while the walk went on, checked once it is over (a file moved from a folder
+    already walked into one walked later would otherwise be listed twice). A folder whose mtime and ctime
+    are what they were when it was listed (`listed`, `drift.collect.walk.Tree`), and were older than
+    `settled_ns` then (a folder changed within a timestamp's tick of its listing may keep its times), has
+    had no entry added, removed or renamed since: its files stand as the cache gave them, for one `fstat`
+    of the folder. In any other folder, each file's name must still lead to the walk's stat, else the file
+    is read again the careful way, which says what changed."""
+    settled: dict[int, bool] = {}  # by folder (the walk shares one folder tuple between the files of a folder)
+    for entry, out in hits:
+        key = id(entry.folder)
+        if key not in settled:
+            settled[key] = _settled(entry.folder, listed, settled_ns, folders)
+        if not settled[key]:
+            try:
+                gone = _moved(entry.st, folders.stat(entry.folder, entry.name))
+            except (Changed, OSError):
+                gone = True
+            if gone:
+                out = hash_file(entry, wanted.get(entry.rel, ()), folders, known)
+        yield entry, out
+
+
+def _settled(folder: Folder, listed: dict[str, tuple[int, int]], settled_ns: int, folders: Folders) -> bool:
+    """Whether `folder` is still the walk's, where it saw it, with the times it was listed with, and those
+    older than `settled_ns` (see `recheck_cached`)."""
+    then = listed.get(folder[-1].rel if folder else "")
+    if then is None or max(then) >= settled_ns:
+        return False
+    try:
+        with folders.hold(folder) as handle:  # each folder from the root checked on the way
+            return folder_times(handle) == then
+    except (Changed, OSError):
+        return False
 
 
 def _moved_folders(batch: list[Entry], outcomes: list[Outcome], folders: Folders) -> set[int]:

@@ -50,7 +50,8 @@ from drift import __version__
 from drift.background import Background
 from drift.collect.archive import ALGORITHM, is_archive_name
 from drift.collect.folders import Changed, Folders, Seen, Step, open_folders
-from drift.collect.readfile import Outcome, hash_batch, recheck
+from drift.collect.hashcache import racy_from
+from drift.collect.readfile import Outcome, hash_batch, recheck, recheck_cached
 from drift.collect.walk import Entry, Tree, walking
 from drift.errors import InputError, OperationalError
 from drift.inventory.jsonfile import dumps_inventory
@@ -127,7 +128,7 @@ def collect(
     changing = False
     bytes_read = 0
     content_errors: list[Unreadable] = []
-    results = _hash_all(entries, jobs or os.cpu_count() or 1, cache, folders, needs)
+    results = _hash_all(entries, jobs or os.cpu_count() or 1, cache, folders, needs, (tree.listed, racy_from(started_ns)))
     with folders, contextlib.closing(results), _paused_gc():  # every worker done before the folders are closed
         for entry, out in results:
             bytes_read += out.read
@@ -204,20 +205,21 @@ class _Needs:
 
 def _hash_all(
     entries: Iterable[Entry], jobs: int, cache: HashCache | None, folders: Folders, needs: _Needs,
+    listed: tuple[dict[str, tuple[int, int]], int],
 ) -> Generator[tuple[Entry, Outcome], None, None]:
     """Hash every entry: a cached one at once, the others in batches, in completion order, each batch handed
     to the workers as soon as it is full (`entries` may be a walk still under way) and the workers are
     started: with two batches, once `needs` are known. A file whose config keys are wanted is always read
     (its values come from the bytes that are hashed). An archive whose bytes are known is not inflated; a
     cached archive without a content hash is used only while its bytes are still known. A collection of
-    one batch is hashed here, without workers."""
+    one batch is hashed here, without workers. What the cache answered is given once the walk is over,
+    checked (`recheck_cached`: `listed` is the walk's `Tree.listed`, complete by then, and the time before
+    which a folder's times must lie)."""
     waiting: list[tuple[int, list[Entry]]] = []  # batches before the workers start
     pool: _Workers | None = None
     done: list[tuple[Entry, Outcome]] = []  # entries the cache answered
     try:
         for weight, batch in _batches(entries, cache, needs, done):
-            yield from done
-            done.clear()
             waiting.append((weight, batch))
             if pool is None and len(waiting) > 1 and needs.ready():
                 pool = _Workers(jobs, folders, needs.get())
@@ -228,7 +230,8 @@ def _hash_all(
         if pool is not None:
             pool.walked()
             pool.add(waiting)  # batches still here when the workers started only after the walk
-        yield from done
+        if done:  # the walk is over: the workers go on meanwhile
+            yield from recheck_cached(done, *listed, folders, *needs.get())
         if pool is None and waiting:
             known, wanted = needs.get()
             yield from zip(waiting[0][1], hash_batch(waiting[0][1], folders, known, wanted))

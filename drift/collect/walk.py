@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from drift.collect.archive.content import is_archive_name
-from drift.collect.folders import Changed, Folder, Folders, Step, at, open_folders, out_of_descriptors
+from drift.collect.folders import Changed, Folder, Folders, Step, at, folder_times, open_folders, out_of_descriptors
 from drift.errors import OperationalError
 from drift.inventory.model import LEFT_OUT, Link, Skipped, Unreadable, excluded
 from drift.inventory.names import display, recordable
@@ -44,6 +44,8 @@ class Tree:
     skipped: list[Skipped] = field(default_factory=list)
     root: tuple[int, int] | None = None  # the device and inode of the root folder the walk listed
     changed: bool = False  # a folder changed kind or identity while the tree was walked
+    listed: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Per folder listed (by its path on disk, the root's ""), its mtime and ctime just before it was listed."""
 
     @property
     def size(self) -> int:
@@ -106,6 +108,7 @@ def _list(
     walked all the same, and an entry named like an archive is recorded as unreadable (`LEFT_OUT`), so that
     leaving out a stale archive never hides it."""
     prefix = folder[-1].rel + "/" if folder else ""
+    tree.listed[folder[-1].rel if folder else ""] = folder_times(handle)  # before the listing: a change in it shows
     for entry in list(os.scandir(handle)):
         raw = prefix + entry.name
         rel, why = recordable(raw)
