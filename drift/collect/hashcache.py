@@ -35,9 +35,10 @@ Who can write it
     A cache entry is believed without reading the file, so whoever can write the cache file can make any
     file read as any content (its stat is there for anyone to see). A cache file is therefore used only
     when nobody but this user and root can have written it: the file is theirs and not writable by its
-    group or others, and so is every folder on its way from the root folder, both as named and with links
-    resolved (a folder writable by others is allowed only with the sticky bit, as `/tmp`, where nobody can
-    rename over another's file). Otherwise it is discarded, saying why, and every file is read. Where the
+    group or others, and so is every folder on its way from the root folder, links resolved (a folder
+    writable by others is allowed only with the sticky bit, as `/tmp`, where nobody can rename over
+    another's file); it is read from that resolved path, so that no link can be pointed elsewhere after the
+    check. Otherwise it is discarded, saying why, and every file is read. Where the
     platform has no file owners (Windows), a cache is never used. The cache is written readable and
     writable by this user alone. A cache inside the deploy root (whose folders the deployer owns) is thus
     never used: keep it in the collecting account's own folder.
@@ -127,10 +128,10 @@ class HashCache:
         """The cache saved at `path`; empty when there is none or it cannot be trusted (never raises)."""
         cache = cls(algorithm=algorithm)
         try:
-            cache.discarded = writable_by_others(path)
+            real, cache.discarded = vetted(path)
             if cache.discarded is not None:
                 return cache
-            data = read_regular(path, MAX_INPUT)
+            data = read_regular(real, MAX_INPUT)
         except FileNotFoundError:
             return cache
         except OSError as exc:
@@ -214,25 +215,25 @@ def racy_from(started_ns: int) -> int:
     return started_ns - RACY_MARGIN_NS
 
 
-def writable_by_others(path: Path) -> str | None:
-    """Why someone other than this user and root could have written the file at `path` (see the module
-    docstring), or None; raises `FileNotFoundError` when there is no such file."""
+def vetted(path: Path) -> tuple[str, str | None]:
+    """The file at `path`, every link resolved, and why someone other than this user and root could have
+    written it (see the module docstring), or None. Read the path given back, never `path` again: a link on
+    the way could be pointed elsewhere meanwhile, but nothing on the way to the path given back can change
+    unless this user or root changes it. Raises `FileNotFoundError` when there is no such file."""
     if not hasattr(os, "getuid"):
-        return "this platform shows no file owners, so a cache cannot be trusted here"
+        return str(path), "this platform shows no file owners, so a cache cannot be trusted here"
     me = os.getuid()
-    named = os.path.abspath(path)
-    real = os.path.realpath(named)
-    os.stat(real)  # FileNotFoundError: no cache yet
-    for chain in (named, real):
-        for place in (chain, *(str(folder) for folder in Path(chain).parents)):
-            st = os.lstat(place)
-            what = "the cache file" if place == chain else f"its folder {clip(place, 120)}"
-            if st.st_uid not in (me, 0):
-                return f"{what} belongs to user {st.st_uid}, not to this user or root: anyone could have written it"
-            sticky = stat.S_ISDIR(st.st_mode) and st.st_mode & stat.S_ISVTX
-            if not stat.S_ISLNK(st.st_mode) and st.st_mode & 0o022 and not sticky:
-                return f"{what} is writable by its group or others: anyone could have written it (chmod go-w)"
-    return None
+    real = os.path.realpath(path)  # links resolved in order, and a `..` after a link as the system does
+    for place in (real, *(str(folder) for folder in Path(real).parents)):
+        st = os.lstat(place)
+        what = "the cache file" if place == real else f"its folder {clip(place, 120)}"
+        if stat.S_ISLNK(st.st_mode):
+            return real, f"{what} was replaced by a link while it was checked"
+        if st.st_uid not in (me, 0):
+            return real, f"{what} belongs to user {st.st_uid}, not to this user or root: anyone could have written it"
+        if st.st_mode & 0o022 and not (stat.S_ISDIR(st.st_mode) and st.st_mode & stat.S_ISVTX):
+            return real, f"{what} is writable by its group or others: anyone could have written it (chmod go-w)"
+    return real, None
 
 
 class _Discard(Exception):
