@@ -212,3 +212,18 @@ def test_a_file_the_collecting_user_cannot_read_is_unreadable_with_the_reason(tm
         import shutil
 
         shutil.rmtree(base)
+
+
+def test_with_the_tree_walked_first_the_racy_rule_counts_from_the_walk(tree: Path, tmp_path: Path, monkeypatch) -> None:
+    """A progress bar has the tree walked before the collection starts: a file changed just before the walk
+    saw it is as racy as ever, however long the collection waited after the walk."""
+    from drift.collect.walk import walk
+
+    monkeypatch.setattr(drift.collect.hashcache, "RACY_MARGIN_NS", 500_000_000)
+    put(tree / "app/late.java", "written just before the walk\n")
+    walked = walk(tree)
+    time.sleep(0.6)  # past the margin, counted from the collection's own start
+    cache = open_cache(tmp_path / "cache.json")
+    collect(tree, "402206", tree=walked, jobs=1, cache=cache)
+    cache.save(tmp_path / "cache.json")
+    assert "app/late.java" not in json.loads((tmp_path / "cache.json").read_text())["entries"]

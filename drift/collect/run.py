@@ -108,7 +108,7 @@ def collect(
     """
     if not root.is_dir():
         raise InputError("not a folder", source=root, where="ROOT")
-    started_ns = time.time_ns()
+    started_ns = time.time_ns() if tree is None else tree.started_ns  # a walk made before: the stats are its
     needs = _Needs((config_keys, known_archives) if catalog is None else catalog)
     try:
         folders = open_folders(os.path.abspath(root), expect=tree.root if tree is not None else None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,8 @@ class Tree:
     skipped: list[Skipped] = field(default_factory=list)
     root: tuple[int, int] | None = None  # the device and inode of the root folder the walk listed
     changed: bool = False  # a folder changed kind or identity while the tree was walked
+    started_ns: int = 0
+    """`time.time_ns()` when the walk started: the stats in it are no older (a cache's racy rule counts from it)."""
     listed: dict[str, tuple[int, int]] = field(default_factory=dict)
     """Per folder listed (by its path on disk, the root's ""), its mtime and ctime just before it was listed."""
 
@@ -78,6 +81,7 @@ def walking(root: Path, tree: Tree, folders: Folders, excludes: Collection[str] 
     on); everything else is put in `tree`, complete once the iterator is."""
     root_abs = os.path.abspath(root)
     tree.root = folders.ident
+    tree.started_ns = tree.started_ns or time.time_ns()
     stack: list[tuple[Folder, str]] = [((), root_abs)]
     while stack:
         folder, path = stack.pop()
