@@ -16,9 +16,14 @@ Racy entries
     Timestamps have a granularity (a kernel tick, 2 s on FAT, 1 s on some network file systems). A file
     written, stat'ed, and written again within one tick keeps the same stat, so a record stored from the
     first stat would hide the second write (git's "racy clean" problem). `store` therefore refuses a file
-    whose mtime or ctime is not older than the start of the collection minus `RACY_MARGIN_NS` (2 seconds):
-    any later write then gets a timestamp at least a tick past the stored one. Such a file is simply hashed
-    again on the next run. The stat must be taken before the read: a write between the stat and the read
+    whose mtime or ctime is not older than the start of the collection minus `RACY_MARGIN_NS`: any later
+    write then gets a timestamp at least a tick past the stored one. Such a file is simply hashed again on
+    the next run. A write through a shared memory mapping moves no timestamp while the page it writes is
+    still dirty (unwritten since an earlier write, which did move them): the margin therefore also covers
+    the time a dirty page may stay unwritten, `vm.dirty_expire_centisecs` plus the flusher's interval
+    `vm.dirty_writeback_centisecs` on Linux (35 s by default; 60 s where they cannot be read; with periodic
+    writeback turned off, nothing is ever cached). Once written back, the page takes a fault, and a new
+    timestamp, at the next write. The stat must be taken before the read: a write between the stat and the read
     then stores the new bytes under the old stat, which the next run's stat (new ctime) no longer matches.
     `store` also refuses a record whose size is not the stat's size (the file changed while it was read).
     The margin assumes the file system's clock is within 2 seconds of this machine's; a network file system
@@ -86,8 +91,20 @@ from drift.text import clip
 FORMAT: Final = "drift-hashcache/1"
 """The file format this module reads and writes; any other is discarded."""
 
-RACY_MARGIN_NS: Final = 2_000_000_000
-"""A file whose mtime or ctime is this close to (or past) the start of the collection is not cached."""
+def _unwritten_ns() -> int:
+    """How long a page written through a shared memory mapping may stay unwritten (see "Racy entries")."""
+    try:
+        expire, interval = (int(Path(f"/proc/sys/vm/dirty_{name}_centisecs").read_text()) for name in ("expire", "writeback"))
+    except (OSError, ValueError):
+        return 60_000_000_000
+    if interval <= 0:  # periodic writeback turned off: a dirty page may stay so for ever
+        return 10**18
+    return (max(0, expire) + interval) * 10_000_000
+
+
+RACY_MARGIN_NS: Final = 2_000_000_000 + _unwritten_ns()
+"""A file whose mtime or ctime is this close to (or past) the start of the collection is not cached: a
+timestamp's tick (2 s at most) and the time a dirty page may stay unwritten (37 s in all by default)."""
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _TOP_KEYS = frozenset({"format", "algorithm", "entries"})
