@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
-from drift.collect.hashcache import FORMAT, RACY_MARGIN_NS, HashCache
+import drift.collect.hashcache
+from drift.collect.hashcache import FORMAT, RACY_MARGIN_NS, HashCache, file_system
 from drift.errors import OperationalError
 from drift.inventory.model import FileRecord
 
@@ -541,3 +543,49 @@ def test_where_files_have_no_owners_a_cache_is_never_used(tmp_path: Path, monkey
 def test_the_cache_is_saved_for_this_user_alone(tmp_path: Path) -> None:
     _file, cache_file, _st = _cached(tmp_path)
     assert cache_file.stat().st_mode & 0o777 == 0o600
+
+
+ORIGINAL_FILE_SYSTEMS = drift.collect.hashcache.WRITEBACK_FILE_SYSTEMS
+
+
+@pytest.mark.skipif(not Path("/dev/shm").is_dir() or file_system(os.stat("/dev/shm").st_dev) != "tmpfs", reason="no tmpfs at /dev/shm")
+def test_files_on_tmpfs_are_never_cached(monkeypatch: pytest.MonkeyPatch) -> None:
+    """tmpfs never writes a page back, so a page written once through a memory mapping stays writable: a
+    later write through it moves no timestamp, and a stat cannot tell the file changed."""
+    monkeypatch.setattr(drift.collect.hashcache, "WRITEBACK_FILE_SYSTEMS", ORIGINAL_FILE_SYSTEMS)
+    with tempfile.TemporaryDirectory(dir="/dev/shm") as shm:
+        file = Path(shm) / "f.txt"
+        file.write_bytes(b"in memory\n")
+        st = _stat(file)
+        cache = HashCache(algorithm=ALGO)
+        cache.store("f.txt", st, _record(file), read=st, started_ns=_later())
+        assert cache.refused == 1 and cache.lookup("f.txt", st) is None
+        assert cache.notes() == [
+            "files on tmpfs are never cached: not known to write pages back, a write through a memory mapping there may move no timestamp"
+        ]
+
+
+def test_the_file_system_is_read_from_the_mount_table() -> None:
+    mounts = Path("/proc/self/mountinfo").read_text().splitlines() if Path("/proc/self/mountinfo").exists() else []
+    root = next((line.split(" - ")[1].split()[0] for line in mounts if line.split()[4] == "/"), None)
+    assert file_system(os.stat("/").st_dev) == root
+    assert file_system(os.makedev(4095, 1048575)) is None  # a device nothing is mounted from
+
+
+def test_a_cache_is_saved_only_into_a_folder_nobody_else_can_change(tmp_path: Path) -> None:
+    """Saved where the path leads when saving, links resolved: a link on the way that the deployer points
+    into a folder of theirs (or at a file of the collecting user's elsewhere) never has this user write there."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    (tmp_path / "current").symlink_to(shared)
+    cache = HashCache(algorithm=ALGO)
+    with pytest.raises(OperationalError, match=f"cache not saved: its folder {shared} is writable"):
+        cache.save(tmp_path / "current" / "cache.json")
+    assert list(shared.iterdir()) == []
+    home = tmp_path / "home"
+    home.mkdir()
+    (tmp_path / "current").unlink()
+    (tmp_path / "current").symlink_to(home)
+    cache.save(tmp_path / "current" / "cache.json")
+    assert [p.name for p in home.iterdir()] == ["cache.json"] and (tmp_path / "current").is_symlink()

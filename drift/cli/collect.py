@@ -86,8 +86,8 @@ def collect(
         err=True,
     )
     if cache is not None and cache_path is not None:
-        if cache.discarded:
-            click.echo(f"drift: note: {cache_path}: cache discarded ({cache.discarded})", err=True)
+        for note in cache.notes():
+            click.echo(f"drift: note: {cache_path}: {note}", err=True)
         try:
             cache.save(cache_path)
         except OperationalError as exc:  # the inventory is written; a cache that cannot be saved costs time only

@@ -23,7 +23,10 @@ Racy entries
     the time a dirty page may stay unwritten, `vm.dirty_expire_centisecs` plus the flusher's interval
     `vm.dirty_writeback_centisecs` on Linux (35 s by default; 60 s where they cannot be read; with periodic
     writeback turned off, nothing is ever cached). Once written back, the page takes a fault, and a new
-    timestamp, at the next write. The stat must be taken before the read: a write between the stat and the read
+    timestamp, at the next write. A file system that never writes pages back (tmpfs, ramfs, or an overlay
+    whose upper layer may be one) never takes that fault: a file is cached only on a file system known to
+    write back (`WRITEBACK_FILE_SYSTEMS`, by its type in `/proc/self/mountinfo`), never on any other, nor
+    where the type cannot be read (outside Linux, a btrfs subvolume). The stat must be taken before the read: a write between the stat and the read
     then stores the new bytes under the old stat, which the next run's stat (new ctime) no longer matches.
     `store` also refuses a record whose size is not the stat's size (the file changed while it was read).
     The margin assumes the file system's clock is within 2 seconds of this machine's; a network file system
@@ -72,6 +75,7 @@ The methods may be called from several threads at once (the collector hashes in 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -84,6 +88,7 @@ from drift import __version__
 from drift.atomic import write_atomic
 from drift.collect.archive import ALGORITHM
 from drift.collect.folders import Seen
+from drift.errors import OperationalError
 from drift.inventory.model import FileRecord
 from drift.paths import MAX_INPUT, read_regular
 from drift.text import clip
@@ -138,6 +143,8 @@ class HashCache:
         self._old: dict[str, _Entry] = {}
         self._new: dict[str, _Entry] = {}
         self._loaded_from: Path | None = None
+        self.unknown_file_systems: set[str] = set()
+        """The types of the file systems whose files were not cached, for not being known to write back."""
         self._lock = threading.Lock()
 
     @classmethod
@@ -169,7 +176,7 @@ class HashCache:
         with self._lock:
             entry = self._old.get(rel)
             if (
-                not reuse or entry is None or entry[1] != st.st_ino or entry[3] != st.st_mtime_ns or entry[4] != st.st_ctime_ns
+                not reuse or entry is None or not self._writes_back(st.st_dev) or entry[1] != st.st_ino or entry[3] != st.st_mtime_ns or entry[4] != st.st_ctime_ns
                 or entry[2] != st.st_size or entry[0] != st.st_dev or not stat.S_ISREG(st.st_mode)
             ):
                 self.misses += 1
@@ -177,6 +184,21 @@ class HashCache:
             self.hits += 1
             self._new[rel] = entry
             return FileRecord(entry[2], entry[5], entry[6])
+
+    def notes(self) -> list[str]:
+        """What the person collecting should know of how the cache was used."""
+        notes = [f"cache discarded ({self.discarded})"] if self.discarded else []
+        if self.unknown_file_systems:
+            kinds = clip(", ".join(sorted(self.unknown_file_systems)), 200)
+            notes.append(f"files on {kinds} are never cached: not known to write pages back, a write through a memory mapping there may move no timestamp")
+        return notes
+
+    def _writes_back(self, dev: int) -> bool:
+        kind = file_system(dev)
+        if kind in WRITEBACK_FILE_SYSTEMS:
+            return True
+        self.unknown_file_systems.add(kind or "unknown")
+        return False
 
     def store(self, rel: str, st: os.stat_result, record: FileRecord, *, read: os.stat_result | Seen, started_ns: int) -> None:
         """Remember `record` for `rel` as read after the stat `st`, unless the file is racy (see above).
@@ -192,6 +214,7 @@ class HashCache:
         unsafe = (
             not stat.S_ISREG(st.st_mode) or not stat.S_ISREG(read.st_mode) or _key(read) != _key(st)
             or record.size != st.st_size or st.st_mtime_ns >= limit or st.st_ctime_ns >= limit
+            or not self._writes_back(st.st_dev)
         )
         with self._lock:
             if unsafe:
@@ -203,9 +226,22 @@ class HashCache:
     def save(self, path: Path) -> None:
         """Write the entries stored or confirmed during this run to `path`, atomically.
 
-        Entries loaded but neither looked up with an unchanged stat nor stored are dropped. Raises
-        `drift.errors.OperationalError` when the file cannot be written; the previous file is then intact.
+        Entries loaded but neither looked up with an unchanged stat nor stored are dropped. It is written
+        where `path` leads now, links resolved, and only into a folder that nobody but this user and root
+        can change (see "Who can write it"): a link on the way, pointed elsewhere meanwhile, never makes this
+        user replace another file. Raises `drift.errors.OperationalError` when the file cannot be written
+        there; the previous file is then intact. Where files have no owners, nothing is written.
         """
+        if not hasattr(os, "getuid"):
+            return
+        real = os.path.realpath(path)
+        folder = os.path.dirname(real)
+        try:
+            why = _writers(folder, f"its folder {clip(folder, 120)}")
+        except FileNotFoundError:
+            why = f"its folder {clip(folder, 120)} does not exist"
+        if why is not None:
+            raise OperationalError(f"cache not saved: {why}", source=path)
         with self._lock:
             if self._new == self._old and self._loaded_from == path:
                 return  # every entry confirmed, none stored anew: the file already holds these bytes
@@ -223,7 +259,28 @@ class HashCache:
             + json.dumps(FORMAT)
             + "}\n"
         )
-        write_atomic(path, text, mode=0o600)
+        write_atomic(real, text, mode=0o600)
+
+
+WRITEBACK_FILE_SYSTEMS: Final = frozenset({"ext2", "ext3", "ext4", "xfs", "btrfs", "f2fs", "jfs", "nilfs2", "reiserfs"})
+"""Block-device file systems that write a dirty page back and then protect it, so that the next write
+through a memory mapping faults and moves the file's timestamps (see "Racy entries")."""
+
+
+@functools.lru_cache(maxsize=64)
+def file_system(dev: int) -> str | None:
+    """The type of the file system mounted from the device `dev` (`st_dev`), from `/proc/self/mountinfo`, or
+    None where it cannot be read."""
+    wanted = f"{os.major(dev)}:{os.minor(dev)}"
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as mounts:
+            for line in mounts:
+                fields = line.split()
+                if len(fields) > 2 and fields[2] == wanted and "-" in fields[6:]:
+                    return fields[fields.index("-", 6) + 1]
+    except (OSError, AttributeError):  # not Linux (os.major is POSIX only)
+        pass
+    return None
 
 
 def racy_from(started_ns: int) -> int:
@@ -238,19 +295,28 @@ def vetted(path: Path) -> tuple[str, str | None]:
     the way could be pointed elsewhere meanwhile, but nothing on the way to the path given back can change
     unless this user or root changes it. Raises `FileNotFoundError` when there is no such file."""
     if not hasattr(os, "getuid"):
-        return str(path), "this platform shows no file owners, so a cache cannot be trusted here"
-    me = os.getuid()
+        return str(path), _NO_OWNERS
     real = os.path.realpath(path)  # links resolved in order, and a `..` after a link as the system does
+    return real, _writers(real, "the cache file")
+
+
+def _writers(real: str, what: str) -> str | None:
+    """Why someone other than this user and root could change `real` (a path with its links resolved, named
+    `what` in the message) or a folder above it, or None. Raises `FileNotFoundError` when it is not there."""
+    me = os.getuid()
     for place in (real, *(str(folder) for folder in Path(real).parents)):
         st = os.lstat(place)
-        what = "the cache file" if place == real else f"its folder {clip(place, 120)}"
+        named = what if place == real else f"its folder {clip(place, 120)}"
         if stat.S_ISLNK(st.st_mode):
-            return real, f"{what} was replaced by a link while it was checked"
+            return f"{named} was replaced by a link while it was checked"
         if st.st_uid not in (me, 0):
-            return real, f"{what} belongs to user {st.st_uid}, not to this user or root: anyone could have written it"
+            return f"{named} belongs to user {st.st_uid}, not to this user or root: anyone could have written it"
         if st.st_mode & 0o022 and not (stat.S_ISDIR(st.st_mode) and st.st_mode & stat.S_ISVTX):
-            return real, f"{what} is writable by its group or others: anyone could have written it (chmod go-w)"
-    return real, None
+            return f"{named} is writable by its group or others: anyone could have written it (chmod go-w)"
+    return None
+
+
+_NO_OWNERS = "this platform shows no file owners, so a cache cannot be trusted here"
 
 
 class _Discard(Exception):

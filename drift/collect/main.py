@@ -138,8 +138,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         prefix=False,
     )
     if cache is not None:
-        if cache.discarded:
-            _say(f"note: {clip(str(args.cache))}: cache discarded ({cache.discarded})")
+        for note in cache.notes():
+            _say(f"note: {clip(str(args.cache))}: {note}")
         try:
             cache.save(args.cache)
         except OperationalError as exc:  # the inventory is written; a cache that cannot be saved costs time only
