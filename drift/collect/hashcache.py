@@ -29,8 +29,8 @@ Racy entries
     where the type cannot be read (outside Linux, a btrfs subvolume). The stat must be taken before the read: a write between the stat and the read
     then stores the new bytes under the old stat, which the next run's stat (new ctime) no longer matches.
     `store` also refuses a record whose size is not the stat's size (the file changed while it was read).
-    The margin assumes the file system's clock is within 2 seconds of this machine's; a network file system
-    whose server runs further behind can defeat it, as it would defeat git and make.
+    The margin assumes the file system's clock is this machine's: a network file system, whose server sets
+    the times, is not among `WRITEBACK_FILE_SYSTEMS`, so its files are never cached.
 
 Reads that match the walk
     `store` takes two stats: the walk's (`os.stat` of the name, the key) and the `fstat` of the descriptor
