@@ -589,3 +589,50 @@ def test_a_cache_is_saved_only_into_a_folder_nobody_else_can_change(tmp_path: Pa
     (tmp_path / "current").symlink_to(home)
     cache.save(tmp_path / "current" / "cache.json")
     assert [p.name for p in home.iterdir()] == ["cache.json"] and (tmp_path / "current").is_symlink()
+
+
+def test_a_link_at_the_cache_s_name_is_replaced_when_saving_never_followed(tmp_path: Path) -> None:
+    """The deployer makes the cache's name in a sticky folder (`/tmp`) a link to a file the collecting user
+    (root) owns: saving replaces the link, and that file is left as it was."""
+    sticky, home = tmp_path / "sticky", tmp_path / "home"
+    sticky.mkdir()
+    home.mkdir()
+    sticky.chmod(0o1777)
+    victim = home / "profile.sh"
+    victim.write_text("echo hello\n")
+    (sticky / "cache.json").symlink_to(victim)
+    HashCache(algorithm=ALGO).save(sticky / "cache.json")
+    assert victim.read_text() == "echo hello\n"
+    assert not (sticky / "cache.json").is_symlink() and json.loads((sticky / "cache.json").read_text())["entries"] == {}
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="giving a link to another user needs root")
+def test_a_link_another_user_made_at_the_cache_s_name_is_not_read(tmp_path: Path) -> None:
+    sticky = tmp_path / "sticky"
+    sticky.mkdir()
+    sticky.chmod(0o1777)
+    _file, cache_file, st = _cached(tmp_path)
+    (sticky / "cache.json").symlink_to(cache_file)
+    os.lchown(sticky / "cache.json", 65534, 65534)
+    cache = HashCache.load(sticky / "cache.json", algorithm=ALGO)
+    assert cache.discarded == "the cache file is a link made by user 65534: anyone could have pointed it anywhere"
+    assert cache.lookup("f.txt", st) is None
+
+
+@pytest.mark.parametrize("who", ["group or others can write it", "another user owns it"])
+def test_a_file_someone_else_can_write_is_never_cached(tmp_path: Path, who: str) -> None:
+    """Such a writer can pin a page of it in memory through a writable mapping and have the kernel write into
+    it (a read from a FUSE file of their own), which moves no timestamp."""
+    file = tmp_path / "f.txt"
+    file.write_bytes(b"x\n")
+    if who == "group or others can write it":
+        file.chmod(0o666)
+    elif hasattr(os, "geteuid") and os.geteuid() == 0:
+        os.chown(file, 65534, 65534)
+    else:
+        pytest.skip("giving a file to another user needs root")
+    st = _stat(file)
+    cache = HashCache(algorithm=ALGO)
+    cache.store("f.txt", st, _record(file), read=st, started_ns=_later())
+    assert cache.refused == 1 and cache.lookup("f.txt", st) is None
+    assert any(note.startswith("files that someone other than this user and root can write are never cached (1 ") for note in cache.notes())

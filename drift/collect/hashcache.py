@@ -47,7 +47,10 @@ Who can write it
     writable by others is allowed only with the sticky bit, as `/tmp`, where nobody can rename over
     another's file); it is read from that resolved path, so that no link can be pointed elsewhere after the
     check. Otherwise it is discarded, saying why, and every file is read. Where the
-    platform has no file owners (Windows), a cache is never used. The cache is written readable and
+    platform has no file owners (Windows), a cache is never used. Nor is it ever used for a file that
+    anyone but this user and root can write (owned by another, or writable by group or others): such a
+    writer can pin a page of it in memory through a writable mapping and have the kernel write into it
+    (a read into that page from a FUSE file of their own), which moves no timestamp at all. The cache is written readable and
     writable by this user alone. A cache inside the deploy root (whose folders the deployer owns) is thus
     never used: keep it in the collecting account's own folder.
 
@@ -145,6 +148,9 @@ class HashCache:
         self._loaded_from: Path | None = None
         self.unknown_file_systems: set[str] = set()
         """The types of the file systems whose files were not cached, for not being known to write back."""
+        self.writable_by_others = 0
+        """Files not cached because someone other than this user and root could write them."""
+        self._me = os.getuid() if hasattr(os, "getuid") else -1
         self._lock = threading.Lock()
 
     @classmethod
@@ -176,7 +182,7 @@ class HashCache:
         with self._lock:
             entry = self._old.get(rel)
             if (
-                not reuse or entry is None or not self._writes_back(st.st_dev) or entry[1] != st.st_ino or entry[3] != st.st_mtime_ns or entry[4] != st.st_ctime_ns
+                not reuse or entry is None or not self._cacheable(st) or entry[1] != st.st_ino or entry[3] != st.st_mtime_ns or entry[4] != st.st_ctime_ns
                 or entry[2] != st.st_size or entry[0] != st.st_dev or not stat.S_ISREG(st.st_mode)
             ):
                 self.misses += 1
@@ -191,10 +197,21 @@ class HashCache:
         if self.unknown_file_systems:
             kinds = clip(", ".join(sorted(self.unknown_file_systems)), 200)
             notes.append(f"files on {kinds} are never cached: not known to write pages back, a write through a memory mapping there may move no timestamp")
+        if self.writable_by_others:
+            notes.append(
+                f"files that someone other than this user and root can write are never cached ({self.writable_by_others:,} looked up or"
+                " stored): a write by the kernel into a page such a writer pinned in memory moves no timestamp"
+            )
         return notes
 
-    def _writes_back(self, dev: int) -> bool:
-        kind = file_system(dev)
+    def _cacheable(self, st: os.stat_result) -> bool:
+        """Whether a file with the stat `st` may be cached: nobody but this user and root can write it (the
+        kernel can write into a page that another's writable mapping pinned in memory, and moves no
+        timestamp), and it is on a file system known to write pages back."""
+        if st.st_uid not in (self._me, 0) or st.st_mode & 0o022:
+            self.writable_by_others += 1
+            return False
+        kind = file_system(st.st_dev)
         if kind in WRITEBACK_FILE_SYSTEMS:
             return True
         self.unknown_file_systems.add(kind or "unknown")
@@ -214,7 +231,7 @@ class HashCache:
         unsafe = (
             not stat.S_ISREG(st.st_mode) or not stat.S_ISREG(read.st_mode) or _key(read) != _key(st)
             or record.size != st.st_size or st.st_mtime_ns >= limit or st.st_ctime_ns >= limit
-            or not self._writes_back(st.st_dev)
+            or not self._cacheable(st)
         )
         with self._lock:
             if unsafe:
@@ -227,14 +244,14 @@ class HashCache:
         """Write the entries stored or confirmed during this run to `path`, atomically.
 
         Entries loaded but neither looked up with an unchanged stat nor stored are dropped. It is written
-        where `path` leads now, links resolved, and only into a folder that nobody but this user and root
-        can change (see "Who can write it"): a link on the way, pointed elsewhere meanwhile, never makes this
-        user replace another file. Raises `drift.errors.OperationalError` when the file cannot be written
+        into the folder `path` leads to now, links resolved, and only if nobody but this user and root can
+        change that folder (see "Who can write it"); whatever is at its name (a link the deployer made in
+        `/tmp`, say) is replaced, never followed, so no other file is ever written. Raises `drift.errors.OperationalError` when the file cannot be written
         there; the previous file is then intact. Where files have no owners, nothing is written.
         """
         if not hasattr(os, "getuid"):
             return
-        real = os.path.realpath(path)
+        real = _in_resolved_folder(path)  # whatever is at the name, a link too, is replaced, never followed
         folder = os.path.dirname(real)
         try:
             why = _writers(folder, f"its folder {clip(folder, 120)}")
@@ -296,8 +313,19 @@ def vetted(path: Path) -> tuple[str, str | None]:
     unless this user or root changes it. Raises `FileNotFoundError` when there is no such file."""
     if not hasattr(os, "getuid"):
         return str(path), _NO_OWNERS
-    real = os.path.realpath(path)  # links resolved in order, and a `..` after a link as the system does
+    named = _in_resolved_folder(path)
+    st = os.lstat(named)
+    if stat.S_ISLNK(st.st_mode) and st.st_uid not in (os.getuid(), 0):
+        return named, f"the cache file is a link made by user {st.st_uid}: anyone could have pointed it anywhere"
+    real = os.path.realpath(named)
     return real, _writers(real, "the cache file")
+
+
+def _in_resolved_folder(path: Path) -> str:
+    """`path` with the links of its folder resolved (in order, a `..` after a link as the system takes it),
+    its last part as it is: a link there is the cache file's own name, never followed when writing."""
+    absolute = os.path.join(os.getcwd(), path)
+    return os.path.join(os.path.realpath(os.path.dirname(absolute)), os.path.basename(absolute))
 
 
 def _writers(real: str, what: str) -> str | None:
