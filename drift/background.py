@@ -18,6 +18,12 @@ from drift.errors import OperationalError
 T = TypeVar("T")
 
 
+def can_fork() -> bool:
+    """True where a process can be forked: the os module has `fork` and multiprocessing offers it (not on
+    Windows, nor where a platform lists the start method without the call)."""
+    return hasattr(os, "fork") and "fork" in multiprocessing.get_all_start_methods()
+
+
 class Background(Generic[T]):
     """`work(*args)`, computed in a forked process from the moment this is made; `result()` gives its value
     or raises its error (a `DriftError` comes back as itself). Close it (or use it as a context) to end a
@@ -27,7 +33,7 @@ class Background(Generic[T]):
         self._work, self._args, self._what = work, args, what
         self._outcome: tuple[bool, Any] | None = None
         self._child: Any = None
-        if worth_it and (os.cpu_count() or 1) >= 2 and hasattr(os, "fork") and "fork" in multiprocessing.get_all_start_methods():
+        if worth_it and (os.cpu_count() or 1) >= 2 and can_fork():
             context = multiprocessing.get_context("fork")
             self._receiving, sending = context.Pipe(duplex=False)
             self._child = context.Process(target=_send_result, args=(sending, work, args), daemon=True)

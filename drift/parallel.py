@@ -31,11 +31,6 @@ _KEPT: list[object] = []
 """What those ids belong to, kept alive so that no id() is reused by another object."""
 
 
-def can_fork() -> bool:
-    """True where worker processes can be forked (not on Windows)."""
-    return "fork" in multiprocessing.get_all_start_methods()
-
-
 def judge_in_workers(judge: Callable[[Tenant], TenantResult], tenants: Sequence[Tenant], jobs: int) -> Iterator[TenantResult]:
     """`judge(tenant)` for each tenant in `jobs` forked workers; results in the order of `tenants`."""
     global _JUDGE

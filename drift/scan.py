@@ -10,6 +10,7 @@ from itertools import chain, compress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from drift.background import can_fork
 from drift.catalog.model import Catalog, Fix
 from drift.errors import InputError, TrustError
 from drift.expected import Expectations
@@ -17,7 +18,7 @@ from drift.filedrift import ReleaseIndex
 from drift.inventory.model import Inventory
 from drift.inventory.readers import READERS, find_inventory, read_inventory, suffix_of, tenant_of
 from drift.judge import Judge
-from drift.parallel import can_fork, judge_in_workers
+from drift.parallel import judge_in_workers
 from drift.results import NOT_APPLICABLE, UNVERIFIABLE, FileDrift, Finding, PerFinding, PerRun, Scan, TenantResult, count_statuses
 from drift.scanid import scan_id
 from drift.tenants import Tenant

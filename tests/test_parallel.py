@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from drift.background import can_fork
 from drift.catalog import load_catalog
 from drift.errors import InventoryError, OperationalError
-from drift.parallel import can_fork
 from drift.scan import TenantJudge, run_scan
 from drift.tenants import load_registry
 

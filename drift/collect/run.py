@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from drift import __version__
-from drift.background import Background
+from drift.background import Background, can_fork
 from drift.collect.archive import ALGORITHM, is_archive_name
 from drift.collect.folders import Changed, Folders, Seen, Step, open_folders
 from drift.collect.hashcache import racy_from
@@ -313,7 +313,7 @@ class _Workers:
         self._waiting: list[tuple[int, int, list[Entry]]] = []  # a heap: the heaviest first, then in order
         self._limit = 2 * jobs
         self._added = 0
-        self._processes = jobs >= 2 and hasattr(os, "fork") and "fork" in multiprocessing.get_all_start_methods()
+        self._processes = jobs >= 2 and can_fork()
         if self._processes:  # fork: `folders` (open descriptors) is inherited, never pickled
             context = multiprocessing.get_context("fork")
             self._executor: Executor = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_worker, initargs=(folders, work))
