@@ -88,13 +88,8 @@ def recheck(
     moved = _moved_folders(batch, outcomes, folders)
     checked = []
     for entry, out in zip(batch, outcomes):
-        if out.record is not None:
-            try:
-                gone = id(entry.folder) in moved or out.seen is None or _moved(out.seen, folders.stat(entry.folder, entry.name, verify=False))
-            except (Changed, OSError):
-                gone = True
-            if gone:
-                out = hash_file(entry, wanted.get(entry.rel, ()), folders, known)
+        if out.record is not None and (id(entry.folder) in moved or out.seen is None or not _still_at(entry, out.seen, folders, verify=False)):
+            out = hash_file(entry, wanted.get(entry.rel, ()), folders, known)
         checked.append(out)
     return checked
 
@@ -115,14 +110,18 @@ def recheck_cached(
         key = id(entry.folder)
         if key not in settled:
             settled[key] = _settled(entry.folder, listed, settled_ns, folders)
-        if not settled[key]:
-            try:
-                gone = _moved(entry.st, folders.stat(entry.folder, entry.name))
-            except (Changed, OSError):
-                gone = True
-            if gone:
-                out = hash_file(entry, wanted.get(entry.rel, ()), folders, known)
+        if not settled[key] and not _still_at(entry, entry.st, folders):
+            out = hash_file(entry, wanted.get(entry.rel, ()), folders, known)
         yield entry, out
+
+
+def _still_at(entry: Entry, seen: os.stat_result | Seen, folders: Folders, *, verify: bool = True) -> bool:
+    """Whether `entry`'s name still leads to the file `seen` was taken of, unchanged (the folders above it
+    checked as `Folders.acquire` says)."""
+    try:
+        return not _moved(seen, folders.stat(entry.folder, entry.name, verify=verify))
+    except (Changed, OSError):
+        return False
 
 
 def _settled(folder: Folder, listed: dict[str, tuple[int, int]], settled_ns: int, folders: Folders) -> bool:
@@ -238,13 +237,10 @@ def _read_once(
             content = content_sha256(io.BytesIO(data)) if data is not None else content_sha256_fd(fd, size)
         except ArchiveError as exc:
             note = f"no content hash: {exc}"
-    try:
-        # The name's stat after the read: its inode is the one read (an open descriptor keeps its number from
-        # being reused), so a write, a growth or a rename over it shows here as it would in an fstat.
-        moved = _moved(before, folders.stat(entry.folder, entry.name, verify=chain))
-    except (Changed, OSError):
-        moved = True  # its name or a folder above it was removed or replaced: the next attempt says which
-    if moved:
+    # The name's stat after the read: its inode is the one read (an open descriptor keeps its number from being
+    # reused), so a write, a growth or a rename over it shows here as it would in an fstat. Gone or replaced
+    # (the name or a folder above it): the next attempt says which.
+    if not _still_at(entry, before, folders, verify=chain):
         raise _Unstable(entry.rel)
     config = None
     if keys and data is not None:
