@@ -439,6 +439,25 @@ def test_reads_never_go_past_the_size_fstat_gave(root: Path, tmp_path: Path, mon
 # --- the walk and the hashing at once -----------------------------------------------------------------------
 
 
+def _two_folders(tmp_path: Path) -> Path:
+    """A deploy root of two folders, `p` (with `x.java`, which the tests move) and `q`."""
+    base = tmp_path / "deploy"
+    for rel in ("p/x.java", "p/y.java", "q/z.java"):
+        put(base / rel, rel.encode())
+    return base
+
+
+def _listed_once_under_its_new_name(result: Any, listed: list[str], tmp_path: Path) -> None:
+    """`x.java`, moved from the folder walked first (`listed`) into the second, is listed once, under its new
+    name; its old name is unreadable ("removed during collection"), and the inventory says the tree changed."""
+    first, second = listed
+    inventory = read(result.text, tmp_path)
+    assert f"{first}/x.java" not in inventory.files
+    assert inventory.unreadable[f"{first}/x.java"].reason == "removed during collection"
+    assert inventory.files[f"{second}/x.java"].sha256 == sha(f"{first}/x.java".encode())
+    assert inventory.changed_during_collection and result.changing
+
+
 @pytest.mark.parametrize("jobs", [1, 2], ids=["threads", "worker-processes"])
 def test_a_file_moved_into_a_folder_not_yet_walked_after_it_was_read_is_not_listed_twice(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
@@ -446,9 +465,7 @@ def test_a_file_moved_into_a_folder_not_yet_walked_after_it_was_read_is_not_list
     """Files are read while the walk goes on. A file read from a folder already walked, then moved into one
     the walk lists later, would be listed under both names: once the walk is over, a file read before is
     checked to be still at its name, as read."""
-    base = tmp_path / "deploy"
-    for rel in ("p/x.java", "p/y.java", "q/z.java"):
-        put(base / rel, rel.encode())
+    base = _two_folders(tmp_path)
     monkeypatch.setattr(drift.collect.run, "_BATCH_FILES", 1)
     read_marker = tmp_path / "p-read"
     real_read, real_list = drift.collect.readfile._read_once, drift.collect.walk._list
@@ -474,12 +491,7 @@ def test_a_file_moved_into_a_folder_not_yet_walked_after_it_was_read_is_not_list
     monkeypatch.setattr(drift.collect.readfile, "_read_once", read_once)
     monkeypatch.setattr(drift.collect.walk, "_list", list_folder)
     result = collect(base, "402206", jobs=jobs)
-    first, second = listed
-    inventory = read(result.text, tmp_path)
-    assert f"{first}/x.java" not in inventory.files
-    assert inventory.unreadable[f"{first}/x.java"].reason == "removed during collection"
-    assert inventory.files[f"{second}/x.java"].sha256 == sha(f"{first}/x.java".encode())
-    assert inventory.changed_during_collection and result.changing
+    _listed_once_under_its_new_name(result, listed, tmp_path)
 
 
 @pytest.mark.parametrize("jobs", [1, 2], ids=["threads", "worker-processes"])
@@ -489,9 +501,7 @@ def test_a_file_the_cache_answered_moved_into_a_folder_not_yet_walked_is_not_lis
     """A file the cache answers is not read, so nothing checks it after a read: once the walk is over, the
     folder of each file the cache answered must still have the times it was listed with, else each of its
     files is checked to be still at its name."""
-    base = tmp_path / "deploy"
-    for rel in ("p/x.java", "p/y.java", "q/z.java"):
-        put(base / rel, rel.encode())
+    base = _two_folders(tmp_path)
     cache_path = tmp_path / "cache.json"
     cache = open_cache(cache_path)
     collect(base, "402206", jobs=jobs, cache=cache)
@@ -509,12 +519,7 @@ def test_a_file_the_cache_answered_moved_into_a_folder_not_yet_walked_is_not_lis
     monkeypatch.setattr(drift.collect.walk, "_list", list_folder)
     cache = open_cache(cache_path)
     result = collect(base, "402206", jobs=jobs, cache=cache)
-    first, second = listed
-    inventory = read(result.text, tmp_path)
-    assert f"{first}/x.java" not in inventory.files
-    assert inventory.unreadable[f"{first}/x.java"].reason == "removed during collection"
-    assert inventory.files[f"{second}/x.java"].sha256 == sha(f"{first}/x.java".encode())
-    assert inventory.changed_during_collection and result.changing
+    _listed_once_under_its_new_name(result, listed, tmp_path)
 
 
 def test_the_files_the_cache_answered_cost_one_check_a_folder_when_nothing_changed(

@@ -26,11 +26,12 @@ Racy entries
     timestamp, at the next write. A file system that never writes pages back (tmpfs, ramfs, or an overlay
     whose upper layer may be one) never takes that fault: a file is cached only on a file system known to
     write back (`WRITEBACK_FILE_SYSTEMS`, by its type in `/proc/self/mountinfo`), never on any other, nor
-    where the type cannot be read (outside Linux, a btrfs subvolume). The stat must be taken before the read: a write between the stat and the read
-    then stores the new bytes under the old stat, which the next run's stat (new ctime) no longer matches.
-    `store` also refuses a record whose size is not the stat's size (the file changed while it was read).
-    The margin assumes the file system's clock is this machine's: a network file system, whose server sets
-    the times, is not among `WRITEBACK_FILE_SYSTEMS`, so its files are never cached.
+    where the type cannot be read (outside Linux, a btrfs subvolume). The stat must be taken before the
+    read: a write between the stat and the read then stores the new bytes under the old stat, which the next
+    run's stat (new ctime) no longer matches. `store` also refuses a record whose size is not the stat's
+    size (the file changed while it was read). The margin assumes the file system's clock is this machine's:
+    a network file system, whose server sets the times, is not among `WRITEBACK_FILE_SYSTEMS`, so its files
+    are never cached.
 
 Reads that match the walk
     `store` takes two stats: the walk's (`os.stat` of the name, the key) and the `fstat` of the descriptor
@@ -41,18 +42,19 @@ Reads that match the walk
 
 Who can write it
     A cache entry is believed without reading the file, so whoever can write the cache file can make any
-    file read as any content (its stat is there for anyone to see). A cache file is therefore used only
-    when nobody but this user and root can have written it: the file is theirs and not writable by its
-    group or others, and so is every folder on its way from the root folder, links resolved (a folder
-    writable by others is allowed only with the sticky bit, as `/tmp`, where nobody can rename over
-    another's file); it is read from that resolved path, so that no link can be pointed elsewhere after the
-    check. Otherwise it is discarded, saying why, and every file is read. Where the
-    platform has no file owners (Windows), a cache is never used. Nor is it ever used for a file that
-    anyone but this user and root can write (owned by another, or writable by group or others): such a
-    writer can pin a page of it in memory through a writable mapping and have the kernel write into it
-    (a read into that page from a FUSE file of their own), which moves no timestamp at all. The cache is written readable and
-    writable by this user alone. A cache inside the deploy root (whose folders the deployer owns) is thus
-    never used: keep it in the collecting account's own folder.
+    file read as any content (its stat is there for anyone to see). A cache file is therefore used only when
+    nobody but this user and root can have written it: the file is theirs and not writable by its group or
+    others, and so is every folder on its way from the root folder, links resolved (a folder writable by
+    others is allowed only with the sticky bit, as `/tmp`, where nobody can rename over another's file); a
+    link at its name that another user made is not followed. It is read from that resolved path, so that no
+    link can be pointed elsewhere after the check. Otherwise it is discarded, saying why, and every file is
+    read. It is written readable and writable by this user alone, only into such a folder, replacing
+    whatever is at its name (a link there is never followed). Where the platform has no file owners
+    (Windows), a cache is never used. Nor is it ever used for a file that anyone but this user and root can
+    write (owned by another, or writable by group or others): such a writer can pin a page of it in memory
+    through a writable mapping and have the kernel write into it (a read into that page from a FUSE file of
+    their own), which moves no timestamp at all. A cache inside the deploy root (whose folders the deployer
+    owns) is thus never used: keep it in the collecting account's own folder.
 
 Format
     One JSON object, written whole through `drift.atomic.write_atomic`::
