@@ -18,6 +18,7 @@ from click.testing import CliRunner
 
 import drift.atomic
 import drift.collect.run
+import drift.collect.workers
 from drift.cli import main
 from drift.collect import collect
 from drift.collect.archive import content_sha256_bytes
@@ -353,7 +354,7 @@ def _dies(task: object) -> None:
 
 def test_a_hashing_process_that_dies_is_an_error_not_an_inventory(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(drift.collect.run, "_BATCH_FILES", 2)  # several batches: worker processes
-    monkeypatch.setattr(drift.collect.run, "_hash_in_worker", _dies)
+    monkeypatch.setattr(drift.collect.workers, "_hash_in_worker", _dies)
     with pytest.raises(OperationalError, match="a hashing process ended unexpectedly"):
         collect(root, "402206", jobs=2, now=NOW)
 

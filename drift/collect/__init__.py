@@ -7,9 +7,11 @@ inventory it writes (`drift.inventory.jsonfile`'s `dumps_inventory`, `drift.inve
 what lets `drift bundle collector` (`drift.cli.bundle`) carry it in one file that runs with a plain
 `python3` (3.9 or newer); `tests/test_collector_package.py` keeps it so.
 
-- `run`: the collection itself (`collect`), its files hashed in batches by forked workers;
+- `run`: the collection itself (`collect`), its files hashed in batches as the walk goes on;
+- `workers`: the worker processes (or threads) that hash the batches;
 - `readfile`: reading one file, race-safe (`hash_batch`, `hash_file`);
-- `walk`: walking the deploy root, race-safe;
+- `walk`: walking the deploy root;
+- `folders`: its folders, opened and checked race-safe;
 - `hashcache`: the re-collection cache of `--cache`;
 - `configfile`: reading only the asked-for config keys;
 - `archive`: the content hash of zip-family archives (also used by the catalog builder), safe zip reading
