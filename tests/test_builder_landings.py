@@ -290,3 +290,28 @@ def test_a_cherry_pick_trailer_as_people_type_it_names_its_commit(trailer: str) 
     sha = "30302a2850c2b64931bc725902361e1c53a7eacf"
     message = f"[1.2] mount: add string representation of mount flags\n\n{trailer.format(sha)}\n".encode()
     assert references(message) == [(sha, "cherry-pick trailer")]
+
+
+def test_a_line_whose_releases_all_came_before_the_fix_is_not_named_as_lacking_it(tmp_path: Path) -> None:
+    """A line that ended before the fix was written cannot carry it: naming it as a line where no commit of
+    the fix was found buries, under one such line per fix, the lines where a backport may really be missing."""
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("start", {"src/A.java": java("A", "int a() { return 1; }")})
+    for line in ("0.9", "1.0"):
+        repo.branch(line, "HEAD")
+        repo.checkout(line)
+        repo.commit(f"release {line}.0", {"src/version.txt": f"{line}.0\n"})
+        repo.tag(f"v{line}.0")
+        repo.checkout("main")
+    fix = repo.commit("A: check the bound (security)", {"src/A.java": java("A", "int a() { return 2; }")})
+    repo.tag("v1.1.0")
+    repo.checkout("1.0")
+    repo.commit("release 1.0.1", {"src/version.txt": "1.0.1\n"})
+    repo.tag("v1.0.1")
+    fixes = [{"id": "SEC-7", "title": "t", "severity": "high", "commits": [fix]}]
+    result, out = build(repo, tmp_path, fixes, ["^v0\\.9=0.9", "^v1\\.0=1.0", "^v1\\.1=1.1"])
+    assert result.exit_code == 0, result.stderr
+    assert "SEC-7: no commit of the fix found on 1.0;" in result.stderr, result.stderr
+    found = verdicts(repo, out, tmp_path)
+    assert found[("v0.9.0", "SEC-7")] == "missing"
+    assert wrong(repo, found, {"SEC-7": [fix]}) == []

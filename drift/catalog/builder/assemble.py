@@ -90,6 +90,13 @@ def _describe(history: History, entry: Entry, lands: list[Landing], named: list[
         if line not in own_lines:
             notes.append(f"{line}: carried by its history (forked after the fix landed)")
     report.landings[entry.id] = notes
-    missing = [line for line in history.lines if not history.line_bits[line] & covered]
+    since = min((t for c in [*named, *(c for landing in lands for c in landing.commits)] if (t := history.times.get(c)) is not None), default=0)
+    missing = [line for line in history.lines if not history.line_bits[line] & covered and _latest(history, line) >= since]
     if missing:
         report.backports_missing[entry.id] = missing
+
+
+def _latest(history: History, line: str) -> int:
+    """The commit time of the line's latest release: a line whose releases all came before a fix was written
+    cannot carry it, and no commit of it is missing there."""
+    return max(history.times.get(r.tag.commit, 0) for r in history.releases if r.line == line)
