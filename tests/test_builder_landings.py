@@ -10,6 +10,7 @@ exactly where one of its landings (`git merge-base --is-ancestor`) is in the tag
   "backport of PR #N as merged into master (<sha>)" body) and by hand conflicting in one file (per-file patch id);
 - a fix made on the oldest maintenance line and merged up into three newer lines, a header split on one;
 - a later refactor that deletes one of a fix's files, and another line that lost the file without the fix.
+- a fix's file moved into a vendored library, with changes, before the next lines were cut from main.
 """
 
 from __future__ import annotations
@@ -315,3 +316,54 @@ def test_a_line_whose_releases_all_came_before_the_fix_is_not_named_as_lacking_i
     found = verdicts(repo, out, tmp_path)
     assert found[("v0.9.0", "SEC-7")] == "missing"
     assert wrong(repo, found, {"SEC-7": [fix]}) == []
+
+
+@pytest.mark.parametrize("tagged_on_main", [True, False], ids=["a-release-before-the-move", "no-release-before-the-move"])
+def test_a_fix_file_moved_and_edited_before_a_line_was_cut_is_followed_there(tmp_path: Path, tagged_on_main: bool) -> None:
+    """The shape of a real history: the fix comes into main through a pull-request merge, so each line cut
+    from main has its own landing (that merge); main later moves the fix's file into a vendored library with
+    its imports changed, and the next lines are cut after the move. Their releases lack the file's old path:
+    its new path is the evidence there, found from the latest release in their history that holds the file,
+    or from the landing where none does (1.1 released from its own branch)."""
+    before = java("Freezer", "import app.cgroups;", "String state() { return read(); }")
+    after = java("Freezer", "import app.cgroups;", "String state() { return current(read()); }")
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("start", {"src/cgroups/Freezer.java": before, "src/Main.java": java("Main", "int m = 1;")})
+    repo.branch("1.0", "HEAD")
+    repo.checkout("1.0")
+    repo.commit("release 1.0.0", {"src/version.txt": "1.0.0\n"})
+    repo.tag("v1.0.0")
+    repo.checkout("main")
+    repo.branch("pr-3081", "HEAD")
+    repo.checkout("pr-3081")
+    fix = repo.commit("freezer: report the current state (security)", {"src/cgroups/Freezer.java": after})
+    repo.checkout("main")
+    merged = repo.merge("pr-3081", "Merge pull request #3081")
+    repo.branch("1.1", "HEAD")
+    if tagged_on_main:
+        repo.tag("v1.1.0")
+    repo.mv("src/cgroups/Freezer.java", "src/vendor/cgroups/Freezer.java", "switch to the cgroups library",
+            after.replace("import app.cgroups;", "import lib.cgroups;"))
+    repo.commit("main moves on", {"src/Main.java": java("Main", "int m = 2;")})
+    repo.tag("v1.2.0")
+    repo.commit("main moves on again", {"src/Main.java": java("Main", "int m = 3;")})
+    repo.branch("1.3", "HEAD")
+    repo.checkout("1.3")
+    repo.commit("release 1.3.0", {"src/version.txt": "1.3.0\n"})
+    repo.tag("v1.3.0")
+    repo.checkout("1.1")
+    if not tagged_on_main:
+        repo.commit("release 1.1.0", {"src/version.txt": "1.1.0\n"})
+        repo.tag("v1.1.0")
+    repo.commit("release 1.1.1", {"src/version.txt": "1.1.1\n"})
+    repo.tag("v1.1.1")
+    fixes = [{"id": "SEC-8", "title": "t", "severity": "high", "commits": [fix]}]
+    rules = ["^v1\\.0=1.0", "^v1\\.1=1.1", "^v1\\.2=1.2", "^v1\\.3=1.3"]
+    result, out = build(repo, tmp_path, fixes, rules)
+    assert result.exit_code == 0, result.stderr
+    assert f"1.3: {merged[:12]} (a merge that brings the fix into the line)" in result.stderr, result.stderr
+    found = verdicts(repo, out, tmp_path)
+    assert {tag: found[(tag, "SEC-8")] for tag in repo.tags()} == {
+        "v1.0.0": "missing", "v1.1.0": "applied", "v1.1.1": "applied", "v1.2.0": "applied", "v1.3.0": "applied",
+    }
+    assert wrong(repo, found, {"SEC-8": [fix]}) == []

@@ -10,6 +10,7 @@ from drift.catalog.builder.fixes import build_fix, unreleased_variant
 from drift.catalog.builder.history import History, forks
 from drift.catalog.builder.landings import Landing, landings
 from drift.catalog.builder.model import Built, BuiltFix, BuiltRelease, BuiltVariant, Options, Report
+from drift.catalog.builder.moves import Moves
 from drift.catalog.builder.register import Entry
 from drift.catalog.builder.releases import read_releases
 from drift.catalog.builder.repo import Repository
@@ -48,13 +49,13 @@ def build(repo: Repository, register: Sequence[Entry], options: Options, registe
     landed = landings(history, {fix_id: commits for fix_id, commits in released.items() if commits})
     extra = {c for lands in landed.values() for landing in lands for c in landing.commits if c not in changes}
     changes.update(repo.changes(extra))
-    by_hash: dict[int, dict[str, list[str]]] = {}
+    moves = Moves(history, options)
     fixes = []
     for entry in register:
         lands = landed.get(entry.id, [])
         unreleased = [c for c in named[entry.id] if not history.reach.get(c, 0)]
         if lands:
-            fixes.append(build_fix(history, entry, lands, changes, options, report, by_hash))
+            fixes.append(build_fix(history, entry, lands, changes, options, report, moves))
             report.unreleased.extend(
                 f"{entry.id}: {c[:12]} is in no release; the fix is judged by the landings found in releases" for c in unreleased
             )

@@ -7,14 +7,15 @@ import fnmatch
 from drift.catalog.builder.history import History
 from drift.catalog.builder.landings import Landing
 from drift.catalog.builder.model import BuiltFix, BuiltRelease, BuiltVariant, Options, Report
+from drift.catalog.builder.moves import Moves
 from drift.catalog.builder.register import Entry
 from drift.catalog.builder.releases import Deployed, deployed_path, hashes_of, with_paths
-from drift.catalog.builder.repo import Change, text
+from drift.catalog.builder.repo import Change
 
 
 def build_fix(
     history: History, entry: Entry, found: list[Landing], changes: dict[str, list[Change]], options: Options, report: Report,
-    by_hash: dict[int, dict[str, list[str]]],
+    moves: Moves,
 ) -> BuiltFix:
     """One variant per landing: the deployed files its commits change, their hashes where it is and where no
     commit of the fix is."""
@@ -25,7 +26,6 @@ def build_fix(
             any_commit |= reach[commit]
     none_mask = ((1 << len(releases)) - 1) & ~any_commit
     sources = Sources(options)
-    renames = Renames(history, options)
     variants = []
     for landing in found:
         paths: dict[str, None] = {}
@@ -42,7 +42,7 @@ def build_fix(
                             appearing.add(deployed)
                         if gone:
                             deleted.add(deployed)
-        followed = _followed(paths, releases, landing.mask, by_hash, renames)
+        followed = moves.later_names(paths, landing, any_commit)
         paths.update(dict.fromkeys(followed))
         appearing.update(followed)
         artifacts, new_artifacts = _shipped_artifacts(landing.line, releases, landing.mask, sources.artifacts_of(repo_paths))
@@ -134,55 +134,6 @@ def _fixed_in(line: str, releases: list[BuiltRelease], mask: int) -> str:
     containing = [i for i in range(len(releases)) if mask >> i & 1]
     on_line = [i for i in containing if releases[i].line == line]
     return releases[(on_line or containing)[0]].version if containing else ""
-
-
-def _followed(
-    paths: dict[str, None], releases: list[BuiltRelease], mask: int, by_hash: dict[int, dict[str, list[str]]], renames: Renames
-) -> list[str]:
-    """Later names of the paths: where a release that carries the fix lacks a path, the files that have a
-    hash the path had and never stood beside it in one release (a rename without change), else the name git
-    sees it renamed to (with changes) since the last release with the fix that held it. A path with no such
-    file was removed."""
-    found: list[str] = []
-    for path in paths:
-        holding = [r for r in releases if path in r.files]
-        known = {r.files[path][1] for r in holding}
-        for i, release in enumerate(releases):
-            if mask >> i & 1 and path not in release.files:
-                index = by_hash.get(i)
-                if index is None:
-                    index = by_hash[i] = {}
-                    for other, (_, sha, _) in release.files.items():
-                        index.setdefault(sha, []).append(other)
-                same = [o for sha in known for o in index.get(sha, ()) if not any(o in r.files for r in holding)]
-                if not same:
-                    before = [r for j, r in enumerate(releases) if mask >> j & 1 and path in r.files and r.tag.date <= release.tag.date]
-                    if before:
-                        new = renames(before[-1].tag.commit, release.tag.commit).get(path)
-                        same = [new] if new is not None and new in release.files else []
-                found.extend(o for o in same if o not in paths and o not in found)
-    return found
-
-
-class Renames:
-    """The renames git finds between two commits (`diff -M --diff-filter=R`), deployed old path -> new, each pair once."""
-
-    def __init__(self, history: History, options: Options) -> None:
-        self.history = history
-        self.deployed = Deployed(options)
-        self._known: dict[tuple[str, str], dict[str, str]] = {}
-
-    def __call__(self, old: str, new: str) -> dict[str, str]:
-        if (old, new) not in self._known:
-            out = self.history.repo.run("diff", "-M", "--name-status", "-z", "--diff-filter=R", old, new)
-            fields = [text(f) for f in out.split(b"\0")]
-            found = {}
-            for i in range(0, len(fields) - 2, 3):
-                a, b = self.deployed(fields[i + 1]), self.deployed(fields[i + 2])
-                if a is not None and b is not None:
-                    found[a] = b
-            self._known[(old, new)] = found
-        return self._known[(old, new)]
 
 
 def _entry(
