@@ -367,3 +367,46 @@ def test_a_fix_file_moved_and_edited_before_a_line_was_cut_is_followed_there(tmp
         "v1.0.0": "missing", "v1.1.0": "applied", "v1.1.1": "applied", "v1.2.0": "applied", "v1.3.0": "applied",
     }
     assert wrong(repo, found, {"SEC-8": [fix]}) == []
+
+
+def test_the_old_bytes_of_a_fix_file_at_its_new_name_are_unfixed(tmp_path: Path) -> None:
+    """A fix's file moved later is judged at its new name, and the versions the old name had without the fix
+    are unfixed there too: a tenant who puts the stale file at the new name reads `missing` (it read
+    `unverifiable`, a version nobody knew), and a release whose move put the old bytes back is not `applied`
+    for a fix its history contains (the build reports it)."""
+    before = java("Old", "int limit() { return 0; }")
+    after = java("Old", "int limit() { return 64; }")
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("start", {"src/Old.java": before, "src/Main.java": java("Main", "int m = 1;")})
+    repo.branch("1.0", "HEAD")
+    repo.checkout("1.0")
+    repo.commit("release 1.0.0", {"src/version.txt": "1.0.0\n"})
+    repo.tag("v1.0.0")
+    repo.checkout("main")
+    fix = repo.commit("Old: bound the limit (security)", {"src/Old.java": after})
+    repo.tag("v1.1.0")
+    repo.mv("src/Old.java", "src/core/New.java", "move Old into core", after + "// moved\n")
+    repo.tag("v1.2.0")
+    repo.branch("1.3", "HEAD")
+    repo.checkout("1.3")
+    repo.commit("release 1.3.0", {"src/core/New.java": before, "src/version.txt": "1.3.0\n"})
+    repo.tag("v1.3.0")
+    fixes = [{"id": "SEC-9", "title": "t", "severity": "high", "commits": [fix]}]
+    result, out = build(repo, tmp_path, fixes, ["^v1\\.0=1.0", "^v1\\.1=1.1", "^v1\\.2=1.2", "^v1\\.3=1.3"])
+    assert result.exit_code == 0, result.stderr
+    assert "conflict: SEC-9: core/New.java: at 1.3 1.3.0, which has the fix" in result.stderr, result.stderr
+    assert "(1.0 1.0.0 (at Old.java))" in result.stderr, result.stderr
+    found = verdicts(repo, out, tmp_path)
+    assert {tag: found[(tag, "SEC-9")] for tag in repo.tags()} == {
+        "v1.0.0": "missing", "v1.1.0": "applied", "v1.2.0": "applied", "v1.3.0": "missing",
+    }
+
+    stale = repo.export("v1.2.0", tmp_path / "stale", "src")
+    (stale / "core" / "New.java").write_text(before, encoding="utf-8")
+    inventory = tmp_path / "inventory"
+    (inventory / "t-stale.json").write_text(collect(stale, "t-stale", jobs=1, now=NOW).text, encoding="utf-8")
+    (inventory / "tenants.yaml").write_text(yaml.safe_dump([{"id": "t-stale", "name": "stale"}]), encoding="utf-8")
+    scan = run_scan(load_catalog(out), load_registry(inventory), inventory)
+    finding = next(f for f in scan.tenants[0].findings if f.fix == "SEC-9")
+    assert finding.status == "missing"
+    assert [(e.path, e.state) for e in finding.evidence if e.state != "ambiguous"] == [("core/New.java", "unfixed")]

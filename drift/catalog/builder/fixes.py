@@ -43,15 +43,22 @@ def build_fix(
                         if gone:
                             deleted.add(deployed)
         followed = moves.later_names(paths, landing, any_commit)
-        paths.update(dict.fromkeys(followed))
-        appearing.update(followed)
         artifacts, new_artifacts = _shipped_artifacts(landing.line, releases, landing.mask, sources.artifacts_of(repo_paths))
         paths.update(dict.fromkeys(artifacts))
         appearing.update(new_artifacts)
-        files = tuple(
-            _entry(path, releases, landing.mask, none_mask, entry.id, report, absence=path in appearing, deletes=path in deleted)
-            for path in sorted(paths)
-        )
+        own = {
+            path: _entry(path, releases, landing.mask, none_mask, entry.id, report, absence=path in appearing, deletes=path in deleted)
+            for path in paths
+        }
+        for path, origins in followed.items():
+            inherited: dict[str, list[str]] = {}
+            for origin in origins:
+                for token, name in _unfixed_at(origin, releases, none_mask):
+                    inherited.setdefault(token, []).append(f"{name} (at {origin})")
+            own[path] = _entry(
+                path, releases, landing.mask, none_mask, entry.id, report, absence=True, deletes=False, inherited=inherited
+            )
+        files = tuple(own[path] for path in sorted(own))
         variants.append(BuiltVariant(landing.line, _fixed_in(landing.line, releases, landing.mask), landing.commits, files))
     if found and not any(v.files for v in variants) and not entry.config:
         report.no_deployed_files.append(entry.id)
@@ -138,7 +145,7 @@ def _fixed_in(line: str, releases: list[BuiltRelease], mask: int) -> str:
 
 def _entry(
     path: str, releases: list[BuiltRelease], fixed_mask: int, unfixed_mask: int, fix_id: str, report: Report, *,
-    absence: bool, deletes: bool,
+    absence: bool, deletes: bool, inherited: dict[str, list[str]] | None = None,
 ) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
     """A file's hashes at the releases with the landing (fixed) and with no commit of the fix (unfixed).
 
@@ -149,9 +156,11 @@ def _entry(
     it, a module was left out) tells nothing, and a tenant without the file is `not-deployed`, not `unfixed`.
     A release whose version of the file is also held by a release without the fix (a revert, a rebuilt
     archive with unchanged content) adds none of its hashes to `fixed`: they are reported and stay unfixed.
+    A later name of a fix's file `inherits` the old name's hashes from releases without the fix: they are
+    unfixed at the new name too (a stale copy moved there, or the old bytes a release put back there).
     """
     fixed: dict[str, list[str]] = {}
-    unfixed: dict[str, list[str]] = {}
+    unfixed: dict[str, list[str]] = {t: list(names) for t, names in (inherited or {}).items()}
     carrying: list[tuple[str, list[str]]] = []
     ambiguous = False
     for i, release in enumerate(releases):
@@ -189,3 +198,14 @@ def _entry(
         fixed.setdefault("absent", [])
         unfixed.setdefault("absent", [])
     return path, tuple(fixed), tuple(unfixed)
+
+
+def _unfixed_at(path: str, releases: list[BuiltRelease], unfixed_mask: int) -> list[tuple[str, str]]:
+    """(token, release) for each hash the path has at the releases with no commit of the fix."""
+    found: list[tuple[str, str]] = []
+    for i, release in enumerate(releases):
+        held = release.files.get(path)
+        if unfixed_mask >> i & 1 and held is not None:
+            name = f"{release.line} {release.version}"
+            found.extend((t, name) for t in [f"sha256:{held[1]}"] + ([f"content-sha256:{held[2]}"] if held[2] else []))
+    return found

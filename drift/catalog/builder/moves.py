@@ -19,15 +19,16 @@ class Moves:
         self._by_hash: dict[int, dict[str, list[str]]] = {}
         self._renames: dict[tuple[str, str], dict[str, str]] = {}
 
-    def later_names(self, paths: dict[str, None], landing: Landing, carrying: int) -> list[str]:
+    def later_names(self, paths: dict[str, None], landing: Landing, carrying: int) -> dict[str, list[str]]:
         """Where a release that carries the landing lacks a path: the files that have a hash the path had and
         never stood beside it in one release (a rename without change), else the name git sees it renamed to
         (with changes) since the latest release in that release's history that carries the fix (`carrying`)
         and holds the path, or since the landing where none does (the line was cut after the rename). A path
         with no such file was removed. A release that holds a name already found, or that comes after a
-        release where the path was found removed, needs no new search."""
+        release where the path was found removed, needs no new search. Each later name with the paths it
+        comes from."""
         releases, reach = self.history.releases, self.history.reach
-        found: list[str] = []
+        found: dict[str, list[str]] = {}
         for path in paths:
             holding = [r for r in releases if path in r.files]
             known = {r.files[path][1] for r in holding}
@@ -51,7 +52,9 @@ class Moves:
                 if not same:
                     removed.append(i)
                 names.extend(same)
-                found.extend(o for o in same if o not in paths and o not in found)
+                for o in same:
+                    if o not in paths and path not in found.setdefault(o, []):
+                        found[o].append(path)
         return found
 
     def _hashes(self, i: int) -> dict[str, list[str]]:
