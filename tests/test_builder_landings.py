@@ -410,3 +410,80 @@ def test_the_old_bytes_of_a_fix_file_at_its_new_name_are_unfixed(tmp_path: Path)
     finding = next(f for f in scan.tenants[0].findings if f.fix == "SEC-9")
     assert finding.status == "missing"
     assert [(e.path, e.state) for e in finding.evidence if e.state != "ambiguous"] == [("core/New.java", "unfixed")]
+
+
+def _tenant(repo: GitRepo, out: Path, tmp: Path, tag: str, files: dict[str, str | None], fix_id: str):
+    """The finding for a tenant running `tag` with `files` written over it (a name mapped to None is removed)."""
+    root = repo.export(tag, tmp / "tenant" / tag, "src")
+    for name, data in files.items():
+        if data is None:
+            (root / name).unlink()
+        else:
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_text(data, encoding="utf-8")
+    inventory = tmp / "tenant-inventory" / tag
+    inventory.mkdir(parents=True)
+    (inventory / "t.json").write_text(collect(root, "t", jobs=1, now=NOW).text, encoding="utf-8")
+    (inventory / "tenants.yaml").write_text(yaml.safe_dump([{"id": "t", "name": tag}]), encoding="utf-8")
+    scan = run_scan(load_catalog(out), load_registry(inventory), inventory)
+    return next(f for f in scan.tenants[0].findings if f.fix == fix_id)
+
+
+def test_a_fix_file_renamed_just_before_the_fix_is_unfixed_under_its_old_name(tmp_path: Path) -> None:
+    """The fix changes `core/N.java`, which a commit just before it renamed from `P.java`. The releases before
+    the rename hold the vulnerable code as `P.java`: they read `missing`, not `not-applicable` (which passes
+    the gate), and so does a tenant who renames the file back."""
+    before = java("P", "int limit() { return 0; }", "int other() { return 1; }")
+    after = java("P", "int limit() { return 64; }", "int other() { return 1; }")
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("start", {"src/P.java": before, "src/Q.java": java("Q", "int q = 0;")})
+    repo.tag("v1.0.0")
+    repo.commit("release 1.0.1", {"src/Q.java": java("Q", "int q = 1;")})
+    repo.tag("v1.0.1")
+    repo.mv("src/P.java", "src/core/N.java", "tidy: move P into core")
+    fix = repo.commit("N: bound the limit (security)", {"src/core/N.java": after})
+    repo.tag("v1.1.0")
+    fixes = [{"id": "SEC-10", "title": "t", "severity": "high", "commits": [fix]}]
+    result, out = build(repo, tmp_path, fixes, ["^v1=1.x"])
+    assert result.exit_code == 0, result.stderr
+    found = verdicts(repo, out, tmp_path)
+    assert {tag: found[(tag, "SEC-10")] for tag in repo.tags()} == {"v1.0.0": "missing", "v1.0.1": "missing", "v1.1.0": "applied"}
+    assert wrong(repo, found, {"SEC-10": [fix]}) == []
+    renamed_back = _tenant(repo, out, tmp_path, "v1.1.0", {"core/N.java": None, "P.java": before}, "SEC-10")
+    assert renamed_back.status == "missing", renamed_back
+
+
+def test_a_moved_fix_is_followed_by_its_own_lines_not_by_a_likeness_of_whole_files(tmp_path: Path) -> None:
+    """After the fix, a refactor splits the file: the bulk goes to `Rest.java` (which git pairs with the old
+    name) and the fixed method to `Limit.java`; a later one leaves a stub at `Limit.java` and moves the code
+    to `impl/Limit.java`; an empty file and a byte copy of an unrelated file appear beside them. The evidence
+    is the file that holds the fix's lines at each release, so a tenant who puts the vulnerable method back
+    there is never `applied`, and nothing unrelated is taken for the fix."""
+    bulk = [f"int helper{i}() {{ return {i} * 7; }}" for i in range(12)]
+    before = java("P", "int limit(int n) { return n; }", *bulk)
+    after = java("P", "int limit(int n) { return Math.min(n, LIMIT_MAX); }", *bulk)
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("start", {"src/P.java": before, "src/Q.java": java("Q", "int q = 0;")})
+    repo.tag("v1.0.0")
+    fix = repo.commit("P: bound the limit (security)", {"src/P.java": after, "src/Q.java": java("Q", "int q = 1;")})
+    repo.tag("v1.1.0")
+    limit_after = java("Limit", "int limit(int n) { return Math.min(n, LIMIT_MAX); }")
+    limit_before = java("Limit", "int limit(int n) { return n; }")
+    repo.commit("split P", {"src/P.java": None, "src/Rest.java": java("P", *bulk), "src/Limit.java": limit_after,
+                            "src/empty.txt": "", "src/NOTICE": java("Q", "int q = 1;")})
+    repo.tag("v1.2.0")
+    repo.commit("Limit into impl", {"src/Limit.java": java("Limit", "// moved to impl"), "src/impl/Limit.java": limit_after})
+    repo.tag("v1.3.0")
+    fixes = [{"id": "SEC-11", "title": "t", "severity": "high", "commits": [fix]}]
+    result, out = build(repo, tmp_path, fixes, ["^v1=1.x"])
+    assert result.exit_code == 0, result.stderr
+    assert "conflict" not in result.stderr, result.stderr
+    doc = yaml.safe_load((out / "fixes" / "SEC-11.yaml").read_text(encoding="utf-8"))
+    assert [f["path"] for f in doc["variants"][0]["files"]] == ["Limit.java", "P.java", "Q.java", "impl/Limit.java"]
+    found = verdicts(repo, out, tmp_path)
+    assert {tag: found[(tag, "SEC-11")] for tag in repo.tags()} == {
+        "v1.0.0": "missing", "v1.1.0": "applied", "v1.2.0": "applied", "v1.3.0": "applied",
+    }
+    for tag, name in (("v1.2.0", "Limit.java"), ("v1.3.0", "impl/Limit.java")):
+        reverted = _tenant(repo, out, tmp_path, tag, {name: limit_before}, "SEC-11")
+        assert reverted.status in ("partial", "unverifiable"), (tag, reverted)

@@ -199,7 +199,7 @@ def expected_fix(product: Product, fix_id: str, releases: tuple[str, ...] = RELE
         commits = [c[n] for n in names]
         changed = {d for x in commits for p in repo.changed_paths(x) if (d := deployed(p)) is not None}
         all_of_variant = [t for t in releases if all(repo.is_ancestor(x, t) for x in commits)]
-        moved = later_names(repo, changed, all_of_variant, releases)
+        moved = later_names(repo, changed, commits, all_of_variant, releases)
         paths = sorted(changed | set(moved))
         deletes = {d for x in commits for p in deleted_paths(repo, x) if (d := deployed(p)) is not None}
         entries = {}
@@ -222,22 +222,31 @@ def deleted_paths(repo: GitRepo, commit: str) -> list[str]:
     return [p for p in out.split("\0") if p]
 
 
-def later_names(repo: GitRepo, paths: set[str], carrying: list[str], releases: tuple[str, ...]) -> dict[str, set[str]]:
-    """Where a release carrying the fix lacks one of `paths`: the names git sees it renamed to (`--find-renames`)
-    since a release that held it, each with the paths it comes from. (README: files renamed later are followed,
-    by their hash or as git sees the rename.)"""
+def later_names(repo: GitRepo, paths: set[str], commits: list[str], carrying: list[str], releases: tuple[str, ...]) -> dict[str, set[str]]:
+    """Where a release carrying the fix lacks one of `paths`: the files no release holding the path also holds
+    that contain every line (stripped, three letters or digits at least) the landing's commits add to the path
+    and its last commit still holds, at most 4; each with the paths it comes from. (README: files moved later
+    are followed by the fix's own lines.)"""
     found: dict[str, set[str]] = {}
+    trees = {t: release_files(repo, t) for t in releases}
+    last = release_files(repo, commits[-1])
     for path in paths:
-        holding = [t for t in releases if ("src/" + path) in repo.tree_files(t, "src")]
+        added: set[bytes] = set()
+        for commit in commits:
+            patch = repo.git("diff", "-U0", "--no-renames", f"{commit}^1", commit, "--", "src/" + path)
+            added |= {line[1:].strip().encode() for line in patch.splitlines() if line.startswith("+") and not line.startswith("+++")}
+        lines = {x for x in added if len(re.findall(rb"[A-Za-z0-9]", x)) >= 3}
+        if path not in last or not lines:
+            continue
+        lines &= {x.strip() for x in last[path].split(b"\n")}
+        beside = {p for t in releases if path in trees[t] for p in trees[t]}
         for tag in carrying:
-            if tag in holding:
+            if path in trees[tag] or not lines:
                 continue
-            for old in holding:
-                out = repo.git("diff", "--name-status", "--find-renames", "--diff-filter=R", old, tag, "--", "src")
-                for line in out.splitlines():
-                    _, source, target = line.split("\t")
-                    if source == "src/" + path and (new := deployed(target)) is not None and new not in paths:
-                        found.setdefault(new, set()).add(path)
+            names = [o for o, data in trees[tag].items() if o not in beside and lines <= {x.strip() for x in data.split(b"\n")}]
+            if len(names) <= 4:
+                for name in names:
+                    found.setdefault(name, set()).add(path)
     return found
 
 

@@ -42,7 +42,7 @@ def build_fix(
                             appearing.add(deployed)
                         if gone:
                             deleted.add(deployed)
-        followed = moves.later_names(paths, landing, any_commit)
+        followed = moves.later_names(paths, landing)
         artifacts, new_artifacts = _shipped_artifacts(landing.line, releases, landing.mask, sources.artifacts_of(repo_paths))
         paths.update(dict.fromkeys(artifacts))
         appearing.update(new_artifacts)
@@ -58,6 +58,9 @@ def build_fix(
             own[path] = _entry(
                 path, releases, landing.mask, none_mask, entry.id, report, absence=True, deletes=False, inherited=inherited
             )
+        for path in moves.earlier_names(paths, landing, none_mask):
+            if path not in own:
+                own[path] = _entry(path, releases, landing.mask, none_mask, entry.id, report, absence=False, deletes=False, earlier=True)
         files = tuple(own[path] for path in sorted(own))
         variants.append(BuiltVariant(landing.line, _fixed_in(landing.line, releases, landing.mask), landing.commits, files))
     if found and not any(v.files for v in variants) and not entry.config:
@@ -145,7 +148,7 @@ def _fixed_in(line: str, releases: list[BuiltRelease], mask: int) -> str:
 
 def _entry(
     path: str, releases: list[BuiltRelease], fixed_mask: int, unfixed_mask: int, fix_id: str, report: Report, *,
-    absence: bool, deletes: bool, inherited: dict[str, list[str]] | None = None,
+    absence: bool, deletes: bool, inherited: dict[str, list[str]] | None = None, earlier: bool = False,
 ) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
     """A file's hashes at the releases with the landing (fixed) and with no commit of the fix (unfixed).
 
@@ -158,6 +161,8 @@ def _entry(
     archive with unchanged content) adds none of its hashes to `fixed`: they are reported and stay unfixed.
     A later name of a fix's file `inherits` the old name's hashes from releases without the fix: they are
     unfixed at the new name too (a stale copy moved there, or the old bytes a release put back there).
+    An `earlier` name of a fix's file (its name before a rename that came before the fix) holds only its
+    versions: a release with the fix that lacks it was renamed, and says nothing (no `absent` in either list).
     """
     fixed: dict[str, list[str]] = {}
     unfixed: dict[str, list[str]] = {t: list(names) for t, names in (inherited or {}).items()}
@@ -170,7 +175,7 @@ def _entry(
         held = release.files.get(path)
         name = f"{release.line} {release.version}"
         if held is None:
-            if in_fixed:
+            if in_fixed and not earlier:
                 if deletes:
                     carrying.append((name, ["absent"]))
                 else:

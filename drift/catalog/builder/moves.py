@@ -1,6 +1,18 @@
-"""Where a fix's files went in releases that carry the fix but lack the file's path: its later names."""
+"""Where a fix's files went in releases that carry the fix but lack the file's path: its later names.
+
+A later name is found by the fix's own lines, not by a likeness of whole files: in a release that carries a
+landing but lacks one of its files, a file that no release holding the old path also holds, and that contains
+every line the landing added to that file, is where the fixed code went. That follows a rename with or
+without edits, a move into a vendored library, a chain of moves and a file split in two (to the part that has
+the fixed lines), and never an unrelated empty file, a copied licence or the stub left behind. Where the
+landing adds no line that says anything (it only deletes lines, or adds `}`), or the lines are found in more
+than a few files, the file is not followed, and the releases that lack it cannot tell (`absent` in both lists).
+"""
 
 from __future__ import annotations
+
+import re
+from collections.abc import Iterable
 
 from drift.catalog.builder.history import History
 from drift.catalog.builder.landings import Landing
@@ -8,73 +20,148 @@ from drift.catalog.builder.model import Options
 from drift.catalog.builder.releases import Deployed
 from drift.catalog.builder.repo import text
 
+MOST_NAMES = 4
+"""More files than this holding a landing's lines means the lines are too common to say where the code went."""
+
+_WORD = re.compile(rb"[A-Za-z0-9]")
+
 
 class Moves:
-    """The later names of files, for every fix of one build: each release's paths by hash and the renames git
-    finds between two commits are asked once and kept, since the fixes of one history share their moves."""
+    """The later names of files, for every fix of one build: trees, the lines of each blob and the lines each
+    landing adds are read once and kept, since the fixes of one history share them."""
 
     def __init__(self, history: History, options: Options) -> None:
         self.history = history
         self.deployed = Deployed(options)
-        self._by_hash: dict[int, dict[str, list[str]]] = {}
-        self._renames: dict[tuple[str, str], dict[str, str]] = {}
+        self._trees: dict[str, dict[str, str]] = {}
+        self._lines: dict[str, frozenset[bytes]] = {}
+        self._changed: dict[str, tuple[dict[str, set[bytes]], dict[str, set[bytes]]]] = {}
 
-    def later_names(self, paths: dict[str, None], landing: Landing, carrying: int) -> dict[str, list[str]]:
-        """Where a release that carries the landing lacks a path: the files that have a hash the path had and
-        never stood beside it in one release (a rename without change), else the name git sees it renamed to
-        (with changes) since the latest release in that release's history that carries the fix (`carrying`)
-        and holds the path, or since the landing where none does (the line was cut after the rename). A path
-        with no such file was removed. A release that holds a name already found, or that comes after a
-        release where the path was found removed, needs no new search. Each later name with the paths it
-        comes from."""
-        releases, reach = self.history.releases, self.history.reach
+    def later_names(self, paths: dict[str, None], landing: Landing) -> dict[str, list[str]]:
+        """Each later name of the paths (in releases that carry the landing and lack the path), with the
+        paths it comes from."""
+        releases = self.history.releases
         found: dict[str, list[str]] = {}
-        for path in paths:
-            holding = [r for r in releases if path in r.files]
-            known = {r.files[path][1] for r in holding}
-            names: list[str] = []
-            removed: list[int] = []
-            for i, release in enumerate(releases):
-                if not landing.mask >> i & 1 or path in release.files or any(n in release.files for n in names):
-                    continue
-                if any(reach.get(releases[j].tag.commit, 0) >> i & 1 for j in removed):
-                    continue
-                index = self._hashes(i)
-                same = [o for sha in known for o in index.get(sha, ()) if not any(o in r.files for r in holding)]
-                if not same:
-                    bases = [
-                        j for j, r in enumerate(releases)
-                        if carrying >> j & 1 and path in r.files and reach.get(r.tag.commit, 0) >> i & 1 and j != i
-                    ]
-                    base = releases[max(bases, key=lambda j: (releases[j].tag.date, j))].tag.commit if bases else landing.commits[-1]
-                    new = self._renamed(base, release.tag.commit).get(path)
-                    same = [new] if new is not None and new in release.files else []
-                if not same:
-                    removed.append(i)
-                names.extend(same)
-                for o in same:
-                    if o not in paths and path not in found.setdefault(o, []):
-                        found[o].append(path)
+        lacking = {
+            path: [i for i, r in enumerate(releases) if landing.mask >> i & 1 and path not in r.files] for path in paths
+        }
+        if not any(lacking.values()):
+            return found
+        wanted = self._fixed_lines(landing)
+        for path, where in lacking.items():
+            lines = wanted.get(path)
+            if not where or not lines:
+                continue
+            for _, name in self._holding(path, where, lines, frozenset()):
+                if name not in paths and path not in found.setdefault(name, []):
+                    found[name].append(path)
         return found
 
-    def _hashes(self, i: int) -> dict[str, list[str]]:
-        """Release i's paths by their sha256."""
-        index = self._by_hash.get(i)
-        if index is None:
-            index = self._by_hash[i] = {}
-            for other, (_, sha, _) in self.history.releases[i].files.items():
-                index.setdefault(sha, []).append(other)
-        return index
+    def _holding(self, path: str, where: list[int], lines: frozenset[bytes], not_all: frozenset[bytes]) -> list[tuple[int, str]]:
+        """(release, file) for the files of those releases that no release holding the path also holds, that
+        contain every one of `lines` and not every one of `not_all` (when given); none in a release where
+        more than MOST_NAMES files do."""
+        releases = self.history.releases
+        beside: set[str] = set()
+        for release in releases:
+            if path in release.files:
+                beside.update(release.files)
+        result: list[tuple[int, str]] = []
+        for i in where:
+            release = releases[i]
+            tree = self._tree(release.tag.commit)
+            candidates = [o for o in release.files if o not in beside and o not in release.artifacts and o in tree]
+            self._read(tree[o] for o in candidates)
+            names = [o for o in candidates if lines <= self._lines[tree[o]] and not (not_all and not_all <= self._lines[tree[o]])]
+            if len(names) <= MOST_NAMES:
+                result.extend((i, name) for name in names)
+        return result
 
-    def _renamed(self, old: str, new: str) -> dict[str, str]:
-        """The renames git finds between two commits (`diff -M --diff-filter=R`), deployed old path -> new."""
-        if (old, new) not in self._renames:
-            out = self.history.repo.run("diff", "-M", "--name-status", "-z", "--diff-filter=R", old, new)
-            fields = [text(f) for f in out.split(b"\0")]
-            found = {}
-            for i in range(0, len(fields) - 2, 3):
-                a, b = self.deployed(fields[i + 1]), self.deployed(fields[i + 2])
-                if a is not None and b is not None:
-                    found[a] = b
-            self._renames[(old, new)] = found
-        return self._renames[(old, new)]
+    def earlier_names(self, paths: dict[str, None], landing: Landing, unfixed_mask: int) -> dict[str, list[str]]:
+        """Each earlier name of the paths (in releases with no commit of the fix that lack the path), with the
+        paths it comes from: a file that no release holding the path also holds, that contains every line that
+        says something around and under the landing's change as the file was before it, and not every line
+        the landing adds. A file renamed before the fix is then `unfixed` under its old name."""
+        releases = self.history.releases
+        found: dict[str, list[str]] = {}
+        lacking = {path: [i for i, r in enumerate(releases) if unfixed_mask >> i & 1 and path not in r.files] for path in paths}
+        if not any(lacking.values()):
+            return found
+        wanted = self._unfixed_lines(landing)
+        for path, where in lacking.items():
+            lines, fixed = wanted.get(path, (frozenset(), frozenset()))
+            if not where or not lines:
+                continue
+            for i, name in self._holding(path, where, lines, fixed):
+                if name not in paths and path not in found.setdefault(name, []):
+                    found[name].append(path)
+        return found
+
+    def _fixed_lines(self, landing: Landing) -> dict[str, frozenset[bytes]]:
+        """Per deployed path, the lines (stripped) the landing adds there that say something (three letters or
+        digits at least) and that its last commit still holds."""
+        added: dict[str, set[bytes]] = {}
+        for commit in landing.commits:
+            for path, lines in self._lines_by(commit)[0].items():
+                added.setdefault(path, set()).update(lines)
+        last = self._tree(landing.commits[-1])
+        self._read(last[p] for p in added if p in last)
+        return {path: frozenset(lines & self._lines[last[path]]) for path, lines in added.items() if path in last}
+
+    def _unfixed_lines(self, landing: Landing) -> dict[str, tuple[frozenset[bytes], frozenset[bytes]]]:
+        """Per deployed path the landing's first commit changes: the lines that say something around and under
+        its change there, as the file was before it (held by its first parent), and the lines it adds."""
+        first = landing.commits[0]
+        parents = self.history.parents.get(first) or []
+        if not parents:
+            return {}
+        added, old = self._lines_by(first)
+        before = self._tree(parents[0])
+        self._read(before[p] for p in old if p in before)
+        return {
+            path: (frozenset(lines & self._lines[before[path]]), frozenset(added.get(path, ())))
+            for path, lines in old.items() if path in before
+        }
+
+    def _lines_by(self, commit: str) -> tuple[dict[str, set[bytes]], dict[str, set[bytes]]]:
+        """The lines a commit adds to each deployed path, and the lines it removes or keeps around its changes
+        there, against its first parent (`diff-tree -p`), each stripped and only those that say something."""
+        if commit not in self._changed:
+            out = self.history.repo.run(
+                "-c", "core.quotePath=false", "diff-tree", "-p", "-U3", "--no-renames", "--no-color", "--no-ext-diff", "--root", "-m",
+                "--first-parent", commit,
+            )
+            added: dict[str, set[bytes]] = {}
+            old: dict[str, set[bytes]] = {}
+            plus: set[bytes] | None = None
+            rest: set[bytes] | None = None
+            in_header = False
+            for line in out.split(b"\n"):
+                if line.startswith(b"diff --git "):
+                    plus = rest = None
+                    in_header = True
+                elif in_header and line.startswith(b"+++ "):
+                    name = line[4:].rstrip(b"\t")
+                    deployed = self.deployed(text(name[2:])) if name.startswith(b"b/") else None
+                    plus = added.setdefault(deployed, set()) if deployed is not None else None
+                    rest = old.setdefault(deployed, set()) if deployed is not None else None
+                elif line.startswith(b"@@"):
+                    in_header = False
+                elif plus is not None and rest is not None and not in_header and line[:1] in (b"+", b"-", b" "):
+                    stripped = line[1:].strip()
+                    if len(_WORD.findall(stripped)) >= 3:
+                        (plus if line[:1] == b"+" else rest).add(stripped)
+            self._changed[commit] = (added, old)
+        return self._changed[commit]
+
+    def _tree(self, commit: str) -> dict[str, str]:
+        """A commit's deployed files: deployed path -> blob id."""
+        if commit not in self._trees:
+            self._trees[commit] = {d: oid for p, oid in self.history.repo.files(commit).items() if (d := self.deployed(p)) is not None}
+        return self._trees[commit]
+
+    def _read(self, oids: Iterable[str]) -> None:
+        """Keep the stripped lines of each blob not read yet."""
+        missing = [oid for oid in dict.fromkeys(oids) if oid not in self._lines]
+        for oid, data in self.history.repo.blobs(missing):
+            self._lines[oid] = frozenset(line.strip() for line in data.split(b"\n"))

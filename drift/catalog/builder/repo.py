@@ -63,7 +63,7 @@ class Repository:
             done = subprocess.run(["git", *args], cwd=self.path, input=stdin, capture_output=True, check=True, env=env)
         except subprocess.CalledProcessError as exc:
             raise OperationalError(
-                f"git {args[0]} failed: {exc.stderr.decode('utf-8', 'replace').strip()[:300]}", source=self.path
+                f"git {_command(args)} failed: {exc.stderr.decode('utf-8', 'replace').strip()[:300]}", source=self.path
             ) from exc
         except OSError as exc:
             raise OperationalError(f"cannot run git: {exc}", source=self.path) from exc
@@ -204,3 +204,8 @@ _OID = re.compile(r"[0-9a-f]{40,64}")
 def text(raw: bytes) -> str:
     """git output as text: UTF-8, undecodable bytes kept as surrogate escapes (lossless, never an error)."""
     return raw.decode("utf-8", "surrogateescape")
+
+
+def _command(args: tuple[str, ...]) -> str:
+    """The git command among the arguments, past any `-c NAME=VALUE`."""
+    return next((a for a in args if not a.startswith("-") and "=" not in a), args[0] if args else "")
