@@ -14,6 +14,7 @@ from drift.collect.archive import ArchiveError, content_sha256_bytes, is_archive
 from drift.errors import InputError
 from drift.inventory.names import display, recordable
 from drift.paths import check_relpath
+from drift.text import clip
 
 _PRE_RELEASE = re.compile(r"\d[.\d]*[-_.]?(?:a|b|rc|alpha|beta|pre|preview|dev|snapshot)\d*(?![a-z])", re.IGNORECASE)
 _BINARY_SUFFIXES = (".class", ".so", ".dll", ".exe", ".bin")
@@ -39,6 +40,12 @@ def read_releases(repo: Repository, options: Options, report: Report) -> list[Bu
             raise InputError(f"tags {seen[(line, version)]!r} and {tag.name!r} are both release {version} of {line}", where="--tags")
         seen[(line, version)] = tag.name
         chosen.append((tag, line, version))
+    with_releases = {line for _, line, _ in chosen}
+    for pattern, line in options.line_rules:
+        if line not in with_releases:
+            raise InputError(
+                f"{clip(pattern.pattern)}={clip(line)}: no release tag is on that line (a typo?)", where="--line-of",
+            )
     deployed = Deployed(options)
     trees: list[dict[str, str]] = []
     matched: set[str] = set()
