@@ -2,11 +2,12 @@
 
 A later name is found by the fix's own lines, not by a likeness of whole files: in a release that carries a
 landing but lacks one of its files, a file that no release holding the old path also holds, and that contains
-every line the landing added to that file, is where the fixed code went. That follows a rename with or
-without edits, a move into a vendored library, a chain of moves and a file split in two (to the part that has
-the fixed lines), and never an unrelated empty file, a copied licence or the stub left behind. Where the
-landing adds no line that says anything (it only deletes lines, or adds `}`), or the lines are found in more
-than a few files, the file is not followed, and the releases that lack it cannot tell (`absent` in both lists).
+at least half of the lines the landing added to that file (a move often edits a few, such as an import or a
+package name), is where the fixed code went. That follows a rename with or without edits, a move into a
+vendored library, a chain of moves and a file split in two (to the parts that hold the fixed lines), and never
+an unrelated empty file, a copied licence or the stub left behind. Where the landing adds no line that says
+anything (it only deletes lines, or adds `}`), or the lines are found in more than a few files, the file is
+not followed, and the releases that lack it cannot tell (`absent` in both lists).
 """
 
 from __future__ import annotations
@@ -52,15 +53,17 @@ class Moves:
             lines = wanted.get(path)
             if not where or not lines:
                 continue
-            for _, name in self._holding(path, where, lines, frozenset()):
+            for _, name in self._holding(path, where, lines, frozenset(), (len(lines) + 1) // 2):
                 if name not in paths and path not in found.setdefault(name, []):
                     found[name].append(path)
         return found
 
-    def _holding(self, path: str, where: list[int], lines: frozenset[bytes], not_all: frozenset[bytes]) -> list[tuple[int, str]]:
+    def _holding(
+        self, path: str, where: list[int], lines: frozenset[bytes], not_all: frozenset[bytes], needed: int
+    ) -> list[tuple[int, str]]:
         """(release, file) for the files of those releases that no release holding the path also holds, that
-        contain every one of `lines` and not every one of `not_all` (when given); none in a release where
-        more than MOST_NAMES files do."""
+        contain `needed` of `lines` and not every one of `not_all` (when given); none in a release where more
+        than MOST_NAMES files do."""
         releases = self.history.releases
         beside: set[str] = set()
         for release in releases:
@@ -72,7 +75,10 @@ class Moves:
             tree = self._tree(release.tag.commit)
             candidates = [o for o in release.files if o not in beside and o not in release.artifacts and o in tree]
             self._read(tree[o] for o in candidates)
-            names = [o for o in candidates if lines <= self._lines[tree[o]] and not (not_all and not_all <= self._lines[tree[o]])]
+            names = [
+                o for o in candidates
+                if len(lines & self._lines[tree[o]]) >= needed and not (not_all and not_all <= self._lines[tree[o]])
+            ]
             if len(names) <= MOST_NAMES:
                 result.extend((i, name) for name in names)
         return result
@@ -92,7 +98,7 @@ class Moves:
             lines, fixed = wanted.get(path, (frozenset(), frozenset()))
             if not where or not lines:
                 continue
-            for i, name in self._holding(path, where, lines, fixed):
+            for i, name in self._holding(path, where, lines, fixed, len(lines)):
                 if name not in paths and path not in found.setdefault(name, []):
                     found[name].append(path)
         return found
