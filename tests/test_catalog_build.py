@@ -225,7 +225,8 @@ def deleted_paths(repo: GitRepo, commit: str) -> list[str]:
 def later_names(repo: GitRepo, paths: set[str], commits: list[str], carrying: list[str], releases: tuple[str, ...]) -> dict[str, set[str]]:
     """Where a release carrying the fix lacks one of `paths`: the files no release holding the path also holds
     that contain at least half of the lines (stripped, three letters or digits at least) the landing's commits
-    add to the path and its last commit still holds, at most 4; each with the paths it comes from. (README: files moved later
+    add to the path and its last commit still holds, counting only lines that at most 4 of those files hold;
+    at most 4; each with the paths it comes from. (README: files moved later
     are followed by the fix's own lines.)"""
     found: dict[str, set[str]] = {}
     trees = {t: release_files(repo, t) for t in releases}
@@ -243,10 +244,9 @@ def later_names(repo: GitRepo, paths: set[str], commits: list[str], carrying: li
         for tag in carrying:
             if path in trees[tag] or not lines:
                 continue
-            names = [
-                o for o, data in trees[tag].items()
-                if o not in beside and 2 * len(lines & {x.strip() for x in data.split(b"\n")}) >= len(lines)
-            ]
+            held = {o: lines & {x.strip() for x in data.split(b"\n")} for o, data in trees[tag].items() if o not in beside}
+            telling = {x for x in lines if sum(x in h for h in held.values()) <= 4}  # `return nil` says nothing
+            names = [o for o, h in held.items() if telling and 2 * len(h & telling) >= len(telling)]
             if len(names) <= 4:
                 for name in names:
                     found.setdefault(name, set()).add(path)

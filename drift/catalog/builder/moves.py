@@ -3,7 +3,8 @@
 A later name is found by the fix's own lines, not by a likeness of whole files: in a release that carries a
 landing but lacks one of its files, a file that no release holding the old path also holds, and that contains
 at least half of the lines the landing added to that file (a move often edits a few, such as an import or a
-package name), is where the fixed code went. That follows a rename with or without edits, a move into a
+package name; a line that more than a few such files hold, such as `return nil`, says nothing and does not
+count), is where the fixed code went. That follows a rename with or without edits, a move into a
 vendored library, a chain of moves and a file split in two (to the parts that hold the fixed lines), and never
 an unrelated empty file, a copied licence or the stub left behind. Where the landing adds no line that says
 anything (it only deletes lines, or adds `}`), or the lines are found in more than a few files, the file is
@@ -53,17 +54,16 @@ class Moves:
             lines = wanted.get(path)
             if not where or not lines:
                 continue
-            for _, name in self._holding(path, where, lines, frozenset(), (len(lines) + 1) // 2):
+            for _, name in self._holding(path, where, lines, frozenset(), 0.5):
                 if name not in paths and path not in found.setdefault(name, []):
                     found[name].append(path)
         return found
 
-    def _holding(
-        self, path: str, where: list[int], lines: frozenset[bytes], not_all: frozenset[bytes], needed: int
-    ) -> list[tuple[int, str]]:
+    def _holding(self, path: str, where: list[int], lines: frozenset[bytes], not_all: frozenset[bytes], share: float) -> list[tuple[int, str]]:
         """(release, file) for the files of those releases that no release holding the path also holds, that
-        contain `needed` of `lines` and not every one of `not_all` (when given); none in a release where more
-        than MOST_NAMES files do."""
+        contain `share` of the `lines` that say where the code is (a line held by more than MOST_NAMES of
+        those files, such as `return nil`, does not), and not every one of `not_all` (when given); none in a
+        release where more than MOST_NAMES files do, or where no line says where the code is."""
         releases = self.history.releases
         beside: set[str] = set()
         for release in releases:
@@ -75,9 +75,14 @@ class Moves:
             tree = self._tree(release.tag.commit)
             candidates = [o for o in release.files if o not in beside and o not in release.artifacts and o in tree]
             self._read(tree[o] for o in candidates)
+            held = {o: lines & self._lines[tree[o]] for o in candidates}
+            telling = frozenset(line for line in lines if sum(line in h for h in held.values()) <= MOST_NAMES)
+            if not telling:
+                continue
+            needed = max(1, -int(-len(telling) * share // 1))
             names = [
                 o for o in candidates
-                if len(lines & self._lines[tree[o]]) >= needed and not (not_all and not_all <= self._lines[tree[o]])
+                if len(held[o] & telling) >= needed and not (not_all and not_all <= self._lines[tree[o]])
             ]
             if len(names) <= MOST_NAMES:
                 result.extend((i, name) for name in names)
@@ -98,7 +103,7 @@ class Moves:
             lines, fixed = wanted.get(path, (frozenset(), frozenset()))
             if not where or not lines:
                 continue
-            for i, name in self._holding(path, where, lines, fixed, len(lines)):
+            for i, name in self._holding(path, where, lines, fixed, 1.0):
                 if name not in paths and path not in found.setdefault(name, []):
                     found[name].append(path)
         return found
