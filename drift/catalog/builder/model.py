@@ -49,6 +49,8 @@ class BuiltRelease:
     """The paths among `files` that came from `--artifacts` (built outputs, not the repository)."""
     modules: dict[str, str] = field(default_factory=dict)
     """Deployed path -> its module, for the paths among `files` that a `--module` rule gives one."""
+    blobs: dict[str, str] = field(default_factory=dict)
+    """Deployed path -> git blob id, for the paths among `files` that came from the repository."""
 
 
 @dataclass

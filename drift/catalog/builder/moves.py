@@ -13,8 +13,9 @@ not followed, and the releases that lack it cannot tell (`absent` in both lists)
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from drift.catalog.builder.history import History
 from drift.catalog.builder.landings import Landing
@@ -38,6 +39,8 @@ class Moves:
         self._trees: dict[str, dict[str, str]] = {}
         self._lines: dict[str, frozenset[bytes]] = {}
         self._changed: dict[str, tuple[dict[str, set[bytes]], dict[str, set[bytes]]]] = {}
+        self._new: dict[tuple[int | str, int], frozenset[str]] = {}
+        self._besides: dict[int, frozenset[str]] = {}
 
     def later_names(self, paths: dict[str, None], landing: Landing) -> dict[str, list[str]]:
         """Each later name of the paths (in releases that carry the landing and lack the path), with the
@@ -54,35 +57,72 @@ class Moves:
             lines = wanted.get(path)
             if not where or not lines:
                 continue
-            for _, name in self._holding(path, where, lines, frozenset(), 0.5):
+            for _, name in self._holding(path, where, lines, frozenset(), 0.5, functools.partial(self._base, path, landing=landing)):
                 if name not in paths and path not in found.setdefault(name, []):
                     found[name].append(path)
         return found
 
-    def _holding(self, path: str, where: list[int], lines: frozenset[bytes], not_all: frozenset[bytes], share: float) -> list[tuple[int, str]]:
+    def _base(self, path: str, i: int, *, landing: Landing) -> int | str:
+        """What release i's new files are counted against, for a later name of the path: the latest release in
+        its history that holds the path, else the landing's last commit (the line was cut after the move)."""
+        releases, reach = self.history.releases, self.history.reach
+        holding = [j for j, r in enumerate(releases) if j != i and path in r.files and reach.get(r.tag.commit, 0) >> i & 1]
+        return max(holding, key=lambda j: (releases[j].tag.date, j)) if holding else landing.commits[-1]
+
+    def _beside(self, holding: int) -> frozenset[str]:
+        """Every file of the releases whose bits are set (those that hold one path)."""
+        if holding not in self._besides:
+            files: set[str] = set()
+            for j, release in enumerate(self.history.releases):
+                if holding >> j & 1:
+                    files.update(release.files)
+            self._besides[holding] = frozenset(files)
+        return self._besides[holding]
+
+    def _new_files(self, base: int | str, i: int) -> frozenset[str]:
+        """The files of release i that the base (a release by index, or a commit) does not have."""
+        if (base, i) not in self._new:
+            had = self.history.releases[base].files.keys() if isinstance(base, int) else self._tree(base).keys()
+            self._new[(base, i)] = frozenset(self.history.releases[i].files.keys() - had)
+        return self._new[(base, i)]
+
+    def _holding(
+        self, path: str, where: list[int], lines: frozenset[bytes], not_all: frozenset[bytes], share: float,
+        base: Callable[[int], int | str],
+    ) -> list[tuple[int, str]]:
         """(release, file) for the files of those releases that no release holding the path also holds, that
-        contain `share` of the `lines` that say where the code is (a line held by more than MOST_NAMES of
+        are new since `base(i)` and contain `share` of the `lines` that say where the code is (a line held by more than MOST_NAMES of
         those files, such as `return nil`, does not), and not every one of `not_all` (when given); none in a
         release where more than MOST_NAMES files do, or where no line says where the code is."""
         releases = self.history.releases
-        beside: set[str] = set()
-        for release in releases:
-            if path in release.files:
-                beside.update(release.files)
+        beside = self._beside(sum(1 << j for j, r in enumerate(releases) if path in r.files))
         result: list[tuple[int, str]] = []
+        shared: dict[str, frozenset[bytes]] = {}  # blob id -> the lines it holds, for this path
         for i in where:
             release = releases[i]
-            tree = self._tree(release.tag.commit)
-            candidates = [o for o in release.files if o not in beside and o not in release.artifacts and o in tree]
-            self._read(tree[o] for o in candidates)
-            held = {o: lines & self._lines[tree[o]] for o in candidates}
-            telling = frozenset(line for line in lines if sum(line in h for h in held.values()) <= MOST_NAMES)
+            tree = release.blobs
+            candidates = [o for o in self._new_files(base(i), i) if o not in beside and o not in release.artifacts and o in tree]
+            self._read(tree[o] for o in candidates if tree[o] not in shared)
+            held = {}
+            for o in candidates:
+                oid = tree[o]
+                if oid not in shared:
+                    shared[oid] = lines & self._lines[oid]
+                if shared[oid]:
+                    held[o] = shared[oid]
+            if not held:
+                continue
+            holders: dict[bytes, int] = {}
+            for h in held.values():
+                for line in h:
+                    holders[line] = holders.get(line, 0) + 1
+            telling = frozenset(line for line in lines if holders.get(line, 0) <= MOST_NAMES)
             if not telling:
                 continue
             needed = max(1, -int(-len(telling) * share // 1))
             names = [
-                o for o in candidates
-                if len(held[o] & telling) >= needed and not (not_all and not_all <= self._lines[tree[o]])
+                o for o, h in held.items()
+                if len(h & telling) >= needed and not (not_all and not_all <= self._lines[tree[o]])
             ]
             if len(names) <= MOST_NAMES:
                 result.extend((i, name) for name in names)
@@ -99,11 +139,17 @@ class Moves:
         if not any(lacking.values()):
             return found
         wanted = self._unfixed_lines(landing)
+        first = landing.commits[0]
+        before: str = self.history.parents[first][0] if self.history.parents.get(first) else first
+
+        def at_the_fix(_: int) -> int | str:
+            return before  # an earlier name is not in the tree the fix was made on
+
         for path, where in lacking.items():
             lines, fixed = wanted.get(path, (frozenset(), frozenset()))
             if not where or not lines:
                 continue
-            for i, name in self._holding(path, where, lines, fixed, 1.0):
+            for i, name in self._holding(path, where, lines, fixed, 1.0, at_the_fix):
                 if name not in paths and path not in found.setdefault(name, []):
                     found[name].append(path)
         return found

@@ -72,7 +72,7 @@ def read_releases(repo: Repository, options: Options, report: Report) -> list[Bu
                 f"release {version} (tag {tag.name}) has no file under {', '.join(repr(g) for g in options.includes)}: nothing could be judged against it",
                 where="--include",
             )
-        releases.append(BuiltRelease(tag, line, version, dict(sorted(files.items())), frozenset(built), modules.of(files)))
+        releases.append(BuiltRelease(tag, line, version, dict(sorted(files.items())), frozenset(built), modules.of(files), tree))
         report.releases.append(f"{line} {version} ({tag.name}, {len(files)} files)")
     report.unmatched_modules.extend(f"{glob}={name}" for glob, name in modules.unmatched())
     return releases
