@@ -430,9 +430,9 @@ def _tenant(repo: GitRepo, out: Path, tmp: Path, tag: str, files: dict[str, str 
 
 
 def test_a_fix_file_renamed_just_before_the_fix_is_unfixed_under_its_old_name(tmp_path: Path) -> None:
-    """The fix changes `core/N.java`, which a commit just before it renamed from `P.java`. The releases before
-    the rename hold the vulnerable code as `P.java`: they read `missing`, not `not-applicable` (which passes
-    the gate), and so does a tenant who renames the file back."""
+    """The fix changes `core/N.java`, which a commit just before it renamed from `P.java` (renaming its class
+    too). The releases before the rename hold the vulnerable code as `P.java`: they read `missing`, not
+    `not-applicable` (which passes the gate), and so does a tenant who renames the file back."""
     before = java("P", "int limit() { return 0; }", "int other() { return 1; }")
     after = java("P", "int limit() { return 64; }", "int other() { return 1; }")
     repo = GitRepo(tmp_path / "repo")
@@ -440,8 +440,8 @@ def test_a_fix_file_renamed_just_before_the_fix_is_unfixed_under_its_old_name(tm
     repo.tag("v1.0.0")
     repo.commit("release 1.0.1", {"src/Q.java": java("Q", "int q = 1;")})
     repo.tag("v1.0.1")
-    repo.mv("src/P.java", "src/core/N.java", "tidy: move P into core")
-    fix = repo.commit("N: bound the limit (security)", {"src/core/N.java": after})
+    repo.mv("src/P.java", "src/core/N.java", "tidy: move P into core, as N", before.replace("class P", "class N"))
+    fix = repo.commit("N: bound the limit (security)", {"src/core/N.java": after.replace("class P", "class N")})
     repo.tag("v1.1.0")
     fixes = [{"id": "SEC-10", "title": "t", "severity": "high", "commits": [fix]}]
     result, out = build(repo, tmp_path, fixes, ["^v1=1.x"])

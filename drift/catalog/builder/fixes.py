@@ -58,7 +58,7 @@ def build_fix(
             own[path] = _entry(
                 path, releases, landing.mask, none_mask, entry.id, report, absence=True, deletes=False, inherited=inherited
             )
-        for path in moves.earlier_names(paths, landing, none_mask):
+        for path in moves.other_names(paths, none_mask):
             if path not in own:
                 own[path] = _entry(path, releases, landing.mask, none_mask, entry.id, report, absence=False, deletes=False, earlier=True)
         files = tuple(own[path] for path in sorted(own))
@@ -161,8 +161,8 @@ def _entry(
     archive with unchanged content) adds none of its hashes to `fixed`: they are reported and stay unfixed.
     A later name of a fix's file `inherits` the old name's hashes from releases without the fix: they are
     unfixed at the new name too (a stale copy moved there, or the old bytes a release put back there).
-    An `earlier` name of a fix's file (its name before a rename that came before the fix) holds only its
-    versions: a release with the fix that lacks it was renamed, and says nothing (no `absent` in either list).
+    An `earlier` name of a fix's file (a name git sees it renamed from or to, held by a release without the
+    fix) holds only its versions: a release with the fix that lacks it says nothing (no `absent` in either list).
     """
     fixed: dict[str, list[str]] = {}
     unfixed: dict[str, list[str]] = {t: list(names) for t, names in (inherited or {}).items()}

@@ -9,6 +9,10 @@ vendored library, a chain of moves and a file split in two (to the parts that ho
 an unrelated empty file, a copied licence or the stub left behind. Where the landing adds no line that says
 anything (it only deletes lines, or adds `}`), or the lines are found in more than a few files, the file is
 not followed, and the releases that lack it cannot tell (`absent` in both lists).
+
+The other way, a release without the fix that lacks one of its files may hold it under another name: every
+name git sees the file renamed from or to in the releases' history is judged there, and its versions are
+`unfixed` (a file renamed just before the fix would otherwise leave the releases before it `not-applicable`).
 """
 
 from __future__ import annotations
@@ -38,9 +42,10 @@ class Moves:
         self.deployed = Deployed(options)
         self._trees: dict[str, dict[str, str]] = {}
         self._lines: dict[str, frozenset[bytes]] = {}
-        self._changed: dict[str, tuple[dict[str, set[bytes]], dict[str, set[bytes]]]] = {}
+        self._changed: dict[str, dict[str, set[bytes]]] = {}
         self._new: dict[tuple[int | str, int], frozenset[str]] = {}
         self._besides: dict[int, frozenset[str]] = {}
+        self._links: dict[str, set[str]] | None = None
 
     def later_names(self, paths: dict[str, None], landing: Landing) -> dict[str, list[str]]:
         """Each later name of the paths (in releases that carry the landing and lack the path), with the
@@ -57,7 +62,7 @@ class Moves:
             lines = wanted.get(path)
             if not where or not lines:
                 continue
-            for _, name in self._holding(path, where, lines, frozenset(), 0.5, functools.partial(self._base, path, landing=landing)):
+            for name in self._holding(path, where, lines, functools.partial(self._base, path, landing=landing)):
                 if name not in paths and path not in found.setdefault(name, []):
                     found[name].append(path)
         return found
@@ -86,17 +91,14 @@ class Moves:
             self._new[(base, i)] = frozenset(self.history.releases[i].files.keys() - had)
         return self._new[(base, i)]
 
-    def _holding(
-        self, path: str, where: list[int], lines: frozenset[bytes], not_all: frozenset[bytes], share: float,
-        base: Callable[[int], int | str],
-    ) -> list[tuple[int, str]]:
-        """(release, file) for the files of those releases that no release holding the path also holds, that
-        are new since `base(i)` and contain `share` of the `lines` that say where the code is (a line held by more than MOST_NAMES of
-        those files, such as `return nil`, does not), and not every one of `not_all` (when given); none in a
-        release where more than MOST_NAMES files do, or where no line says where the code is."""
+    def _holding(self, path: str, where: list[int], lines: frozenset[bytes], base: Callable[[int], int | str]) -> list[str]:
+        """The files of those releases that are new since `base(i)`, that no release holding the path also
+        holds, and that contain at least half of the `lines` that say where the code is (a line held by more
+        than MOST_NAMES of those files, such as `return nil`, does not); none in a release where more than
+        MOST_NAMES files do, or where no line says where the code is."""
         releases = self.history.releases
         beside = self._beside(sum(1 << j for j, r in enumerate(releases) if path in r.files))
-        result: list[tuple[int, str]] = []
+        result: list[str] = []
         shared: dict[str, frozenset[bytes]] = {}  # blob id -> the lines it holds, for this path
         for i in where:
             release = releases[i]
@@ -119,96 +121,100 @@ class Moves:
             telling = frozenset(line for line in lines if holders.get(line, 0) <= MOST_NAMES)
             if not telling:
                 continue
-            needed = max(1, -int(-len(telling) * share // 1))
-            names = [
-                o for o, h in held.items()
-                if len(h & telling) >= needed and not (not_all and not_all <= self._lines[tree[o]])
-            ]
+            needed = (len(telling) + 1) // 2
+            names = [o for o, h in held.items() if len(h & telling) >= needed]
             if len(names) <= MOST_NAMES:
-                result.extend((i, name) for name in names)
+                result.extend(names)
         return result
 
-    def earlier_names(self, paths: dict[str, None], landing: Landing, unfixed_mask: int) -> dict[str, list[str]]:
-        """Each earlier name of the paths (in releases with no commit of the fix that lack the path), with the
-        paths it comes from: a file that no release holding the path also holds, that contains every line that
-        says something around and under the landing's change as the file was before it, and not every line
-        the landing adds. A file renamed before the fix is then `unfixed` under its old name."""
+    def other_names(self, paths: dict[str, None], unfixed_mask: int) -> dict[str, list[str]]:
+        """Each other name of the paths that a release with no commit of the fix holds where it lacks the path,
+        with the paths it comes from: every name git sees the path renamed from or to anywhere in the
+        releases' history (`log -M --diff-filter=R`), and theirs in turn. A file renamed just before the fix,
+        or after it on a line that never got it, is then `unfixed` under its other name there (never
+        `not-deployed`, which would make a release with the vulnerable code read `not-applicable`)."""
         releases = self.history.releases
         found: dict[str, list[str]] = {}
-        lacking = {path: [i for i, r in enumerate(releases) if unfixed_mask >> i & 1 and path not in r.files] for path in paths}
-        if not any(lacking.values()):
-            return found
-        wanted = self._unfixed_lines(landing)
-        first = landing.commits[0]
-        before: str = self.history.parents[first][0] if self.history.parents.get(first) else first
-
-        def at_the_fix(_: int) -> int | str:
-            return before  # an earlier name is not in the tree the fix was made on
-
-        for path, where in lacking.items():
-            lines, fixed = wanted.get(path, (frozenset(), frozenset()))
-            if not where or not lines:
+        for path in paths:
+            where = [i for i, r in enumerate(releases) if unfixed_mask >> i & 1 and path not in r.files]
+            if not where:
                 continue
-            for i, name in self._holding(path, where, lines, fixed, 1.0, at_the_fix):
-                if name not in paths and path not in found.setdefault(name, []):
+            for name in self._connected(path):
+                if name not in paths and any(name in releases[i].files for i in where) and path not in found.setdefault(name, []):
                     found[name].append(path)
-        return found
+        return {name: origins for name, origins in found.items() if origins}
+
+    def _connected(self, path: str) -> set[str]:
+        """The names joined to the path by renames, in either direction, however many steps away."""
+        links = self._rename_links()
+        seen = {path}
+        todo = [path]
+        while todo:
+            for other in links.get(todo.pop(), ()):
+                if other not in seen:
+                    seen.add(other)
+                    todo.append(other)
+        return seen - {path}
+
+    def _rename_links(self) -> dict[str, set[str]]:
+        """Deployed path -> the deployed paths git sees it renamed to or from in the releases' history (one
+        `log -M` over it, the first time it is asked)."""
+        if self._links is None:
+            tips = sorted({r.tag.commit for r in self.history.releases})
+            out = self.history.repo.run("-c", "core.quotePath=false", "log", "-M", "--diff-filter=R", "--name-status", "-z", "--format=", *tips)
+            fields = out.split(b"\0")
+            links: dict[str, set[str]] = {}
+            i = 0
+            while i < len(fields):
+                status = fields[i].strip(b"\n")
+                if status[:1] == b"R" and status[1:].isdigit() and i + 2 < len(fields):
+                    old, new = self.deployed(text(fields[i + 1])), self.deployed(text(fields[i + 2]))
+                    if old is not None and new is not None:
+                        links.setdefault(old, set()).add(new)
+                        links.setdefault(new, set()).add(old)
+                    i += 3
+                else:
+                    i += 1
+            self._links = links
+        return self._links
 
     def _fixed_lines(self, landing: Landing) -> dict[str, frozenset[bytes]]:
         """Per deployed path, the lines (stripped) the landing adds there that say something (three letters or
         digits at least) and that its last commit still holds."""
         added: dict[str, set[bytes]] = {}
         for commit in landing.commits:
-            for path, lines in self._lines_by(commit)[0].items():
+            for path, lines in self._lines_by(commit).items():
                 added.setdefault(path, set()).update(lines)
         last = self._tree(landing.commits[-1])
         self._read(last[p] for p in added if p in last)
         return {path: frozenset(lines & self._lines[last[path]]) for path, lines in added.items() if path in last}
 
-    def _unfixed_lines(self, landing: Landing) -> dict[str, tuple[frozenset[bytes], frozenset[bytes]]]:
-        """Per deployed path the landing's first commit changes: the lines that say something around and under
-        its change there, as the file was before it (held by its first parent), and the lines it adds."""
-        first = landing.commits[0]
-        parents = self.history.parents.get(first) or []
-        if not parents:
-            return {}
-        added, old = self._lines_by(first)
-        before = self._tree(parents[0])
-        self._read(before[p] for p in old if p in before)
-        return {
-            path: (frozenset(lines & self._lines[before[path]]), frozenset(added.get(path, ())))
-            for path, lines in old.items() if path in before
-        }
-
-    def _lines_by(self, commit: str) -> tuple[dict[str, set[bytes]], dict[str, set[bytes]]]:
-        """The lines a commit adds to each deployed path, and the lines it removes or keeps around its changes
-        there, against its first parent (`diff-tree -p`), each stripped and only those that say something."""
+    def _lines_by(self, commit: str) -> dict[str, set[bytes]]:
+        """The lines a commit adds to each deployed path against its first parent (`diff-tree -p -U0`), each
+        stripped and only those that say something."""
         if commit not in self._changed:
             out = self.history.repo.run(
-                "-c", "core.quotePath=false", "diff-tree", "-p", "-U3", "--no-renames", "--no-color", "--no-ext-diff", "--root", "-m",
+                "-c", "core.quotePath=false", "diff-tree", "-p", "-U0", "--no-renames", "--no-color", "--no-ext-diff", "--root", "-m",
                 "--first-parent", commit,
             )
             added: dict[str, set[bytes]] = {}
-            old: dict[str, set[bytes]] = {}
             plus: set[bytes] | None = None
-            rest: set[bytes] | None = None
             in_header = False
             for line in out.split(b"\n"):
                 if line.startswith(b"diff --git "):
-                    plus = rest = None
+                    plus = None
                     in_header = True
                 elif in_header and line.startswith(b"+++ "):
                     name = line[4:].rstrip(b"\t")
                     deployed = self.deployed(text(name[2:])) if name.startswith(b"b/") else None
                     plus = added.setdefault(deployed, set()) if deployed is not None else None
-                    rest = old.setdefault(deployed, set()) if deployed is not None else None
                 elif line.startswith(b"@@"):
                     in_header = False
-                elif plus is not None and rest is not None and not in_header and line[:1] in (b"+", b"-", b" "):
+                elif plus is not None and not in_header and line[:1] == b"+":
                     stripped = line[1:].strip()
                     if len(_WORD.findall(stripped)) >= 3:
-                        (plus if line[:1] == b"+" else rest).add(stripped)
-            self._changed[commit] = (added, old)
+                        plus.add(stripped)
+            self._changed[commit] = added
         return self._changed[commit]
 
     def _tree(self, commit: str) -> dict[str, str]:
