@@ -59,9 +59,7 @@ def build_fix(
                 path, releases, landing.mask, none_mask, entry.id, report, absence=True, deletes=False, inherited=inherited
             )
         for path in moves.other_names(paths, none_mask):
-            without = {t for t, _ in _unfixed_at(path, releases, none_mask)}
-            if path not in own and not without & {t for t, _ in _unfixed_at(path, releases, any_commit)}:
-                # a version held with and without the fix is no part of it: the name was reused, or never moved
+            if path not in own:
                 own[path] = _entry(path, releases, landing.mask, none_mask, entry.id, report, absence=False, deletes=False, earlier=True)
         files = tuple(own[path] for path in sorted(own))
         variants.append(BuiltVariant(landing.line, _fixed_in(landing.line, releases, landing.mask), landing.commits, files))
@@ -207,13 +205,12 @@ def _entry(
     return path, tuple(fixed), tuple(unfixed)
 
 
-def _unfixed_at(path: str, releases: list[BuiltRelease], mask: int) -> list[tuple[str, str]]:
-    """(token, release) for each hash the path has at the releases of the mask (those with no commit of the fix,
-    say)."""
+def _unfixed_at(path: str, releases: list[BuiltRelease], unfixed_mask: int) -> list[tuple[str, str]]:
+    """(token, release) for each hash the path has at the releases with no commit of the fix."""
     found: list[tuple[str, str]] = []
     for i, release in enumerate(releases):
         held = release.files.get(path)
-        if mask >> i & 1 and held is not None:
+        if unfixed_mask >> i & 1 and held is not None:
             name = f"{release.line} {release.version}"
             found.extend((t, name) for t in [f"sha256:{held[1]}"] + ([f"content-sha256:{held[2]}"] if held[2] else []))
     return found
