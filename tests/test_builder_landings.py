@@ -487,3 +487,24 @@ def test_a_moved_fix_is_followed_by_its_own_lines_not_by_a_likeness_of_whole_fil
     for tag, name in (("v1.2.0", "Limit.java"), ("v1.3.0", "impl/Limit.java")):
         reverted = _tenant(repo, out, tmp_path, tag, {name: limit_before}, "SEC-11")
         assert reverted.status in ("partial", "unverifiable"), (tag, reverted)
+
+
+def test_an_old_name_put_back_with_its_old_bytes_never_makes_older_releases_not_applicable(tmp_path: Path) -> None:
+    """The vendor renames `P.java` to `N.java`, puts a dead copy of the old `P.java` back, and fixes `N.java`.
+    The old bytes are then held with and without the fix, so they prove nothing: leaving the old name out
+    would make the releases before the rename read `not-applicable` (which passes the gate). They read
+    `missing`; the fixed release reads `partial`, with the conflict reported: fail closed, both."""
+    before = java("P", "int limit() { return 0; }", "int other() { return 1; }")
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("start", {"src/P.java": before})
+    repo.tag("v1.0.0")
+    repo.mv("src/P.java", "src/core/N.java", "move P into core")
+    repo.commit("keep the old class for old callers", {"src/P.java": before})
+    fix = repo.commit("N: bound the limit (security)", {"src/core/N.java": before.replace("return 0;", "return 64;")})
+    repo.tag("v1.1.0")
+    fixes = [{"id": "SEC-12", "title": "t", "severity": "high", "commits": [fix]}]
+    result, out = build(repo, tmp_path, fixes, ["^v1=1.x"])
+    assert result.exit_code == 0, result.stderr
+    assert "conflict: SEC-12: P.java: at 1.x 1.1.0, which has the fix" in result.stderr, result.stderr
+    found = verdicts(repo, out, tmp_path)
+    assert {tag: found[(tag, "SEC-12")] for tag in repo.tags()} == {"v1.0.0": "missing", "v1.1.0": "partial"}
