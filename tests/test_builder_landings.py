@@ -16,6 +16,7 @@ exactly where one of its landings (`git merge-base --is-ancestor`) is in the tag
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -362,6 +363,8 @@ def test_a_fix_file_moved_and_edited_before_a_line_was_cut_is_followed_there(tmp
     result, out = build(repo, tmp_path, fixes, rules)
     assert result.exit_code == 0, result.stderr
     assert f"1.3: {merged[:12]} (a merge that brings the fix into the line)" in result.stderr, result.stderr
+    said = r"moved: SEC-8: cgroups/Freezer\.java is judged as vendor/cgroups/Freezer\.java on (1\.2, )?1\.3 where it moved \(it holds"
+    assert re.search(said, result.stderr), result.stderr
     found = verdicts(repo, out, tmp_path)
     assert {tag: found[(tag, "SEC-8")] for tag in repo.tags()} == {
         "v1.0.0": "missing", "v1.1.0": "applied", "v1.1.1": "applied", "v1.2.0": "applied", "v1.3.0": "applied",
@@ -446,6 +449,8 @@ def test_a_fix_file_renamed_just_before_the_fix_is_unfixed_under_its_old_name(tm
     fixes = [{"id": "SEC-10", "title": "t", "severity": "high", "commits": [fix]}]
     result, out = build(repo, tmp_path, fixes, ["^v1=1.x"])
     assert result.exit_code == 0, result.stderr
+    said = "moved: SEC-10: P.java is judged as core/N.java in releases without the fix (git sees one renamed to the other)"
+    assert said in result.stderr, result.stderr
     found = verdicts(repo, out, tmp_path)
     assert {tag: found[(tag, "SEC-10")] for tag in repo.tags()} == {"v1.0.0": "missing", "v1.0.1": "missing", "v1.1.0": "applied"}
     assert wrong(repo, found, {"SEC-10": [fix]}) == []

@@ -27,6 +27,7 @@ def build_fix(
     none_mask = ((1 << len(releases)) - 1) & ~any_commit
     sources = Sources(options)
     variants = []
+    moved_on: dict[tuple[str, str], list[str]] = {}
     for landing in found:
         paths: dict[str, None] = {}
         appearing: set[str] = set()  # added by the landing (or renamed to): absent before the fix
@@ -51,6 +52,7 @@ def build_fix(
             for path in paths
         }
         for path, origins in followed.items():
+            moved_on.setdefault((", ".join(origins), path), []).append(landing.line)
             inherited: dict[str, list[str]] = {}
             for origin in origins:
                 for token, name in _unfixed_at(origin, releases, none_mask):
@@ -58,11 +60,16 @@ def build_fix(
             own[path] = _entry(
                 path, releases, landing.mask, none_mask, entry.id, report, absence=True, deletes=False, inherited=inherited
             )
-        for path in moves.other_names(paths, none_mask):
+        for path, origins in moves.other_names(paths, none_mask).items():
             if path not in own:
+                report.names.append(
+                    f"{entry.id}: {path} is judged as {', '.join(origins)} in releases without the fix (git sees one renamed to the other)"
+                )
                 own[path] = _entry(path, releases, landing.mask, none_mask, entry.id, report, absence=False, deletes=False, earlier=True)
         files = tuple(own[path] for path in sorted(own))
         variants.append(BuiltVariant(landing.line, _fixed_in(landing.line, releases, landing.mask), landing.commits, files))
+    for (old_names, path), lines in moved_on.items():
+        report.names.append(f"{entry.id}: {old_names} is judged as {path} on {', '.join(dict.fromkeys(lines))} where it moved (it holds the fix's lines)")
     if found and not any(v.files for v in variants) and not entry.config:
         report.no_deployed_files.append(entry.id)
     return BuiltFix(entry, tuple(variants))

@@ -66,6 +66,8 @@ class Report:
     refused: list[str] = field(default_factory=list)
     """Commits a message ties to a fix that change none of its files, left out of its landings."""
     conflicts: list[str] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    """Files judged under another name: where a moved fix file was followed, and the names it had elsewhere."""
     no_deployed_files: list[str] = field(default_factory=list)
     unreleased: list[str] = field(default_factory=list)
     unmatched_modules: list[str] = field(default_factory=list)

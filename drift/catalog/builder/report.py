@@ -18,6 +18,7 @@ def render_report(built: Built, out: Path) -> str:
     for fix_id, notes in sorted(report.landings.items()):
         lines.extend(f"{fix_id}: landing found on {note}" for note in notes)
     lines.extend(f"conflict: {c}" for c in report.conflicts)
+    lines.extend(f"moved: {n}" for n in dict.fromkeys(report.names))
     lines.extend(f"{fix_id}: changes no deployed file; written without files (not-applicable everywhere)" for fix_id in report.no_deployed_files)
     lines.extend(f"not released: {u}" for u in report.unreleased)
     lines.extend(f"tag skipped: {skipped}" for skipped in report.skipped_tags)
