@@ -65,7 +65,7 @@ def build_fix(
                 report.names.append(
                     f"{entry.id}: {path} is judged as {', '.join(origins)} in releases without the fix (git sees one renamed to the other)"
                 )
-                own[path] = _entry(path, releases, landing.mask, none_mask, entry.id, report, absence=False, deletes=False, earlier=True)
+                own[path] = _entry(path, releases, landing.mask, none_mask, entry.id, report, absence=False, deletes=False, other_name=True)
         files = tuple(own[path] for path in sorted(own))
         variants.append(BuiltVariant(landing.line, _fixed_in(landing.line, releases, landing.mask), landing.commits, files))
     for (old_names, path), lines in moved_on.items():
@@ -155,7 +155,7 @@ def _fixed_in(line: str, releases: list[BuiltRelease], mask: int) -> str:
 
 def _entry(
     path: str, releases: list[BuiltRelease], fixed_mask: int, unfixed_mask: int, fix_id: str, report: Report, *,
-    absence: bool, deletes: bool, inherited: dict[str, list[str]] | None = None, earlier: bool = False,
+    absence: bool, deletes: bool, inherited: dict[str, list[str]] | None = None, other_name: bool = False,
 ) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
     """A file's hashes at the releases with the landing (fixed) and with no commit of the fix (unfixed).
 
@@ -168,7 +168,7 @@ def _entry(
     archive with unchanged content) adds none of its hashes to `fixed`: they are reported and stay unfixed.
     A later name of a fix's file `inherits` the old name's hashes from releases without the fix: they are
     unfixed at the new name too (a stale copy moved there, or the old bytes a release put back there).
-    An `earlier` name of a fix's file (a name git sees it renamed from or to, held by a release without the
+    An `other_name` of a fix's file (a name git sees it renamed from or to, held by a release without the
     fix) holds only its versions: a release with the fix that lacks it says nothing (no `absent` in either list).
     """
     fixed: dict[str, list[str]] = {}
@@ -182,7 +182,7 @@ def _entry(
         held = release.files.get(path)
         name = f"{release.line} {release.version}"
         if held is None:
-            if in_fixed and not earlier:
+            if in_fixed and not other_name:
                 if deletes:
                     carrying.append((name, ["absent"]))
                 else:
@@ -190,7 +190,7 @@ def _entry(
             elif absence:
                 unfixed.setdefault("absent", []).append(name)
             continue
-        tokens = [f"sha256:{held[1]}"] + ([f"content-sha256:{held[2]}"] if held[2] else [])
+        tokens = _tokens(held)
         if in_fixed:
             carrying.append((name, tokens))
         else:
@@ -218,6 +218,10 @@ def _unfixed_at(path: str, releases: list[BuiltRelease], unfixed_mask: int) -> l
     for i, release in enumerate(releases):
         held = release.files.get(path)
         if unfixed_mask >> i & 1 and held is not None:
-            name = f"{release.line} {release.version}"
-            found.extend((t, name) for t in [f"sha256:{held[1]}"] + ([f"content-sha256:{held[2]}"] if held[2] else []))
+            found.extend((t, f"{release.line} {release.version}") for t in _tokens(held))
     return found
+
+
+def _tokens(held: tuple[str, str, str | None]) -> list[str]:
+    """A release file's hashes as catalog tokens: its sha256, and its content hash where it is an archive."""
+    return [f"sha256:{held[1]}"] + ([f"content-sha256:{held[2]}"] if held[2] else [])

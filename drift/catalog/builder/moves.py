@@ -17,9 +17,8 @@ name git sees the file renamed from or to in the releases' history is judged the
 
 from __future__ import annotations
 
-import functools
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from drift.catalog.builder.history import History
 from drift.catalog.builder.landings import Landing
@@ -34,8 +33,9 @@ _WORD = re.compile(rb"[A-Za-z0-9]")
 
 
 class Moves:
-    """The later names of files, for every fix of one build: trees, the lines of each blob and the lines each
-    landing adds are read once and kept, since the fixes of one history share them."""
+    """The later and other names of files, for every fix of one build: trees, the lines of each blob, the
+    lines each landing adds and git's renames are read once and kept, since the fixes of one history share
+    them."""
 
     def __init__(self, history: History, options: Options) -> None:
         self.history = history
@@ -62,12 +62,12 @@ class Moves:
             lines = wanted.get(path)
             if not where or not lines:
                 continue
-            for name in self._holding(path, where, lines, functools.partial(self._base, path, landing=landing)):
+            for name in self._holding(path, where, lines, landing):
                 if name not in paths and path not in found.setdefault(name, []):
                     found[name].append(path)
         return found
 
-    def _base(self, path: str, i: int, *, landing: Landing) -> int | str:
+    def _base(self, path: str, i: int, landing: Landing) -> int | str:
         """What release i's new files are counted against, for a later name of the path: the latest release in
         its history that holds the path, else the landing's last commit (the line was cut after the move)."""
         releases, reach = self.history.releases, self.history.reach
@@ -91,8 +91,8 @@ class Moves:
             self._new[(base, i)] = frozenset(self.history.releases[i].files.keys() - had)
         return self._new[(base, i)]
 
-    def _holding(self, path: str, where: list[int], lines: frozenset[bytes], base: Callable[[int], int | str]) -> list[str]:
-        """The files of those releases that are new since `base(i)`, that no release holding the path also
+    def _holding(self, path: str, where: list[int], lines: frozenset[bytes], landing: Landing) -> list[str]:
+        """The files of those releases that are new since their base (`_base`), that no release holding the path also
         holds, and that contain at least half of the `lines` that say where the code is (a line held by more
         than MOST_NAMES of those files, such as `return nil`, does not); none in a release where more than
         MOST_NAMES files do, or where no line says where the code is."""
@@ -103,7 +103,7 @@ class Moves:
         for i in where:
             release = releases[i]
             tree = release.blobs
-            candidates = [o for o in self._new_files(base(i), i) if o not in beside and o not in release.artifacts and o in tree]
+            candidates = [o for o in sorted(self._new_files(self._base(path, i, landing), i)) if o not in beside and o not in release.artifacts and o in tree]
             self._read(tree[o] for o in candidates if tree[o] not in shared)
             held = {}
             for o in candidates:
@@ -139,10 +139,10 @@ class Moves:
             where = [i for i, r in enumerate(releases) if unfixed_mask >> i & 1 and path not in r.files]
             if not where:
                 continue
-            for name in self._connected(path):
+            for name in sorted(self._connected(path)):
                 if name not in paths and any(name in releases[i].files for i in where) and path not in found.setdefault(name, []):
                     found[name].append(path)
-        return {name: origins for name, origins in found.items() if origins}
+        return found
 
     def _connected(self, path: str) -> set[str]:
         """The names joined to the path by renames, in either direction, however many steps away."""
