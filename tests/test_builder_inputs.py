@@ -90,7 +90,9 @@ def test_a_latin1_commit_message_and_file_name_do_not_stop_the_build(tmp_path: P
     assert wrong(repo, found, {"ENC-1": [fix, back]}) == []
 
 
-def test_an_include_glob_that_matches_nothing_is_refused_naming_it(tmp_path: Path) -> None:
+def _one_fix(tmp_path: Path) -> tuple[list[str], Path]:
+    """Two releases and a fix between them: the `catalog build` arguments but the `--include` and `--line-of`
+    ones, and the catalog folder they name."""
     repo = GitRepo(tmp_path / "repo")
     repo.commit("start", {"src/A.java": java("A", "int a = 1;")})
     repo.tag("v1.0.0")
@@ -99,8 +101,12 @@ def test_an_include_glob_that_matches_nothing_is_refused_naming_it(tmp_path: Pat
     register = tmp_path / "FIXES.yaml"
     register.write_text(yaml.safe_dump([{"id": "F-1", "title": "t", "severity": "high", "commits": [fix]}]), encoding="utf-8")
     out = tmp_path / "manifests"
-    args = ["catalog", "build", "--repo", str(repo.path), "--fixes", str(register), "--line-of", "^v1=1.x", "--out", str(out)]
-    result = CliRunner().invoke(main, [*args, "--include", "src/*", "--include", "scr/*"])
+    return ["catalog", "build", "--repo", str(repo.path), "--fixes", str(register), "--out", str(out)], out
+
+
+def test_an_include_glob_that_matches_nothing_is_refused_naming_it(tmp_path: Path) -> None:
+    args, out = _one_fix(tmp_path)
+    result = CliRunner().invoke(main, [*args, "--line-of", "^v1=1.x", "--include", "src/*", "--include", "scr/*"])
     assert result.exit_code == 2 and "scr/*" in result.stderr, result.stderr
     assert not out.exists()
 
@@ -108,16 +114,8 @@ def test_an_include_glob_that_matches_nothing_is_refused_naming_it(tmp_path: Pat
 def test_a_line_with_no_release_tag_is_refused_naming_the_rule(tmp_path: Path) -> None:
     """A `--line-of` rule whose line no tag reaches (a typo in the pattern) is exit 2 naming it, not an
     internal error, and writes nothing."""
-    repo = GitRepo(tmp_path / "repo")
-    repo.commit("start", {"src/A.java": java("A", "int a = 1;")})
-    repo.tag("v1.0.0")
-    fix = repo.commit("fix", {"src/A.java": java("A", "int a = 2;")})
-    repo.tag("v1.0.1")
-    register = tmp_path / "FIXES.yaml"
-    register.write_text(yaml.safe_dump([{"id": "F-1", "title": "t", "severity": "high", "commits": [fix]}]), encoding="utf-8")
-    out = tmp_path / "manifests"
-    args = ["catalog", "build", "--repo", str(repo.path), "--fixes", str(register), "--include", "src/*", "--out", str(out)]
-    result = CliRunner().invoke(main, [*args, "--line-of", "^v1=1.x", "--line-of", "^v2=2.x"])
+    args, out = _one_fix(tmp_path)
+    result = CliRunner().invoke(main, [*args, "--include", "src/*", "--line-of", "^v1=1.x", "--line-of", "^v2=2.x"])
     assert result.exit_code == 2, result.stderr
     assert result.stderr.strip().splitlines() == ["drift: error: --line-of: ^v2=2.x: no release tag is on that line (a typo?)"]
     assert not out.exists()

@@ -75,6 +75,23 @@ def wrong(repo: GitRepo, found: dict[tuple[str, str], str], landings: dict[str, 
     return bad
 
 
+def _tenant(repo: GitRepo, out: Path, tmp: Path, tag: str, files: dict[str, str | None], fix_id: str):
+    """The finding for a tenant running `tag` with `files` written over it (a name mapped to None is removed)."""
+    root = repo.export(tag, tmp / "tenant" / tag, "src")
+    for name, data in files.items():
+        if data is None:
+            (root / name).unlink()
+        else:
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_text(data, encoding="utf-8")
+    inventory = tmp / "tenant-inventory" / tag
+    inventory.mkdir(parents=True)
+    (inventory / "t.json").write_text(collect(root, "t", jobs=1, now=NOW).text, encoding="utf-8")
+    (inventory / "tenants.yaml").write_text(yaml.safe_dump([{"id": "t", "name": tag}]), encoding="utf-8")
+    scan = run_scan(load_catalog(out), load_registry(inventory), inventory)
+    return next(f for f in scan.tenants[0].findings if f.fix == fix_id)
+
+
 def java(name: str, *body: str) -> str:
     return "\n".join([f"public class {name} {{", *(f"    {b}" for b in body), "}", ""])
 
@@ -404,32 +421,9 @@ def test_the_old_bytes_of_a_fix_file_at_its_new_name_are_unfixed(tmp_path: Path)
         "v1.0.0": "missing", "v1.1.0": "applied", "v1.2.0": "applied", "v1.3.0": "missing",
     }
 
-    stale = repo.export("v1.2.0", tmp_path / "stale", "src")
-    (stale / "core" / "New.java").write_text(before, encoding="utf-8")
-    inventory = tmp_path / "inventory"
-    (inventory / "t-stale.json").write_text(collect(stale, "t-stale", jobs=1, now=NOW).text, encoding="utf-8")
-    (inventory / "tenants.yaml").write_text(yaml.safe_dump([{"id": "t-stale", "name": "stale"}]), encoding="utf-8")
-    scan = run_scan(load_catalog(out), load_registry(inventory), inventory)
-    finding = next(f for f in scan.tenants[0].findings if f.fix == "SEC-9")
+    finding = _tenant(repo, out, tmp_path, "v1.2.0", {"core/New.java": before}, "SEC-9")
     assert finding.status == "missing"
     assert [(e.path, e.state) for e in finding.evidence if e.state != "ambiguous"] == [("core/New.java", "unfixed")]
-
-
-def _tenant(repo: GitRepo, out: Path, tmp: Path, tag: str, files: dict[str, str | None], fix_id: str):
-    """The finding for a tenant running `tag` with `files` written over it (a name mapped to None is removed)."""
-    root = repo.export(tag, tmp / "tenant" / tag, "src")
-    for name, data in files.items():
-        if data is None:
-            (root / name).unlink()
-        else:
-            (root / name).parent.mkdir(parents=True, exist_ok=True)
-            (root / name).write_text(data, encoding="utf-8")
-    inventory = tmp / "tenant-inventory" / tag
-    inventory.mkdir(parents=True)
-    (inventory / "t.json").write_text(collect(root, "t", jobs=1, now=NOW).text, encoding="utf-8")
-    (inventory / "tenants.yaml").write_text(yaml.safe_dump([{"id": "t", "name": tag}]), encoding="utf-8")
-    scan = run_scan(load_catalog(out), load_registry(inventory), inventory)
-    return next(f for f in scan.tenants[0].findings if f.fix == fix_id)
 
 
 def test_a_fix_file_renamed_just_before_the_fix_is_unfixed_under_its_old_name(tmp_path: Path) -> None:
