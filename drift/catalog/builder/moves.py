@@ -46,6 +46,7 @@ class Moves:
         self._new: dict[tuple[int | str, int], frozenset[str]] = {}
         self._besides: dict[int, frozenset[str]] = {}
         self._links: dict[str, set[str]] | None = None
+        self._blobs_of: dict[str, dict[str, tuple[str | None, str | None]]] = {}
 
     def later_names(self, paths: dict[str, None], landing: Landing) -> dict[str, list[str]]:
         """Each later name of the paths (in releases that carry the landing and lack the path), with the
@@ -126,6 +127,66 @@ class Moves:
             if len(names) <= MOST_NAMES:
                 result.extend(names)
         return result
+
+    def carrying(self, merge: str, own: list[str], changed: list[str], own_paths: set[str], others: set[str]) -> list[str]:
+        """Of the deployed files that a merge bringing the fix into a line changes (`changed`), those that may
+        carry the fix: all but the files that commits of other fixes it brings, or merges it brings, change
+        (`others`), unless the fix's own commits (`own`) change them too (`own_paths`) or they gain (hold after
+        the merge, not before) at least half of the lines the fix adds to one of its files, or where none gains
+        half, one of them. A line that more than MOST_NAMES of the merge's files gain says nothing. A merge
+        that brings many fixes at once (a sync with a maintenance line, itself a chain of syncs) changes the
+        files of all of them, and a file that only another fix, or another sync's resolution, changed says
+        nothing of this one. A file that only this merge, or a commit no fix names, changes stays: the merge
+        may have resolved the fix there (SPEC 3), or it is another commit of the fix's own pull request.
+        Where nothing is left, every file it changes."""
+        ours: dict[str, set[bytes]] = {}
+        for commit in own:
+            for path, lines in self._lines_by(commit).items():
+                ours.setdefault(path, set()).update(lines)
+        every = frozenset().union(*ours.values()) if ours else frozenset()
+        gained = self._gained(merge, changed, every)
+        holders: dict[bytes, int] = {}
+        for got in gained.values():
+            for line in got:
+                holders[line] = holders.get(line, 0) + 1
+        keep = {path for path in changed if path in own_paths or path not in others}
+        for lines in ours.values():
+            telling = {line for line in lines if 0 < holders.get(line, 0) <= MOST_NAMES}
+            if not telling:
+                continue
+            held = {path: len(gained[path] & telling) for path in changed}
+            needed = (len(telling) + 1) // 2
+            strong = [path for path, n in held.items() if n >= needed]
+            keep.update(strong or [path for path, n in held.items() if n])
+        return [path for path in changed if path in keep] or list(changed)
+
+    def _gained(self, merge: str, changed: list[str], wanted: frozenset[bytes]) -> dict[str, frozenset[bytes]]:
+        """Per changed path, the `wanted` lines its version after the merge holds and the one before (at the
+        first parent) does not: set differences of blobs read once, not a patch of the whole merge."""
+        versions = self._versions(merge)
+        self._read(oid for path in changed for oid in versions.get(path, (None, None)) if oid is not None)
+        gained = {}
+        for path in changed:
+            before, after = versions.get(path, (None, None))
+            new = self._lines[after] & wanted if after is not None else frozenset()
+            gained[path] = new - self._lines[before] if new and before is not None else new
+        return gained
+
+    def _versions(self, merge: str) -> dict[str, tuple[str | None, str | None]]:
+        """Deployed path -> its blob before (at the first parent) and after a merge, for the files it changes
+        (`diff-tree --raw`); None where the file is not there."""
+        if merge not in self._blobs_of:
+            parents = self.history.parents.get(merge) or []
+            args = ("diff-tree", "-r", "--no-renames", "-z", "--raw", "--no-abbrev", *((parents[0], merge) if parents else ("--root", merge)))
+            fields = self.history.repo.run("-c", "core.quotePath=false", *args).split(b"\0")
+            found: dict[str, tuple[str | None, str | None]] = {}
+            for meta, name in zip(fields[0::2], fields[1::2], strict=False):
+                parts = meta.split()
+                if len(parts) == 5 and parts[0].startswith(b":") and (d := self.deployed(text(name))) is not None:
+                    old, new = (o.decode("ascii") if m.startswith(b"100") else None for m, o in ((parts[0][1:], parts[2]), (parts[1], parts[3])))
+                    found[d] = (old, new)
+            self._blobs_of[merge] = found
+        return self._blobs_of[merge]
 
     def other_names(self, paths: dict[str, None], unfixed_mask: int) -> dict[str, list[str]]:
         """Each other name of the paths that a release with no commit of the fix holds where it lacks the path,

@@ -1,0 +1,147 @@
+"""`drift catalog build` on histories where fixes reach newer lines by merges (SPEC 3), as git's own history
+does: a fix made on the oldest maintenance line is merged up, one sync merge bringing many fixes at once.
+
+Verdicts are checked against `git merge-base --is-ancestor` at every tag (`wrong`), and tenants that lack a
+fix are checked to read so.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from tests.gitrepo import GitRepo
+from tests.test_builder_landings import _tenant, build, verdicts, wrong
+
+A0 = "int size(void) { return 0; }\nint post(void) { return send(size()); }\n"
+A1 = "int size(void) { return 0; }\nint post(void) { reset_post_field_size(); return send(size()); }\n"
+B0 = "int depth(void) { return 1; }\nint clone(void) { return walk(depth()); }\n"
+B1 = "int depth(void) { return 1; }\nint clone(void) { refuse_symlinked_hooks(); return walk(depth()); }\n"
+
+
+def _variant(out: Path, fix_id: str, line: str) -> list[str]:
+    doc = yaml.safe_load((out / "fixes" / f"{fix_id}.yaml").read_text(encoding="utf-8"))
+    return [f["path"] for v in doc["variants"] if v["line"] == line for f in v["files"]]
+
+
+def test_a_sync_merge_judges_each_fix_it_brings_by_that_fix_s_own_files(tmp_path: Path) -> None:
+    """Two fixes land on the maintenance line and one merge syncs them into the newer line; there the second
+    is later reverted (its file goes back to the bytes of releases without it). The merge changes both fixes'
+    files, but each fix is judged by its own: before, the reverted file stood as the first fix's evidence
+    too, and every release carrying it read `partial`."""
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("start", {"src/a.c": A0, "src/b.c": B0})
+    repo.tag("v1.0.0")
+    repo.branch("maint", "HEAD")
+    repo.commit("2.0 work", {"src/c.c": "int c(void) { return 3; }\n"})
+    repo.tag("v2.0.0")
+    repo.checkout("maint")
+    fix_a = repo.commit("http: reset the post field size", {"src/a.c": A1})
+    fix_b = repo.commit("clone: refuse symlinked hooks", {"src/b.c": B1})
+    repo.commit("release 1.0.1", {"src/version.txt": "1.0.1\n"})
+    repo.tag("v1.0.1")
+    repo.checkout("main")
+    sync = repo.merge("maint", "Sync with 1.0.1")
+    repo.tag("v2.0.1")
+    repo.revert(fix_b)
+    repo.tag("v2.0.2")
+    fixes = [
+        {"id": "FIX-A", "title": "t", "severity": "high", "commits": [fix_a]},
+        {"id": "FIX-B", "title": "t", "severity": "high", "commits": [fix_b]},
+    ]
+    result, out = build(repo, tmp_path, fixes, ["^v1=1.x", "^v2=2.x"])
+    assert result.exit_code == 0, result.stderr
+    # version.txt: the release commit the merge brings is no fix's, so it stays evidence of both
+    assert _variant(out, "FIX-A", "2.x") == ["a.c", "version.txt"]
+    assert _variant(out, "FIX-B", "2.x") == ["b.c", "version.txt"]
+    assert f"merge: FIX-A: 2.x: {sync[:12]} changes 3 deployed files; judged by the 2 that carry the fix's changes (a.c, version.txt)" in result.stderr
+    found = verdicts(repo, out, tmp_path)
+    assert wrong(repo, {k: v for k, v in found.items() if k[1] == "FIX-A"}, {"FIX-A": [fix_a]}) == []
+    assert found[("v2.0.2", "FIX-A")] == "applied"
+    assert found[("v2.0.2", "FIX-B")] == "partial"  # reverted: b.c is back to the bytes of releases without it
+    reverted = _tenant(repo, out, tmp_path, "v2.0.1", {"a.c": A0}, "FIX-A")
+    assert reverted.status == "partial"  # a.c unfixed; version.txt, no fix's, is as released
+
+
+def test_a_file_only_the_merge_changes_is_where_it_resolved_the_fix(tmp_path: Path) -> None:
+    """On the newer line the code of the fix lives in another file, and the merge's resolution puts the change
+    there: that file carries the fix, though no commit of the fix changes it."""
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("start", {"src/a.c": A0})
+    repo.tag("v1.0.0")
+    repo.branch("maint", "HEAD")
+    repo.commit("2.0: post() moves to net.c", {"src/a.c": "int size(void) { return 0; }\n", "src/net.c": "int post(void) { return send(size()); }\n"})
+    repo.tag("v2.0.0")
+    repo.checkout("maint")
+    fix = repo.commit("http: reset the post field size", {"src/a.c": A1})
+    repo.tag("v1.0.1")
+    repo.checkout("main")
+    repo.merge_resolved("maint", "Sync with 1.0.1", {"src/net.c": "int post(void) { reset_post_field_size(); return send(size()); }\n"})
+    repo.tag("v2.0.1")
+    fixes = [{"id": "FIX-A", "title": "t", "severity": "high", "commits": [fix]}]
+    result, out = build(repo, tmp_path, fixes, ["^v1=1.x", "^v2=2.x"])
+    assert result.exit_code == 0, result.stderr
+    assert _variant(out, "FIX-A", "2.x") == ["net.c"]
+    found = verdicts(repo, out, tmp_path)
+    assert wrong(repo, found, {"FIX-A": [fix]}) == []
+    assert _tenant(repo, out, tmp_path, "v2.0.1", {"net.c": "int post(void) { return send(size()); }\n"}, "FIX-A").status == "missing"
+
+
+def test_a_newer_line_that_had_the_fix_before_its_named_copy_was_merged_in(tmp_path: Path) -> None:
+    """The register names the maintenance line's commit, a copy of one the newer line already had (a fix rebased
+    onto the oldest line for a security release keeps its author date). The newer line's release before the
+    sync carries the fix: the build finds the earlier commit there by its patch id. Before, that release read
+    `missing`, and the file's fixed bytes, held with and without the named commit, made every release
+    carrying it read `missing` too."""
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("start", {"src/a.c": A0, "src/b.c": B0})
+    repo.tag("v1.0.0")
+    repo.branch("maint", "HEAD")
+    repo.checkout("maint")
+    repo.commit("1.0: maintenance", {"src/b.c": B1})
+    repo.checkout("main")
+    first = repo.commit("http: reset the post field size", {"src/a.c": A1})
+    written, resumed = repo.now, repo.now + 3 * repo.step
+    repo.tag("v2.0.0")
+    repo.checkout("maint")
+    repo.now = written - repo.step  # the copy keeps the author date of the commit it copies
+    named = repo.cherry_pick(first, trailer=False)
+    repo.now = resumed
+    repo.commit("release 1.0.1", {"src/version.txt": "1.0.1\n"})
+    repo.tag("v1.0.1")
+    repo.checkout("main")
+    repo.merge("maint", "Sync with 1.0.1")
+    repo.tag("v2.0.1")
+    fixes = [{"id": "FIX-A", "title": "t", "severity": "high", "commits": [named]}]
+    result, out = build(repo, tmp_path, fixes, ["^v1=1.x", "^v2=2.x"])
+    assert result.exit_code == 0, result.stderr
+    assert f"FIX-A: landing found on 2.x: {first[:12]} (found: same patch id)" in result.stderr, result.stderr
+    assert "conflict:" not in result.stderr, result.stderr
+    found = verdicts(repo, out, tmp_path)
+    assert wrong(repo, found, {"FIX-A": [named, first]}) == []
+    assert found[("v2.0.0", "FIX-A")] == "applied"
+    assert _tenant(repo, out, tmp_path, "v2.0.1", {"a.c": A0}, "FIX-A").status == "missing"
+
+
+def test_a_pull_request_merge_keeps_the_files_of_the_request_s_other_commits(tmp_path: Path) -> None:
+    """A pull request's merge brings the named commit and another of the same request that no fix names: that
+    commit's file is part of the change, and stays evidence (only files of other fixes, or of merges the
+    merge brings, are left out)."""
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("start", {"src/a.c": A0, "src/b.c": B0})
+    repo.tag("v1.0.0")
+    repo.branch("pr", "HEAD")
+    repo.checkout("pr")
+    named = repo.commit("http: reset the post field size", {"src/a.c": A1})
+    repo.commit("clone: the same guard on the other path", {"src/b.c": B1})
+    repo.checkout("main")
+    merged = repo.merge("pr", "Merge pull request #7")
+    repo.tag("v1.1.0")
+    fixes = [{"id": "FIX-A", "title": "t", "severity": "high", "commits": [named]}]
+    result, out = build(repo, tmp_path, fixes, ["^v1=1.x"])
+    assert result.exit_code == 0, result.stderr
+    assert f"FIX-A: landing found on 1.x: {merged[:12]} (a merge that brings the fix into the line)" in result.stderr
+    assert _variant(out, "FIX-A", "1.x") == ["a.c", "b.c"]
+    assert "merge:" not in result.stderr
+    assert _tenant(repo, out, tmp_path, "v1.1.0", {"b.c": B0}, "FIX-A").status == "partial"
