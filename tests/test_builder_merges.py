@@ -88,42 +88,6 @@ def test_a_file_only_the_merge_changes_is_where_it_resolved_the_fix(tmp_path: Pa
     assert _tenant(repo, out, tmp_path, "v2.0.1", {"net.c": "int post(void) { return send(size()); }\n"}, "FIX-A").status == "missing"
 
 
-def test_a_newer_line_that_had_the_fix_before_its_named_copy_was_merged_in(tmp_path: Path) -> None:
-    """The register names the maintenance line's commit, a copy of one the newer line already had (a fix rebased
-    onto the oldest line for a security release keeps its author date). The newer line's release before the
-    sync carries the fix: the build finds the earlier commit there by its patch id. Before, that release read
-    `missing`, and the file's fixed bytes, held with and without the named commit, made every release
-    carrying it read `missing` too."""
-    repo = GitRepo(tmp_path / "repo")
-    repo.commit("start", {"src/a.c": A0, "src/b.c": B0})
-    repo.tag("v1.0.0")
-    repo.branch("maint", "HEAD")
-    repo.checkout("maint")
-    repo.commit("1.0: maintenance", {"src/b.c": B1})
-    repo.checkout("main")
-    first = repo.commit("http: reset the post field size", {"src/a.c": A1})
-    written, resumed = repo.now, repo.now + 3 * repo.step
-    repo.tag("v2.0.0")
-    repo.checkout("maint")
-    repo.now = written - repo.step  # the copy keeps the author date of the commit it copies
-    named = repo.cherry_pick(first, trailer=False)
-    repo.now = resumed
-    repo.commit("release 1.0.1", {"src/version.txt": "1.0.1\n"})
-    repo.tag("v1.0.1")
-    repo.checkout("main")
-    repo.merge("maint", "Sync with 1.0.1")
-    repo.tag("v2.0.1")
-    fixes = [{"id": "FIX-A", "title": "t", "severity": "high", "commits": [named]}]
-    result, out = build(repo, tmp_path, fixes, ["^v1=1.x", "^v2=2.x"])
-    assert result.exit_code == 0, result.stderr
-    assert f"FIX-A: landing found on 2.x: {first[:12]} (found: same patch id)" in result.stderr, result.stderr
-    assert "conflict:" not in result.stderr, result.stderr
-    found = verdicts(repo, out, tmp_path)
-    assert wrong(repo, found, {"FIX-A": [named, first]}) == []
-    assert found[("v2.0.0", "FIX-A")] == "applied"
-    assert _tenant(repo, out, tmp_path, "v2.0.1", {"a.c": A0}, "FIX-A").status == "missing"
-
-
 def test_a_pull_request_merge_keeps_the_files_of_the_request_s_other_commits(tmp_path: Path) -> None:
     """A pull request's merge brings the named commit and another of the same request that no fix names: that
     commit's file is part of the change, and stays evidence (only files of other fixes, or of merges the

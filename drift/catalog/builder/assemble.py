@@ -49,7 +49,6 @@ def build(repo: Repository, register: Sequence[Entry], options: Options, registe
     landed = landings(history, {fix_id: commits for fix_id, commits in released.items() if commits})
     extra = {c for lands in landed.values() for landing in lands for c in landing.commits if c not in changes}
     extra.update(c for commits in released.values() for c in commits if c not in changes)
-    extra.update(c for lands in landed.values() for landing in lands for _, brings in landing.merges for c in brings if c not in changes)
     changes.update(repo.changes(extra))
     moves = Moves(history, options)
     fixes = []

@@ -2,10 +2,8 @@
 
 From any named commit, released or not: messages that name it (`(cherry picked from commit …)`, `Backport of
 …`, `backport of PR #N as merged into <branch> (<sha>)`), the commits its own message names, and patch ids
-per commit and per file. Only candidates are read: commits of the releases that no named commit reaches,
-committed after the fix was written, and (for patch ids) touching one of its files. That includes the
-releases of a line before a merge brought the named commit in, where an earlier copy of the change may
-already be (a fix rebased onto the oldest line for a security release, which the newer line had).
+per commit and per file. Only candidates are read: commits of releases on the lines that lack a landing,
+committed after the fix was written, and (for patch ids) touching one of its files.
 
 A message is the vendor's word, and the vendor is the audited party: a commit that a message ties to the fix
 but that changes none of the files the named commits change, nor makes one of their changes to another file,
@@ -53,8 +51,8 @@ def references(raw: bytes) -> list[tuple[str, str]]:
 
 
 def discover(history: History, named: dict[str, list[str]], changes: dict[str, list[Change]]) -> Discovered:
-    """Per fix id, the commits found in releases that its named commits do not reach (`changes` gains the
-    changes of the commits that messages name)."""
+    """Per fix id, the commits found on lines that its named commits reach no release of (`changes` gains
+    the changes of the commits that messages name)."""
     reach, times = history.reach, history.times
     every_release = (1 << len(history.releases)) - 1
     lacking: dict[str, int] = {}
@@ -62,8 +60,9 @@ def discover(history: History, named: dict[str, list[str]], changes: dict[str, l
         covered = 0
         for commit in commits:
             covered |= reach.get(commit, 0)
-        if every_release & ~covered:
-            lacking[fix_id] = every_release & ~covered
+        lacking_lines = [line for line in history.lines if not history.line_bits[line] & covered]
+        if lacking_lines:
+            lacking[fix_id] = sum(history.line_bits[line] for line in lacking_lines) & every_release
     if not lacking:
         return Discovered({}, {})
     own = gitlog.messages(history.repo, {c for f in lacking for c in named[f]})
@@ -115,7 +114,7 @@ def discover(history: History, named: dict[str, list[str]], changes: dict[str, l
 
 
 class _Finding:
-    """The commits found for one fix so far, in the releases that lack it (`bits`)."""
+    """The commits found for one fix so far, on the lines that lack it (`bits`: their releases)."""
 
     def __init__(
         self, history: History, named: list[str], bits: int, paths: set[str], changes: dict[str, list[Change]],
@@ -127,11 +126,11 @@ class _Finding:
         """Commits a message names that change none of the fix's files, nor any file the same way."""
 
     def _new(self, commit: str) -> bool:
-        """Whether `commit` is neither named nor found yet, and in a release that lacks the fix."""
+        """Whether `commit` is neither named nor found yet, and on a line that lacks the fix."""
         return commit not in self.own and commit not in self.found and bool(self.history.reach.get(commit, 0) & self.bits)
 
     def keep(self, commit: str, how: str) -> bool:
-        """Take `commit`, found as `how` says, if it is new and in a release that lacks the fix."""
+        """Take `commit`, found as `how` says, if it is new and on a line that lacks the fix."""
         if not self._new(commit):
             return False
         self.found[commit] = Found(commit, how)

@@ -41,8 +41,7 @@ def build_fix(
         for commit in landing.commits:
             taken = changes.get(commit, [])
             if commit in brings:
-                others = {d for c in brings[commit] if c not in own_commits for ch in changes.get(c, []) for p in (ch.path, ch.old)
-                          if p is not None and (d := deployed_path(p, options)) is not None}
+                others = [c for c in brings[commit] if c not in own_commits]
                 taken = _carrying(commit, taken, own_commits, own_paths, others, moves, options, f"{entry.id}: {landing.line}", report)
             for change in taken:
                 repo_paths.update(p for p in (change.path, change.old) if p is not None)
@@ -86,13 +85,14 @@ def build_fix(
 
 
 def _carrying(
-    merge: str, taken: list[Change], own: list[str], own_paths: set[str], others: set[str], moves: Moves, options: Options,
+    merge: str, taken: list[Change], own: list[str], own_paths: set[str], others: list[str], moves: Moves, options: Options,
     where: str, report: Report,
 ) -> list[Change]:
-    """The changes of a merge that brings the fix into a line, less those to files that other fixes it brings
-    change and this one does not (`Moves.carrying`); the report says which it kept when it left some out."""
+    """The changes of a merge that brings the fix into a line, less those to files whose change there is
+    wholly the other fixes' (`Moves.carrying`); the report says which it kept when it left some out."""
     changed = list(dict.fromkeys(d for ch in taken for p in (ch.path, ch.old) if p is not None and (d := deployed_path(p, options)) is not None))
-    kept = set(moves.carrying(merge, own, changed, own_paths, others))
+    repo_paths = sorted({p for ch in taken for p in (ch.path, ch.old) if p is not None and deployed_path(p, options) is not None})
+    kept = set(moves.carrying(merge, own, changed, own_paths, others, repo_paths))
     if len(kept) == len(changed):
         return taken
     report.merged.append(

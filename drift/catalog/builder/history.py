@@ -52,35 +52,6 @@ class History:
                 held[commit] = mask
         return bits, held
 
-    def merges_brought(self, merges: list[str]) -> dict[str, tuple[str, ...]]:
-        """For each merge, the merges among the commits it brings (those its other parents reach and its first
-        does not), all in one pass over the graph, children before parents."""
-        first: dict[str, int] = {}
-        other: dict[str, int] = {}
-        for k, merge in enumerate(merges):
-            parents = self.parents.get(merge, [])
-            if parents:
-                first[parents[0]] = first.get(parents[0], 0) | 1 << k
-            for parent in parents[1:]:
-                other[parent] = other.get(parent, 0) | 1 << k
-        found: dict[str, list[str]] = {m: [] for m in merges}
-        for commit in self.order:
-            a, b = first.pop(commit, 0), other.pop(commit, 0)
-            if not (a or b):
-                continue
-            parents = self.parents[commit]
-            new = b & ~a
-            while new and len(parents) > 1:
-                k = new.bit_length() - 1
-                found[merges[k]].append(commit)
-                new &= ~(1 << k)
-            for parent in parents:
-                if a:
-                    first[parent] = first.get(parent, 0) | a
-                if b:
-                    other[parent] = other.get(parent, 0) | b
-        return {m: tuple(found[m]) for m in merges}
-
     def brought(self, held: dict[str, int]) -> dict[str, list[tuple[str, int, int]]]:
         """Per line, each commit of the first-parent chains of its releases that brings some of the counted
         commits into the line: (commit, bits it brings, bits its first parent already had). The walk stops

@@ -3,7 +3,7 @@
 A commit on the first-parent chain of a line's releases lands there (a line forked after it inherits it: the
 line of the first release that contains it is its own). A merge on that chain whose first parent holds no
 commit of the fix brings the fix into the line: it is a landing there, and its files are what it changes
-against its first parent, less those that only other fixes it brings change (`Moves.carrying`: a sync
+against its first parent, less those whose change there is wholly other fixes' (`Moves.carrying`: a sync
 merge brings many fixes at once). On one line, commits that lie on one chain of history form one landing,
 and commits that diverge are separate landings.
 """
@@ -24,9 +24,8 @@ class Landing:
     mask: int
     """The releases that carry it: those holding every commit, less the releases of lines with a landing of their own."""
     merges: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    """Its commits that are merges bringing the fix into the line (not commits of the fix), each with what it
-    brings that may speak for other fixes: the commits of the build's fixes, and the merges on its other
-    side (a sync of a sync, whose resolutions move code between files)."""
+    """Its commits that are merges bringing the fix into the line (not commits of the fix), each with the
+    commits of the build's fixes that it brings."""
 
 
 def landings(history: History, fixes: dict[str, list[str]]) -> dict[str, list[Landing]]:
@@ -69,7 +68,6 @@ def landings(history: History, fixes: dict[str, list[str]]) -> dict[str, list[La
             for line in history.lines if line in per_line
             for group in _chains(history, per_line[line], bits, held)
         ]
-    inner = history.merges_brought(list(bringing))
     result: dict[str, list[Landing]] = {}
     for fix_id, found in per_fix.items():
         with_own = {line for line, _, _ in found}
@@ -80,7 +78,7 @@ def landings(history: History, fixes: dict[str, list[str]]) -> dict[str, list[La
                 mask &= history.reach[commit]
             for other in with_own - {line}:
                 mask &= ~history.line_bits[other]
-            out.append(Landing(line, tuple(group), mask, tuple((m, bringing[m] + inner[m]) for m in brought_by)))
+            out.append(Landing(line, tuple(group), mask, tuple((m, bringing[m]) for m in brought_by)))
         result[fix_id] = out
     return result
 

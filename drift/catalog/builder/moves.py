@@ -29,6 +29,9 @@ from drift.catalog.builder.repo import text
 MOST_NAMES = 4
 """More files than this holding a landing's lines means the lines are too common to say where the code went."""
 
+MOST_PATHS = 2000
+"""A merge's patch is read for at most this many paths by name (more, and it is read whole)."""
+
 _WORD = re.compile(rb"[A-Za-z0-9]")
 
 
@@ -46,7 +49,7 @@ class Moves:
         self._new: dict[tuple[int | str, int], frozenset[str]] = {}
         self._besides: dict[int, frozenset[str]] = {}
         self._links: dict[str, set[str]] | None = None
-        self._blobs_of: dict[str, dict[str, tuple[str | None, str | None]]] = {}
+        self._patches: dict[str, dict[str, tuple[frozenset[bytes], frozenset[bytes]]]] = {}
 
     def later_names(self, paths: dict[str, None], landing: Landing) -> dict[str, list[str]]:
         """Each later name of the paths (in releases that carry the landing and lack the path), with the
@@ -128,65 +131,71 @@ class Moves:
                 result.extend(names)
         return result
 
-    def carrying(self, merge: str, own: list[str], changed: list[str], own_paths: set[str], others: set[str]) -> list[str]:
+    def carrying(
+        self, merge: str, own: list[str], changed: list[str], own_paths: set[str], others: list[str], repo_paths: list[str]
+    ) -> list[str]:
         """Of the deployed files that a merge bringing the fix into a line changes (`changed`), those that may
-        carry the fix: all but the files that commits of other fixes it brings, or merges it brings, change
-        (`others`), unless the fix's own commits (`own`) change them too (`own_paths`) or they gain (hold after
-        the merge, not before) at least half of the lines the fix adds to one of its files, or where none gains
-        half, one of them. A line that more than MOST_NAMES of the merge's files gain says nothing. A merge
-        that brings many fixes at once (a sync with a maintenance line, itself a chain of syncs) changes the
-        files of all of them, and a file that only another fix, or another sync's resolution, changed says
-        nothing of this one. A file that only this merge, or a commit no fix names, changes stays: the merge
-        may have resolved the fix there (SPEC 3), or it is another commit of the fix's own pull request.
-        Where nothing is left, every file it changes."""
-        ours: dict[str, set[bytes]] = {}
+        carry the fix: every file but those whose change by the merge (against its first parent) is wholly
+        other fixes' (`others`, the commits of other fixes it brings): each line it adds there is one that a
+        commit of another fix adds, each line it removes one that such a commit removes, and none of them is
+        a line (with three letters or digits) the fix's own commits (`own`) add or remove. A file the fix's
+        own commits change stays. A merge that brings many fixes at once (a sync with a maintenance line)
+        changes the files of all of them, and a file only another fix changed says nothing of this one; a
+        file whose change no other fix explains (the merge's resolution, a commit no fix names, the rest of
+        a pull request) may carry this fix, and stays. Where nothing is left, every file it changes. The
+        merge's patch is read for its changed files' `repo_paths` only (a sync also changes documentation
+        and tests)."""
+        parents = self.history.parents.get(merge) or []
+        if not parents:
+            return list(changed)
+        theirs_added: set[bytes] = set()
+        theirs_removed: set[bytes] = set()
+        for commit in others:
+            for added, removed in self._patch(commit).values():
+                theirs_added |= added
+                theirs_removed |= removed
+        ours: set[bytes] = set()
         for commit in own:
-            for path, lines in self._lines_by(commit).items():
-                ours.setdefault(path, set()).update(lines)
-        every = frozenset().union(*ours.values()) if ours else frozenset()
-        gained = self._gained(merge, changed, every)
-        holders: dict[bytes, int] = {}
-        for got in gained.values():
-            for line in got:
-                holders[line] = holders.get(line, 0) + 1
-        keep = {path for path in changed if path in own_paths or path not in others}
-        for lines in ours.values():
-            telling = {line for line in lines if 0 < holders.get(line, 0) <= MOST_NAMES}
-            if not telling:
-                continue
-            held = {path: len(gained[path] & telling) for path in changed}
-            needed = (len(telling) + 1) // 2
-            strong = [path for path, n in held.items() if n >= needed]
-            keep.update(strong or [path for path, n in held.items() if n])
-        return [path for path in changed if path in keep] or list(changed)
-
-    def _gained(self, merge: str, changed: list[str], wanted: frozenset[bytes]) -> dict[str, frozenset[bytes]]:
-        """Per changed path, the `wanted` lines its version after the merge holds and the one before (at the
-        first parent) does not: set differences of blobs read once, not a patch of the whole merge."""
-        versions = self._versions(merge)
-        self._read(oid for path in changed for oid in versions.get(path, (None, None)) if oid is not None)
-        gained = {}
+            for added, removed in self._patch(commit).values():
+                ours.update(line for line in added | removed if len(_WORD.findall(line)) >= 3)
+        change = self._patch(merge, repo_paths)
+        keep = []
         for path in changed:
-            before, after = versions.get(path, (None, None))
-            new = self._lines[after] & wanted if after is not None else frozenset()
-            gained[path] = new - self._lines[before] if new and before is not None else new
-        return gained
+            added, removed = change.get(path, (frozenset(), frozenset()))
+            explained = (added or removed) and added <= theirs_added and removed <= theirs_removed and not (added | removed) & ours
+            if path in own_paths or not explained:
+                keep.append(path)
+        return keep or list(changed)
 
-    def _versions(self, merge: str) -> dict[str, tuple[str | None, str | None]]:
-        """Deployed path -> its blob before (at the first parent) and after a merge, for the files it changes
-        (`diff-tree --raw`); None where the file is not there."""
-        if merge not in self._blobs_of:
-            parents = self.history.parents.get(merge) or []
-            args = ("diff-tree", "-r", "--no-renames", "-z", "--raw", "--no-abbrev", *((parents[0], merge) if parents else ("--root", merge)))
-            fields = self.history.repo.run("-c", "core.quotePath=false", *args).split(b"\0")
-            found: dict[str, tuple[str | None, str | None]] = {}
-            for meta, name in zip(fields[0::2], fields[1::2], strict=False):
-                parts = meta.split()
-                if len(parts) == 5 and parts[0].startswith(b":") and (d := self.deployed(text(name))) is not None:
-                    old, new = (o.decode("ascii") if m.startswith(b"100") else None for m, o in ((parts[0][1:], parts[2]), (parts[1], parts[3])))
-                    found[d] = (old, new)
-            self._blobs_of[merge] = found
-        return self._blobs_of[merge]
+    def _patch(self, commit: str, paths: list[str] | None = None) -> dict[str, tuple[frozenset[bytes], frozenset[bytes]]]:
+        """Per deployed path, the lines (stripped, every one) a commit adds and removes against its first parent
+        (`diff-tree -p -U0`), for the repository `paths` only if given (the first time a commit is asked);
+        a binary file has none."""
+        if commit not in self._patches:
+            out = self.history.repo.run(
+                "--literal-pathspecs", "-c", "core.quotePath=false", "diff-tree", "-p", "-U0", "--no-renames", "--no-color", "--no-ext-diff",
+                "--root", "-m", "--first-parent", commit, *(("--", *paths) if paths and len(paths) <= MOST_PATHS else ()),
+            )
+            found: dict[str, tuple[set[bytes], set[bytes]]] = {}
+            sets: tuple[set[bytes], set[bytes]] | None = None
+            old_name: bytes | None = None
+            in_header = False
+            for line in out.split(b"\n"):
+                if line.startswith(b"diff --git "):
+                    sets, old_name, in_header = None, None, True
+                elif in_header and line.startswith(b"--- "):
+                    old_name = line[4:].rstrip(b"\t")
+                elif in_header and line.startswith(b"+++ "):
+                    name = line[4:].rstrip(b"\t")
+                    name = name if name.startswith(b"b/") else old_name or b""
+                    deployed = self.deployed(text(name[2:])) if name[:2] in (b"a/", b"b/") else None
+                    sets = found.setdefault(deployed, (set(), set())) if deployed is not None else None
+                elif line.startswith(b"@@"):
+                    in_header = False
+                elif sets is not None and not in_header and line[:1] in (b"+", b"-"):
+                    sets[0 if line[:1] == b"+" else 1].add(line[1:].strip())
+            self._patches[commit] = {path: (frozenset(a), frozenset(r)) for path, (a, r) in found.items()}
+        return self._patches[commit]
 
     def other_names(self, paths: dict[str, None], unfixed_mask: int) -> dict[str, list[str]]:
         """Each other name of the paths that a release with no commit of the fix holds where it lacks the path,
