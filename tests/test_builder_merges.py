@@ -109,3 +109,79 @@ def test_a_pull_request_merge_keeps_the_files_of_the_request_s_other_commits(tmp
     assert _variant(out, "FIX-A", "1.x") == ["a.c", "b.c"]
     assert "merge:" not in result.stderr
     assert _tenant(repo, out, tmp_path, "v1.1.0", {"b.c": B0}, "FIX-A").status == "partial"
+
+
+def test_a_sync_of_a_sync_keeps_the_file_an_inner_merge_resolved_the_fix_into(tmp_path: Path) -> None:
+    """The fix is made on 1.0. On 1.1 and main `post()` lives in util.c in another layout; the merge of 1.0 into
+    1.1 resolves the fix there, and the merge of 1.1 into main brings that along. No commit of any fix explains
+    util.c's change, so it stays evidence on main: a tenant that takes the fix back out of util.c, or one
+    without the fix that only bumps version.txt, never reads `applied` (a review read both as applied under an
+    earlier rule that left out every file the inner merges changed)."""
+    u0 = "int util(void) { return 1; }\n"
+    unfixed = u0 + "int post(void)\n{\n\treturn send(size());\n}\n"
+    fixed = u0 + "int post(void)\n{\n\treset_post_field_size();\n\treturn send(size());\n}\n"
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("start", {"src/a.c": A0, "src/util.c": u0, "src/version.txt": "1.0.0\n"})
+    repo.tag("v1.0.0")
+    repo.branch("1.0", "HEAD")
+    repo.commit("post() moves to util.c", {"src/a.c": "int size(void) { return 0; }\n", "src/util.c": unfixed})
+    repo.branch("1.1", "HEAD")
+    repo.checkout("1.1")
+    repo.commit("release 1.1.0", {"src/version.txt": "1.1.0\n"})
+    repo.tag("v1.1.0")
+    repo.checkout("main")
+    repo.commit("2.0 work", {"src/c.c": "int c(void) { return 3; }\n"})
+    repo.tag("v2.0.0")
+    repo.checkout("1.0")
+    fix = repo.commit("http: reset the post field size", {"src/a.c": A1})
+    repo.commit("release 1.0.1", {"src/version.txt": "1.0.1\n"})
+    repo.tag("v1.0.1")
+    repo.checkout("1.1")
+    repo.merge_resolved("1.0", "Sync with 1.0.1", {"src/util.c": fixed})
+    repo.commit("release 1.1.1", {"src/version.txt": "1.1.1\n"})
+    repo.tag("v1.1.1")
+    repo.checkout("main")
+    repo.merge("1.1", "Sync with 1.1.1")
+    repo.tag("v2.0.1")
+    fixes = [{"id": "FIX-A", "title": "t", "severity": "high", "commits": [fix]}]
+    result, out = build(repo, tmp_path, fixes, ["^v1\\.0=1.0", "^v1\\.1=1.1", "^v2=2.x"])
+    assert result.exit_code == 0, result.stderr
+    assert "util.c" in _variant(out, "FIX-A", "2.x")
+    found = verdicts(repo, out, tmp_path)
+    assert wrong(repo, found, {"FIX-A": [fix]}) == []
+    for tag, files in (("v2.0.1", {"util.c": unfixed}), ("v1.1.1", {"util.c": unfixed}), ("v2.0.0", {"version.txt": "1.1.1\n"})):
+        assert _tenant(repo, out, tmp_path, tag, files, "FIX-A").status != "applied", tag
+
+
+def test_a_decoy_fix_that_spreads_the_fix_s_line_does_not_explain_it_away(tmp_path: Path) -> None:
+    """The merge resolves the fix into util.c with the fix's own line; another fix in the register adds that
+    very line to util.c and to five more files. A line the fix itself adds is never another fix's to explain:
+    util.c stays evidence, and a tenant that takes the fix back out of it does not read `applied`."""
+    u0 = "int util(void) { return 1; }\n"
+    line = "reset_post_field_size();"
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("start", {"src/a.c": A0, "src/util.c": u0, **{f"src/d{i}.c": f"int d{i}(void) {{ return {i}; }}\n" for i in range(5)}})
+    repo.tag("v1.0.0")
+    repo.branch("maint", "HEAD")
+    repo.commit("post() moves to util.c", {"src/a.c": "int size(void) { return 0; }\n", "src/util.c": u0 + "int post(void) { return send(size()); }\n"})
+    repo.tag("v2.0.0")
+    repo.checkout("maint")
+    fix = repo.commit("http: reset the post field size", {"src/a.c": A1})
+    decoy = repo.commit("tidy", {"src/util.c": u0 + line + "\n", **{f"src/d{i}.c": f"int d{i}(void) {{ return {i}; }}\n{line}\n" for i in range(5)}})
+    repo.commit("release 1.0.1", {"src/version.txt": "1.0.1\n"})
+    repo.tag("v1.0.1")
+    repo.checkout("main")
+    resolved = u0 + line + "\nint post(void) {\n" + line + "\nreturn send(size()); }\n"
+    repo.merge_resolved("maint", "Sync with 1.0.1", {
+        "src/util.c": resolved, "src/version.txt": "1.0.1\n", **{f"src/d{i}.c": f"int d{i}(void) {{ return {i}; }}\n{line}\n" for i in range(5)},
+    })
+    repo.tag("v2.0.1")
+    fixes = [
+        {"id": "FIX-A", "title": "t", "severity": "high", "commits": [fix]},
+        {"id": "FIX-D", "title": "t", "severity": "low", "commits": [decoy]},
+    ]
+    result, out = build(repo, tmp_path, fixes, ["^v1=1.x", "^v2=2.x"])
+    assert result.exit_code == 0, result.stderr
+    assert "util.c" in _variant(out, "FIX-A", "2.x")
+    reverted = u0 + line + "\nint post(void) {\nreturn send(size()); }\n"
+    assert _tenant(repo, out, tmp_path, "v2.0.1", {"util.c": reverted}, "FIX-A").status != "applied"
