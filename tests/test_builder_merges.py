@@ -1,8 +1,11 @@
 """`drift catalog build` on histories where fixes reach newer lines by merges (SPEC 3), as git's own history
 does: a fix made on the oldest maintenance line is merged up, one sync merge bringing many fixes at once.
 
-Verdicts are checked against `git merge-base --is-ancestor` at every tag (`wrong`), and tenants that lack a
-fix are checked to read so.
+A merge that brings a fix into a line is judged by every file it changes. Leaving out the files that look
+like other fixes' work would clear false `partial` verdicts on real histories, but two reviews that played
+the vendor made a tenant without the fix read `applied` through every such rule tried; these tests hold the
+shapes they used. Verdicts are checked against `git merge-base --is-ancestor` at every tag (`wrong`), and
+tenants that lack a fix are checked not to read `applied`.
 """
 
 from __future__ import annotations
@@ -23,45 +26,6 @@ B1 = "int depth(void) { return 1; }\nint clone(void) { refuse_symlinked_hooks();
 def _variant(out: Path, fix_id: str, line: str) -> list[str]:
     doc = yaml.safe_load((out / "fixes" / f"{fix_id}.yaml").read_text(encoding="utf-8"))
     return [f["path"] for v in doc["variants"] if v["line"] == line for f in v["files"]]
-
-
-def test_a_sync_merge_judges_each_fix_it_brings_by_that_fix_s_own_files(tmp_path: Path) -> None:
-    """Two fixes land on the maintenance line and one merge syncs them into the newer line; there the second
-    is later reverted (its file goes back to the bytes of releases without it). The merge changes both fixes'
-    files, but each fix is judged by its own: before, the reverted file stood as the first fix's evidence
-    too, and every release carrying it read `partial`."""
-    repo = GitRepo(tmp_path / "repo")
-    repo.commit("start", {"src/a.c": A0, "src/b.c": B0})
-    repo.tag("v1.0.0")
-    repo.branch("maint", "HEAD")
-    repo.commit("2.0 work", {"src/c.c": "int c(void) { return 3; }\n"})
-    repo.tag("v2.0.0")
-    repo.checkout("maint")
-    fix_a = repo.commit("http: reset the post field size", {"src/a.c": A1})
-    fix_b = repo.commit("clone: refuse symlinked hooks", {"src/b.c": B1})
-    repo.commit("release 1.0.1", {"src/version.txt": "1.0.1\n"})
-    repo.tag("v1.0.1")
-    repo.checkout("main")
-    sync = repo.merge("maint", "Sync with 1.0.1")
-    repo.tag("v2.0.1")
-    repo.revert(fix_b)
-    repo.tag("v2.0.2")
-    fixes = [
-        {"id": "FIX-A", "title": "t", "severity": "high", "commits": [fix_a]},
-        {"id": "FIX-B", "title": "t", "severity": "high", "commits": [fix_b]},
-    ]
-    result, out = build(repo, tmp_path, fixes, ["^v1=1.x", "^v2=2.x"])
-    assert result.exit_code == 0, result.stderr
-    # version.txt: the release commit the merge brings is no fix's, so it stays evidence of both
-    assert _variant(out, "FIX-A", "2.x") == ["a.c", "version.txt"]
-    assert _variant(out, "FIX-B", "2.x") == ["b.c", "version.txt"]
-    assert f"merge: FIX-A: 2.x: {sync[:12]} changes 3 deployed files; judged by the 2 that carry the fix's changes (a.c, version.txt)" in result.stderr
-    found = verdicts(repo, out, tmp_path)
-    assert wrong(repo, {k: v for k, v in found.items() if k[1] == "FIX-A"}, {"FIX-A": [fix_a]}) == []
-    assert found[("v2.0.2", "FIX-A")] == "applied"
-    assert found[("v2.0.2", "FIX-B")] == "partial"  # reverted: b.c is back to the bytes of releases without it
-    reverted = _tenant(repo, out, tmp_path, "v2.0.1", {"a.c": A0}, "FIX-A")
-    assert reverted.status == "partial"  # a.c unfixed; version.txt, no fix's, is as released
 
 
 def test_a_file_only_the_merge_changes_is_where_it_resolved_the_fix(tmp_path: Path) -> None:
@@ -107,7 +71,6 @@ def test_a_pull_request_merge_keeps_the_files_of_the_request_s_other_commits(tmp
     assert result.exit_code == 0, result.stderr
     assert f"FIX-A: landing found on 1.x: {merged[:12]} (a merge that brings the fix into the line)" in result.stderr
     assert _variant(out, "FIX-A", "1.x") == ["a.c", "b.c"]
-    assert "merge:" not in result.stderr
     assert _tenant(repo, out, tmp_path, "v1.1.0", {"b.c": B0}, "FIX-A").status == "partial"
 
 
@@ -185,3 +148,40 @@ def test_a_decoy_fix_that_spreads_the_fix_s_line_does_not_explain_it_away(tmp_pa
     assert "util.c" in _variant(out, "FIX-A", "2.x")
     reverted = u0 + line + "\nint post(void) {\nreturn send(size()); }\n"
     assert _tenant(repo, out, tmp_path, "v2.0.1", {"util.c": reverted}, "FIX-A").status != "applied"
+
+
+def test_a_fix_that_only_moves_a_brace_on_the_newer_line_is_not_explained_by_another_fix(tmp_path: Path) -> None:
+    """On the newer line the merge's resolution only moves a `}` (a goto-fail style scope fix), and another
+    fix of the same sync removes a function and adds a guarded block (a `}` removed and one added). The merge's
+    change to util.c is still this fix's: a tenant with util.c as before reads `partial`, not `applied`."""
+    post = "int post(int bad)\n{\n\tif (bad) {\n\t\tlog_error();\n\t}\n\t\treturn -1;\n\treturn send(size());\n}\n"
+    post_fixed = "int post(int bad)\n{\n\tif (bad) {\n\t\tlog_error();\n\t\treturn -1;\n\t}\n\treturn send(size());\n}\n"
+    a0 = "int size(void) { return 0; }\nint post(int bad) { if (bad) { log_error(); } return -1; return send(size()); }\n"
+    a1 = "int size(void) { return 0; }\nint post(int bad) { if (bad) { log_error(); return -1; } return send(size()); }\n"
+    b0 = "int helper(void)\n{\n\treturn system(cmd);\n}\nint clone(void)\n{\n\treturn walk(depth());\n}\n"
+    b1 = "int clone(void)\n{\n\tif (symlinked_hooks()) {\n\t\treturn -1;\n\t}\n\treturn walk(depth());\n}\n"
+    u0 = "int util(void) { return 1; }\n"
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("start", {"src/a.c": a0, "src/util.c": u0 + post, "src/b.c": b0, "src/version.txt": "1.0.0\n"})
+    repo.tag("v1.0.0")
+    repo.branch("maint", "HEAD")
+    repo.commit("2.0: callers use util.c's post()", {"src/a.c": "int size(void) { return 0; }\n"})
+    repo.tag("v2.0.0")
+    repo.checkout("maint")
+    fix_a = repo.commit("http: return on bad post", {"src/a.c": a1})
+    fix_b = repo.commit("clone: drop helper, refuse symlinked hooks", {"src/b.c": b1})
+    repo.commit("release 1.0.1", {"src/version.txt": "1.0.1\n"})
+    repo.tag("v1.0.1")
+    repo.checkout("main")
+    repo.merge_resolved("maint", "Sync with 1.0.1", {"src/util.c": u0 + post_fixed, "src/b.c": b1, "src/version.txt": "1.0.1\n"})
+    repo.tag("v2.0.1")
+    fixes = [
+        {"id": "FIX-A", "title": "t", "severity": "high", "commits": [fix_a]},
+        {"id": "FIX-B", "title": "t", "severity": "high", "commits": [fix_b]},
+    ]
+    result, out = build(repo, tmp_path, fixes, ["^v1=1.x", "^v2=2.x"])
+    assert result.exit_code == 0, result.stderr
+    assert "util.c" in _variant(out, "FIX-A", "2.x")
+    found = verdicts(repo, out, tmp_path)
+    assert wrong(repo, {k: v for k, v in found.items() if k[1] == "FIX-A"}, {"FIX-A": [fix_a]}) == []
+    assert _tenant(repo, out, tmp_path, "v2.0.1", {"util.c": u0 + post}, "FIX-A").status == "partial"

@@ -48,7 +48,6 @@ def build(repo: Repository, register: Sequence[Entry], options: Options, registe
     }
     landed = landings(history, {fix_id: commits for fix_id, commits in released.items() if commits})
     extra = {c for lands in landed.values() for landing in lands for c in landing.commits if c not in changes}
-    extra.update(c for commits in released.values() for c in commits if c not in changes)
     changes.update(repo.changes(extra))
     moves = Moves(history, options)
     fixes = []
@@ -56,7 +55,7 @@ def build(repo: Repository, register: Sequence[Entry], options: Options, registe
         lands = landed.get(entry.id, [])
         unreleased = [c for c in named[entry.id] if not history.reach.get(c, 0)]
         if lands:
-            fixes.append(build_fix(history, entry, lands, released[entry.id], changes, options, report, moves))
+            fixes.append(build_fix(history, entry, lands, changes, options, report, moves))
             report.unreleased.extend(
                 f"{entry.id}: {c[:12]} is in no release; the fix is judged by the landings found in releases" for c in unreleased
             )

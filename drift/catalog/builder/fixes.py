@@ -14,12 +14,11 @@ from drift.catalog.builder.repo import Change
 
 
 def build_fix(
-    history: History, entry: Entry, found: list[Landing], commits: list[str], changes: dict[str, list[Change]], options: Options,
-    report: Report, moves: Moves,
+    history: History, entry: Entry, found: list[Landing], changes: dict[str, list[Change]], options: Options, report: Report,
+    moves: Moves,
 ) -> BuiltFix:
     """One variant per landing: the deployed files its commits change, their hashes where it is and where no
-    commit of the fix is. `commits` are the fix's own, released (named or found), which merges bring into
-    other lines."""
+    commit of the fix is."""
     releases, reach = history.releases, history.reach
     any_commit = 0
     for landing in found:
@@ -29,21 +28,13 @@ def build_fix(
     sources = Sources(options)
     variants = []
     moved_on: dict[tuple[str, str], list[str]] = {}
-    brought_by = {merge for landing in found for merge, _ in landing.merges}
-    own_commits = list(dict.fromkeys([*commits, *(c for landing in found for c in landing.commits if c not in brought_by)]))
-    own_paths = {d for c in own_commits for ch in changes.get(c, []) for p in (ch.path, ch.old) if p is not None and (d := deployed_path(p, options)) is not None}
     for landing in found:
         paths: dict[str, None] = {}
         appearing: set[str] = set()  # added by the landing (or renamed to): absent before the fix
         deleted: set[str] = set()  # removed by the landing itself (or renamed from)
         repo_paths: set[str] = set()
-        brings = dict(landing.merges)
         for commit in landing.commits:
-            taken = changes.get(commit, [])
-            if commit in brings:
-                others = [c for c in brings[commit] if c not in own_commits]
-                taken = _carrying(commit, taken, own_commits, own_paths, others, moves, options, f"{entry.id}: {landing.line}", report)
-            for change in taken:
+            for change in changes.get(commit, []):
                 repo_paths.update(p for p in (change.path, change.old) if p is not None)
                 for repo_path, added, gone in ((change.path, change.status in "ARC", change.status == "D"), (change.old, False, change.status == "R")):
                     if repo_path is not None and (deployed := deployed_path(repo_path, options)) is not None:
@@ -82,24 +73,6 @@ def build_fix(
     if found and not any(v.files for v in variants) and not entry.config:
         report.no_deployed_files.append(entry.id)
     return BuiltFix(entry, tuple(variants))
-
-
-def _carrying(
-    merge: str, taken: list[Change], own: list[str], own_paths: set[str], others: list[str], moves: Moves, options: Options,
-    where: str, report: Report,
-) -> list[Change]:
-    """The changes of a merge that brings the fix into a line, less those to files whose change there is
-    wholly the other fixes' (`Moves.carrying`); the report says which it kept when it left some out."""
-    changed = list(dict.fromkeys(d for ch in taken for p in (ch.path, ch.old) if p is not None and (d := deployed_path(p, options)) is not None))
-    repo_paths = sorted({p for ch in taken for p in (ch.path, ch.old) if p is not None and deployed_path(p, options) is not None})
-    kept = set(moves.carrying(merge, own, changed, own_paths, others, repo_paths))
-    if len(kept) == len(changed):
-        return taken
-    report.merged.append(
-        f"{where}: {merge[:12]} changes {len(changed)} deployed files; judged by the {len(kept)} that carry the fix's changes"
-        f" ({', '.join(sorted(kept)[:5])}{' …' if len(kept) > 5 else ''})"
-    )
-    return [ch for ch in taken if any(p is not None and deployed_path(p, options) in kept for p in (ch.path, ch.old))]
 
 
 def unreleased_variant(

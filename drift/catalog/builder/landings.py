@@ -3,9 +3,8 @@
 A commit on the first-parent chain of a line's releases lands there (a line forked after it inherits it: the
 line of the first release that contains it is its own). A merge on that chain whose first parent holds no
 commit of the fix brings the fix into the line: it is a landing there, and its files are what it changes
-against its first parent, less those whose change there is wholly other fixes' (`Moves.carrying`: a sync
-merge brings many fixes at once). On one line, commits that lie on one chain of history form one landing,
-and commits that diverge are separate landings.
+against its first parent. On one line, commits that lie on one chain of history form one landing, and
+commits that diverge are separate landings.
 """
 
 from __future__ import annotations
@@ -23,9 +22,8 @@ class Landing:
     """Its commits, oldest first."""
     mask: int
     """The releases that carry it: those holding every commit, less the releases of lines with a landing of their own."""
-    merges: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    """Its commits that are merges bringing the fix into the line (not commits of the fix), each with the
-    commits of the build's fixes that it brings."""
+    merge: bool = False
+    """A merge that brought the fix into the line."""
 
 
 def landings(history: History, fixes: dict[str, list[str]]) -> dict[str, list[Landing]]:
@@ -37,8 +35,7 @@ def landings(history: History, fixes: dict[str, list[str]]) -> dict[str, list[La
         for commit, new, _ in items:
             if commit in bits and new & bits[commit]:
                 direct.setdefault(commit, []).append(line)
-    bringing: dict[str, tuple[str, ...]] = {}  # merge -> the fixes' commits it brings
-    per_fix: dict[str, list[tuple[str, list[str], tuple[str, ...]]]] = {}
+    result: dict[str, list[Landing]] = {}
     for fix_id, commits in fixes.items():
         own = 0
         for commit in commits:
@@ -50,8 +47,6 @@ def landings(history: History, fixes: dict[str, list[str]]) -> dict[str, list[La
                 if new & own and not before & own and not bits.get(commit, 0) & own:
                     per_line.setdefault(line, []).append(commit)
                     merges.add(commit)
-                    if commit not in bringing:
-                        bringing[commit] = tuple(c for c, bit in bits.items() if new & bit)
         for commit in commits:
             if commit not in held:
                 continue
@@ -63,22 +58,20 @@ def landings(history: History, fixes: dict[str, list[str]]) -> dict[str, list[La
             else:
                 line = history.line_by_date(commit)
             per_line.setdefault(line, []).append(commit)
-        per_fix[fix_id] = [
-            (line, group, tuple(c for c in group if c in merges))
+        found = [
+            (line, group, any(c in merges for c in group))
             for line in history.lines if line in per_line
             for group in _chains(history, per_line[line], bits, held)
         ]
-    result: dict[str, list[Landing]] = {}
-    for fix_id, found in per_fix.items():
         with_own = {line for line, _, _ in found}
         out = []
-        for line, group, brought_by in found:
+        for line, group, merge in found:
             mask = (1 << len(history.releases)) - 1
             for commit in group:
                 mask &= history.reach[commit]
             for other in with_own - {line}:
                 mask &= ~history.line_bits[other]
-            out.append(Landing(line, tuple(group), mask, tuple((m, bringing[m]) for m in brought_by)))
+            out.append(Landing(line, tuple(group), mask, merge))
         result[fix_id] = out
     return result
 

@@ -68,8 +68,6 @@ class Report:
     conflicts: list[str] = field(default_factory=list)
     names: list[str] = field(default_factory=list)
     """Files judged under another name: where a moved fix file was followed, and the names it had elsewhere."""
-    merged: list[str] = field(default_factory=list)
-    """Merges that bring a fix into a line, judged by the files among theirs that carry the fix's changes."""
     no_deployed_files: list[str] = field(default_factory=list)
     unreleased: list[str] = field(default_factory=list)
     unmatched_modules: list[str] = field(default_factory=list)

@@ -29,9 +29,6 @@ from drift.catalog.builder.repo import text
 MOST_NAMES = 4
 """More files than this holding a landing's lines means the lines are too common to say where the code went."""
 
-MOST_PATHS = 2000
-"""A merge's patch is read for at most this many paths by name (more, and it is read whole)."""
-
 _WORD = re.compile(rb"[A-Za-z0-9]")
 
 
@@ -49,7 +46,6 @@ class Moves:
         self._new: dict[tuple[int | str, int], frozenset[str]] = {}
         self._besides: dict[int, frozenset[str]] = {}
         self._links: dict[str, set[str]] | None = None
-        self._patches: dict[str, dict[str, tuple[frozenset[bytes], frozenset[bytes]]]] = {}
 
     def later_names(self, paths: dict[str, None], landing: Landing) -> dict[str, list[str]]:
         """Each later name of the paths (in releases that carry the landing and lack the path), with the
@@ -130,72 +126,6 @@ class Moves:
             if len(names) <= MOST_NAMES:
                 result.extend(names)
         return result
-
-    def carrying(
-        self, merge: str, own: list[str], changed: list[str], own_paths: set[str], others: list[str], repo_paths: list[str]
-    ) -> list[str]:
-        """Of the deployed files that a merge bringing the fix into a line changes (`changed`), those that may
-        carry the fix: every file but those whose change by the merge (against its first parent) is wholly
-        other fixes' (`others`, the commits of other fixes it brings): each line it adds there is one that a
-        commit of another fix adds, each line it removes one that such a commit removes, and none of them is
-        a line (with three letters or digits) the fix's own commits (`own`) add or remove. A file the fix's
-        own commits change stays. A merge that brings many fixes at once (a sync with a maintenance line)
-        changes the files of all of them, and a file only another fix changed says nothing of this one; a
-        file whose change no other fix explains (the merge's resolution, a commit no fix names, the rest of
-        a pull request) may carry this fix, and stays. Where nothing is left, every file it changes. The
-        merge's patch is read for its changed files' `repo_paths` only (a sync also changes documentation
-        and tests)."""
-        parents = self.history.parents.get(merge) or []
-        if not parents:
-            return list(changed)
-        theirs_added: set[bytes] = set()
-        theirs_removed: set[bytes] = set()
-        for commit in others:
-            for added, removed in self._patch(commit).values():
-                theirs_added |= added
-                theirs_removed |= removed
-        ours: set[bytes] = set()
-        for commit in own:
-            for added, removed in self._patch(commit).values():
-                ours.update(line for line in added | removed if len(_WORD.findall(line)) >= 3)
-        change = self._patch(merge, repo_paths)
-        keep = []
-        for path in changed:
-            added, removed = change.get(path, (frozenset(), frozenset()))
-            explained = (added or removed) and added <= theirs_added and removed <= theirs_removed and not (added | removed) & ours
-            if path in own_paths or not explained:
-                keep.append(path)
-        return keep or list(changed)
-
-    def _patch(self, commit: str, paths: list[str] | None = None) -> dict[str, tuple[frozenset[bytes], frozenset[bytes]]]:
-        """Per deployed path, the lines (stripped, every one) a commit adds and removes against its first parent
-        (`diff-tree -p -U0`), for the repository `paths` only if given (the first time a commit is asked);
-        a binary file has none."""
-        if commit not in self._patches:
-            out = self.history.repo.run(
-                "--literal-pathspecs", "-c", "core.quotePath=false", "diff-tree", "-p", "-U0", "--no-renames", "--no-color", "--no-ext-diff",
-                "--root", "-m", "--first-parent", commit, *(("--", *paths) if paths and len(paths) <= MOST_PATHS else ()),
-            )
-            found: dict[str, tuple[set[bytes], set[bytes]]] = {}
-            sets: tuple[set[bytes], set[bytes]] | None = None
-            old_name: bytes | None = None
-            in_header = False
-            for line in out.split(b"\n"):
-                if line.startswith(b"diff --git "):
-                    sets, old_name, in_header = None, None, True
-                elif in_header and line.startswith(b"--- "):
-                    old_name = line[4:].rstrip(b"\t")
-                elif in_header and line.startswith(b"+++ "):
-                    name = line[4:].rstrip(b"\t")
-                    name = name if name.startswith(b"b/") else old_name or b""
-                    deployed = self.deployed(text(name[2:])) if name[:2] in (b"a/", b"b/") else None
-                    sets = found.setdefault(deployed, (set(), set())) if deployed is not None else None
-                elif line.startswith(b"@@"):
-                    in_header = False
-                elif sets is not None and not in_header and line[:1] in (b"+", b"-"):
-                    sets[0 if line[:1] == b"+" else 1].add(line[1:].strip())
-            self._patches[commit] = {path: (frozenset(a), frozenset(r)) for path, (a, r) in found.items()}
-        return self._patches[commit]
 
     def other_names(self, paths: dict[str, None], unfixed_mask: int) -> dict[str, list[str]]:
         """Each other name of the paths that a release with no commit of the fix holds where it lacks the path,

@@ -17,7 +17,6 @@ def render_report(built: Built, out: Path) -> str:
     lines.extend(f"check: {r}" for r in report.refused)
     for fix_id, notes in sorted(report.landings.items()):
         lines.extend(f"{fix_id}: landing found on {note}" for note in notes)
-    lines.extend(f"merge: {m}" for m in report.merged)
     lines.extend(f"conflict: {c}" for c in report.conflicts)
     lines.extend(f"moved: {n}" for n in dict.fromkeys(report.names))
     lines.extend(f"{fix_id}: changes no deployed file; written without files (not-applicable everywhere)" for fix_id in report.no_deployed_files)
