@@ -194,8 +194,8 @@ class Moves:
         stripped and only those that say something."""
         if commit not in self._changed:
             out = self.history.repo.run(
-                "-c", "core.quotePath=false", "diff-tree", "-p", "-U0", "--no-renames", "--no-color", "--no-ext-diff", "--root", "-m",
-                "--first-parent", commit,
+                "-c", "core.quotePath=false", "diff-tree", "-p", "-U0", "--no-renames", "--no-color", "--no-ext-diff", "--root",
+                "--diff-merges=first-parent", commit,
             )
             added: dict[str, set[bytes]] = {}
             plus: set[bytes] | None = None
