@@ -185,3 +185,37 @@ def test_a_fix_that_only_moves_a_brace_on_the_newer_line_is_not_explained_by_ano
     found = verdicts(repo, out, tmp_path)
     assert wrong(repo, {k: v for k, v in found.items() if k[1] == "FIX-A"}, {"FIX-A": [fix_a]}) == []
     assert _tenant(repo, out, tmp_path, "v2.0.1", {"util.c": u0 + post}, "FIX-A").status == "partial"
+
+
+def test_a_file_split_after_a_merge_up_is_followed_by_the_fix_s_lines_not_the_newer_line_s(tmp_path: Path) -> None:
+    """The fix is merged up into 2.x, and a later 2.x release splits the fix's file: the fixed function goes to
+    q.c, the rest (with 2.x's own functions) to r.c. The merge's lines are read against its first parent: only
+    the fix's. Read against every parent, they included 2.x's own lines, so r.c (which holds those) was taken
+    as the file's later name and q.c was not, and a tenant with the fix taken back out of q.c read `applied`."""
+    base = "".join(f"int base_{k}(void) {{ return {k}; }}\n" for k in range(3))
+    newer = "".join(f"int newer_{k}(void) {{ return {10 + k}; }}\n" for k in range(6))
+    post = "int post(int n)\n{\n\treturn send(n);\n}\n"
+    post_fixed = "int post(int n)\n{\n\tif (n > post_limit())\n\t\treturn refuse_oversized_post(n);\n\treturn send(n);\n}\n"
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("start", {"src/p.c": post + "\n\n\n" + base})
+    repo.tag("v1.0.0")
+    repo.branch("maint", "HEAD")
+    repo.commit("2.0 functions", {"src/p.c": post + "\n\n\n" + base + newer})
+    repo.tag("v2.0.0")
+    repo.checkout("maint")
+    fix = repo.commit("post: refuse oversized bodies", {"src/p.c": post_fixed + "\n\n\n" + base})
+    repo.tag("v1.0.1")
+    repo.checkout("main")
+    repo.merge("maint", "Sync with 1.0.1")
+    assert repo.git("show", "HEAD:src/p.c") == (post_fixed + "\n\n\n" + base + newer).strip()
+    repo.tag("v2.0.1")
+    repo.commit("split p.c", {"src/p.c": None, "src/q.c": post_fixed, "src/r.c": base + newer})
+    repo.tag("v2.0.2")
+    fixes = [{"id": "FIX-A", "title": "t", "severity": "high", "commits": [fix]}]
+    result, out = build(repo, tmp_path, fixes, ["^v1=1.x", "^v2=2.x"])
+    assert result.exit_code == 0, result.stderr
+    assert "moved: FIX-A: p.c is judged as q.c on 2.x" in result.stderr, result.stderr
+    assert "as r.c" not in result.stderr, result.stderr
+    found = verdicts(repo, out, tmp_path)
+    assert wrong(repo, found, {"FIX-A": [fix]}) == []
+    assert _tenant(repo, out, tmp_path, "v2.0.2", {"q.c": post}, "FIX-A").status != "applied"
