@@ -2,9 +2,8 @@
 does: a fix made on the oldest maintenance line is merged up, one sync merge bringing many fixes at once.
 
 A merge that brings a fix into a line is judged by every file it changes. Leaving out the files that look
-like other fixes' work would clear false `partial` verdicts on real histories, but two reviews that played
-the vendor made a tenant without the fix read `applied` through every such rule tried; these tests hold the
-shapes they used. Verdicts are checked against `git merge-base --is-ancestor` at every tag (`wrong`), and
+like other fixes' work would clear false `partial` verdicts on real histories, but for every such rule tried
+a crafted history made a tenant without the fix read `applied`; these tests keep those histories. Verdicts are checked against `git merge-base --is-ancestor` at every tag (`wrong`), and
 tenants that lack a fix are checked not to read `applied`.
 """
 
@@ -78,8 +77,8 @@ def test_a_sync_of_a_sync_keeps_the_file_an_inner_merge_resolved_the_fix_into(tm
     """The fix is made on 1.0. On 1.1 and main `post()` lives in util.c in another layout; the merge of 1.0 into
     1.1 resolves the fix there, and the merge of 1.1 into main brings that along. No commit of any fix explains
     util.c's change, so it stays evidence on main: a tenant that takes the fix back out of util.c, or one
-    without the fix that only bumps version.txt, never reads `applied` (a review read both as applied under an
-    earlier rule that left out every file the inner merges changed)."""
+    without the fix that only bumps version.txt, never reads `applied` (both did under a rule that left out
+    every file the inner merges changed)."""
     u0 = "int util(void) { return 1; }\n"
     unfixed = u0 + "int post(void)\n{\n\treturn send(size());\n}\n"
     fixed = u0 + "int post(void)\n{\n\treset_post_field_size();\n\treturn send(size());\n}\n"
