@@ -27,6 +27,16 @@ def _variant(out: Path, fix_id: str, line: str) -> list[str]:
     return [f["path"] for v in doc["variants"] if v["line"] == line for f in v["files"]]
 
 
+def _release_and_sync(repo: GitRepo, resolution: dict[str, str | bytes | None]) -> None:
+    """On `maint`: release 1.0.1 (a version bump). Then on `main`: the sync of `maint`, resolved with the
+    `resolution` files (and the version), released as 2.0.1."""
+    repo.commit("release 1.0.1", {"src/version.txt": "1.0.1\n"})
+    repo.tag("v1.0.1")
+    repo.checkout("main")
+    repo.merge_resolved("maint", "Sync with 1.0.1", {**resolution, "src/version.txt": "1.0.1\n"})
+    repo.tag("v2.0.1")
+
+
 def test_a_file_only_the_merge_changes_is_where_it_resolved_the_fix(tmp_path: Path) -> None:
     """On the newer line the code of the fix lives in another file, and the merge's resolution puts the change
     there: that file carries the fix, though no commit of the fix changes it."""
@@ -130,14 +140,8 @@ def test_a_decoy_fix_that_spreads_the_fix_s_line_does_not_explain_it_away(tmp_pa
     repo.checkout("maint")
     fix = repo.commit("http: reset the post field size", {"src/a.c": A1})
     decoy = repo.commit("tidy", {"src/util.c": u0 + line + "\n", **{f"src/d{i}.c": f"int d{i}(void) {{ return {i}; }}\n{line}\n" for i in range(5)}})
-    repo.commit("release 1.0.1", {"src/version.txt": "1.0.1\n"})
-    repo.tag("v1.0.1")
-    repo.checkout("main")
     resolved = u0 + line + "\nint post(void) {\n" + line + "\nreturn send(size()); }\n"
-    repo.merge_resolved("maint", "Sync with 1.0.1", {
-        "src/util.c": resolved, "src/version.txt": "1.0.1\n", **{f"src/d{i}.c": f"int d{i}(void) {{ return {i}; }}\n{line}\n" for i in range(5)},
-    })
-    repo.tag("v2.0.1")
+    _release_and_sync(repo, {"src/util.c": resolved, **{f"src/d{i}.c": f"int d{i}(void) {{ return {i}; }}\n{line}\n" for i in range(5)}})
     fixes = [
         {"id": "FIX-A", "title": "t", "severity": "high", "commits": [fix]},
         {"id": "FIX-D", "title": "t", "severity": "low", "commits": [decoy]},
@@ -169,11 +173,7 @@ def test_a_fix_that_only_moves_a_brace_on_the_newer_line_is_not_explained_by_ano
     repo.checkout("maint")
     fix_a = repo.commit("http: return on bad post", {"src/a.c": a1})
     fix_b = repo.commit("clone: drop helper, refuse symlinked hooks", {"src/b.c": b1})
-    repo.commit("release 1.0.1", {"src/version.txt": "1.0.1\n"})
-    repo.tag("v1.0.1")
-    repo.checkout("main")
-    repo.merge_resolved("maint", "Sync with 1.0.1", {"src/util.c": u0 + post_fixed, "src/b.c": b1, "src/version.txt": "1.0.1\n"})
-    repo.tag("v2.0.1")
+    _release_and_sync(repo, {"src/util.c": u0 + post_fixed, "src/b.c": b1})
     fixes = [
         {"id": "FIX-A", "title": "t", "severity": "high", "commits": [fix_a]},
         {"id": "FIX-B", "title": "t", "severity": "high", "commits": [fix_b]},
