@@ -47,8 +47,14 @@ def build_fix(
         artifacts, new_artifacts = _shipped_artifacts(landing.line, releases, landing.mask, sources.artifacts_of(repo_paths))
         paths.update(dict.fromkeys(artifacts))
         appearing.update(new_artifacts)
+        # A file the landing deletes, beside other evidence, proves nothing where a release without the fix
+        # lacks it too (it came later); alone, its absence is all the fix shows.
+        deletions_alone = not followed and not entry.config and all(path in deleted for path in paths)
         own = {
-            path: _entry(path, releases, landing.mask, none_mask, entry.id, report, absence=path in appearing, deletes=path in deleted)
+            path: _entry(
+                path, releases, landing.mask, none_mask, entry.id, report,
+                absence=path in appearing or (path in deleted and not deletions_alone), deletes=path in deleted,
+            )
             for path in paths
         }
         for path, origins in followed.items():
@@ -161,9 +167,10 @@ def _entry(
 
     `absent` stands in `fixed` only where the landing itself deletes the file. A release with the landing that
     lacks a file the landing did not delete (removed later by other commits, or never there) proves nothing:
-    `absent` then stands in both lists. In `unfixed` it stands otherwise only for a file the landing adds
-    (`absence`): a release without the fix that lacks a file the fix merely changes (another line never had
-    it, a module was left out) tells nothing, and a tenant without the file is `not-deployed`, not `unfixed`.
+    `absent` then stands in both lists. In `unfixed` it stands otherwise only for a file the landing adds, or
+    deletes beside other evidence (`absence`: a release without the fix that never had a file the fix deletes
+    proves nothing either); a release without the fix that lacks a file the fix merely changes (another line
+    never had it, a module was left out) tells nothing, and a tenant without the file is `not-deployed`, not `unfixed`.
     A release whose version of the file is also held by a release without the fix (a revert, a rebuilt
     archive with unchanged content) adds none of its hashes to `fixed`: they are reported and stay unfixed.
     A later name of a fix's file `inherits` the old name's hashes from releases without the fix: they are

@@ -1,0 +1,124 @@
+"""`drift catalog build` on the shapes a project's security releases take (runc's, for one), each verdict checked
+against git ancestry at every tag:
+- the release is tagged on a side branch that merges the private fix into the line; the line itself takes the
+  same fix later by another merge of that side branch, whose first parent is the line before the release;
+- a fix that changes one file and deletes another, at releases from before the deleted file existed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from tests.gitrepo import GitRepo
+from tests.test_builder_landings import _tenant, build, verdicts, wrong
+
+A0 = "int open_dev(int fd) { return openat(fd, \"null\", 0); }\nint other(void) { return 0; }\n"
+A1 = "int open_dev(int fd) { return verify_dev_null(openat(fd, \"null\", O_NOFOLLOW)); }\nint other(void) { return 0; }\n"
+MAIN1 = "int open_dev(int fd) {\n    return verify_dev_null(openat(fd, \"null\", O_NOFOLLOW));\n}\nint other(void) { return 0; }\n"
+A2 = "int open_dev(int fd) { return verify_dev_null(openat(fd, \"null\", O_NOFOLLOW)); }\nint other(void) { return 1; }\n"
+
+
+def test_a_release_tagged_off_the_line_then_merged_into_it_again_carries_the_fix(tmp_path: Path) -> None:
+    """1.0.1 is tagged on a side branch whose merge brought the backport; the maintenance branch then merges
+    that side branch (after its "back to development" commit) with the pre-release state as first parent, and
+    changes the fixed file further before 1.0.2. Both merges bring the fix into the line, one after the
+    other: 1.0.1, which has the first, carries the whole fix (the second brings no commit of it that 1.0.1
+    lacks), and reads `applied`, not `unverifiable`."""
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("start", {"src/dev.c": A0, "VERSION": "1.0.0\n"})
+    repo.tag("v1.0.0")
+    repo.branch("release-1.0", "HEAD")
+    fix = repo.commit("rootfs: verify /dev/null before use", {"src/dev.c": MAIN1})
+    repo.commit("main: version 2.0.0", {"VERSION": "2.0.0\n"})
+    repo.tag("v2.0.0")
+    repo.branch("ghsa", "v1.0.0")
+    repo.checkout("ghsa")
+    backport = repo.commit(f"[1.0] rootfs: verify /dev/null before use\n\n(cherry picked from commit {fix})", {"src/dev.c": A1})
+    repo.branch("ghsa-release", "v1.0.0")
+    repo.checkout("ghsa-release")
+    first = repo.merge("ghsa", "merge private security patches into ghsa-release-1.0.1")
+    repo.commit("VERSION: release 1.0.1", {"VERSION": "1.0.1\n"})
+    repo.tag("v1.0.1")
+    repo.commit("VERSION: back to development", {"VERSION": "1.0.1+dev\n"})
+    repo.checkout("release-1.0")
+    second = repo.merge("ghsa-release", "Merge pull request from GHSA-xxxx")
+    repo.commit("dev: other() returns 1", {"src/dev.c": A2})
+    repo.commit("VERSION: release 1.0.2", {"VERSION": "1.0.2\n"})
+    repo.tag("v1.0.2")
+    assert repo.is_ancestor(first, second) and not repo.is_ancestor(second, "v1.0.1")
+    fixes = [{"id": "SEC-1", "title": "t", "severity": "high", "commits": [fix]}]
+    result, out = build(repo, tmp_path, fixes, ["^v1=1.x", "^v2=2.x"])
+    assert result.exit_code == 0, result.stderr
+    found = verdicts(repo, out, tmp_path)
+    assert found[("v1.0.1", "SEC-1")] == "applied"
+    assert wrong(repo, found, {"SEC-1": [fix, backport]}) == []
+    # A tenant at 1.0.1 with the old dev.c put back still reads missing.
+    assert _tenant(repo, out, tmp_path, "v1.0.1", {"dev.c": A0}, "SEC-1").status == "missing"
+
+
+def test_a_second_merge_that_brings_a_commit_of_the_fix_the_first_lacked_is_still_required(tmp_path: Path) -> None:
+    """The same shape, but the side branch gains a second commit of the fix after 1.0.1 was tagged: the
+    line's merge brings a commit 1.0.1 lacks, so 1.0.1 is not taken to carry the whole fix."""
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("start", {"src/dev.c": A0, "src/b.c": "int b(void) { return 0; }\n", "VERSION": "1.0.0\n"})
+    repo.tag("v1.0.0")
+    repo.branch("release-1.0", "HEAD")
+    fix = repo.commit("rootfs: verify /dev/null before use", {"src/dev.c": A1})
+    fix2 = repo.commit("rootfs: and check b too", {"src/b.c": "int b(void) { return check(); }\n"})
+    repo.tag("v2.0.0")
+    repo.branch("ghsa", "v1.0.0")
+    repo.checkout("ghsa")
+    repo.cherry_pick(fix)
+    repo.commit("VERSION: release 1.0.1", {"VERSION": "1.0.1\n"})
+    repo.tag("v1.0.1")
+    repo.cherry_pick(fix2)
+    repo.checkout("release-1.0")
+    repo.merge("ghsa", "Merge pull request from GHSA-xxxx")
+    repo.commit("VERSION: release 1.0.2", {"VERSION": "1.0.2\n"})
+    repo.tag("v1.0.2")
+    fixes = [{"id": "SEC-1", "title": "t", "severity": "high", "commits": [fix, fix2]}]
+    result, out = build(repo, tmp_path, fixes, ["^v1=1.x", "^v2=2.x"])
+    assert result.exit_code == 0, result.stderr
+    found = verdicts(repo, out, tmp_path)
+    assert found[("v1.0.1", "SEC-1")] != "applied"
+    assert found[("v1.0.2", "SEC-1")] == "applied"
+
+
+def test_a_file_the_fix_deletes_proves_nothing_where_releases_without_the_fix_lack_it_too(tmp_path: Path) -> None:
+    """The fix changes dev.c and deletes helper.c, which 1.1 added. At 1.0, which never had helper.c and lacks
+    the fix, the absence of helper.c proves nothing: 1.0 reads `missing` (judged by dev.c), not `partial`."""
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("start", {"src/dev.c": A0})
+    repo.tag("v1.0.0")
+    repo.commit("add a helper", {"src/helper.c": "int helper(void) { return mknod(\"null\"); }\n"})
+    repo.tag("v1.1.0")
+    fix = repo.commit("rootfs: verify /dev/null, drop the helper", {"src/dev.c": A1, "src/helper.c": None})
+    repo.tag("v1.2.0")
+    fixes = [{"id": "SEC-2", "title": "t", "severity": "high", "commits": [fix]}]
+    result, out = build(repo, tmp_path, fixes, ["^v1=1.x"])
+    assert result.exit_code == 0, result.stderr
+    doc = yaml.safe_load((out / "fixes" / "SEC-2.yaml").read_text(encoding="utf-8"))
+    helper = next(f for f in doc["variants"][0]["files"] if f["path"] == "helper.c")
+    assert "absent" in helper["fixed"] and "absent" in helper["unfixed"]
+    found = verdicts(repo, out, tmp_path)
+    assert found == {("v1.0.0", "SEC-2"): "missing", ("v1.1.0", "SEC-2"): "missing", ("v1.2.0", "SEC-2"): "applied"}
+    # helper.c kept at 1.2 is still a stale file: partial.
+    assert _tenant(repo, out, tmp_path, "v1.2.0", {"helper.c": "int helper(void) { return mknod(\"null\"); }\n"}, "SEC-2").status == "partial"
+
+
+def test_a_fix_that_only_deletes_a_file_still_reads_applied_where_it_is_gone(tmp_path: Path) -> None:
+    """A deletion alone: the file's absence is the only evidence, so it stays evidence of the fix."""
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("start", {"src/dev.c": A0})
+    repo.tag("v1.0.0")
+    repo.commit("add a helper", {"src/helper.c": "int helper(void) { return mknod(\"null\"); }\n"})
+    repo.tag("v1.1.0")
+    fix = repo.commit("drop the helper", {"src/helper.c": None})
+    repo.tag("v1.2.0")
+    fixes = [{"id": "SEC-3", "title": "t", "severity": "high", "commits": [fix]}]
+    result, out = build(repo, tmp_path, fixes, ["^v1=1.x"])
+    assert result.exit_code == 0, result.stderr
+    found = verdicts(repo, out, tmp_path)
+    assert found[("v1.1.0", "SEC-3")] == "missing" and found[("v1.2.0", "SEC-3")] == "applied"
