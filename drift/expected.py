@@ -7,6 +7,8 @@ Two ways an audited party could make a missing fix look absent rather than missi
   classpath): a tenant file at an uncatalogued path whose hash is a known unfixed version of a fix's file
   makes that entry `unfixed`, naming where the copy is. Only hashes that no release holds at any other
   path count, so common contents (an empty file, a licence text shipped in several places) never do.
+  A fix file renamed only in case (`WEB-INF/DEBUG.ENABLED`), which Windows still opens by its old name,
+  is judged as that file (`Context.twins`): never an absence that proves a fix.
 """
 
 from __future__ import annotations
@@ -75,6 +77,8 @@ class Expectations:
         for n, release in enumerate(catalog.releases):
             self._by_line.setdefault(release.line, []).append(n)
         self._stale = stale_versions(catalog, index)
+        self._folded = {e.path.casefold(): e.path for fix in catalog.fixes for v in fix.variants for e in v.files}
+        """A fix file's path with case folded → the path."""
 
     def context(self, tenant: Tenant, files: Mapping[str, FileRecord], drift: FileDrift) -> tuple[Context, FileDrift]:
         """The tenant's context, and its file drift with its stale copies listed.
@@ -91,7 +95,8 @@ class Expectations:
         elif tenant.line in self._by_line and not any(self._catalog.releases[n].line == tenant.line for n in numbers):
             numbers = tuple(sorted({*numbers, *self._by_line[tenant.line]}))
         copies, stale_files = self._copies(files, drift.uncatalogued)
-        context = Context(shipped=self._shipped_by(numbers), modules=tenant.modules, copies=copies, release=numbers)
+        twins = self._twins(files, drift.uncatalogued)
+        context = Context(shipped=self._shipped_by(numbers), modules=tenant.modules, copies=copies, release=numbers, twins=twins)
         return context, (replace(drift, stale_copies=stale_files) if stale_files else drift)
 
     def _shipped_by(self, numbers: tuple[int, ...]) -> dict[str, str | None]:
@@ -106,6 +111,16 @@ class Expectations:
                         shipped[f.path] = f.module
             self._shipped[numbers] = shipped
         return shipped
+
+    def _twins(self, files: Mapping[str, FileRecord], uncatalogued: tuple[str, ...]) -> dict[str, str]:
+        """Fix file path the tenant lacks → the uncatalogued tenant path that differs from it only in case (on
+        Windows, the same file: renaming `debug.enabled` to `DEBUG.ENABLED` hides nothing)."""
+        twins: dict[str, str] = {}
+        for path in uncatalogued:
+            own = self._folded.get(path.casefold())
+            if own is not None and own != path and own not in files:
+                twins.setdefault(own, path)
+        return twins
 
     def _copies(self, files: Mapping[str, FileRecord], uncatalogued: tuple[str, ...]) -> tuple[dict[str, tuple[tuple[str, str], ...]], dict[str, str]]:
         """Fix file path → (token, copy path) pairs, and copy path → the fix file it is a stale version of."""

@@ -80,6 +80,8 @@ class _Plan:
         extra: Any = ()
         if inventory.unseen:
             extra = tuple(unseen(p, inventory) for p in self.paths)
+        if not inventory.proves_absence:  # a listing: an absence that would prove a fix proves nothing
+            extra = (extra, "listing")
         if self.checks:
             extra = (extra, tuple(map(inventory.config.get, self.checks)))
         return extra
@@ -129,10 +131,15 @@ class Judge:
         for number, (indexes, group) in enumerate(self._groups):
             entry: _Entry | None
             if number in as_release:
-                # Every path of the group as in the release (`nearest` says so): only config values and the
-                # context (which release's paths it expects, and stale copies) can differ.
+                # Every path of the group as in the release (`nearest` says so): only config values, the
+                # context (which release's paths it expects, stale copies, names in another case) and whether
+                # the inventory can show an absence can differ.
                 copies = tuple(map(context.copies.get, group.paths)) if context.copies else ()
-                release_key = (profile, "release", near, context.release, copies, tuple(map(inventory.config.get, group.checks)))
+                twins = tuple(map(context.twins.get, group.paths)) if context.twins else ()
+                release_key = (
+                    profile, "release", near, context.release, copies, twins, inventory.proves_absence,
+                    tuple(map(inventory.config.get, group.checks)),
+                )
                 entry = group.memo.get(release_key)
                 if entry is None:  # maybe another release with the same files at these paths
                     entry = group.memo[release_key] = self._entry(group, indexes, excluded, tenant, inventory, files, context, near, exact=True)

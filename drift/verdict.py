@@ -35,6 +35,8 @@ _NOT_SHIPPED = object()
 EXCLUDED_NOTE = "excluded at collection"
 REMOVED_NOTE = "absent, yet its nearest release ships it"
 NOT_COLLECTED_NOTE = "value not collected: collect again with --catalog"
+LISTING_NOTE = "not in the listing, which cannot show that a file is gone (it leaves out hidden files and links unsaid)"
+"""An absent path that would prove a fix (`absent` in `fixed`), in a plain listing: no evidence."""
 """A config file there, its key not captured (a sha256sum listing, or collected without the catalog at hand)."""
 _MAX_REASON = 200
 
@@ -55,6 +57,9 @@ class Context:
     release: tuple[int, ...] = ()
     """The catalog indexes of the releases `shipped` comes from ((-1,): every release, the tenant's files
     matching none); with `modules`, it says everything `shipped` says (for memo keys)."""
+    twins: Mapping[str, str] = field(default_factory=dict)
+    """Fix file path → the tenant path that differs from it only in case (an uncatalogued path): on a file
+    system that ignores case, as Windows' does, that file is this one."""
 
     def expects(self, path: str) -> bool:
         """True when the tenant should have `path`: its nearest release ships it, in a module it deploys."""
@@ -65,9 +70,9 @@ class Context:
         """Everything verdicts at `paths` read from the context, given the tenant's sha256 there (None where
         absent): which absent paths are expected, and the stale copies of files at those paths."""
         removed = tuple(p for p, sha in zip(paths, shas) if sha is None and self.expects(p))
-        if not self.copies:
+        if not self.copies and not self.twins:
             return removed
-        return removed, tuple(map(self.copies.get, paths))
+        return removed, tuple(map(self.copies.get, paths)), tuple(map(self.twins.get, paths))
 
 
 NO_CONTEXT = Context()
@@ -104,10 +109,15 @@ def entry_evidence(entry: FileEntry, inventory: Inventory, context: Context = NO
     if record is None:
         if copy is not None:  # renaming a stale file never hides it
             return Evidence(entry.path, UNFIXED, copy[0], entry.fixed, copy[1], f"stale copy at {copy[1]}")
+        twin = context.twins.get(entry.path) if context.twins else None
+        if twin is not None and (held := inventory.files.get(twin)) is not None:
+            return _twin_evidence(entry, twin, held.tokens())
         in_fixed, in_unfixed = ABSENT in entry.fixed_set, ABSENT in entry.unfixed_set
         if in_fixed and in_unfixed:
             return Evidence(entry.path, AMBIGUOUS, ABSENT, entry.fixed)
         if in_fixed:
+            if not inventory.proves_absence:
+                return Evidence(entry.path, UNREADABLE, None, entry.fixed, note=LISTING_NOTE)
             return Evidence(entry.path, FIXED, ABSENT, entry.fixed)
         if in_unfixed:
             return Evidence(entry.path, UNFIXED, ABSENT, entry.fixed)
@@ -124,6 +134,17 @@ def entry_evidence(entry: FileEntry, inventory: Inventory, context: Context = NO
                 return Evidence(entry.path, UNFIXED, tok, entry.fixed, note=f"another stale copy at {copy[1]}")
             return Evidence(entry.path, UNFIXED, tok, entry.fixed)
     return Evidence(entry.path, MODIFIED, tokens[0], entry.fixed)
+
+
+def _twin_evidence(entry: FileEntry, twin: str, tokens: Sequence[str]) -> Evidence:
+    """An absent fix file beside a file whose name differs only in case: where names ignore case, that file
+    is this one. A known unfixed version is `unfixed`; anything else proves nothing (on a file system that
+    keeps case, the fix file is simply gone), never `fixed` nor an absence that proves the fix."""
+    for tok in tokens:
+        if tok in entry.unfixed_set:
+            return Evidence(entry.path, UNFIXED, tok, entry.fixed, twin, f"as {twin}, which differs only in case")
+    return Evidence(entry.path, UNREADABLE, tokens[0], entry.fixed, twin,
+                    f"only {twin} is there, which differs in case: where names ignore case, it is this file")
 
 
 def _stale_copy(entry: FileEntry, context: Context) -> tuple[str, str] | None:

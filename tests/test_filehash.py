@@ -53,6 +53,8 @@ def test_a_get_filehash_listing_reads_like_a_sha256sum_listing(tmp_path):
     ('"SHA256","{h}",".\\A.TXT"', "is 'a.txt' in another case: listed twice"),
     ('"SHA256","{h}",".\\lib\\core.jar."', "ending in a dot or a space"),
     ('"SHA256","{h}",".\\lib \\core.jar"', "ending in a dot or a space"),
+    ('"SHA256","{h}",".\\app\\x.java::$DATA"', "a character Windows never lists"),
+    ('"SHA256","{h}",".\\app\\x?.java"', "a character Windows never lists"),
 ])
 def test_a_bad_row_is_refused_naming_its_line(tmp_path, row, why):
     path = tmp_path / f"{TENANT}.hashes.csv"
@@ -95,3 +97,25 @@ def test_a_header_naming_a_column_twice_is_refused(tmp_path):
     path.write_text('"Hash","Path","Path"\r\n"' + "A" * 64 + '",".\\a.txt",".\\b.txt"\r\n', encoding="utf-8")
     with pytest.raises(InventoryError, match="line 1: the header row names Path twice"):
         read_filehash(path)
+
+
+def test_a_row_the_csv_module_cannot_read_is_refused_naming_its_line(tmp_path):
+    """A cell over the csv module's size limit is an input error naming the line, not a crash; the message
+    does not echo the cell."""
+    path = tmp_path / f"{TENANT}.hashes.csv"
+    good = listing({"a.txt": b"a"}).decode("utf-8-sig")
+    path.write_text(good + '"SHA256","' + "A" * 64 + '",".\\' + "x" * 200_000 + '"\r\n', encoding="utf-8")
+    with pytest.raises(InventoryError) as caught:
+        read_filehash(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: line 3: not a CSV row") and len(message) < 400
+
+
+def test_a_line_break_inside_a_quoted_cell_does_not_shift_the_line_named(tmp_path):
+    path = tmp_path / f"{TENANT}.hashes.csv"
+    text = '"Algorithm","Hash","Path","Note"\r\n"SHA256","' + "A" * 64 + '",".\\a.txt","two\r\nlines\r\nhere"\r\n'
+    text += '"SHA256","abc",".\\b.txt",""\r\n'
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InventoryError) as caught:
+        read_filehash(path)
+    assert str(caught.value).startswith(f"{path}: line 5: not a SHA-256 hash")

@@ -1,7 +1,7 @@
 """A PowerShell `Get-FileHash` listing as an inventory, so that a Windows server can be audited with nothing
 but PowerShell (`<tenant-id>.hashes.csv`, written in the deploy root's folder):
 
-    Get-ChildItem -Recurse -File | Get-FileHash -Algorithm SHA256 |
+    Get-ChildItem -Recurse -File -Force | Get-FileHash -Algorithm SHA256 |
       Select-Object Hash, @{n='Path'; e={Resolve-Path -Relative $_.Path}} |
       Export-Csv -NoTypeInformation -Encoding UTF8 402206.hashes.csv
 
@@ -9,7 +9,8 @@ A CSV with a header row naming `Hash` and `Path` (an `Algorithm` column, when th
 columns are ignored), a UTF-8 byte order mark allowed. Paths are relative to the deploy root: `\\` becomes
 `/`, a leading `.\\` is dropped, case is kept; a drive (`C:`), a rooted or UNC path, or `..` is refused,
 naming the line, and so are two paths that differ only in case (one file on Windows), a name ending in a
-dot or a space, and a header naming a column twice. Like a `sha256sum` listing it has no sizes, content hashes or config values; its digest is
+dot or a space or holding a character Windows never lists (`:*?"<>|`: `x.java::$DATA` is a stream of
+`x.java`), a header naming a column twice, and a row the csv module cannot read. Like a `sha256sum` listing it has no sizes, content hashes or config values; its digest is
 the SHA-256 of the file's bytes.
 """
 
@@ -19,6 +20,7 @@ import csv
 import io
 import re
 from pathlib import Path
+from typing import Any
 
 from drift.errors import InventoryError
 from drift.inventory.model import FileRecord, Inventory
@@ -30,13 +32,14 @@ SUFFIX = ".hashes.csv"
 """The file name's ending: `<tenant-id>.hashes.csv`."""
 _HEX = re.compile(r"[0-9a-fA-F]{64}")
 _DRIVE = re.compile(r"[A-Za-z]:")
+_NOT_WINDOWS = re.compile(r'[:*?"<>|]')
 
 
 def read_filehash(path: Path) -> Inventory:
     """Read a `Get-FileHash` CSV named `<tenant-id>.hashes.csv`."""
     data, text = listing_text(path, "utf-8-sig")  # Export-Csv -Encoding UTF8 writes a byte order mark
     rows = csv.reader(io.StringIO(text, newline=""))
-    header = next(rows, None)
+    header = _row(rows, path)
     if header is None:
         raise InventoryError("empty: expected a header row with Hash and Path", source=path, where="line 1")
     names = [h.strip().lower() for h in header]
@@ -49,10 +52,10 @@ def read_filehash(path: Path) -> Inventory:
     at_algorithm = names.index("algorithm") if "algorithm" in names else None
     files: dict[str, FileRecord] = {}
     folded: dict[str, str] = {}
-    for number, row in enumerate(rows, start=2):
+    while (row := _row(rows, path)) is not None:
         if not row or all(not cell.strip() for cell in row):
             continue
-        where = f"line {number}"
+        where = f"line {rows.line_num}"  # the row's last line: a quoted cell may hold line breaks
         if len(row) != len(header):
             raise InventoryError(f"{len(row)} cells, the header has {len(header)}", source=path, where=where)
         if at_algorithm is not None and row[at_algorithm].strip().upper() != "SHA256":
@@ -70,11 +73,22 @@ def read_filehash(path: Path) -> Inventory:
     return listing_inventory(path, path.name[: -len(SUFFIX)], "Get-FileHash", data, files)
 
 
+def _row(rows: Any, path: Path) -> list[str] | None:
+    """The next row, or None at the end; a row the csv module cannot read is an error naming its line."""
+    try:
+        return next(rows, None)
+    except csv.Error as exc:  # a cell over the field size limit, a NUL, an unterminated quote
+        raise InventoryError(f"not a CSV row: {shown(str(exc))}", source=path, where=f"line {rows.line_num}") from None
+
+
 def _relative(raw: str, path: Path, where: str) -> str:
     """A Windows path relative to the deploy root as an inventory path; anything rooted is refused."""
     if raw.startswith(("\\", "/")) or _DRIVE.match(raw):
         raise InventoryError(f"path {shown(raw)} is absolute (a drive, a root or a share): write paths relative to the deploy root "
                              "(Resolve-Path -Relative)", source=path, where=where)
+    if _NOT_WINDOWS.search(raw):
+        raise InventoryError(f"path {shown(raw)} holds a character Windows never lists in a name (a `:` names a stream of a file)",
+                             source=path, where=where)
     name = raw.replace("\\", "/")
     while name.startswith("./"):
         name = name[2:]

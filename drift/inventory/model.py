@@ -134,6 +134,9 @@ class Inventory:
     excluded: tuple[str, ...] = ()
     """Every `--exclude` glob the collection was given (and drift's own output files inside the root): what
     lies under one was never looked at."""
+    proves_absence: bool = True
+    """False for a plain listing (sha256sum, Get-FileHash): it lists what the lister showed it, and leaves
+    out hidden files, links and files it could not read without a word, so a path it lacks may be there."""
 
     @property
     def unseen(self) -> bool:

@@ -64,5 +64,5 @@ def listing_inventory(path: Path, tenant: str, collector: str, data: bytes, file
     whole = hashlib.sha256(data).hexdigest()
     return Inventory(
         tenant=tenant, collected_at=None, collector=collector, files=FileTable.of(files), config={}, unreadable={},
-        digest=f"sha256:{whole}", file_sha256=whole, source=str(path),
+        digest=f"sha256:{whole}", file_sha256=whole, source=str(path), proves_absence=False,
     )
