@@ -5,18 +5,11 @@ line of the first release that contains it is its own). A merge on that chain wh
 commit of the fix brings the fix into the line: it is a landing there, and its files are what it changes
 against its first parent. On one line, commits that lie on one chain of history form one landing, and
 commits that diverge are separate landings.
-
-A release carries a landing when it holds every commit of it, but for a merge that brings no commit of the
-fix that an earlier commit of the landing did not already hold. A project that tags a security release on
-a side branch (the release's merge of the private fix, then "back to development") and later merges that
-branch into the maintenance line, whose first parent is the line before the release, has two merges that
-each bring the fix into the line; the release holds the first, and with it every commit of the fix.
 """
 
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from drift.catalog.builder.history import History
@@ -28,8 +21,7 @@ class Landing:
     commits: tuple[str, ...]
     """Its commits, oldest first."""
     mask: int
-    """The releases that carry it: those holding every commit it requires (see above), less the releases of
-    lines with a landing of their own."""
+    """The releases that carry it: those holding every commit, less the releases of lines with a landing of their own."""
     merge: bool = False
     """A merge that brought the fix into the line."""
 
@@ -75,7 +67,7 @@ def landings(history: History, fixes: dict[str, list[str]]) -> dict[str, list[La
         out = []
         for line, group, merge in found:
             mask = (1 << len(history.releases)) - 1
-            for commit in _required(history, group, merges, bits, held, own):
+            for commit in group:
                 mask &= history.reach[commit]
             for other in with_own - {line}:
                 mask &= ~history.line_bits[other]
@@ -93,8 +85,9 @@ def _first_line(history: History, commit: str, lines: set[str]) -> str:
     return releases[first].line
 
 
-def _ancestry(history: History, bits: dict[str, int], held: dict[str, int]) -> Callable[[str, str], bool]:
-    """Whether one commit is a proper ancestor of another (for a commit of a fix, from the bits held)."""
+def _chains(history: History, commits: list[str], bits: dict[str, int], held: dict[str, int]) -> list[list[str]]:
+    """The landings of one line: each commit that no other follows, with the commits before it."""
+    unique = list(dict.fromkeys(commits))
 
     def before(x: str, y: str) -> bool:
         if x == y:
@@ -104,25 +97,6 @@ def _ancestry(history: History, bits: dict[str, int], held: dict[str, int]) -> C
         done = subprocess.run(["git", "merge-base", "--is-ancestor", x, y], cwd=history.repo.path, capture_output=True, check=False)
         return done.returncode == 0
 
-    return before
-
-
-def _required(history: History, group: list[str], merges: set[str], bits: dict[str, int], held: dict[str, int], own: int) -> list[str]:
-    """The commits of a landing a release must hold to carry it: all but a merge whose commits of the fix an
-    earlier commit of the landing already holds every one of (it brings nothing of the fix that release lacks)."""
-    before = _ancestry(history, bits, held)
-
-    def adds_nothing(merge: str) -> bool:
-        brings = held.get(merge, 0) & own
-        return any(held.get(other, 0) & own & brings == brings and before(other, merge) for other in group if other != merge)
-
-    return [c for c in group if c not in merges or not adds_nothing(c)]
-
-
-def _chains(history: History, commits: list[str], bits: dict[str, int], held: dict[str, int]) -> list[list[str]]:
-    """The landings of one line: each commit that no other follows, with the commits before it."""
-    unique = list(dict.fromkeys(commits))
-    before = _ancestry(history, bits, held)
     last = [y for y in unique if not any(before(y, z) for z in unique)]
     groups = []
     for tip in last:
