@@ -8,6 +8,7 @@ import struct
 import time
 import tracemalloc
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -752,3 +753,85 @@ def test_a_descriptor_window_gives_the_same_hash_and_never_reads_past_its_size(t
             content_sha256_fd(fd, len(data) + 21)  # the whole file: trailing bytes
     finally:
         os.close(fd)
+
+
+# Archives that read one way to Java and another to Python's zipfile: the content hash must never be the one
+# of bytes Java does not run. Built by hand, record by record.
+_DOS_DATE = (2020 - 1980) << 9 | 1 << 5 | 1
+
+
+def _local(name: bytes, data: bytes) -> bytes:
+    return struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 20, 0, 0, 0, _DOS_DATE, zlib.crc32(data), len(data), len(data),
+                       len(name), 0) + name + data
+
+
+def _central(name: bytes, data: bytes, offset: int, extra: bytes = b"") -> bytes:
+    return struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 20, 20, 0, 0, 0, _DOS_DATE, zlib.crc32(data), len(data), len(data),
+                       len(name), len(extra), 0, 0, 0, 0, offset) + name + extra
+
+
+def _end(count: int, size: int, offset: int) -> bytes:
+    return struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, count, count, size, offset, 0)
+
+
+FIXED_CLASS, UNFIXED_CLASS = b"\xca\xfe\xba\xbe fixed", b"\xca\xfe\xba\xbe unfixed"
+
+
+def test_a_zip64_record_naming_another_directory_than_the_end_record_gives_no_content_hash() -> None:
+    """Directory 1 (the unfixed class) is the end record's, which Java reads while no field of it is saturated;
+    a ZIP64 end record and locator hidden in an extra field of directory 1's last record, just before the end
+    record, name directory 2 (the fixed class), which zipfile reads. Both must read the same, or no hash."""
+    name = b"demo/Core.class"
+    body = _local(name, FIXED_CLASS)
+    unfixed_at = len(body)
+    body += _local(name, UNFIXED_CLASS)
+    start = len(body)
+    header = 46 + len(name) + 4  # directory 1's record, up to its extra block
+    hidden_start = start + header
+    directory2 = _central(name, FIXED_CLASS, 0)
+    record64_at = hidden_start + len(directory2)
+    record64 = struct.pack("<4sQHHIIQQQQ", b"PK\x06\x06", 44, 45, 45, 0, 0, 1, 1, len(directory2), hidden_start)
+    hidden = directory2 + record64 + struct.pack("<4sIQI", b"PK\x06\x07", 0, record64_at, 1)
+    directory1 = _central(name, UNFIXED_CLASS, unfixed_at, extra=struct.pack("<HH", 0x6666, len(hidden)) + hidden)
+    forged = body + directory1 + _end(1, len(directory1), start)
+    assert zipfile.ZipFile(io.BytesIO(forged)).read("demo/Core.class") == FIXED_CLASS  # what zipfile alone would hash
+    with pytest.raises(ArchiveError, match="name different central directories"):
+        content_sha256_bytes(forged)
+
+
+def test_a_zip64_record_away_from_where_its_locator_says_gives_no_content_hash() -> None:
+    jar = _zip64(build_zip(CLASSES))
+    at = jar.rindex(b"PK\x06\x07")
+    moved = jar[: at + 8] + struct.pack("<Q", 12345) + jar[at + 16 :]
+    with pytest.raises(ArchiveError, match="not where its locator says"):
+        content_sha256_bytes(moved)
+
+
+def test_the_unicode_path_extra_field_never_renames_an_entry() -> None:
+    """Java ignores the Info-ZIP Unicode Path field (0x7075); zipfile on Python 3.12+ takes the name from it.
+    The content hash uses the stored name, so the same archive hashes the same on every Python, and the
+    unfixed class that Java loads as demo/Core.class is hashed under that name."""
+    def unicode_path(raw: bytes, shown: str) -> bytes:
+        body = struct.pack("<BI", 1, zlib.crc32(raw)) + shown.encode()
+        return struct.pack("<HH", 0x7075, len(body)) + body
+
+    entries = [(b"demo/Core.class", UNFIXED_CLASS, unicode_path(b"demo/Core.class", "demo/Core.class/")),
+               (b"demo/Fixed.bin", FIXED_CLASS, unicode_path(b"demo/Fixed.bin", "demo/Core.class"))]
+    body, directory = b"", b""
+    for name, data, extra in entries:
+        directory += _central(name, data, len(body), extra)
+        body += _local(name, data)
+    forged = body + directory + _end(2, len(directory), len(body))
+    plain = build_zip({"demo/Core.class": UNFIXED_CLASS, "demo/Fixed.bin": FIXED_CLASS}, manifest=None, folders=False)
+    assert content_sha256_bytes(forged) == content_sha256_bytes(plain)
+    assert content_sha256_bytes(forged) != content_sha256_bytes(build_zip({"demo/Core.class": FIXED_CLASS}, manifest=None, folders=False))
+
+
+def test_a_directory_entry_that_holds_data_is_refused() -> None:
+    """Java's class loader, asked for demo/Gadget.class, finds an entry named demo/Gadget.class/: a class kept
+    under a directory's name is still loaded, so it can never be left out of the hash as a directory."""
+    jar = build_zip({"demo/Core.class": FIXED_CLASS, "demo/Gadget.class/": b"\xca\xfe\xba\xbe gadget"}, folders=False)
+    with pytest.raises(ArchiveRefused, match="directory entry 'demo/Gadget.class/' holds data"):
+        content_sha256_bytes(jar)
+    empty = build_zip({"demo/": b"", "demo/Core.class": FIXED_CLASS}, folders=False)
+    assert content_sha256_bytes(empty) == content_sha256_bytes(build_zip({"demo/Core.class": FIXED_CLASS}, folders=False))

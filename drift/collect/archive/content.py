@@ -2,7 +2,9 @@
 
 The algorithm, exactly:
 
-1. Read the archive's central directory. Directory entries (names ending in `/`) are left out.
+1. Read the archive's central directory. Directory entries (names ending in `/`) are left out. An entry's
+   name is the name its central directory record stores, as Java reads it (never the Info-ZIP Unicode
+   Path extra field, which Java ignores and Python 3.12's zipfile prefers).
 2. For each remaining entry, its entry hash is the SHA-256 of its uncompressed bytes, except:
    - `META-INF/MANIFEST.MF`: the bytes are first normalised: line ends become `\\n`, continuation lines are
      joined, and the attributes Built-By, Build-Jdk, Build-Jdk-Spec, Created-By, Build-Time, Build-Date
@@ -33,6 +35,7 @@ and has no content hash, when:
   archives it is nested in);
 - an entry's name is absolute (`/x`, `\\x`, `c:x`), has a `..` segment (`/` and `\\` both separate), holds
   a NUL or is empty, directory entries included: nothing is extracted, but such a name is hostile;
+- a directory entry holds data (Java's class loader finds `x.class/` when asked for `x.class`);
 - an entry's data overlaps the next entry or the central directory (how a zip bomb without nesting
   multiplies one payload);
 - a nested archive (hashed as an archive: read whole into memory to be opened) is bigger than MAX_NESTED
@@ -43,7 +46,9 @@ and has no content hash, when:
   size it declares and its uncompressed size).
 
 An archive is not readable, with a plain `ArchiveError`, when there is no end of central directory record,
-when bytes follow that record and its comment (which end record is meant is then a guess), when the
+when bytes follow that record and its comment (which end record is meant is then a guess), when a ZIP64
+end record is not where its locator says or names another central directory than the end record does
+(Java reads the one, zipfile the other), when the
 central directory does not fit before it, is too small for the entries the end record claims, or is
 damaged, and when an entry's local header, size or CRC disagrees with the central directory, its
 compressed data is damaged, it is encrypted, or its compression method is not stored, deflate, bzip2 or
@@ -87,6 +92,8 @@ VOLATILE_ATTRIBUTES = frozenset(
     for name in ("Built-By", "Build-Jdk", "Build-Jdk-Spec", "Created-By", "Build-Time", "Build-Date", "Bnd-LastModified")
 )
 MANIFEST = "META-INF/MANIFEST.MF"
+_EMPTY_DEFLATE = 2
+"""Bytes of the empty deflate stream some tools write for a directory entry."""
 
 
 def is_archive_name(name: str) -> bool:
@@ -214,15 +221,17 @@ def _archive_hash(stream: IO[bytes], budget: _Budget, *, depth: int, where: str)
         if len(ends) != len(infos):  # zip's strict= is 3.10+: the collector runs on 3.9 too
             raise AssertionError("one data end per entry")
         for info, end in zip(infos, ends):
-            if info.filename.endswith("/"):  # a directory (ZipInfo.is_dir fails on an empty name in 3.11)
+            if info.orig_filename.endswith("/"):  # a directory (ZipInfo.is_dir fails on an empty name in 3.11)
+                if info.file_size or info.compress_size > _EMPTY_DEFLATE:  # Java loads `x.class/` as `x.class`
+                    raise ArchiveRefused(f"directory entry {_show(where + info.orig_filename)} holds data")
                 continue
             try:
                 digest = _entry_hash(stream, info, end, budget, depth, where)
             except ArchiveError:
                 raise
             except _ZIP_ERRORS as exc:
-                raise ArchiveError(f"entry {_show(where + info.filename)} cannot be read: {exc}") from exc
-            records.append(info.filename.encode("utf-8") + b"\0" + digest.encode("ascii") + b"\n")
+                raise ArchiveError(f"entry {_show(where + info.orig_filename)} cannot be read: {exc}") from exc
+            records.append(info.orig_filename.encode("utf-8") + b"\0" + digest.encode("ascii") + b"\n")
     finally:
         budget.open_entries -= directory.entries
         budget.open_directory -= directory.size
@@ -231,9 +240,9 @@ def _archive_hash(stream: IO[bytes], budget: _Budget, *, depth: int, where: str)
 
 
 def _entry_hash(stream: IO[bytes], info: zipfile.ZipInfo, end: int, budget: _Budget, depth: int, where: str) -> str:
-    shown = _show(where + info.filename)
+    shown = _show(where + info.orig_filename)
     chunks = _entry_chunks(stream, info, end, budget, shown)
-    if info.filename == MANIFEST:
+    if info.orig_filename == MANIFEST:
         parts: list[bytes] = []
         size = 0
         for chunk in chunks:
@@ -242,7 +251,7 @@ def _entry_hash(stream: IO[bytes], info: zipfile.ZipInfo, end: int, budget: _Bud
                 raise ArchiveRefused(f"manifest {shown} is bigger than the limit of {_size(limits.MAX_MANIFEST)}")
             parts.append(chunk)
         return hashlib.sha256(normalise_manifest(b"".join(parts))).hexdigest()
-    if is_archive_name(info.filename):
+    if is_archive_name(info.orig_filename):
         buffer = io.BytesIO()
         held = 0
         try:
@@ -251,7 +260,7 @@ def _entry_hash(stream: IO[bytes], info: zipfile.ZipInfo, end: int, budget: _Bud
                 budget.hold_nested(len(chunk), shown)
                 buffer.write(chunk)
             try:
-                return _archive_hash(buffer, budget, depth=depth + 1, where=where + info.filename + "!/")
+                return _archive_hash(buffer, budget, depth=depth + 1, where=where + info.orig_filename + "!/")
             except ArchiveRefused:
                 raise
             except ArchiveError:

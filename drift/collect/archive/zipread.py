@@ -127,23 +127,31 @@ def _central_directory(stream: IO[bytes], budget: _Budget, label: str) -> _Direc
             raise ArchiveError(f"{label}truncated: the archive comment runs {ends - size} bytes past the end of the file")
         if ends < size:
             raise ArchiveError(f"{label}{size - ends} bytes follow the end of central directory record and its comment")
-    entries, directory_size = struct.unpack("<HI", record[10:16])
+    entries, directory_size, directory_offset = struct.unpack("<HII", record[10:20])
     location = at
     # A ZIP64 end record is used when its locator sits just before the end record (as zipfile does).
     if at >= _ZIP64_LOCATOR_SIZE:
         stream.seek(at - _ZIP64_LOCATOR_SIZE)
         locator = _read_exact(stream, _ZIP64_LOCATOR_SIZE)
         if locator[:4] == _ZIP64_LOCATOR:
-            _, disk, _, disks = struct.unpack("<IIQI", locator)
+            _, disk, where64, disks = struct.unpack("<IIQI", locator)
             if disk != 0 or disks > 1:
                 raise ArchiveError(f"{label}spans several disks")
             if at < _ZIP64_LOCATOR_SIZE + _ZIP64_EOCD_SIZE:
                 raise ArchiveError(f"{label}truncated: no room for the ZIP64 end of central directory record")
-            stream.seek(at - _ZIP64_LOCATOR_SIZE - _ZIP64_EOCD_SIZE)
+            location = at - _ZIP64_LOCATOR_SIZE - _ZIP64_EOCD_SIZE
+            stream.seek(location)
             record64 = _read_exact(stream, _ZIP64_EOCD_SIZE)
-            if record64[:4] == _ZIP64_EOCD:
-                entries, directory_size = struct.unpack("<QQ", record64[32:48])
-                location = at - _ZIP64_LOCATOR_SIZE - _ZIP64_EOCD_SIZE
+            if record64[:4] != _ZIP64_EOCD or where64 != location:
+                raise ArchiveError(f"{label}the ZIP64 end of central directory record is not where its locator says")
+            wide = struct.unpack("<QQQ", record64[32:56])
+            # Java reads the ZIP64 record only where a field of the end record is saturated, zipfile always:
+            # each field must then read the same both ways, or which directory is meant is a guess.
+            if any(narrow not in (full, saturated) for narrow, full, saturated in zip(
+                (entries, directory_size, directory_offset), wide, (0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF),
+            )):
+                raise ArchiveError(f"{label}its end record and ZIP64 end record name different central directories")
+            entries, directory_size = wide[:2]
 
     allowed = limits.MAX_ENTRIES - budget.open_entries
     if entries > allowed:
