@@ -266,3 +266,36 @@ def test_parse_keys_reads_the_given_bytes_as_read_keys_reads_the_file(tmp_path: 
     from drift.collect.configfile import parse_keys
 
     assert parse_keys(content.encode(), name, ["a", "b"]) == read_keys(write(tmp_path, name, content), ["a", "b"]) == {"a": "1", "b": None}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # Java 9+: a line is a comment wherever the logical line is still empty, right after a lone `\` too,
+    # so the later assignment is the one Java reads (an older reading swallowed it into a key `#KEY`).
+    ("KEY=false\n\\\n#\\\nKEY=true\n", "true"),
+    ("KEY=false\n\\\n\nKEY=true\n", "true"),
+    ("KEY=false\n  \\\n!x\nKEY=true\n", "true"),
+    ("KEY=a\\\n#b\n", "a#b"),  # once the logical line holds something, `#` is part of it
+])
+def test_properties_a_comment_after_an_empty_continuation_is_a_comment(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "app.properties"
+    path.write_text(text, encoding="utf-8")
+    assert read_keys(path, ["KEY"]) == {"KEY": expected}
+    assert read_keys(path, [""]) == {"": None}  # and no key made of the empty continuation
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".json"])
+def test_a_key_set_two_ways_to_different_values_is_not_read(tmp_path: Path, suffix: str) -> None:
+    """`print.lock.mode` as a top-level key and as nested maps: SnakeYAML reads the nested one, Spring the
+    later one. A file that says both is not read (the check is `unreadable`), never taken the way that
+    reads fixed."""
+    path = tmp_path / f"app{suffix}"
+    if suffix == ".yaml":
+        path.write_text("print.lock.mode: exclusive\nprint:\n  lock:\n    mode: shared\n", encoding="utf-8")
+    else:
+        path.write_text('{"print.lock.mode": "exclusive", "print": {"lock": {"mode": "shared"}}}', encoding="utf-8")
+    with pytest.raises(ConfigReadError, match="set two ways") as caught:
+        read_keys(path, ["print.lock.mode"])
+    assert "exclusive" not in str(caught.value) and "shared" not in str(caught.value)
+    path.write_text('{"print.lock.mode": "shared", "print": {"lock.mode": "shared"}}', encoding="utf-8")
+    if suffix == ".json":
+        assert read_keys(path, ["print.lock.mode"]) == {"print.lock.mode": "shared"}  # the same value both ways

@@ -2,13 +2,14 @@
 
 Nothing else of a config file leaves the tenant. Keys in `.ini` files are `section.key`; in YAML and JSON
 a dotted path (`print.lock.mode` is the value at `print` → `lock` → `mode`, or a top-level key spelled
-`print.lock.mode`). Values are returned as text: `true`/`false` for booleans, as a Java program reading
+`print.lock.mode`, or any mix; a file that sets two spellings to different values is not read). Values are returned as text: `true`/`false` for booleans, as a Java program reading
 the file would see them.
 """
 
 from __future__ import annotations
 
 import configparser
+import itertools
 import json
 import os
 import re
@@ -110,16 +111,18 @@ def _yaml(data: bytes) -> Any:
 def parse_properties(text: str) -> dict[str, str]:
     """Java `.properties`: `key=value`, `key: value` or `key value`; `#`/`!` comments; `\\` continues a line.
 
-    As `java.util.Properties.load` reads it: lines end at `\\n`, `\\r` or `\\r\\n` only; whitespace is space,
-    tab and form feed; escapes (`\\uXXXX`, `\\t`, `\\n`, `\\r`, `\\f`, `\\` before any other character) are
-    decoded in keys and values. A malformed `\\uXXXX` raises `ConfigReadError`, as Java refuses the file.
+    As `java.util.Properties.load` reads it (Java 9 and later): lines end at `\\n`, `\\r` or `\\r\\n` only;
+    whitespace is space, tab and form feed; a line is a comment wherever the logical line is still empty,
+    right after a lone `\\` continuation too; escapes (`\\uXXXX`, `\\t`, `\\n`, `\\r`, `\\f`, `\\` before any
+    other character) are decoded in keys and values. A malformed `\\uXXXX` raises `ConfigReadError`, as
+    Java refuses the file.
     """
     result: dict[str, str] = {}
     logical = ""
     continuing = False
     for raw in _LINE_END.split(text):
         line = raw.lstrip(_WHITESPACE)
-        if not continuing and (not line or line[0] in "#!"):
+        if not logical and (not line or line[0] in "#!"):  # nothing of a logical line yet: blank, or a comment
             continue
         if _continues(line):
             logical += line[:-1]
@@ -129,7 +132,7 @@ def parse_properties(text: str) -> dict[str, str]:
         key, value = _split_property(logical)
         result[key] = value
         logical, continuing = "", False
-    if continuing:
+    if continuing and logical:
         key, value = _split_property(logical)
         result[key] = value
     return result
@@ -206,14 +209,35 @@ def _ini(data: bytes, keys: Collection[str]) -> dict[str, str | None]:
 
 
 def _dotted(doc: Any, key: str) -> str | None:
-    if isinstance(doc, dict) and key in doc:
-        return _text(doc[key])
-    node = doc
-    for part in key.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return _text(node)
+    """The value at the dotted key, spelled any way: `print.lock.mode` may be a top-level key, or `print` →
+    `lock` → `mode`, or `print` → `lock.mode`. Where two spellings set different values, which one the
+    program reads depends on its library (SnakeYAML reads the nested one, Spring the later one): the file
+    is then not read (`ConfigReadError`), never a guessed value."""
+    parts = key.split(".")
+    if len(parts) > _MAX_KEY_PARTS:
+        raise ConfigReadError(f"a key of more than {_MAX_KEY_PARTS} dotted parts is not looked up")
+    found: list[str | None] = []
+    for cuts in itertools.product((False, True), repeat=len(parts) - 1):
+        names = [parts[0]]
+        for cut, part in zip(cuts, parts[1:]):
+            if cut:
+                names.append(part)
+            else:
+                names[-1] += "." + part
+        node = doc
+        for name in names:
+            if not isinstance(node, dict) or name not in node:
+                break
+            node = node[name]
+        else:
+            found.append(_text(node))
+    values = set(found)
+    if len(values) > 1:
+        raise ConfigReadError("a key is set two ways (as one dotted key and as nested keys) to different values")
+    return found[0] if found else None
+
+
+_MAX_KEY_PARTS = 12
 
 
 def _text(value: Any) -> str | None:
