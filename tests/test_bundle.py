@@ -212,3 +212,19 @@ def test_the_bundles_tenant_check_is_the_registrys(tenant: str) -> None:
             return "refused"
 
     assert verdict(lambda: check_tenant_id(tenant)) == verdict(lambda: registry_check_tenant_id(tenant, source="--tenant", where="ID"))
+
+
+def test_run_without_isolation_it_warns_and_isolated_it_imports_nothing_planted(bundle: Path, tree: Path, tmp_path: Path) -> None:
+    """Without `-I`, Python imports a `sitecustomize` on PYTHONPATH before the collector: one can make a file
+    read as any bytes. Run isolated, nothing planted is imported; run without, the collector says so."""
+    planted = tmp_path / "planted"
+    planted.mkdir()
+    (planted / "sitecustomize.py").write_text("import sys\nsys.stderr.write('PLANTED\\n')\n", encoding="utf-8")
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(planted)}
+    args = [str(tree), "--tenant", "402206", "--out", str(tmp_path / "X.json")]
+    loose = subprocess.run([sys.executable, str(bundle), *args], capture_output=True, text=True, check=False, env=env)
+    assert loose.returncode == 0, loose.stderr
+    assert "PLANTED" in loose.stderr and "warning: run it as python3 -I" in loose.stderr
+    isolated = subprocess.run([sys.executable, "-I", str(bundle), *args], capture_output=True, text=True, check=False, env=env)
+    assert isolated.returncode == 0, isolated.stderr
+    assert "PLANTED" not in isolated.stderr and "python3 -I" not in isolated.stderr

@@ -1,6 +1,6 @@
 """`drift bundle collector --out drift-collect.pyz`: the collector as one file that a plain `python3` runs.
 
-An operator copies one file to a tenant's server and runs `python3 drift-collect.pyz ROOT --tenant ID --out
+An operator copies one file to a tenant's server and runs `python3 -I drift-collect.pyz ROOT --tenant ID --out
 FILE` (see `drift.collect.main`): nothing to install, no package index to reach. It is built with the
 standard `zipapp` module: a zip of the collector's sources with a `__main__.py`, which Python 3.9 and later
 run as they are, with no dependency. shiv and pex were not used: each adds its own bootstrap, unpacks into a
@@ -71,6 +71,9 @@ if sys.version_info < (3, 10):
         return _dataclass(**kwargs) if cls is None else _dataclass(cls, **kwargs)
 
     dataclasses.dataclass = _without_slots
+if not sys.flags.isolated:
+    sys.stderr.write("drift-collect: warning: run it as python3 -I (isolated): otherwise PYTHONPATH, the current "
+                     "folder and site customisation files are imported first, and can change what it records\\n")
 
 from drift.collect.main import main
 
@@ -143,7 +146,7 @@ def bundle() -> None:
               help="Where to write the one-file collector.")
 def collector(out: Path) -> None:
     """The collector as one file for a plain python3 (3.9 or newer, nothing installed):
-    `python3 drift-collect.pyz ROOT --tenant ID --out FILE [--catalog DIR | --config-keys FILE] [--sign KEYFILE]`."""
+    `python3 -I drift-collect.pyz ROOT --tenant ID --out FILE [--catalog DIR | --config-keys FILE] [--sign KEYFILE]`."""
     size = build_collector(out)
     click.echo(f"{out}: {size:,} bytes; run it with `python3 {out.name} ROOT --tenant ID --out FILE`", err=True)
     if shutil.which("python3") is None:

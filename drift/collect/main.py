@@ -1,4 +1,4 @@
-"""The one-file collector's command line: `python3 drift-collect.pyz ROOT --tenant ID --out FILE ...`.
+"""The one-file collector's command line: `python3 -I drift-collect.pyz ROOT --tenant ID --out FILE ...`.
 
 `drift bundle collector` packs this package into a zipapp whose `__main__` calls `main`. It runs on a plain
 `python3` (3.9 or newer) with nothing installed, so it uses `argparse`, not click, and reads the catalog's
