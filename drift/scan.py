@@ -120,7 +120,9 @@ class TenantJudge:
         if not checked.ok:
             return None, f"{_REFUSED}{checked.reason}"
         collected = collection_time(inventory.collected_at)
-        if collected is None or collected > self.now + _CLOCK_SKEW:
+        if collected is None:  # a listing: a replayed old one cannot be told from a new one
+            return None, f"{_REFUSED}a listing carries no collection time, so an older one replayed cannot be told from it: collect with drift collect --sign"
+        if collected > self.now + _CLOCK_SKEW:
             return None, f"{_REFUSED}collected at {inventory.collected_at}, in the future"
         newest = self.newest_signed.get(tenant.id)
         if newest is not None and collected < newest:

@@ -122,7 +122,7 @@ def test_a_key_not_allowed_is_refused_with_the_reason(signed, tmp_path, extra, t
 def test_a_key_for_catalogs_cannot_vouch_for_an_inventory(signed, tmp_path):
     inventory, key = signed
     trust = load_trust(trust_file(tmp_path, entry(key, "vendor", "catalog")))
-    assert verify_signature(inventory, trust, kind="inventory", tenant="402206", today=TODAY).reason == "key vendor may sign catalogs, not inventorys"
+    assert verify_signature(inventory, trust, kind="inventory", tenant="402206", today=TODAY).reason == "key vendor may sign catalogs, not inventories"
 
 
 def test_an_edited_file_a_foreign_key_and_a_forged_signature_never_verify(signed, tmp_path):

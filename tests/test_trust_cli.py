@@ -156,7 +156,7 @@ def test_catalog_signatures_expired_rolled_back_or_by_an_inventory_key_are_refus
     assert refused.exit_code == 2 and "requires a signed catalog" in refused.stderr
     ok(site, "catalog", "sign", "--sign", str(site / "keys" / "munakata"), "--catalog-version", "1", "--expires", "2099-01-01")
     refused = run(site, "scan")
-    assert refused.exit_code == 2 and "key munakata-2026 may sign inventorys, not catalogs" in refused.stderr
+    assert refused.exit_code == 2 and "key munakata-2026 may sign inventories, not catalogs" in refused.stderr
     past = run(site, "catalog", "sign", "--sign", str(site / "keys" / "vendor"), "--catalog-version", "2", "--expires", "2020-01-01")
     assert past.exit_code == 2 and "2020-01-01 is past" in past.stderr
     # a signature made back then, that expired since
@@ -280,3 +280,20 @@ def test_verify_fails_an_inventory_named_for_another_tenant(site):
     (site / "inventory" / f"{OTHER}.json.sig").write_bytes((site / "inventory" / f"{TENANT}.json.sig").read_bytes())
     result = run(site, "verify", str(other))
     assert result.exit_code == 1 and f"named for tenant {OTHER}, but holds the inventory of tenant {TENANT}" in result.stdout
+
+
+def test_a_validly_signed_listing_is_refused_for_want_of_a_collection_time(site):
+    """A sha256sum listing carries no time: an older one, signed back then, could not be told from a new one."""
+    from drift.trust.inventories import sign_inventory
+
+    collect(site, TENANT, "munakata")
+    collect(site, OTHER, "adachi")
+    inventory = json.loads((site / "inventory" / f"{TENANT}.json").read_text(encoding="utf-8"))
+    listing = site / "inventory" / f"{TENANT}.sha256"
+    listing.write_text("".join(f"{f['sha256']}  {f['path']}\n" for f in inventory["files"]), encoding="utf-8")
+    (site / "inventory" / f"{TENANT}.json").unlink()
+    (site / "inventory" / f"{TENANT}.json.sig").unlink()
+    sign_inventory(listing, load_signing_key(site / "keys" / "munakata"))
+    signature = scanned(site)[TENANT]["signature"]
+    assert signature.startswith("signature refused: a listing carries no collection time")
+    assert run(site, "gate").exit_code == 1

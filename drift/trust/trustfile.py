@@ -32,6 +32,8 @@ TRUST_FILE = "trust.yaml"
 _KEY_FIELDS = {"id", "public_key", "signs", "tenants", "expires", "revoked"}
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 
+_PLURAL = {"inventory": "inventories", "catalog": "catalogs", "scan": "scans"}
+
 
 @dataclass(frozen=True)
 class TrustedKey:
@@ -57,7 +59,7 @@ class TrustedKey:
         if self.expires is not None and today > self.expires:
             return f"key {self.id} expired on {self.expires.isoformat()}"
         if self.signs != kind:
-            return f"key {self.id} may sign {self.signs}s, not {kind}s"
+            return f"key {self.id} may sign {_PLURAL.get(self.signs, self.signs)}, not {_PLURAL.get(kind, kind)}"
         if kind == INVENTORY and self.tenants is not None and tenant not in self.tenants:
             return f"key {self.id} may not vouch for tenant {tenant}"
         return ""
