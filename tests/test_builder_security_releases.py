@@ -122,3 +122,109 @@ def test_a_fix_that_only_deletes_a_file_still_reads_applied_where_it_is_gone(tmp
     assert result.exit_code == 0, result.stderr
     found = verdicts(repo, out, tmp_path)
     assert found[("v1.1.0", "SEC-3")] == "missing" and found[("v1.2.0", "SEC-3")] == "applied"
+
+
+O0 = "int open_dev(int fd) { return openat(fd, \"null\", 0); }\n"
+O1 = "int open_dev(int fd) { return verify_dev_null(openat(fd, \"null\", O_NOFOLLOW)); }\n"
+P0 = "int mount_proc(void) { return mount(\"proc\", 0); }\n"
+P1 = "int mount_proc(void) { return mount(\"proc\", MS_NOSUID|MS_NOEXEC); }\n"
+GAP = "\n/* ---- */\n/* ---- */\n/* ---- */\n\n"
+
+
+def _two_part_fix(repo: GitRepo) -> tuple[str, str]:
+    """1.0.0, then on main the fix in two commits (F1, F2), released as 2.0.0."""
+    repo.commit("start", {"src/dev.c": O0 + GAP + P0, "VERSION": "1.0.0\n"})
+    repo.tag("v1.0.0")
+    repo.branch("release-1.0", "HEAD")
+    f1 = repo.commit("verify /dev/null", {"src/dev.c": O1 + GAP + P0})
+    f2 = repo.commit("mount proc nosuid", {"src/dev.c": O1 + GAP + P1})
+    repo.tag("v2.0.0")
+    return f1, f2
+
+
+def test_landings_that_each_carry_part_of_a_fix_are_taken_together(tmp_path: Path) -> None:
+    """The fix is F1 then F2. The security release 1.0.1 is tagged on a side branch that merged only F1's
+    backport; F2's backport is committed on the maintenance branch, which then merges the side branch
+    (1.0.2). The two landings diverge, and neither carries the whole fix: 1.0.1, with half of it, does not
+    read `applied`; 1.0.2, with both, does."""
+    repo = GitRepo(tmp_path / "repo")
+    f1, f2 = _two_part_fix(repo)
+    repo.branch("ghsa", "v1.0.0")
+    repo.checkout("ghsa")
+    repo.cherry_pick(f1)
+    repo.branch("ghsa-release", "v1.0.0")
+    repo.checkout("ghsa-release")
+    repo.merge("ghsa", "merge private patches")
+    repo.commit("VERSION 1.0.1", {"VERSION": "1.0.1\n"})
+    repo.tag("v1.0.1")
+    repo.checkout("release-1.0")
+    repo.cherry_pick(f2)
+    repo.merge("ghsa-release", "Merge GHSA")
+    repo.commit("VERSION 1.0.2", {"VERSION": "1.0.2\n"})
+    repo.tag("v1.0.2")
+    fixes = [{"id": "S", "title": "t", "severity": "high", "commits": [f1, f2]}]
+    result, out = build(repo, tmp_path, fixes, ["^v1=1.x", "^v2=2.x"])
+    assert result.exit_code == 0, result.stderr
+    found = verdicts(repo, out, tmp_path)
+    assert found[("v1.0.1", "S")] not in ("applied", "not-applicable")
+    assert found[("v1.0.2", "S")] == "applied" and found[("v2.0.0", "S")] == "applied"
+
+
+def test_a_line_that_got_only_part_of_a_fix_never_reads_applied(tmp_path: Path) -> None:
+    """Only F1 was backported to 1.x: its releases do not carry the fix, and the build says what is lacking."""
+    repo = GitRepo(tmp_path / "repo")
+    f1, f2 = _two_part_fix(repo)
+    repo.checkout("release-1.0")
+    repo.cherry_pick(f1)
+    repo.commit("VERSION 1.0.1", {"VERSION": "1.0.1\n"})
+    repo.tag("v1.0.1")
+    fixes = [{"id": "S", "title": "t", "severity": "high", "commits": [f1, f2]}]
+    result, out = build(repo, tmp_path, fixes, ["^v1=1.x", "^v2=2.x"])
+    assert result.exit_code == 0, result.stderr
+    assert f"check: S: on 1.x, no copy of {f2[:12]} was found beside the rest of the fix" in result.stderr
+    found = verdicts(repo, out, tmp_path)
+    assert found[("v1.0.1", "S")] not in ("applied", "not-applicable")
+    assert found[("v2.0.0", "S")] == "applied"
+
+
+def test_a_fix_named_by_two_diverging_commits_is_two_whole_landings(tmp_path: Path) -> None:
+    """Two commits that diverge (the maintenance fix and main's own) are the same fix made twice, not two
+    parts: each is whole, and a release with either carries it."""
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("start", {"src/dev.c": O0 + GAP + P0})
+    repo.tag("v1.0.0")
+    repo.branch("release-1.0", "HEAD")
+    main_fix = repo.commit("verify /dev/null (main)", {"src/dev.c": O1 + GAP + P0 + "/* main */\n"})
+    repo.tag("v2.0.0")
+    repo.checkout("release-1.0")
+    maint_fix = repo.commit("verify /dev/null (1.0)", {"src/dev.c": O1 + GAP + P0})
+    repo.tag("v1.0.1")
+    fixes = [{"id": "S", "title": "t", "severity": "high", "commits": [main_fix, maint_fix]}]
+    result, out = build(repo, tmp_path, fixes, ["^v1=1.x", "^v2=2.x"])
+    assert result.exit_code == 0, result.stderr
+    assert "check:" not in result.stderr
+    found = verdicts(repo, out, tmp_path)
+    assert found[("v1.0.1", "S")] == "applied" and found[("v2.0.0", "S")] == "applied" and found[("v1.0.0", "S")] == "missing"
+
+
+def test_a_part_applied_again_by_git_am_is_found_by_its_author_date_and_subject(tmp_path: Path) -> None:
+    """F2's backport was applied with `git am` after a conflict (another patch id, no trailer): it keeps F2's
+    author, time and subject (with a `[1.0]` tag), which finds it, and 1.0.1 carries the whole fix."""
+    repo = GitRepo(tmp_path / "repo")
+    f1, f2 = _two_part_fix(repo)
+    repo.checkout("release-1.0")
+    repo.cherry_pick(f1)
+    written = repo.git("log", "-1", "--format=%aI", f2)
+    resolved = "int mount_proc(void) { return mount(\"proc\", MS_NOSUID|MS_NOEXEC|MS_NODEV); }\n"
+    repo.commit("[1.0] mount proc nosuid", {"src/dev.c": O1 + GAP + resolved})
+    repo.git("commit", "-q", "--amend", "--no-edit", f"--date={written}")
+    backport = repo.rev("HEAD")
+    repo.commit("VERSION 1.0.1", {"VERSION": "1.0.1\n"})
+    repo.tag("v1.0.1")
+    fixes = [{"id": "S", "title": "t", "severity": "high", "commits": [f1, f2]}]
+    result, out = build(repo, tmp_path, fixes, ["^v1=1.x", "^v2=2.x"])
+    assert result.exit_code == 0, result.stderr
+    assert f"{backport[:12]} (found: same author, date and subject as {f2[:12]})" in result.stderr
+    assert "check:" not in result.stderr
+    found = verdicts(repo, out, tmp_path)
+    assert found[("v1.0.1", "S")] == "applied" and found[("v1.0.0", "S")] == "missing"

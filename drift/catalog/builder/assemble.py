@@ -46,7 +46,12 @@ def build(repo: Repository, register: Sequence[Entry], options: Options, registe
         entry.id: list(dict.fromkeys([c for c in named[entry.id] if history.reach.get(c, 0)] + [f.commit for f in found.get(entry.id, [])]))
         for entry in register
     }
-    landed = landings(history, {fix_id: commits for fix_id, commits in released.items() if commits})
+    carries = {
+        entry.id: {**{c: frozenset({c}) for c in named[entry.id]}, **{f.commit: f.origins for f in found.get(entry.id, [])}}
+        for entry in register
+    }
+    parts = {fix_id: frozenset(commits) for fix_id, commits in named.items() if len(commits) > 1 and repo.one_chain(commits)}
+    landed = landings(history, {fix_id: commits for fix_id, commits in released.items() if commits}, carries, parts)
     extra = {c for lands in landed.values() for landing in lands for c in landing.commits if c not in changes}
     changes.update(repo.changes(extra))
     moves = Moves(history, options)
@@ -78,6 +83,11 @@ def _describe(history: History, entry: Entry, lands: list[Landing], named: list[
     own_lines = {landing.line for landing in lands}
     for landing in lands:
         covered |= landing.mask
+        if landing.lacking:
+            report.incomplete.append(
+                f"{entry.id}: on {landing.line}, no copy of {', '.join(c[:12] for c in landing.lacking)} was found beside the rest of the"
+                " fix: no release there is taken to carry it; name the commits that carry the rest in the register if they landed there"
+            )
         said = []
         for commit in landing.commits:
             if commit in named:

@@ -1,8 +1,9 @@
 """Backports: the commits on the lines a fix's named commits do not reach that carry the same change.
 
 From any named commit, released or not: messages that name it (`(cherry picked from commit …)`, `Backport of
-…`, `backport of PR #N as merged into <branch> (<sha>)`), the commits its own message names, and patch ids
-per commit and per file. Only candidates are read: commits of releases on the lines that lack a landing,
+…`, `backport of PR #N as merged into <branch> (<sha>)`), the commits its own message names, commits with its
+author, author time and subject (a patch applied again with `git am`; a `[1.1]` tag before the subject
+aside), and patch ids per commit and per file. Only candidates are read: commits of releases on the lines that lack a landing,
 committed after the fix was written, and (for patch ids) touching one of its files.
 
 A message is the vendor's word, and the vendor is the audited party: a commit that a message ties to the fix
@@ -35,6 +36,9 @@ class Found:
 
     commit: str
     how: str
+    origins: frozenset[str] = frozenset()
+    """The named commits it carries a copy of (all or part of): those its message ties it to, or whose patch
+    id (whole, or one file's) it has."""
 
 
 @dataclass(frozen=True)
@@ -75,8 +79,11 @@ def discover(history: History, named: dict[str, list[str]], changes: dict[str, l
     msgs = gitlog.messages(history.repo, pool)
     by_prefix: dict[str, list[str]] = {}
     naming: dict[str, list[tuple[str, str, str]]] = {}
+    by_key: dict[tuple[bytes, int, bytes], list[str]] = {}
     for commit in pool:
         by_prefix.setdefault(commit[:7], []).append(commit)
+        if commit in msgs and (key := _same_patch_key(msgs[commit])) is not None:
+            by_key.setdefault(key, []).append(commit)
         for ref, how in references(msgs[commit].raw) if commit in msgs else ():
             naming.setdefault(ref[:7], []).append((ref, commit, how))
     paths = {f: {p for c in named[f] for ch in changes.get(c, []) for p in (ch.path, ch.old) if p is not None} for f in lacking}
@@ -98,19 +105,32 @@ def discover(history: History, named: dict[str, list[str]], changes: dict[str, l
                 continue
             done.add(current)
             message = own.get(current) or msgs.get(current)
+            origins = finding.origins(current)
             for ref, how in references(message.raw) if message is not None else ():
                 for commit in by_prefix.get(ref[:7], []):
-                    if commit.startswith(ref) and finding.by_message(commit, f"named by {current[:12]}'s {how}"):
+                    if commit.startswith(ref) and finding.by_message(commit, f"named by {current[:12]}'s {how}", origins):
                         todo.append(commit)
             for ref, commit, how in naming.get(current[:7], []):
-                if current.startswith(ref) and finding.by_message(commit, f"its {how} names {current[:12]}"):
+                if current.startswith(ref) and finding.by_message(commit, f"its {how} names {current[:12]}", origins):
                     todo.append(commit)
+        for named_commit in named[fix_id]:  # the same patch applied again (`git am`): its author, date and subject
+            message = own.get(named_commit)
+            key = _same_patch_key(message) if message is not None else None
+            for commit in by_key.get(key, ()) if key is not None else ():
+                finding.by_message(commit, f"same author, date and subject as {named_commit[:12]}", frozenset({named_commit}))
         candidates = {c for c, files in touched.items() if times.get(c, 0) >= since[fix_id] and files & paths[fix_id]}
         _by_patch_id(named[fix_id], candidates, ids, finding.keep)
         result[fix_id] = finding.in_order(finding.found)
         if finding.doubted:
             refused[fix_id] = finding.in_order(finding.doubted)
     return Discovered(result, refused)
+
+
+def _same_patch_key(message: gitlog.Message) -> tuple[bytes, int, bytes] | None:
+    """What a patch applied again keeps (`git am`, `cherry-pick` without -x): its author, the time it was
+    written and its subject (a `[1.1]` tag put before it aside); None where there is no subject to go by."""
+    subject = message.subject()
+    return (message.author, message.author_time, subject) if subject and message.author else None
 
 
 class _Finding:
@@ -129,14 +149,22 @@ class _Finding:
         """Whether `commit` is neither named nor found yet, and on a line that lacks the fix."""
         return commit not in self.own and commit not in self.found and bool(self.history.reach.get(commit, 0) & self.bits)
 
-    def keep(self, commit: str, how: str) -> bool:
-        """Take `commit`, found as `how` says, if it is new and on a line that lacks the fix."""
+    def origins(self, commit: str) -> frozenset[str]:
+        """The named commits `commit` carries: itself if named, else what it was found as a copy of."""
+        if commit in self.own:
+            return frozenset({commit})
+        found = self.found.get(commit)
+        return found.origins if found is not None else frozenset()
+
+    def keep(self, commit: str, how: str, origins: frozenset[str]) -> bool:
+        """Take `commit`, found as `how` says (a copy of the named `origins`), if it is new and on a line that
+        lacks the fix."""
         if not self._new(commit):
             return False
-        self.found[commit] = Found(commit, how)
+        self.found[commit] = Found(commit, how, origins)
         return True
 
-    def by_message(self, commit: str, how: str) -> bool:
+    def by_message(self, commit: str, how: str, origins: frozenset[str]) -> bool:
         """`keep` for a commit a message ties to the fix: only if it changes one of the fix's files, or makes
         one of its changes to a file of another name (the code lives elsewhere on an older line)."""
         if commit in self.doubted or not self._new(commit):
@@ -144,9 +172,9 @@ class _Finding:
         if commit not in self.changes:
             self.changes.update(self.history.repo.changes([commit]))
         if not {p for ch in self.changes[commit] for p in (ch.path, ch.old) if p is not None} & self.paths and not self._same_change(commit):
-            self.doubted[commit] = Found(commit, how)
+            self.doubted[commit] = Found(commit, how, origins)
             return False
-        return self.keep(commit, how)
+        return self.keep(commit, how, origins)
 
     def _same_change(self, commit: str) -> bool:
         """Whether `commit` makes a change of a named commit (a file's patch id, wherever the file is)."""
@@ -162,20 +190,27 @@ class _Finding:
         return sorted(commits.values(), key=lambda f: (self.history.times.get(f.commit, 0), f.commit))
 
 
-def _by_patch_id(named: Sequence[str], candidates: set[str], ids: dict[str, gitlog.PatchIds], keep: Callable[[str, str], object]) -> None:
+def _by_patch_id(
+    named: Sequence[str], candidates: set[str], ids: dict[str, gitlog.PatchIds], keep: Callable[[str, str, frozenset[str]], object],
+) -> None:
     """The candidates with a named commit's patch id, or the same patch id for one of its files at the same
     path: a file's change alone ties two commits only where it is made to the same file (two commits that
     each add a licence file, or the same boilerplate, elsewhere are not one fix)."""
-    targets = [ids[c] for c in named if c in ids]
-    whole = {t.commit for t in targets}
-    files = {(path, pid) for t in targets for path, pid in t.files.items()}
+    whole: dict[str, set[str]] = {}
+    files: dict[tuple[str, str], set[str]] = {}
+    for c in named:
+        if c in ids:
+            whole.setdefault(ids[c].commit, set()).add(c)
+            for path, pid in ids[c].files.items():
+                files.setdefault((path, pid), set()).add(c)
     for commit in sorted(candidates):
         own = ids.get(commit)
         if own is None:
             continue
         if own.commit in whole:
-            keep(commit, "same patch id")
+            keep(commit, "same patch id", frozenset(whole[own.commit]))
             continue
         same = sorted(path for path, pid in own.files.items() if (path, pid) in files)
         if same:
-            keep(commit, f"same patch id for {', '.join(same[:3])}{' …' if len(same) > 3 else ''}")
+            origins = frozenset(c for path, pid in own.files.items() for c in files.get((path, pid), ()))
+            keep(commit, f"same patch id for {', '.join(same[:3])}{' …' if len(same) > 3 else ''}", origins)

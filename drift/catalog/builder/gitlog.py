@@ -29,6 +29,15 @@ class Message:
     shown: str
     author_time: int
     """When it was written (seconds since the epoch): a cherry-pick keeps its original's."""
+    author: bytes = b""
+    """Its author's email, as stored."""
+
+    def subject(self) -> bytes:
+        """The first line, without a leading `[1.1]`-style tag that backports carry."""
+        first = self.raw.split(b"\n", 1)[0].strip()
+        while first.startswith(b"[") and b"]" in first:
+            first = first[first.index(b"]") + 1 :].strip()
+        return first
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,14 +68,16 @@ def messages(repo: Repository, commits: Iterable[str]) -> dict[str, Message]:
     wanted = sorted(set(commits))
     if not wanted:
         return {}
-    out = repo.run("log", "--no-walk=unsorted", "--stdin", "-z", "--format=%H%x00%e%x00%at%x00%B", stdin=("\n".join(wanted) + "\n").encode())
+    out = repo.run(
+        "log", "--no-walk=unsorted", "--stdin", "-z", "--format=%H%x00%e%x00%at%x00%ae%x00%B", stdin=("\n".join(wanted) + "\n").encode(),
+    )
     fields = out.split(b"\0")
     result = {}
-    for i in range(0, len(fields) - 3, 4):
+    for i in range(0, len(fields) - 4, 5):
         sha = fields[i].strip().decode("ascii")
-        raw = fields[i + 3]
+        raw = fields[i + 4]
         encoding = fields[i + 1].decode("ascii", "replace").strip()
-        result[sha] = Message(raw, decode_message(raw, encoding), int(fields[i + 2] or b"0"))
+        result[sha] = Message(raw, decode_message(raw, encoding), int(fields[i + 2] or b"0"), fields[i + 3])
     return result
 
 

@@ -65,6 +65,8 @@ class Report:
     """Per fix id, the lines with releases after the fix on which no commit carrying it was found."""
     refused: list[str] = field(default_factory=list)
     """Commits a message ties to a fix that change none of its files, left out of its landings."""
+    incomplete: list[str] = field(default_factory=list)
+    """Lines where copies of only some of a fix's commits were found."""
     conflicts: list[str] = field(default_factory=list)
     names: list[str] = field(default_factory=list)
     """Files judged under another name: where a moved fix file was followed, and the names it had elsewhere."""

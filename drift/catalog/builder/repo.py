@@ -13,7 +13,7 @@ import os
 import re
 import subprocess
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,6 +101,15 @@ class Repository:
             parts = line.split()
             result[rev] = parts[0] if len(parts) == 2 and parts[1] == "commit" else None
         return result
+
+    def one_chain(self, commits: Sequence[str]) -> bool:
+        """Whether the commits lie on one chain of history, each an ancestor of the next in some order (a fix
+        made of several commits), rather than diverging (the same fix made twice)."""
+        def before(x: str, y: str) -> bool:
+            done = subprocess.run(["git", "merge-base", "--is-ancestor", x, y], cwd=self.path, capture_output=True, check=False)
+            return done.returncode == 0
+
+        return all(before(x, y) or before(y, x) for i, x in enumerate(commits) for y in commits[i + 1 :])
 
     def graph(self, tips: Iterable[str]) -> tuple[list[str], dict[str, list[str]], dict[str, int]]:
         """Every commit reachable from the tips, children before parents (`rev-list --topo-order`), each
