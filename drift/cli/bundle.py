@@ -148,6 +148,6 @@ def collector(out: Path) -> None:
     """The collector as one file for a plain python3 (3.9 or newer, nothing installed):
     `python3 -I drift-collect.pyz ROOT --tenant ID --out FILE [--catalog DIR | --config-keys FILE] [--sign KEYFILE]`."""
     size = build_collector(out)
-    click.echo(f"{out}: {size:,} bytes; run it with `python3 {out.name} ROOT --tenant ID --out FILE`", err=True)
+    click.echo(f"{out}: {size:,} bytes; run it with `python3 -I {out.name} ROOT --tenant ID --out FILE`", err=True)
     if shutil.which("python3") is None:
         click.echo("drift: note: no python3 on this machine's PATH; the server that runs it needs one", err=True)
