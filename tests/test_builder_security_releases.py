@@ -228,3 +228,71 @@ def test_a_part_applied_again_by_git_am_is_found_by_its_author_date_and_subject(
     assert "check:" not in result.stderr
     found = verdicts(repo, out, tmp_path)
     assert found[("v1.0.1", "S")] == "applied" and found[("v1.0.0", "S")] == "missing"
+
+
+def test_a_first_attempt_reverted_before_a_line_was_cut_is_no_copy_of_the_fix(tmp_path: Path) -> None:
+    """F0 lands on main and is reverted; 1.x is cut after the revert. The fix F is F0 picked again and amended
+    (git keeps its author, time and subject). F0 is in F's own history: never a copy of it, so 1.x, which
+    has none of the fix, does not read `applied`."""
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("start", {"src/dev.c": O0 + GAP + P0})
+    repo.tag("v1.0.0")
+    first = repo.commit("verify /dev/null", {"src/dev.c": "int open_dev(int fd) { return openat(fd, \"null\", O_NOFOLLOW); }\n" + GAP + P0})
+    repo.revert(first)
+    repo.branch("release-1.0", "HEAD")
+    repo.checkout("release-1.0")
+    repo.commit("dev: a comment", {"src/dev.c": O0 + GAP + P0 + "/* 1.x */\n"})
+    repo.tag("v1.0.1")
+    repo.checkout("main")
+    repo.commit("verify /dev/null", {"src/dev.c": O1 + GAP + P0})
+    repo.git("commit", "-q", "--amend", "--no-edit", f"--date={repo.git('log', '-1', '--format=%aI', first)}")
+    fix = repo.rev("HEAD")
+    repo.tag("v2.0.0")
+    fixes = [{"id": "S", "title": "t", "severity": "high", "commits": [fix]}]
+    result, out = build(repo, tmp_path, fixes, ["^v1=1.x", "^v2=2.x"])
+    assert result.exit_code == 0, result.stderr
+    assert first[:12] not in result.stderr
+    found = verdicts(repo, out, tmp_path)
+    assert found[("v1.0.1", "S")] not in ("applied", "not-applicable") and found[("v2.0.0", "S")] == "applied"
+
+
+def test_a_file_change_both_parts_make_is_a_copy_of_neither(tmp_path: Path) -> None:
+    """F1 and F2 each add the same log line to util.c. A 1.x commit adding only that line matches both by
+    util.c's patch id: it carries neither part, and 1.x does not read `applied`."""
+    def util(a: bool, b: bool) -> str:
+        lines = ["int util_a(void) {", "    return 0;", "}", "", "int util_b(void) {", "    return 0;", "}", ""]
+        if b:
+            lines.insert(5, '    log_info("hardening: input validated");')
+        if a:
+            lines.insert(1, '    log_info("hardening: input validated");')
+        return "\n".join(lines) + "\n"
+
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("start", {"src/dev.c": O0, "src/mount.c": P0, "src/util.c": util(False, False)})
+    repo.tag("v1.0.0")
+    repo.branch("release-1.0", "HEAD")
+    f1 = repo.commit("verify /dev/null", {"src/dev.c": O1, "src/util.c": util(True, False)})
+    f2 = repo.commit("mount proc nosuid", {"src/mount.c": P1, "src/util.c": util(True, True)})
+    repo.tag("v2.0.0")
+    repo.checkout("release-1.0")
+    repo.commit("util: log validation", {"src/util.c": util(True, False)})
+    repo.tag("v1.0.1")
+    fixes = [{"id": "S", "title": "t", "severity": "high", "commits": [f1, f2]}]
+    result, out = build(repo, tmp_path, fixes, ["^v1=1.x", "^v2=2.x"])
+    assert result.exit_code == 0, result.stderr
+    found = verdicts(repo, out, tmp_path)
+    assert found[("v1.0.1", "S")] not in ("applied", "not-applicable")
+
+
+def test_a_squashed_backport_whose_trailers_name_both_parts_carries_both(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "repo")
+    f1, f2 = _two_part_fix(repo)
+    repo.checkout("release-1.0")
+    repo.commit(f"[1.0] /dev/null and proc hardening\n\n(cherry picked from commit {f1})\n(cherry picked from commit {f2})",
+                {"src/dev.c": O1 + GAP + P1})
+    repo.tag("v1.0.1")
+    fixes = [{"id": "S", "title": "t", "severity": "high", "commits": [f1, f2]}]
+    result, out = build(repo, tmp_path, fixes, ["^v1=1.x", "^v2=2.x"])
+    assert result.exit_code == 0, result.stderr
+    assert "check:" not in result.stderr
+    assert verdicts(repo, out, tmp_path)[("v1.0.1", "S")] == "applied"

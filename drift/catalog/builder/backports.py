@@ -158,7 +158,11 @@ class _Finding:
 
     def keep(self, commit: str, how: str, origins: frozenset[str]) -> bool:
         """Take `commit`, found as `how` says (a copy of the named `origins`), if it is new and on a line that
-        lacks the fix."""
+        lacks the fix. Found again as a copy of other named commits (a squash whose trailers name two), it
+        carries them all."""
+        if commit in self.found and origins - self.found[commit].origins:
+            known = self.found[commit]
+            self.found[commit] = Found(commit, known.how, known.origins | origins)
         if not self._new(commit):
             return False
         self.found[commit] = Found(commit, how, origins)
@@ -166,8 +170,14 @@ class _Finding:
 
     def by_message(self, commit: str, how: str, origins: frozenset[str]) -> bool:
         """`keep` for a commit a message ties to the fix: only if it changes one of the fix's files, or makes
-        one of its changes to a file of another name (the code lives elsewhere on an older line)."""
+        one of its changes to a file of another name (the code lives elsewhere on an older line), and is not
+        in a named commit's own history (a first attempt, later reverted, that a named commit makes again
+        is no copy of it, whatever its message, author or subject)."""
+        if commit in self.found:
+            return self.keep(commit, how, origins)
         if commit in self.doubted or not self._new(commit):
+            return False
+        if any(self.history.repo.is_ancestor(commit, named) for named in self.own):
             return False
         if commit not in self.changes:
             self.changes.update(self.history.repo.changes([commit]))
@@ -197,7 +207,7 @@ def _by_patch_id(
     path: a file's change alone ties two commits only where it is made to the same file (two commits that
     each add a licence file, or the same boilerplate, elsewhere are not one fix)."""
     whole: dict[str, set[str]] = {}
-    files: dict[tuple[str, str], set[str]] = {}
+    files: dict[tuple[str, str], set[str]] = {}  # a file's change several named commits make ties to none of them
     for c in named:
         if c in ids:
             whole.setdefault(ids[c].commit, set()).add(c)
@@ -212,5 +222,5 @@ def _by_patch_id(
             continue
         same = sorted(path for path, pid in own.files.items() if (path, pid) in files)
         if same:
-            origins = frozenset(c for path, pid in own.files.items() for c in files.get((path, pid), ()))
+            origins = frozenset(c for path, pid in own.files.items() if len(files.get((path, pid), ())) == 1 for c in files[(path, pid)])
             keep(commit, f"same patch id for {', '.join(same[:3])}{' …' if len(same) > 3 else ''}", origins)

@@ -105,11 +105,13 @@ class Repository:
     def one_chain(self, commits: Sequence[str]) -> bool:
         """Whether the commits lie on one chain of history, each an ancestor of the next in some order (a fix
         made of several commits), rather than diverging (the same fix made twice)."""
-        def before(x: str, y: str) -> bool:
-            done = subprocess.run(["git", "merge-base", "--is-ancestor", x, y], cwd=self.path, capture_output=True, check=False)
-            return done.returncode == 0
-
+        before = self.is_ancestor
         return all(before(x, y) or before(y, x) for i, x in enumerate(commits) for y in commits[i + 1 :])
+
+    def is_ancestor(self, older: str, newer: str) -> bool:
+        """Whether `older` is in `newer`'s history (`newer` itself included)."""
+        done = subprocess.run(["git", "merge-base", "--is-ancestor", older, newer], cwd=self.path, capture_output=True, check=False)
+        return done.returncode == 0
 
     def graph(self, tips: Iterable[str]) -> tuple[list[str], dict[str, list[str]], dict[str, int]]:
         """Every commit reachable from the tips, children before parents (`rev-list --topo-order`), each
