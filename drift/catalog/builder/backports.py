@@ -177,7 +177,7 @@ class _Finding:
             return self.keep(commit, how, origins)
         if commit in self.doubted or not self._new(commit):
             return False
-        if any(self.history.repo.is_ancestor(commit, named) for named in self.own):
+        if self.history.repo.in_history_of(commit, self.own):
             return False
         if commit not in self.changes:
             self.changes.update(self.history.repo.changes([commit]))

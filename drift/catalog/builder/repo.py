@@ -108,6 +108,11 @@ class Repository:
         before = self.is_ancestor
         return all(before(x, y) or before(y, x) for i, x in enumerate(commits) for y in commits[i + 1 :])
 
+    def in_history_of(self, commit: str, tips: Sequence[str]) -> bool:
+        """Whether `commit` is in the history of any of `tips` (one `rev-list`: it lists `commit` only if none
+        of them reaches it)."""
+        return not self.run("rev-list", "-n1", commit, "--not", *tips).strip()
+
     def is_ancestor(self, older: str, newer: str) -> bool:
         """Whether `older` is in `newer`'s history (`newer` itself included)."""
         done = subprocess.run(["git", "merge-base", "--is-ancestor", older, newer], cwd=self.path, capture_output=True, check=False)
