@@ -50,7 +50,7 @@ def build(repo: Repository, register: Sequence[Entry], options: Options, registe
         entry.id: {**{c: frozenset({c}) for c in named[entry.id]}, **{f.commit: f.origins for f in found.get(entry.id, [])}}
         for entry in register
     }
-    parts = {fix_id: frozenset(commits) for fix_id, commits in named.items() if len(commits) > 1 and repo.one_chain(commits)}
+    parts = _parts(history, named)
     landed = landings(history, {fix_id: commits for fix_id, commits in released.items() if commits}, carries, parts)
     extra = {c for lands in landed.values() for landing in lands for c in landing.commits if c not in changes}
     changes.update(repo.changes(extra))
@@ -72,6 +72,24 @@ def build(repo: Repository, register: Sequence[Entry], options: Options, registe
                 " (every release lacks it)" for c in unreleased
             )
     return Built(options.product, lines, tuple(releases), tuple(fixes), report, forks(history, lines))
+
+
+def _parts(history: History, named: dict[str, list[str]]) -> dict[str, frozenset[str]]:
+    """Per fix named by several commits that lie on one chain (the parts of one change, not the same change
+    made twice), those commits. Commits of the releases' history are placed by one pass over it; others (not
+    released) by git."""
+    several = {fix_id: commits for fix_id, commits in named.items() if len(commits) > 1}
+    bits, held = history.contains(c for commits in several.values() for c in commits)
+
+    def before(x: str, y: str) -> bool:
+        if x in bits and y in bits:
+            return bool(held.get(y, 0) & bits[x])
+        return history.repo.is_ancestor(x, y)
+
+    return {
+        fix_id: frozenset(commits) for fix_id, commits in several.items()
+        if all(before(x, y) or before(y, x) for i, x in enumerate(commits) for y in commits[i + 1 :])
+    }
 
 
 def _describe(history: History, entry: Entry, lands: list[Landing], named: list[str], found: list[Found], report: Report) -> None:

@@ -108,16 +108,16 @@ def discover(history: History, named: dict[str, list[str]], changes: dict[str, l
             origins = finding.origins(current)
             for ref, how in references(message.raw) if message is not None else ():
                 for commit in by_prefix.get(ref[:7], []):
-                    if commit.startswith(ref) and finding.by_message(commit, f"named by {current[:12]}'s {how}", origins):
+                    if commit.startswith(ref) and finding.by_message(commit, f"named by {current[:12]}'s {how}", origins, older=True):
                         todo.append(commit)
             for ref, commit, how in naming.get(current[:7], []):
-                if current.startswith(ref) and finding.by_message(commit, f"its {how} names {current[:12]}", origins):
+                if current.startswith(ref) and finding.by_message(commit, f"its {how} names {current[:12]}", origins, older=False):
                     todo.append(commit)
         for named_commit in named[fix_id]:  # the same patch applied again (`git am`): its author, date and subject
             message = own.get(named_commit)
             key = _same_patch_key(message) if message is not None else None
             for commit in by_key.get(key, ()) if key is not None else ():
-                finding.by_message(commit, f"same author, date and subject as {named_commit[:12]}", frozenset({named_commit}))
+                finding.by_message(commit, f"same author, date and subject as {named_commit[:12]}", frozenset({named_commit}), older=True)
         candidates = {c for c, files in touched.items() if times.get(c, 0) >= since[fix_id] and files & paths[fix_id]}
         _by_patch_id(named[fix_id], candidates, ids, finding.keep)
         result[fix_id] = finding.in_order(finding.found)
@@ -168,16 +168,17 @@ class _Finding:
         self.found[commit] = Found(commit, how, origins)
         return True
 
-    def by_message(self, commit: str, how: str, origins: frozenset[str]) -> bool:
+    def by_message(self, commit: str, how: str, origins: frozenset[str], *, older: bool) -> bool:
         """`keep` for a commit a message ties to the fix: only if it changes one of the fix's files, or makes
         one of its changes to a file of another name (the code lives elsewhere on an older line), and is not
         in a named commit's own history (a first attempt, later reverted, that a named commit makes again
-        is no copy of it, whatever its message, author or subject)."""
+        is no copy of it, whatever its message, author or subject). That is asked only where the commit may
+        be `older` than the message that ties it: one whose own message names a commit comes after it."""
         if commit in self.found:
             return self.keep(commit, how, origins)
         if commit in self.doubted or not self._new(commit):
             return False
-        if self.history.repo.in_history_of(commit, self.own):
+        if older and self.history.repo.in_history_of(commit, self.own):
             return False
         if commit not in self.changes:
             self.changes.update(self.history.repo.changes([commit]))

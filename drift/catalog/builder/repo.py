@@ -102,12 +102,6 @@ class Repository:
             result[rev] = parts[0] if len(parts) == 2 and parts[1] == "commit" else None
         return result
 
-    def one_chain(self, commits: Sequence[str]) -> bool:
-        """Whether the commits lie on one chain of history, each an ancestor of the next in some order (a fix
-        made of several commits), rather than diverging (the same fix made twice)."""
-        before = self.is_ancestor
-        return all(before(x, y) or before(y, x) for i, x in enumerate(commits) for y in commits[i + 1 :])
-
     def in_history_of(self, commit: str, tips: Sequence[str]) -> bool:
         """Whether `commit` is in the history of any of `tips` (one `rev-list`: it lists `commit` only if none
         of them reaches it)."""
