@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.gitrepo import GitRepo
@@ -19,6 +20,24 @@ A0 = "int open_dev(int fd) { return openat(fd, \"null\", 0); }\nint other(void) 
 A1 = "int open_dev(int fd) { return verify_dev_null(openat(fd, \"null\", O_NOFOLLOW)); }\nint other(void) { return 0; }\n"
 MAIN1 = "int open_dev(int fd) {\n    return verify_dev_null(openat(fd, \"null\", O_NOFOLLOW));\n}\nint other(void) { return 0; }\n"
 A2 = "int open_dev(int fd) { return verify_dev_null(openat(fd, \"null\", O_NOFOLLOW)); }\nint other(void) { return 1; }\n"
+
+
+O0 = "int open_dev(int fd) { return openat(fd, \"null\", 0); }\n"
+O1 = "int open_dev(int fd) { return verify_dev_null(openat(fd, \"null\", O_NOFOLLOW)); }\n"
+P0 = "int mount_proc(void) { return mount(\"proc\", 0); }\n"
+P1 = "int mount_proc(void) { return mount(\"proc\", MS_NOSUID|MS_NOEXEC); }\n"
+GAP = "\n/* ---- */\n/* ---- */\n/* ---- */\n\n"
+
+
+def _two_part_fix(repo: GitRepo) -> tuple[str, str]:
+    """1.0.0, then on main the fix in two commits (F1, F2), released as 2.0.0."""
+    repo.commit("start", {"src/dev.c": O0 + GAP + P0, "VERSION": "1.0.0\n"})
+    repo.tag("v1.0.0")
+    repo.branch("release-1.0", "HEAD")
+    f1 = repo.commit("verify /dev/null", {"src/dev.c": O1 + GAP + P0})
+    f2 = repo.commit("mount proc nosuid", {"src/dev.c": O1 + GAP + P1})
+    repo.tag("v2.0.0")
+    return f1, f2
 
 
 def test_a_release_tagged_off_the_line_whose_merge_dropped_the_fix_never_reads_applied(tmp_path: Path) -> None:
@@ -56,34 +75,6 @@ def test_a_release_tagged_off_the_line_whose_merge_dropped_the_fix_never_reads_a
     assert found[("v1.0.1", "SEC-1")] != "applied"
     assert found[("v1.0.2", "SEC-1")] == "applied"
     assert _tenant(repo, out, tmp_path, "v1.0.2", {"dev.c": "/* dev.c */\n" + A0}, "SEC-1").status != "applied"
-
-
-def test_a_second_merge_that_brings_a_commit_of_the_fix_the_first_lacked_is_still_required(tmp_path: Path) -> None:
-    """The same shape, but the side branch gains a second commit of the fix after 1.0.1 was tagged: the
-    line's merge brings a commit 1.0.1 lacks, so 1.0.1 is not taken to carry the whole fix."""
-    repo = GitRepo(tmp_path / "repo")
-    repo.commit("start", {"src/dev.c": A0, "src/b.c": "int b(void) { return 0; }\n", "VERSION": "1.0.0\n"})
-    repo.tag("v1.0.0")
-    repo.branch("release-1.0", "HEAD")
-    fix = repo.commit("rootfs: verify /dev/null before use", {"src/dev.c": A1})
-    fix2 = repo.commit("rootfs: and check b too", {"src/b.c": "int b(void) { return check(); }\n"})
-    repo.tag("v2.0.0")
-    repo.branch("ghsa", "v1.0.0")
-    repo.checkout("ghsa")
-    repo.cherry_pick(fix)
-    repo.commit("VERSION: release 1.0.1", {"VERSION": "1.0.1\n"})
-    repo.tag("v1.0.1")
-    repo.cherry_pick(fix2)
-    repo.checkout("release-1.0")
-    repo.merge("ghsa", "Merge pull request from GHSA-xxxx")
-    repo.commit("VERSION: release 1.0.2", {"VERSION": "1.0.2\n"})
-    repo.tag("v1.0.2")
-    fixes = [{"id": "SEC-1", "title": "t", "severity": "high", "commits": [fix, fix2]}]
-    result, out = build(repo, tmp_path, fixes, ["^v1=1.x", "^v2=2.x"])
-    assert result.exit_code == 0, result.stderr
-    found = verdicts(repo, out, tmp_path)
-    assert found[("v1.0.1", "SEC-1")] != "applied"
-    assert found[("v1.0.2", "SEC-1")] == "applied"
 
 
 def test_a_file_the_fix_deletes_proves_nothing_where_releases_without_the_fix_lack_it_too(tmp_path: Path) -> None:
@@ -124,43 +115,27 @@ def test_a_fix_that_only_deletes_a_file_still_reads_applied_where_it_is_gone(tmp
     assert found[("v1.1.0", "SEC-3")] == "missing" and found[("v1.2.0", "SEC-3")] == "applied"
 
 
-O0 = "int open_dev(int fd) { return openat(fd, \"null\", 0); }\n"
-O1 = "int open_dev(int fd) { return verify_dev_null(openat(fd, \"null\", O_NOFOLLOW)); }\n"
-P0 = "int mount_proc(void) { return mount(\"proc\", 0); }\n"
-P1 = "int mount_proc(void) { return mount(\"proc\", MS_NOSUID|MS_NOEXEC); }\n"
-GAP = "\n/* ---- */\n/* ---- */\n/* ---- */\n\n"
-
-
-def _two_part_fix(repo: GitRepo) -> tuple[str, str]:
-    """1.0.0, then on main the fix in two commits (F1, F2), released as 2.0.0."""
-    repo.commit("start", {"src/dev.c": O0 + GAP + P0, "VERSION": "1.0.0\n"})
-    repo.tag("v1.0.0")
-    repo.branch("release-1.0", "HEAD")
-    f1 = repo.commit("verify /dev/null", {"src/dev.c": O1 + GAP + P0})
-    f2 = repo.commit("mount proc nosuid", {"src/dev.c": O1 + GAP + P1})
-    repo.tag("v2.0.0")
-    return f1, f2
-
-
-def test_landings_that_each_carry_part_of_a_fix_are_taken_together(tmp_path: Path) -> None:
-    """The fix is F1 then F2. The security release 1.0.1 is tagged on a side branch that merged only F1's
-    backport; F2's backport is committed on the maintenance branch, which then merges the side branch
-    (1.0.2). The two landings diverge, and neither carries the whole fix: 1.0.1, with half of it, does not
-    read `applied`; 1.0.2, with both, does."""
+@pytest.mark.parametrize("rest", ["on the side branch, after the tag", "on the maintenance branch"])
+def test_a_security_release_with_part_of_a_fix_does_not_read_applied(tmp_path: Path, rest: str) -> None:
+    """The fix is F1 then F2. The security release 1.0.1 is tagged on a side branch holding F1's backport
+    alone; F2's backport comes later, on that side branch or on the maintenance branch, which then merges
+    the side branch (1.0.2). 1.0.1, with half the fix, does not read `applied`; 1.0.2, with both, does.
+    (Where F2 is on the maintenance branch, the two landings diverge: each carries part, so they are one.)"""
     repo = GitRepo(tmp_path / "repo")
     f1, f2 = _two_part_fix(repo)
     repo.branch("ghsa", "v1.0.0")
     repo.checkout("ghsa")
     repo.cherry_pick(f1)
-    repo.branch("ghsa-release", "v1.0.0")
-    repo.checkout("ghsa-release")
-    repo.merge("ghsa", "merge private patches")
-    repo.commit("VERSION 1.0.1", {"VERSION": "1.0.1\n"})
+    repo.commit("VERSION: release 1.0.1", {"VERSION": "1.0.1\n"})
     repo.tag("v1.0.1")
-    repo.checkout("release-1.0")
-    repo.cherry_pick(f2)
-    repo.merge("ghsa-release", "Merge GHSA")
-    repo.commit("VERSION 1.0.2", {"VERSION": "1.0.2\n"})
+    if rest == "on the side branch, after the tag":
+        repo.cherry_pick(f2)
+        repo.checkout("release-1.0")
+    else:
+        repo.checkout("release-1.0")
+        repo.cherry_pick(f2)
+    repo.merge("ghsa", "Merge pull request from GHSA-xxxx")
+    repo.commit("VERSION: release 1.0.2", {"VERSION": "1.0.2\n"})
     repo.tag("v1.0.2")
     fixes = [{"id": "S", "title": "t", "severity": "high", "commits": [f1, f2]}]
     result, out = build(repo, tmp_path, fixes, ["^v1=1.x", "^v2=2.x"])
