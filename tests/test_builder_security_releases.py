@@ -271,3 +271,46 @@ def test_a_squashed_backport_whose_trailers_name_both_parts_carries_both(tmp_pat
     assert result.exit_code == 0, result.stderr
     assert "check:" not in result.stderr
     assert verdicts(repo, out, tmp_path)[("v1.0.1", "S")] == "applied"
+
+
+SSH_OLD = (
+    "static int gen_proto(git_str *request, const char *cmd, const char *repo)\n{\n"
+    "\tgit_str_puts(request, cmd);\n\tgit_str_puts(request, \" '\");\n\tgit_str_puts(request, repo);\n"
+    "\tgit_str_puts(request, \"'\");\n\treturn 0;\n}\n"
+    "static int send_command(ssh_stream *s) { return libssh2_channel_exec(s->channel, s->cmd); }\n"
+)
+
+
+def test_code_split_into_a_new_file_before_the_fix_is_still_unfixed_where_the_new_file_is_not(tmp_path: Path) -> None:
+    """libgit2's shape: 1.8 split the libssh2 code out of transports/ssh.c into ssh_libssh2.c (git sees no
+    rename: ssh.c stays, smaller), then the fix escaped the path in gen_proto there. 1.7, which lacks
+    ssh_libssh2.c, has the unescaped gen_proto in ssh.c: it reads `missing`, not `not-applicable`. So does
+    1.6, which never had the code: the fix's entry cannot tell one absence of ssh_libssh2.c from another,
+    and fails closed."""
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("start", {"src/other/util.c": "int util(void) { return 0; }\n"})
+    repo.tag("v1.6.0")
+    repo.commit("ssh transport", {"src/transports/ssh.c": SSH_OLD})
+    repo.tag("v1.7.0")
+    repo.branch("maint-1.7", "HEAD")
+    repo.commit("ssh: refactor libssh2-specific bits into their own file", {
+        "src/transports/ssh.c": "int git_transport_ssh(void) { return ssh_libssh2_transport(); }\n",
+        "src/transports/ssh_libssh2.c": SSH_OLD + "int ssh_libssh2_transport(void) { return 1; }\n",
+    })
+    repo.tag("v1.8.0")
+    fix = repo.commit("CVE-2026-5917: Escape repo path in gen_proto()", {
+        "src/transports/ssh_libssh2.c": SSH_OLD.replace("\tgit_str_puts(request, repo);\n", "\tgit_str_puts_escaped(request, repo, \"'!\", \"'\\\\\", \"'\");\n")
+        + "int ssh_libssh2_transport(void) { return 1; }\n",
+    })
+    repo.tag("v1.8.1")
+    repo.checkout("maint-1.7")
+    repo.commit("1.7: docs", {"src/other/util.c": "int util(void) { return 1; }\n"})
+    repo.tag("v1.7.1")
+    fixes = [{"id": "SEC-9", "title": "t", "severity": "high", "commits": [fix]}]
+    result, out = build(repo, tmp_path, fixes, ["^v1.6=1.6", "^v1.7=1.7", "^v1.8=1.8"])
+    assert result.exit_code == 0, result.stderr
+    assert "transports/ssh.c holds the lines the fix removed from transports/ssh_libssh2.c" in result.stderr
+    found = verdicts(repo, out, tmp_path)
+    assert found[("v1.7.0", "SEC-9")] == found[("v1.7.1", "SEC-9")] == "missing"
+    assert found[("v1.8.0", "SEC-9")] == "missing" and found[("v1.8.1", "SEC-9")] == "applied"
+    assert found[("v1.6.0", "SEC-9")] == "missing"

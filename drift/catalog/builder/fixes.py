@@ -50,6 +50,14 @@ def build_fix(
         # A file the landing deletes, beside other evidence, proves nothing where a release without the fix
         # lacks it too (it came later); alone, its absence is all the fix shows.
         deletions_alone = not followed and not entry.config and all(path in deleted for path in paths)
+        # The code the fix changes lived in another file at releases without the fix that lack the path (split
+        # out of it, or moved, where git sees no rename): lacking the path there is having the code unfixed.
+        for home, origins in moves.earlier_homes(paths, landing, none_mask).items():
+            appearing.update(origins)
+            report.names.append(
+                f"{entry.id}: {home} holds the lines the fix removed from {', '.join(origins)} at releases without the fix that lack"
+                f" {'it' if len(origins) == 1 else 'them'}: a release without {'it' if len(origins) == 1 else 'them'} is unfixed"
+            )
         own = {
             path: _entry(
                 path, releases, landing.mask, none_mask, entry.id, report,
@@ -168,9 +176,11 @@ def _entry(
     `absent` stands in `fixed` only where the landing itself deletes the file. A release with the landing that
     lacks a file the landing did not delete (removed later by other commits, or never there) proves nothing:
     `absent` then stands in both lists. In `unfixed` it stands otherwise only for a file the landing adds, or
-    deletes beside other evidence (`absence`: a release without the fix that never had a file the fix deletes
-    proves nothing either); a release without the fix that lacks a file the fix merely changes (another line
-    never had it, a module was left out) tells nothing, and a tenant without the file is `not-deployed`, not `unfixed`.
+    deletes beside other evidence (a release without the fix that never had a file the fix deletes proves
+    nothing either), or whose code another file holds at releases without the fix that lack it (`absence`,
+    see `Moves.earlier_homes`); a release without the fix that lacks a file the fix merely changes (another
+    line never had it, a module was left out) tells nothing, and a tenant without the file is `not-deployed`,
+    not `unfixed`.
     A release whose version of the file is also held by a release without the fix (a revert, a rebuilt
     archive with unchanged content) adds none of its hashes to `fixed`: they are reported and stay unfixed.
     A later name of a fix's file `inherits` the old name's hashes from releases without the fix: they are

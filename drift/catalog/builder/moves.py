@@ -43,6 +43,7 @@ class Moves:
         self._trees: dict[str, dict[str, str]] = {}
         self._lines: dict[str, frozenset[bytes]] = {}
         self._changed: dict[str, dict[str, set[bytes]]] = {}
+        self._removed: dict[str, dict[str, set[bytes]]] = {}
         self._new: dict[tuple[int | str, int], frozenset[str]] = {}
         self._besides: dict[int, frozenset[str]] = {}
         self._links: dict[str, set[str]] | None = None
@@ -198,24 +199,90 @@ class Moves:
                 "--diff-merges=first-parent", commit,
             )
             added: dict[str, set[bytes]] = {}
+            removed: dict[str, set[bytes]] = {}
             plus: set[bytes] | None = None
+            minus: set[bytes] | None = None
             in_header = False
             for line in out.split(b"\n"):
                 if line.startswith(b"diff --git "):
-                    plus = None
+                    plus = minus = None
                     in_header = True
+                elif in_header and line.startswith(b"--- "):
+                    name = line[4:].rstrip(b"\t")
+                    deployed = self.deployed(text(name[2:])) if name.startswith(b"a/") else None
+                    minus = removed.setdefault(deployed, set()) if deployed is not None else None
                 elif in_header and line.startswith(b"+++ "):
                     name = line[4:].rstrip(b"\t")
                     deployed = self.deployed(text(name[2:])) if name.startswith(b"b/") else None
                     plus = added.setdefault(deployed, set()) if deployed is not None else None
                 elif line.startswith(b"@@"):
                     in_header = False
-                elif plus is not None and not in_header and line[:1] == b"+":
+                elif not in_header and line[:1] in (b"+", b"-"):
                     stripped = line[1:].strip()
-                    if len(_WORD.findall(stripped)) >= 3:
-                        plus.add(stripped)
+                    into = plus if line[:1] == b"+" else minus
+                    if into is not None and len(_WORD.findall(stripped)) >= 3:
+                        into.add(stripped)
             self._changed[commit] = added
+            self._removed[commit] = removed
         return self._changed[commit]
+
+    def earlier_homes(self, paths: dict[str, None], landing: Landing, unfixed_mask: int) -> dict[str, list[str]]:
+        """Each file that holds the code a landing changed in releases without the fix that lack the path it
+        changed there (the code was in another file before a split or a move that git does not see as a
+        rename), with the paths it stands for: in such a release, a file of the same kind in a folder of the
+        same name that holds at least half of the lines the landing removed from the path (those that say
+        something, and that no more than MOST_NAMES of those files hold). A release without the path then
+        has the code unfixed: otherwise it would read `not-applicable`, the vulnerable code elsewhere."""
+        releases = self.history.releases
+        removed = self._removed_lines(landing)
+        found: dict[str, list[str]] = {}
+        for path in paths:
+            lines = removed.get(path)
+            where = [i for i, r in enumerate(releases) if unfixed_mask >> i & 1 and path not in r.files]
+            if not lines or not where:
+                continue
+            folder, _, name = path.rpartition("/")
+            kind = name.rpartition(".")[2] if "." in name else ""
+            shared: dict[str, frozenset[bytes]] = {}
+            for i in where:
+                tree = releases[i].blobs
+                candidates = [
+                    o for o in sorted(tree) if o not in paths and o not in releases[i].artifacts
+                    and o.rpartition("/")[0].rpartition("/")[2] == folder.rpartition("/")[2]
+                    and (o.rpartition(".")[2] if "." in o.rpartition("/")[2] else "") == kind
+                ]
+                self._read(tree[o] for o in candidates if tree[o] not in shared)
+                held = {}
+                for o in candidates:
+                    if tree[o] not in shared:
+                        shared[tree[o]] = lines & self._lines[tree[o]]
+                    if shared[tree[o]]:
+                        held[o] = shared[tree[o]]
+                holders: dict[bytes, int] = {}
+                for h in held.values():
+                    for line in h:
+                        holders[line] = holders.get(line, 0) + 1
+                telling = frozenset(line for line in lines if holders.get(line, 0) <= MOST_NAMES)
+                needed = (len(telling) + 1) // 2
+                names = [o for o, h in held.items() if telling and len(h & telling) >= needed]
+                if len(names) <= MOST_NAMES:
+                    for o in names:
+                        if path not in found.setdefault(o, []):
+                            found[o].append(path)
+        return found
+
+    def _removed_lines(self, landing: Landing) -> dict[str, frozenset[bytes]]:
+        """Per deployed path, the lines (stripped, saying something) the landing removes there and does not
+        add back."""
+        removed: dict[str, set[bytes]] = {}
+        added: dict[str, set[bytes]] = {}
+        for commit in landing.commits:
+            self._lines_by(commit)
+            for path, lines in self._removed.get(commit, {}).items():
+                removed.setdefault(path, set()).update(lines)
+            for path, lines in self._changed[commit].items():
+                added.setdefault(path, set()).update(lines)
+        return {path: frozenset(lines - added.get(path, set())) for path, lines in removed.items()}
 
     def _tree(self, commit: str) -> dict[str, str]:
         """A commit's deployed files: deployed path -> blob id."""
