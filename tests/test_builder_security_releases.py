@@ -314,3 +314,33 @@ def test_code_split_into_a_new_file_before_the_fix_is_still_unfixed_where_the_ne
     assert found[("v1.7.0", "SEC-9")] == found[("v1.7.1", "SEC-9")] == "missing"
     assert found[("v1.8.0", "SEC-9")] == "missing" and found[("v1.8.1", "SEC-9")] == "applied"
     assert found[("v1.6.0", "SEC-9")] == "missing"
+
+
+CRIU = (
+    "int criu_checkpoint(struct container *c, struct criu_opts *opts)\n{\n"
+    "\tstruct criu_req req = { .type = CRIU_REQ_TYPE__DUMP };\n\treq.opts = opts;\n"
+    "\tadd_namespaces_to_request(c, &req);\n\tadd_cgroups_to_request(c, &req);\n"
+    "\treturn criu_swrk(c, &req);\n}\n"
+)
+
+
+def test_a_fix_that_only_adds_lines_finds_its_code_in_the_file_it_was_split_from(tmp_path: Path) -> None:
+    """runc's shape: the checkpoint code moved from container_linux.go into criu_linux.go, then a fix added
+    one line to it. The fix removes nothing; the lines around its change are in container.c at releases
+    before the move, which read `missing`, not `not-applicable`."""
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("start", {"src/lib/container.c": "int container_start(struct container *c) { return run(c); }\n" + CRIU})
+    repo.tag("v1.0.0")
+    repo.commit("criu: move the checkpoint code into its own file", {
+        "src/lib/container.c": "int container_start(struct container *c) { return run(c); }\n", "src/lib/criu.c": CRIU,
+    })
+    repo.tag("v1.1.0")
+    fix = repo.commit("criu: add the time namespace to the request", {
+        "src/lib/criu.c": CRIU.replace("\tadd_cgroups_to_request(c, &req);\n", "\tadd_cgroups_to_request(c, &req);\n\tadd_time_ns_to_request(c, &req);\n"),
+    })
+    repo.tag("v1.1.1")
+    fixes = [{"id": "SEC-10", "title": "t", "severity": "high", "commits": [fix]}]
+    result, out = build(repo, tmp_path, fixes, ["^v1=1.x"])
+    assert result.exit_code == 0, result.stderr
+    found = verdicts(repo, out, tmp_path)
+    assert found == {("v1.0.0", "SEC-10"): "missing", ("v1.1.0", "SEC-10"): "missing", ("v1.1.1", "SEC-10"): "applied"}

@@ -191,11 +191,12 @@ class Moves:
         return {path: frozenset(lines & self._lines[last[path]]) for path, lines in added.items() if path in last}
 
     def _lines_by(self, commit: str) -> dict[str, set[bytes]]:
-        """The lines a commit adds to each deployed path against its first parent (`diff-tree -p -U0`), each
-        stripped and only those that say something."""
+        """The lines a commit adds to each deployed path against its first parent (`diff-tree -p -U3`), each
+        stripped and only those that say something; `_removed` keeps those it removes and the lines around
+        its changes (the code it touched)."""
         if commit not in self._changed:
             out = self.history.repo.run(
-                "-c", "core.quotePath=false", "diff-tree", "-p", "-U0", "--no-renames", "--no-color", "--no-ext-diff", "--root",
+                "-c", "core.quotePath=false", "diff-tree", "-p", "-U3", "--no-renames", "--no-color", "--no-ext-diff", "--root",
                 "--diff-merges=first-parent", commit,
             )
             added: dict[str, set[bytes]] = {}
@@ -217,7 +218,7 @@ class Moves:
                     plus = added.setdefault(deployed, set()) if deployed is not None else None
                 elif line.startswith(b"@@"):
                     in_header = False
-                elif not in_header and line[:1] in (b"+", b"-"):
+                elif not in_header and line[:1] in (b"+", b"-", b" "):
                     stripped = line[1:].strip()
                     into = plus if line[:1] == b"+" else minus
                     if into is not None and len(_WORD.findall(stripped)) >= 3:
@@ -230,9 +231,10 @@ class Moves:
         """Each file that holds the code a landing changed in releases without the fix that lack the path it
         changed there (the code was in another file before a split or a move that git does not see as a
         rename), with the paths it stands for: in such a release, a file of the same kind in a folder of the
-        same name that holds at least half of the lines the landing removed from the path (those that say
-        something, and that no more than MOST_NAMES of those files hold). A release without the path then
-        has the code unfixed: otherwise it would read `not-applicable`, the vulnerable code elsewhere."""
+        same name that holds at least half of the lines the landing removed from the path or kept around its
+        changes there (those that say something, and that no more than MOST_NAMES of those files hold). A
+        release without the path then has the code unfixed: otherwise it would read `not-applicable`, the
+        vulnerable code elsewhere."""
         releases = self.history.releases
         removed = self._removed_lines(landing)
         found: dict[str, list[str]] = {}
@@ -272,8 +274,8 @@ class Moves:
         return found
 
     def _removed_lines(self, landing: Landing) -> dict[str, frozenset[bytes]]:
-        """Per deployed path, the lines (stripped, saying something) the landing removes there and does not
-        add back."""
+        """Per deployed path, the lines (stripped, saying something) the landing removes there or keeps around
+        its changes, less those it adds: the code it touched, as it was."""
         removed: dict[str, set[bytes]] = {}
         added: dict[str, set[bytes]] = {}
         for commit in landing.commits:
