@@ -835,3 +835,57 @@ def test_a_directory_entry_that_holds_data_is_refused() -> None:
         content_sha256_bytes(jar)
     empty = build_zip({"demo/": b"", "demo/Core.class": FIXED_CLASS}, folders=False)
     assert content_sha256_bytes(empty) == content_sha256_bytes(build_zip({"demo/Core.class": FIXED_CLASS}, folders=False))
+
+
+def test_an_entry_with_two_zip64_fields_gives_no_content_hash() -> None:
+    """Java reads an entry's first ZIP64 field, zipfile each in turn: with two, the offset Java takes (the
+    first still saturated, so 4 GiB on) and the one zipfile takes (from the second) name other bytes."""
+    name = b"demo/Core.class"
+    body = _local(name, FIXED_CLASS)
+    fields = struct.pack("<HHQ", 1, 8, 0xFFFFFFFF) + struct.pack("<HHQ", 1, 8, 0)
+    record = bytearray(_central(name, FIXED_CLASS, 0xFFFFFFFF, extra=fields))
+    forged = body + bytes(record) + _end(1, len(record), len(body))
+    with pytest.raises(ArchiveError, match="more than one ZIP64 field"):
+        content_sha256_bytes(forged)
+
+
+@pytest.mark.parametrize("where", ["between two entries", "before the first entry"])
+def test_a_local_entry_the_central_directory_does_not_list_gives_no_content_hash(where: str) -> None:
+    """A reader that walks local headers (`JarInputStream`, as Tomcat reads a jar inside a war) takes the
+    first `demo/Core.class` it meets: an unlisted one with the unfixed class is never hidden from it."""
+    name, manifest = b"demo/Core.class", b"META-INF/MANIFEST.MF"
+    hidden = _local(name, UNFIXED_CLASS)
+    head = _local(manifest, b"Manifest-Version: 1.0\r\n\r\n")
+    if where == "between two entries":
+        body = head + hidden
+        offsets = (0, len(body))
+    else:
+        body = hidden + head
+        offsets = (len(hidden), len(body))
+    body += _local(name, FIXED_CLASS)
+    directory = _central(manifest, b"Manifest-Version: 1.0\r\n\r\n", offsets[0]) + _central(name, FIXED_CLASS, offsets[1])
+    forged = body + directory + _end(2, len(directory), len(body))
+    assert zipfile.ZipFile(io.BytesIO(forged)).read("demo/Core.class") == FIXED_CLASS
+    with pytest.raises(ArchiveError, match="belong to no listed entry|before its first entry hold a local header"):
+        content_sha256_bytes(forged)
+
+
+def test_a_data_descriptor_after_an_entry_is_no_stray_bytes() -> None:
+    """Streamed entries (`jar`, ZipOutputStream) end with a data descriptor: that gap is the entry's own."""
+    class Stream(io.RawIOBase):  # written as to a pipe: zipfile cannot seek back, so it writes descriptors
+        def __init__(self) -> None:
+            self.data = bytearray()
+
+        def writable(self) -> bool:
+            return True
+
+        def write(self, b) -> int:  # type: ignore[no-untyped-def]
+            self.data += b
+            return len(b)
+
+    out = Stream()
+    with zipfile.ZipFile(out, "w") as archive, archive.open(zipfile.ZipInfo("demo/Core.class"), "w") as entry:
+        entry.write(FIXED_CLASS)
+    streamed = bytes(out.data)
+    assert zipfile.ZipFile(io.BytesIO(streamed)).infolist()[0].flag_bits & 0x08
+    assert content_sha256_bytes(streamed) == content_sha256_bytes(build_zip({"demo/Core.class": FIXED_CLASS}, manifest=None, folders=False))

@@ -48,7 +48,10 @@ and has no content hash, when:
 An archive is not readable, with a plain `ArchiveError`, when there is no end of central directory record,
 when bytes follow that record and its comment (which end record is meant is then a guess), when a ZIP64
 end record is not where its locator says or names another central directory than the end record does
-(Java reads the one, zipfile the other), when the
+(Java reads the one, zipfile the other), when an entry has more than one ZIP64 extra field (Java reads
+the first, zipfile each), when bytes between entries (beyond an entry's data descriptor), or a local
+header before the first entry, belong to no listed entry (a reader that walks local headers, as
+`JarInputStream` does, would find an entry the central directory hides), when the
 central directory does not fit before it, is too small for the entries the end record claims, or is
 damaged, and when an entry's local header, size or CRC disagrees with the central directory, its
 compressed data is damaged, it is encrypted, or its compression method is not stored, deflate, bzip2 or
@@ -74,6 +77,7 @@ from typing import IO, Any
 
 from drift.collect.archive import limits
 from drift.collect.archive.errors import ArchiveError, ArchiveRefused
+from drift.collect.archive.layout import _check_layout
 from drift.collect.archive.zipread import (
     _ZIP_ERRORS,
     _Budget,
@@ -217,6 +221,7 @@ def _archive_hash(stream: IO[bytes], budget: _Budget, *, depth: int, where: str)
             raise ArchiveError(f"{label}the central directory reads two ways")
         _check_names(infos, where)
         ends = _data_ends(infos, start)
+        _check_layout(stream, infos, ends, label)
         records: list[bytes] = []
         if len(ends) != len(infos):  # zip's strict= is 3.10+: the collector runs on 3.9 too
             raise AssertionError("one data end per entry")
