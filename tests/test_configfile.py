@@ -80,17 +80,26 @@ def test_properties_unicode_escapes_as_native2ascii_writes_them(tmp_path: Path) 
     }
 
 
-def test_properties_in_utf8_and_in_latin1(tmp_path: Path) -> None:
-    utf8 = write(tmp_path, "utf8.properties", "city=\u5b97\u50cf\u5e02\n")
+def test_properties_are_read_as_every_java_reader_reads_them_or_not_at_all(tmp_path: Path) -> None:
+    """`Properties.load(InputStream)` reads ISO-8859-1, a Reader or a resource bundle UTF-8: a value asked
+    for that reads one way only (ASCII, `\\u` escapes, or bytes that are not UTF-8) is read; raw UTF-8
+    outside ASCII reads two ways and is not."""
+    escaped = write(tmp_path, "escaped.properties", "city=\\u5b97\\u50cf\\u5e02\nname=x\n")
     latin1 = write(tmp_path, "latin1.properties", "name=Jos\u00e9\n".encode("latin-1"))
-    assert read_keys(utf8, ["city"]) == {"city": "\u5b97\u50cf\u5e02"}
+    utf8 = write(tmp_path, "utf8.properties", "city=\u5b97\u50cf\u5e02\nmode=exclusive\n")
+    assert read_keys(escaped, ["city"]) == {"city": "\u5b97\u50cf\u5e02"}
     assert read_keys(latin1, ["name"]) == {"name": "Jos\u00e9"}
+    assert read_keys(utf8, ["mode"]) == {"mode": "exclusive"}  # the key asked for reads one way
+    with pytest.raises(ConfigReadError, match="outside ASCII"):
+        read_keys(utf8, ["city"])
 
 
 def test_properties_line_breaks_are_only_cr_and_lf(tmp_path: Path) -> None:
-    # U+2028 and NEL are ordinary characters to Java; they must not split a value.
-    path = write(tmp_path, "print.properties", "motd=first\u2028second\u0085third\nnext=1\n")
-    assert read_keys(path, ["motd", "next"]) == {"motd": "first\u2028second\u0085third", "next": "1"}
+    # NEL (and U+2028) are ordinary characters to Java; they must not split a value.
+    path = write(tmp_path, "print.properties", "motd=first\u0085second\nnext=1\n".encode("latin-1"))
+    assert read_keys(path, ["motd", "next"]) == {"motd": "first\u0085second", "next": "1"}
+    path = write(tmp_path, "escaped.properties", "motd=first\\u2028second\nnext=1\n")
+    assert read_keys(path, ["motd", "next"]) == {"motd": "first\u2028second", "next": "1"}
 
 
 def test_a_malformed_unicode_escape_is_an_error_without_the_value(tmp_path: Path) -> None:
@@ -260,7 +269,7 @@ def test_read_keys_refuses_a_file_over_the_size_limit(tmp_path: Path, monkeypatc
 
 @pytest.mark.parametrize(
     ("name", "content"),
-    [("a.properties", "a=1\n"), ("a.yaml", "a: 1\n"), ("a.json", '{"a": 1}'), ("a.ini", "a = 1\n"), ("a.conf", "a=1\n")],
+    [("a.properties", "a=1\n"), ("a.yaml", "a: 1\n"), ("a.json", '{"a": 1}'), ("a.ini", "a = 1\n")],
 )
 def test_parse_keys_reads_the_given_bytes_as_read_keys_reads_the_file(tmp_path: Path, name: str, content: str) -> None:
     from drift.collect.configfile import parse_keys
@@ -299,3 +308,19 @@ def test_a_key_set_two_ways_to_different_values_is_not_read(tmp_path: Path, suff
     path.write_text('{"print.lock.mode": "shared", "print": {"lock.mode": "shared"}}', encoding="utf-8")
     if suffix == ".json":
         assert read_keys(path, ["print.lock.mode"]) == {"print.lock.mode": "shared"}  # the same value both ways
+
+
+@pytest.mark.parametrize(("name", "content"), [
+    ("app.conf", 'doc = """\nprint.lock.mode = exclusive\n"""\nprint.lock.mode = shared\n'),  # HOCON: shared
+    ("app.xml", "<!--\nprint.lock.mode=exclusive\n-->\n<entry key='print.lock.mode'>shared</entry>\n"),
+])
+def test_a_config_file_of_another_kind_is_not_read_as_properties(tmp_path: Path, name: str, content: str) -> None:
+    with pytest.raises(ConfigReadError, match="not a config format drift reads"):
+        read_keys(write(tmp_path, name, content), ["print.lock.mode"])
+
+
+def test_a_yaml_merge_key_is_not_read(tmp_path: Path) -> None:
+    """PyYAML, SnakeYAML and Jackson resolve `<<` differently (nested, repeated, or not at all)."""
+    text = "base: &b\n  mode: exclusive\nprint:\n  lock:\n    <<: *b\n    mode: shared\n"
+    with pytest.raises(ConfigReadError, match="merge key"):
+        read_keys(write(tmp_path, "app.yaml", text), ["print.lock.mode"])

@@ -2,7 +2,9 @@
 
 Nothing else of a config file leaves the tenant. Keys in `.ini` files are `section.key`; in YAML and JSON
 a dotted path (`print.lock.mode` is the value at `print` → `lock` → `mode`, or a top-level key spelled
-`print.lock.mode`, or any mix; a file that sets two spellings to different values is not read). Values are returned as text: `true`/`false` for booleans, as a Java program reading
+`print.lock.mode`, or any mix; a file that sets two spellings to different values is not read). A file of
+any other kind, a YAML file with a merge key (`<<`), and a `.properties` value with characters outside
+ASCII that are not `\\uXXXX` escapes are not read: Java's readers read them more than one way. Values are returned as text: `true`/`false` for booleans, as a Java program reading
 the file would see them.
 """
 
@@ -69,16 +71,28 @@ def parse_keys(data: bytes, name: str, keys: Collection[str]) -> dict[str, str |
     format), None where the file does not set it. Raises `ConfigReadError` when it does not parse."""
     suffix = os.path.splitext(name)[1].lower()
     if suffix == ".properties":
-        values = parse_properties(data.decode("latin-1") if _not_utf8(data) else data.decode("utf-8"))
+        values = parse_properties(data.decode("latin-1"))  # as Properties.load(InputStream) reads it
+        if not _not_utf8(data):
+            read = parse_properties(data.decode("utf-8"))  # as a Reader or a resource bundle reads it
+            if any(values.get(k) != read.get(k) for k in keys):
+                raise ConfigReadError(
+                    "a value asked for holds characters outside ASCII, which Java reads as ISO-8859-1 (Properties.load)"
+                    " or as UTF-8 (a Reader, a resource bundle): written as \\uXXXX escapes, it reads one way"
+                )
+            values = read
         return {k: values.get(k) for k in keys}
     if suffix == ".ini":
         return _ini(data, keys)
     if suffix in (".yaml", ".yml", ".json"):
         doc = _json(data) if suffix == ".json" else _yaml(data)
         return {k: _dotted(doc, k) for k in keys}
-    # Any other file: read as .properties, the common case for Java deployments.
-    values = parse_properties(data.decode("utf-8", "replace"))
-    return {k: values.get(k) for k in keys}
+    # Any other kind of file (`.conf` is HOCON to Typesafe Config, `.xml` is Properties.loadFromXML): read
+    # as .properties it could say what its program never reads, so its values are not captured.
+    raise ConfigReadError(f"not a config format drift reads ({', '.join(CONFIG_SUFFIXES)}): no value is captured")
+
+
+CONFIG_SUFFIXES = (".properties", ".ini", ".yaml", ".yml", ".json")
+"""The config file formats whose values are read."""
 
 
 def _json(data: bytes) -> Any:
@@ -102,8 +116,17 @@ def _yaml(data: bytes) -> Any:
         import yaml  # see _YAML_NOTE
     except ImportError:
         raise ConfigReadError(YAML_MISSING) from None
+    class Loader(yaml.SafeLoader):
+        """SafeLoader that refuses merge keys (`<<`): PyYAML, SnakeYAML and Jackson resolve them differently
+        (nested, repeated, or not at all), so a value reached through one is a guess."""
+
+        def flatten_mapping(self, node: Any) -> None:
+            if any(key.tag == "tag:yaml.org,2002:merge" for key, _ in node.value):
+                raise ConfigReadError("uses a merge key (<<), which YAML libraries resolve differently: no value is captured")
+            super().flatten_mapping(node)
+
     try:
-        return yaml.load(data, Loader=yaml.SafeLoader)
+        return yaml.load(data, Loader=Loader)
     except (ValueError, RecursionError, yaml.YAMLError) as exc:
         raise ConfigReadError(f"cannot parse yaml: {type(exc).__name__}") from exc
 
