@@ -112,3 +112,22 @@ def test_a_removed_file_renamed_only_in_case_is_still_there(site: Path, name: st
     finding = next(f for f in json.loads(result.stdout)["tenants"][0]["findings"] if f["fix"] == fix)
     assert finding["status"] == status
     assert finding["evidence"][0]["found_at"] == name
+
+
+def test_a_listing_and_an_inventory_of_the_same_files_in_one_scan_are_judged_each_as_it_can_show(site: Path) -> None:
+    """Findings are shared between tenants with the same files (`drift.judge`): a listing's must never be
+    taken from a collected tenant's, whose absence does prove the removal."""
+    other = "131016"
+    write_yaml(site / "inventory" / "tenants.yaml", [
+        {"id": TENANT, "name": "宗像市", "prefecture": "福岡県", "edition": "seirei", "line": "2.x", "modules": ["konbini"]},
+        {"id": other, "name": "足立区", "prefecture": "東京都", "edition": "seirei", "line": "2.x", "modules": ["konbini"]},
+    ])
+    files = release_files("2.x", "2.2")
+    _deploy(site, files)
+    assert run(site, "collect", "tree", "--tenant", TENANT, "--out", f"inventory/{TENANT}.json").exit_code == 0
+    (site / "inventory" / f"{other}.sha256").write_bytes(_sha256sum(files))
+    result = run(site, "scan", "--format", "json")
+    assert result.exit_code == 0, result.output
+    by_tenant = {t["id"]: {f["fix"]: f["status"] for f in t["findings"]} for t in json.loads(result.stdout)["tenants"]}
+    assert by_tenant[TENANT]["DEMO-0091"] == "applied"
+    assert by_tenant[other]["DEMO-0091"] == "unverifiable"
