@@ -344,3 +344,33 @@ def test_a_fix_that_only_adds_lines_finds_its_code_in_the_file_it_was_split_from
     assert result.exit_code == 0, result.stderr
     found = verdicts(repo, out, tmp_path)
     assert found == {("v1.0.0", "SEC-10"): "missing", ("v1.1.0", "SEC-10"): "missing", ("v1.1.1", "SEC-10"): "applied"}
+
+
+def test_a_backport_to_the_old_name_of_the_fix_s_file_is_taken(tmp_path: Path) -> None:
+    """libgit2's CVE-2022-29187: main moved `src/repository.c` to `src/libgit2/repository.c` before the fix;
+    1.3's copy (same author, time and subject, another patch after a conflict) changes the file under its
+    old name. Git sees the rename, so the copy changes the fix's file: 1.3.2 carries the fix."""
+    old = "int repo_open(const char *path) {\n    return open_gitdir(path);\n}\n"
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("start", {"src/repository.c": old})
+    repo.tag("v1.3.0")
+    repo.branch("maint-1.3", "HEAD")
+    repo.mv("src/repository.c", "src/libgit2/repository.c", "move the library sources under src/libgit2/")
+    repo.tag("v1.4.0")
+    fix = repo.commit("repo: validate gitdir and gitlink ownership", {
+        "src/libgit2/repository.c": "int repo_open(const char *path) {\n    if (!owned_by_user(path)) return -1;\n    return open_gitdir(path);\n}\n",
+    })
+    repo.tag("v1.4.1")
+    repo.checkout("maint-1.3")
+    repo.commit("[1.3] repo: validate gitdir and gitlink ownership", {
+        "src/repository.c": "int repo_open(const char *path) {\n    if (!owned_by_current_user(path))\n        return -1;\n    return open_gitdir(path);\n}\n",
+    })
+    repo.git("commit", "-q", "--amend", "--no-edit", f"--date={repo.git('log', '-1', '--format=%aI', fix)}")
+    repo.tag("v1.3.2")
+    fixes = [{"id": "CVE-2022-29187", "title": "t", "severity": "high", "commits": [fix]}]
+    result, out = build(repo, tmp_path, fixes, ["^v1.3=1.3", "^v1.4=1.4"])
+    assert result.exit_code == 0, result.stderr
+    assert "check:" not in result.stderr
+    found = verdicts(repo, out, tmp_path)
+    assert found[("v1.3.2", "CVE-2022-29187")] == "applied" and found[("v1.3.0", "CVE-2022-29187")] == "missing"
+    assert found[("v1.4.1", "CVE-2022-29187")] == "applied" and found[("v1.4.0", "CVE-2022-29187")] == "missing"

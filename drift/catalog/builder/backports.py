@@ -7,8 +7,8 @@ aside), and patch ids per commit and per file. Only candidates are read: commits
 committed after the fix was written, and (for patch ids) touching one of its files.
 
 A message is the vendor's word, and the vendor is the audited party: a commit that a message ties to the fix
-but that changes none of the files the named commits change, nor makes one of their changes to another file,
-is not taken (a release carrying only it would read as fixed through files the fix never touched). The build
+but that changes none of the files the named commits change (under any name git sees them renamed from or to),
+nor makes one of their changes to another file, is not taken (a release carrying only it would read as fixed through files the fix never touched). The build
 says so, and the register can name it.
 """
 
@@ -144,6 +144,7 @@ class _Finding:
         self.found: dict[str, Found] = {}
         self.doubted: dict[str, Found] = {}
         """Commits a message names that change none of the fix's files, nor any file the same way."""
+        self._renamed: set[str] | None = None
 
     def _new(self, commit: str) -> bool:
         """Whether `commit` is neither named nor found yet, and on a line that lacks the fix."""
@@ -182,10 +183,27 @@ class _Finding:
             return False
         if commit not in self.changes:
             self.changes.update(self.history.repo.changes([commit]))
-        if not {p for ch in self.changes[commit] for p in (ch.path, ch.old) if p is not None} & self.paths and not self._same_change(commit):
+        touched = {p for ch in self.changes[commit] for p in (ch.path, ch.old) if p is not None}
+        if not touched & self.paths and not self._same_change(commit) and not touched & self._other_names():
             self.doubted[commit] = Found(commit, how, origins)
             return False
         return self.keep(commit, how, origins)
+
+    def _other_names(self) -> set[str]:
+        """Every name git sees one of the fix's files renamed from or to in the releases' history, however
+        many steps away (`src/repository.c` before `src/libgit2/repository.c`): a backport on an older line
+        changes the file under the name it has there. Read the first time a message-tied commit needs it."""
+        if self._renamed is None:
+            links = self.history.repo.renames(sorted({r.tag.commit for r in self.history.releases}))
+            seen = set(self.paths)
+            todo = list(seen)
+            while todo:
+                for other in links.get(todo.pop(), ()):
+                    if other not in seen:
+                        seen.add(other)
+                        todo.append(other)
+            self._renamed = seen - self.paths
+        return self._renamed
 
     def _same_change(self, commit: str) -> bool:
         """Whether `commit` makes a change of a named commit (a file's patch id, wherever the file is)."""

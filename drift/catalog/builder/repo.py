@@ -102,6 +102,23 @@ class Repository:
             result[rev] = parts[0] if len(parts) == 2 and parts[1] == "commit" else None
         return result
 
+    def renames(self, tips: Sequence[str]) -> dict[str, set[str]]:
+        """Repository path -> the paths git sees it renamed to or from in the tips' history (`log -M`)."""
+        out = self.run("-c", "core.quotePath=false", "log", "-M", "--diff-filter=R", "--name-status", "-z", "--format=", *tips)
+        fields = out.split(b"\0")
+        links: dict[str, set[str]] = {}
+        i = 0
+        while i < len(fields):
+            status = fields[i].strip(b"\n")
+            if status[:1] == b"R" and status[1:].isdigit() and i + 2 < len(fields):
+                old, new = text(fields[i + 1]), text(fields[i + 2])
+                links.setdefault(old, set()).add(new)
+                links.setdefault(new, set()).add(old)
+                i += 3
+            else:
+                i += 1
+        return links
+
     def in_history_of(self, commit: str, tips: Sequence[str]) -> bool:
         """Whether `commit` is in the history of any of `tips` (one `rev-list`: it lists `commit` only if none
         of them reaches it)."""
