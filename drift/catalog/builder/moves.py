@@ -236,11 +236,14 @@ class Moves:
         release without the path then has the code unfixed: otherwise it would read `not-applicable`, the
         vulnerable code elsewhere."""
         releases = self.history.releases
-        removed = self._removed_lines(landing)
+        lacking = {path: [i for i, r in enumerate(releases) if unfixed_mask >> i & 1 and path not in r.files] for path in paths}
         found: dict[str, list[str]] = {}
+        if not any(lacking.values()):
+            return found  # the landing's diff is read only when some release lacks a path
+        removed = self._removed_lines(landing)
         for path in paths:
             lines = removed.get(path)
-            where = [i for i, r in enumerate(releases) if unfixed_mask >> i & 1 and path not in r.files]
+            where = lacking[path]
             if not lines or not where:
                 continue
             folder, _, name = path.rpartition("/")
