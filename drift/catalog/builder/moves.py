@@ -105,28 +105,32 @@ class Moves:
             release = releases[i]
             tree = release.blobs
             candidates = [o for o in sorted(self._new_files(self._base(path, i, landing), i)) if o not in beside and o not in release.artifacts and o in tree]
-            self._read(tree[o] for o in candidates if tree[o] not in shared)
-            held = {}
-            for o in candidates:
-                oid = tree[o]
-                if oid not in shared:
-                    shared[oid] = lines & self._lines[oid]
-                if shared[oid]:
-                    held[o] = shared[oid]
-            if not held:
-                continue
-            holders: dict[bytes, int] = {}
-            for h in held.values():
-                for line in h:
-                    holders[line] = holders.get(line, 0) + 1
-            telling = frozenset(line for line in lines if holders.get(line, 0) <= MOST_NAMES)
-            if not telling:
-                continue
-            needed = (len(telling) + 1) // 2
-            names = [o for o, h in held.items() if len(h & telling) >= needed]
-            if len(names) <= MOST_NAMES:
-                result.extend(names)
+            result.extend(self._names_holding(tree, candidates, lines, shared))
         return result
+
+    def _names_holding(self, tree: dict[str, str], candidates: list[str], lines: frozenset[bytes], shared: dict[str, frozenset[bytes]]) -> list[str]:
+        """Of the candidate files of a release (`tree`: path -> blob id), those that contain at least half of
+        the `lines` that say where the code is (a line more than MOST_NAMES of them hold, such as `return nil`,
+        does not); none where more than MOST_NAMES do, or where no line says. `shared` keeps, per blob, the
+        lines of `lines` it holds."""
+        self._read(tree[o] for o in candidates if tree[o] not in shared)
+        held = {}
+        for o in candidates:
+            oid = tree[o]
+            if oid not in shared:
+                shared[oid] = lines & self._lines[oid]
+            if shared[oid]:
+                held[o] = shared[oid]
+        holders: dict[bytes, int] = {}
+        for h in held.values():
+            for line in h:
+                holders[line] = holders.get(line, 0) + 1
+        telling = frozenset(line for line in lines if holders.get(line, 0) <= MOST_NAMES)
+        if not telling:
+            return []
+        needed = (len(telling) + 1) // 2
+        names = [o for o, h in held.items() if len(h & telling) >= needed]
+        return names if len(names) <= MOST_NAMES else []
 
     def other_names(self, paths: dict[str, None], unfixed_mask: int) -> dict[str, list[str]]:
         """Each other name of the paths that a release with no commit of the fix holds where it lacks the path,
@@ -246,34 +250,14 @@ class Moves:
             where = lacking[path]
             if not lines or not where:
                 continue
-            folder, _, name = path.rpartition("/")
-            kind = name.rpartition(".")[2] if "." in name else ""
+            like = _folder_and_kind(path)
             shared: dict[str, frozenset[bytes]] = {}
             for i in where:
                 tree = releases[i].blobs
-                candidates = [
-                    o for o in sorted(tree) if o not in paths and o not in releases[i].artifacts
-                    and o.rpartition("/")[0].rpartition("/")[2] == folder.rpartition("/")[2]
-                    and (o.rpartition(".")[2] if "." in o.rpartition("/")[2] else "") == kind
-                ]
-                self._read(tree[o] for o in candidates if tree[o] not in shared)
-                held = {}
-                for o in candidates:
-                    if tree[o] not in shared:
-                        shared[tree[o]] = lines & self._lines[tree[o]]
-                    if shared[tree[o]]:
-                        held[o] = shared[tree[o]]
-                holders: dict[bytes, int] = {}
-                for h in held.values():
-                    for line in h:
-                        holders[line] = holders.get(line, 0) + 1
-                telling = frozenset(line for line in lines if holders.get(line, 0) <= MOST_NAMES)
-                needed = (len(telling) + 1) // 2
-                names = [o for o, h in held.items() if telling and len(h & telling) >= needed]
-                if len(names) <= MOST_NAMES:
-                    for o in names:
-                        if path not in found.setdefault(o, []):
-                            found[o].append(path)
+                candidates = [o for o in sorted(tree) if o not in paths and o not in releases[i].artifacts and _folder_and_kind(o) == like]
+                for o in self._names_holding(tree, candidates, lines, shared):
+                    if path not in found.setdefault(o, []):
+                        found[o].append(path)
         return found
 
     def _removed_lines(self, landing: Landing) -> dict[str, frozenset[bytes]]:
@@ -300,3 +284,9 @@ class Moves:
         missing = [oid for oid in dict.fromkeys(oids) if oid not in self._lines]
         for oid, data in self.history.repo.blobs(missing):
             self._lines[oid] = frozenset(line.strip() for line in data.split(b"\n"))
+
+
+def _folder_and_kind(path: str) -> tuple[str, str]:
+    """The name of a path's folder and its file's extension (`transports`, `c`)."""
+    folder, _, name = path.rpartition("/")
+    return folder.rpartition("/")[2], name.rpartition(".")[2] if "." in name else ""
