@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from drift.catalog.builder import gitlog
-from drift.catalog.builder.history import History
+from drift.catalog.builder.history import History, joined
 from drift.catalog.builder.repo import Change
 
 _REFERENCES = (
@@ -194,15 +194,7 @@ class _Finding:
         many steps away (`src/repository.c` before `src/libgit2/repository.c`): a backport on an older line
         changes the file under the name it has there. Read the first time a message-tied commit needs it."""
         if self._renamed is None:
-            links = self.history.repo.renames(sorted({r.tag.commit for r in self.history.releases}))
-            seen = set(self.paths)
-            todo = list(seen)
-            while todo:
-                for other in links.get(todo.pop(), ()):
-                    if other not in seen:
-                        seen.add(other)
-                        todo.append(other)
-            self._renamed = seen - self.paths
+            self._renamed = joined(self.history.renames(), self.paths)
         return self._renamed
 
     def _same_change(self, commit: str) -> bool:

@@ -18,6 +18,7 @@ class History:
         self.reach = _reach(self.order, self.parents, _tip_bits(releases))
         """Commit -> the bits of the releases (by index) that contain it."""
         self._resolved: dict[str, str | None] = {}
+        self._renames: dict[str, set[str]] | None = None
         self.lines = tuple(dict.fromkeys(r.line for r in releases))
         self.line_bits = {line: sum(1 << i for i, r in enumerate(releases) if r.line == line) for line in self.lines}
         """Line -> the bits of its releases."""
@@ -27,6 +28,13 @@ class History:
         if missing:
             self._resolved.update(self.repo.resolve_all(missing))
         return {r: self._resolved[r] for r in revs}
+
+    def renames(self) -> dict[str, set[str]]:
+        """Repository path -> the paths git sees it renamed to or from in the releases' history (one `log -M`,
+        the first time it is asked)."""
+        if self._renames is None:
+            self._renames = self.repo.renames(sorted({r.tag.commit for r in self.releases}))
+        return self._renames
 
     def lines_of_mask(self, mask: int) -> list[str]:
         """The lines with a release among the bits."""
@@ -105,3 +113,15 @@ def forks(history: History, lines: tuple[str, ...]) -> dict[str, str]:
             parent = max(inside, key=lambda i: (releases[i].tag.date, i))
             result[line] = releases[parent].line
     return result
+
+
+def joined(links: dict[str, set[str]], paths: set[str]) -> set[str]:
+    """The names `links` join to any of `paths`, in either direction, however many steps away (`paths` left out)."""
+    seen = set(paths)
+    todo = list(seen)
+    while todo:
+        for other in links.get(todo.pop(), ()):
+            if other not in seen:
+                seen.add(other)
+                todo.append(other)
+    return seen - paths

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from drift.catalog.builder.history import History
+from drift.catalog.builder.history import History, joined
 from drift.catalog.builder.landings import Landing
 from drift.catalog.builder.model import Options
 from drift.catalog.builder.releases import Deployed
@@ -151,35 +151,19 @@ class Moves:
 
     def _connected(self, path: str) -> set[str]:
         """The names joined to the path by renames, in either direction, however many steps away."""
-        links = self._rename_links()
-        seen = {path}
-        todo = [path]
-        while todo:
-            for other in links.get(todo.pop(), ()):
-                if other not in seen:
-                    seen.add(other)
-                    todo.append(other)
-        return seen - {path}
+        return joined(self._rename_links(), {path})
 
     def _rename_links(self) -> dict[str, set[str]]:
-        """Deployed path -> the deployed paths git sees it renamed to or from in the releases' history (one
-        `log -M` over it, the first time it is asked)."""
+        """Deployed path -> the deployed paths git sees it renamed to or from in the releases' history."""
         if self._links is None:
-            tips = sorted({r.tag.commit for r in self.history.releases})
-            out = self.history.repo.run("-c", "core.quotePath=false", "log", "-M", "--diff-filter=R", "--name-status", "-z", "--format=", *tips)
-            fields = out.split(b"\0")
             links: dict[str, set[str]] = {}
-            i = 0
-            while i < len(fields):
-                status = fields[i].strip(b"\n")
-                if status[:1] == b"R" and status[1:].isdigit() and i + 2 < len(fields):
-                    old, new = self.deployed(text(fields[i + 1])), self.deployed(text(fields[i + 2]))
-                    if old is not None and new is not None:
-                        links.setdefault(old, set()).add(new)
-                        links.setdefault(new, set()).add(old)
-                    i += 3
-                else:
-                    i += 1
+            for path, others in self.history.renames().items():
+                mine = self.deployed(path)
+                if mine is not None:
+                    for other in others:
+                        theirs = self.deployed(other)
+                        if theirs is not None:
+                            links.setdefault(mine, set()).add(theirs)
             self._links = links
         return self._links
 
