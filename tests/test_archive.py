@@ -872,18 +872,7 @@ def test_a_local_entry_the_central_directory_does_not_list_gives_no_content_hash
 
 def test_a_data_descriptor_after_an_entry_is_no_stray_bytes() -> None:
     """Streamed entries (`jar`, ZipOutputStream) end with a data descriptor: that gap is the entry's own."""
-    class Stream(io.RawIOBase):  # written as to a pipe: zipfile cannot seek back, so it writes descriptors
-        def __init__(self) -> None:
-            self.data = bytearray()
-
-        def writable(self) -> bool:
-            return True
-
-        def write(self, b) -> int:  # type: ignore[no-untyped-def]
-            self.data += b
-            return len(b)
-
-    out = Stream()
+    out = _Unseekable()
     with zipfile.ZipFile(out, "w") as archive, archive.open(zipfile.ZipInfo("demo/Core.class"), "w") as entry:
         entry.write(FIXED_CLASS)
     streamed = bytes(out.data)
