@@ -35,9 +35,9 @@ _NOT_SHIPPED = object()
 EXCLUDED_NOTE = "excluded at collection"
 REMOVED_NOTE = "absent, yet its nearest release ships it"
 NOT_COLLECTED_NOTE = "value not collected: collect again with --catalog"
+"""A config file there, its key not captured (a sha256sum listing, or collected without the catalog at hand)."""
 LISTING_NOTE = "not in the listing, which cannot show that a file is gone (it leaves out hidden files and links unsaid)"
 """An absent path that would prove a fix (`absent` in `fixed`), in a plain listing: no evidence."""
-"""A config file there, its key not captured (a sha256sum listing, or collected without the catalog at hand)."""
 _MAX_REASON = 200
 
 
