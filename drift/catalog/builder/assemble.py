@@ -84,7 +84,7 @@ def _parts(history: History, named: dict[str, list[str]]) -> dict[str, frozenset
     def before(x: str, y: str) -> bool:
         if x in bits and y in bits:
             return bool(held.get(y, 0) & bits[x])
-        return history.repo.is_ancestor(x, y)
+        return history.repo.is_ancestor(x, y)  # not in the releases' history: git places it
 
     return {
         fix_id: frozenset(commits) for fix_id, commits in several.items()

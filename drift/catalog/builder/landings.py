@@ -15,7 +15,6 @@ together they lack a part, no release of the line is taken to carry the fix (`La
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -144,8 +143,7 @@ def _chains(history: History, commits: list[str], bits: dict[str, int], held: di
             return False
         if x in bits:
             return bool(held.get(y, 0) & bits[x])
-        done = subprocess.run(["git", "merge-base", "--is-ancestor", x, y], cwd=history.repo.path, capture_output=True, check=False)
-        return done.returncode == 0
+        return history.repo.is_ancestor(x, y)
 
     last = [y for y in unique if not any(before(y, z) for z in unique)]
     groups = []
