@@ -309,7 +309,7 @@ def test_code_split_into_a_new_file_before_the_fix_is_still_unfixed_where_the_ne
     fixes = [{"id": "SEC-9", "title": "t", "severity": "high", "commits": [fix]}]
     result, out = build(repo, tmp_path, fixes, ["^v1.6=1.6", "^v1.7=1.7", "^v1.8=1.8"])
     assert result.exit_code == 0, result.stderr
-    assert "transports/ssh.c holds the lines the fix removed from transports/ssh_libssh2.c" in result.stderr
+    assert "transports/ssh.c holds the code the fix touched in transports/ssh_libssh2.c" in result.stderr
     found = verdicts(repo, out, tmp_path)
     assert found[("v1.7.0", "SEC-9")] == found[("v1.7.1", "SEC-9")] == "missing"
     assert found[("v1.8.0", "SEC-9")] == "missing" and found[("v1.8.1", "SEC-9")] == "applied"

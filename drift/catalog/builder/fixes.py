@@ -55,7 +55,7 @@ def build_fix(
         for home, origins in moves.earlier_homes(paths, landing, none_mask).items():
             appearing.update(origins)
             report.names.append(
-                f"{entry.id}: {home} holds the lines the fix removed from {', '.join(origins)} at releases without the fix that lack"
+                f"{entry.id}: {home} holds the code the fix touched in {', '.join(origins)} at releases without the fix that lack"
                 f" {'it' if len(origins) == 1 else 'them'}: a release without {'it' if len(origins) == 1 else 'them'} is unfixed"
             )
         own = {
