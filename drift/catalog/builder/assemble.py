@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,9 +14,11 @@ from drift.catalog.builder.model import Built, BuiltFix, BuiltRelease, BuiltVari
 from drift.catalog.builder.moves import Moves
 from drift.catalog.builder.register import Entry
 from drift.catalog.builder.releases import read_releases
-from drift.catalog.builder.repo import Repository
+from drift.catalog.builder.repo import Change, Repository
+from drift.catalog.builder.reverts import Revert, find_reverts, undone
 from drift.catalog.model import version_key
 from drift.errors import InputError
+from drift.text import clip
 
 __all__ = ["Built", "BuiltFix", "BuiltRelease", "BuiltVariant", "Options", "Report", "build"]
 
@@ -55,12 +58,15 @@ def build(repo: Repository, register: Sequence[Entry], options: Options, registe
     extra = {c for lands in landed.values() for landing in lands for c in landing.commits if c not in changes}
     changes.update(repo.changes(extra))
     moves = Moves(history, options)
+    reverted = _reverted(history, released, landed, changes, report)
     fixes = []
     for entry in register:
         lands = landed.get(entry.id, [])
         unreleased = [c for c in named[entry.id] if not history.reach.get(c, 0)]
         if lands:
-            fixes.append(build_fix(history, entry, lands, changes, options, report, moves))
+            taken = reverted.get(entry.id, 0)
+            kept = [dataclasses.replace(landing, mask=landing.mask & ~taken) for landing in lands]
+            fixes.append(build_fix(history, entry, kept, changes, options, report, moves, undone=taken))
             report.unreleased.extend(
                 f"{entry.id}: {c[:12]} is in no release; the fix is judged by the landings found in releases" for c in unreleased
             )
@@ -72,6 +78,40 @@ def build(repo: Repository, register: Sequence[Entry], options: Options, registe
                 " (every release lacks it)" for c in unreleased
             )
     return Built(options.product, lines, tuple(releases), tuple(fixes), report, forks(history, lines))
+
+
+def _reverted(
+    history: History, released: dict[str, list[str]], landed: dict[str, list[Landing]], changes: dict[str, list[Change]], report: Report,
+) -> dict[str, int]:
+    """Per fix, the releases of its landings that hold a revert of it still in force (`drift.catalog.builder.reverts`)."""
+    times = [t for commits in released.values() for c in commits if (t := history.times.get(c)) is not None]
+    if not times or not landed:
+        return {}
+    reverts = find_reverts(history, min(times) - _CLOCK_SKEW)
+    result: dict[str, int] = {}
+    for fix_id, lands in landed.items():
+        mask, taking = undone(history, released[fix_id], reverts, changes)
+        covered = 0
+        for landing in lands:
+            covered |= landing.mask
+        if mask & covered:
+            result[fix_id] = mask & covered
+            report.reverted.extend(_said(history, fix_id, revert, history.reach[revert.commit] & mask & covered) for revert in taking)
+    return result
+
+
+_CLOCK_SKEW = 86_400
+"""A revert is looked for from a day before the fix's earliest commit: committers' clocks disagree."""
+
+
+def _said(history: History, fix_id: str, revert: Revert, mask: int) -> str:
+    names = [f"{r.line} {r.version}" for i, r in enumerate(history.releases) if mask >> i & 1]
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return (
+        f"{fix_id}: {revert.commit[:12]} ({clip(revert.subject, 80)}) reverts {revert.undoes[:12]}: {shown} hold"
+        f"{'s' if len(names) == 1 else ''} it and {'is' if len(names) == 1 else 'are'} taken not to carry the fix"
+        " (a fix made again in another form is not known as the fix: check those releases)"
+    )
 
 
 def _parts(history: History, named: dict[str, list[str]]) -> dict[str, frozenset[str]]:

@@ -15,10 +15,11 @@ from drift.catalog.builder.repo import Change
 
 def build_fix(
     history: History, entry: Entry, found: list[Landing], changes: dict[str, list[Change]], options: Options, report: Report,
-    moves: Moves,
+    moves: Moves, *, undone: int = 0,
 ) -> BuiltFix:
     """One variant per landing: the deployed files its commits change, their hashes where it is and where no
-    commit of the fix is."""
+    commit of the fix is. `undone` holds the releases a revert took the fix from (`drift.catalog.builder.reverts`):
+    their versions of the files are unfixed where no release with the fix holds the same bytes."""
     releases, reach = history.releases, history.reach
     any_commit = 0
     for landing in found:
@@ -61,7 +62,7 @@ def build_fix(
         own = {
             path: _entry(
                 path, releases, landing.mask, none_mask, entry.id, report,
-                absence=path in appearing or (path in deleted and not deletions_alone), deletes=path in deleted,
+                absence=path in appearing or (path in deleted and not deletions_alone), deletes=path in deleted, undone=undone,
             )
             for path in paths
         }
@@ -72,7 +73,7 @@ def build_fix(
                 for token, name in _unfixed_at(origin, releases, none_mask):
                     inherited.setdefault(token, []).append(f"{name} (at {origin})")
             own[path] = _entry(
-                path, releases, landing.mask, none_mask, entry.id, report, absence=True, deletes=False, inherited=inherited
+                path, releases, landing.mask, none_mask, entry.id, report, absence=True, deletes=False, inherited=inherited, undone=undone,
             )
         for path, origins in moves.other_names(paths, none_mask).items():
             if path not in own:
@@ -169,7 +170,7 @@ def _fixed_in(line: str, releases: list[BuiltRelease], mask: int) -> str:
 
 def _entry(
     path: str, releases: list[BuiltRelease], fixed_mask: int, unfixed_mask: int, fix_id: str, report: Report, *,
-    absence: bool, deletes: bool, inherited: dict[str, list[str]] | None = None, other_name: bool = False,
+    absence: bool, deletes: bool, inherited: dict[str, list[str]] | None = None, other_name: bool = False, undone: int = 0,
 ) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
     """A file's hashes at the releases with the landing (fixed) and with no commit of the fix (unfixed).
 
@@ -187,17 +188,24 @@ def _entry(
     unfixed at the new name too (a stale copy moved there, or the old bytes a release put back there).
     An `other_name` of a fix's file (a name git sees it renamed from or to, held by a release without the
     fix) holds only its versions: a release with the fix that lacks it says nothing (no `absent` in either list).
+    A release in `undone` (a revert took the fix from it) adds its versions to `unfixed`, but for those a release
+    with the fix holds (the revert left that file as the fix has it); lacking the file there says nothing.
     """
     fixed: dict[str, list[str]] = {}
     unfixed: dict[str, list[str]] = {t: list(names) for t, names in (inherited or {}).items()}
     carrying: list[tuple[str, list[str]]] = []
+    reverted: list[tuple[str, list[str]]] = []
     ambiguous = False
     for i, release in enumerate(releases):
         in_fixed, in_unfixed = fixed_mask >> i & 1, unfixed_mask >> i & 1
-        if not (in_fixed or in_unfixed):
+        if not (in_fixed or in_unfixed or undone >> i & 1):
             continue
         held = release.files.get(path)
         name = f"{release.line} {release.version}"
+        if not (in_fixed or in_unfixed):
+            if held is not None:
+                reverted.append((f"{name} (reverted)", _tokens(held)))
+            continue
         if held is None:
             if in_fixed and not other_name:
                 if deletes:
@@ -223,6 +231,10 @@ def _entry(
             continue
         for token in tokens:
             fixed.setdefault(token, []).append(name)
+    for name, tokens in reverted:
+        for token in tokens:
+            if token not in fixed:
+                unfixed.setdefault(token, []).append(name)
     if ambiguous:
         fixed.setdefault("absent", [])
         unfixed.setdefault("absent", [])

@@ -67,6 +67,8 @@ class Report:
     """Commits a message ties to a fix that change none of its files, left out of its landings."""
     incomplete: list[str] = field(default_factory=list)
     """Lines where copies of only some of a fix's commits were found."""
+    reverted: list[str] = field(default_factory=list)
+    """Reverts of a fix's commits, and the releases they take the fix from."""
     conflicts: list[str] = field(default_factory=list)
     names: list[str] = field(default_factory=list)
     """Files judged under another name: where a moved fix file was followed, and the names it had elsewhere."""

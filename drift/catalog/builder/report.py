@@ -16,6 +16,7 @@ def render_report(built: Built, out: Path) -> str:
         lines.append(f"{fix_id}: no commit of the fix found on {', '.join(missing)}; name it in the register if it landed there")
     lines.extend(f"check: {r}" for r in report.refused)
     lines.extend(f"check: {r}" for r in report.incomplete)
+    lines.extend(f"check: {r}" for r in report.reverted)
     for fix_id, notes in sorted(report.landings.items()):
         lines.extend(f"{fix_id}: landing found on {note}" for note in notes)
     lines.extend(f"conflict: {c}" for c in report.conflicts)
