@@ -151,3 +151,27 @@ def test_a_revert_of_the_fix_made_again_takes_it_away_again(tmp_path: Path) -> N
     assert result.exit_code == 0, result.stderr
     for tag, status in (("v1.3", "applied"), ("v1.4", "missing")):
         assert _tenant(repo, out, tmp_path, tag, {}, "SEC-1").status == status, tag
+
+
+def test_a_revert_of_the_merge_that_brought_the_fix_takes_it_away(tmp_path: Path) -> None:
+    repo, _ = _history(tmp_path)
+    repo.commit("Render", {"src/Render.java": java("Render", "String r(String s) { return s; }", *FILLER, "// end")})
+    repo.branch("topic", "HEAD")
+    repo.checkout("topic")
+    fix = repo.commit("Render: escape the name (security)", {
+        "src/Render.java": java("Render", "String r(String s) { return esc(s); }", *FILLER, "// end"),
+    })
+    repo.checkout("main")
+    repo.commit("main moves on", {"src/Other.java": java("Other", "int x = 1;")})
+    merge = repo.merge("topic", "Merge branch 'topic'")
+    repo.tag("v1.5")
+    repo.commit("Render: later work", {"src/Render.java": java("Render", "String r(String s) { return esc(s); }", *FILLER, "// end, later")})
+    repo.tag("v1.6")
+    repo.tick()
+    repo.git("revert", "--no-edit", "-m", "1", merge)
+    repo.tag("v1.7")
+    fixes = [{"id": "SEC-2", "title": "t", "severity": "high", "commits": [fix]}]
+    result, out = build(repo, tmp_path, fixes, ["^v1=1.x"])
+    assert result.exit_code == 0, result.stderr
+    for tag, status in (("v1.5", "applied"), ("v1.6", "applied"), ("v1.7", "missing")):
+        assert _tenant(repo, out, tmp_path, tag, {}, "SEC-2").status == status, tag

@@ -90,7 +90,8 @@ def _reverted(
     reverts = find_reverts(history, min(times) - _CLOCK_SKEW)
     result: dict[str, int] = {}
     for fix_id, lands in landed.items():
-        mask, taking = undone(history, released[fix_id], reverts, changes)
+        merges = [c for landing in lands for c in landing.commits]  # a merge that brought the fix: `git revert -m 1` undoes it
+        mask, taking = undone(history, [*released[fix_id], *merges], reverts, changes)
         covered = 0
         for landing in lands:
             covered |= landing.mask
