@@ -175,3 +175,21 @@ def test_a_revert_of_the_merge_that_brought_the_fix_takes_it_away(tmp_path: Path
     assert result.exit_code == 0, result.stderr
     for tag, status in (("v1.5", "applied"), ("v1.6", "applied"), ("v1.7", "missing")):
         assert _tenant(repo, out, tmp_path, tag, {}, "SEC-2").status == status, tag
+
+
+def test_a_fix_of_two_commits_both_reverted_is_not_back_when_one_is_made_again(tmp_path: Path) -> None:
+    repo, first = _history(tmp_path)
+    second = repo.commit("Render: escape the name (same advisory)", {
+        "src/Render.java": java("Render", "String r(String s) { return esc(s); }", *FILLER, "// end"),
+    })
+    repo.tag("v1.2.5")
+    undo_first = repo.revert(first)
+    repo.revert(second)
+    repo.tag("v1.3")
+    repo.revert(undo_first)
+    repo.tag("v1.4")
+    fixes = [{"id": "SEC-1", "title": "t", "severity": "high", "commits": [first, second]}]
+    result, out = build(repo, tmp_path, fixes, ["^v1=1.x"])
+    assert result.exit_code == 0, result.stderr
+    for tag, status in (("v1.2.5", "applied"), ("v1.3", "missing"), ("v1.4", "partial")):
+        assert _tenant(repo, out, tmp_path, tag, {}, "SEC-1").status == status, tag

@@ -59,20 +59,24 @@ def undone(history: History, commits: Iterable[str], reverts: list[Revert], chan
     The fix is applied by `commits` (its commits, copies included; `changes` gives the files each changes),
     and again by any commit made after a revert of one of them with that commit's patch id, on the same files
     (a revert of the revert, or the change picked again). A revert is a commit whose message names one of
-    those. It is in force in a release that holds it and no commit applying the fix made after it. A message
-    that says a revert was reverted is not enough: the commit must make the fix's change again."""
+    those. It is in force in a release that holds it and no commit made after it that applies again what it
+    reverted (a fix of two commits, both reverted, is not back when one is). A message that says a revert was
+    reverted is not enough: the commit must make the change again."""
     own = list(dict.fromkeys(commits))
     first = _reverting(own, reverts, exclude=set(own))
     if not first:
         return 0, []
-    applying = [*own, *_picked_again(history, first, own, changes)]
+    again = _picked_again(history, first, own, changes)
+    applying = [*own, *again]
     undoing = [r for r in _reverting(applying, reverts, exclude=set(applying)) if history.reach.get(r.commit, 0)]
     bits, held = history.contains(r.commit for r in undoing)
     mask = 0
     taking = []
     for revert in undoing:
+        target = _full(revert.undoes, applying)
+        original = again.get(target or "", target)
         here = history.reach[revert.commit]
-        for commit in applying:  # the fix applied again after the revert
+        for commit in (c for c, made in again.items() if made == original):  # what it reverted, made again after it
             if held.get(commit, 0) & bits[revert.commit]:
                 here &= ~history.reach.get(commit, 0)
         if here:
@@ -81,10 +85,10 @@ def undone(history: History, commits: Iterable[str], reverts: list[Revert], chan
     return mask, taking
 
 
-def _picked_again(history: History, reverts: list[Revert], own: list[str], changes: dict[str, list[Change]]) -> list[str]:
-    """The commits made since the first of `reverts` that make the change of a commit of `own` that one of them
-    reverts again: the same patch id, whole and per file, on the same files (one `git log` of the commits that
-    touch those files, and one of their diffs)."""
+def _picked_again(history: History, reverts: list[Revert], own: list[str], changes: dict[str, list[Change]]) -> dict[str, str]:
+    """The commits made since the first of `reverts` that make again the change of a commit of `own` that one of
+    them reverts, each with that commit: the same patch id, whole and per file, on the same files (one `git log`
+    of the commits that touch those files, and one of their diffs)."""
     undone_commits = {c for r in reverts if (c := _full(r.undoes, own)) is not None}
     paths = {c: {p for change in changes.get(c, []) for p in (change.path, change.old) if p is not None} for c in undone_commits}
     since = min(history.times.get(r.commit, 0) for r in reverts)
@@ -92,13 +96,15 @@ def _picked_again(history: History, reverts: list[Revert], own: list[str], chang
     touched = gitlog.touching(history.repo, tips, since, {p for files in paths.values() for p in files})
     candidates = sorted(set(touched) - set(own) - {r.commit for r in reverts})
     if not candidates:
-        return []
+        return {}
     ids = gitlog.patch_ids(history.repo, [*candidates, *undone_commits])
-    return [
-        c for c in candidates if c in ids and any(
-            touched[c] == paths[u] and u in ids and (ids[c].commit, ids[c].files) == (ids[u].commit, ids[u].files) for u in undone_commits
-        )
-    ]
+    found = {}
+    for c in candidates:
+        for u in sorted(undone_commits):
+            if c in ids and u in ids and touched[c] == paths[u] and (ids[c].commit, ids[c].files) == (ids[u].commit, ids[u].files):
+                found[c] = u
+                break
+    return found
 
 
 def _reverting(commits: list[str], reverts: list[Revert], exclude: set[str]) -> list[Revert]:
