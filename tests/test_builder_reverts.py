@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.gitrepo import GitRepo
@@ -193,3 +194,118 @@ def test_a_fix_of_two_commits_both_reverted_is_not_back_when_one_is_made_again(t
     assert result.exit_code == 0, result.stderr
     for tag, status in (("v1.2.5", "applied"), ("v1.3", "missing"), ("v1.4", "partial")):
         assert _tenant(repo, out, tmp_path, tag, {}, "SEC-1").status == status, tag
+
+
+def _render(body: str, end: str = "// end") -> str:
+    return java("Render", f"String r(String s) {{ return {body}; }}", *FILLER, end)
+
+
+def _one(repo: GitRepo, tmp_path: Path, commits: list[str], expected: dict[str, str], fix_id: str = "SEC-1") -> str:
+    """Build with one fix named by `commits`; assert each tag's status; the build's report."""
+    result, out = build(repo, tmp_path, [{"id": fix_id, "title": "t", "severity": "high", "commits": commits}], ["^v1=1.x"])
+    assert result.exit_code == 0, result.stderr
+    for tag, status in expected.items():
+        assert _tenant(repo, out, tmp_path, tag, {}, fix_id).status == status, tag
+    return result.stderr
+
+
+def test_a_revert_of_a_commit_inside_the_named_merge(tmp_path: Path) -> None:
+    """The register names a pull request's merge; the revert names the commit in it."""
+    repo, _ = _history(tmp_path)
+    repo.commit("Render", {"src/Render.java": _render("s")})
+    repo.branch("topic", "HEAD")
+    repo.checkout("topic")
+    inner = repo.commit("Render: escape (security)", {"src/Render.java": _render("esc(s)")})
+    repo.checkout("main")
+    repo.commit("main moves on", {"src/Other.java": java("Other", "int x = 1;")})
+    merge = repo.merge("topic", "Merge pull request #12")
+    repo.tag("v1.5")
+    repo.commit("Render: later", {"src/Render.java": _render("esc(s)", "// later")})
+    repo.revert(inner)
+    repo.tag("v1.6")
+    _one(repo, tmp_path, [merge], {"v1.5": "applied", "v1.6": "missing"})
+
+
+def test_a_picked_revert_of_the_upstream_commit_the_fix_was_picked_from(tmp_path: Path) -> None:
+    repo, _ = _history(tmp_path)
+    repo.commit("Render", {"src/Render.java": _render("s")})
+    repo.branch("upstream", "HEAD")
+    repo.checkout("upstream")
+    up = repo.commit("Render: escape (security)", {"src/Render.java": _render("esc(s)")})
+    up_undo = repo.revert(up)
+    repo.checkout("main")
+    fix = repo.cherry_pick(up)
+    repo.tag("v1.5")
+    repo.commit("Render: later", {"src/Render.java": _render("esc(s)", "// later")})
+    repo.cherry_pick(up_undo)  # "This reverts commit <up>", picked with -x
+    repo.tag("v1.6")
+    _one(repo, tmp_path, [fix], {"v1.5": "applied", "v1.6": "missing"})
+
+
+def test_a_revert_behind_a_commit_dated_long_ago_is_still_seen(tmp_path: Path) -> None:
+    """`git log --since` stops at a commit dated before it: an old patch applied with its own date on top of
+    the revert would hide it."""
+    repo, fix = _history(tmp_path)
+    repo.revert(fix)
+    saved = repo.now
+    repo.now = saved.replace(year=saved.year - 3)
+    repo.git("commit", "-q", "--allow-empty", "-m", "an old patch, with its own date")
+    repo.now = saved
+    repo.tag("v1.3")
+    _one(repo, tmp_path, [fix], {"v1.3": "missing"})
+
+
+def test_a_revert_in_a_sha256_repository(tmp_path: Path) -> None:
+    path = tmp_path / "repo"
+    path.mkdir()
+    repo = GitRepo(path, init=False)
+    repo.git("init", "-q", "--object-format=sha256", "-b", "main")
+    for key, value in {"core.autocrlf": "false", "commit.gpgsign": "false", "tag.gpgsign": "false", "merge.ff": "false"}.items():
+        repo.git("config", key, value)
+    repo.commit("start", {"src/Parse.java": java("Parse", "int parse() { return read(limit); }", *FILLER, "// tail")})
+    fix = repo.commit("Parse: bound (security)", {"src/Parse.java": java("Parse", "int parse() { return read(Math.min(limit, 8)); }", *FILLER, "// tail")})
+    repo.tag("v1.1")
+    repo.commit("Parse: tail", {"src/Parse.java": java("Parse", "int parse() { return read(Math.min(limit, 8)); }", *FILLER, "// tail 2")})
+    repo.revert(fix)
+    repo.tag("v1.3")
+    assert len(fix) == 64
+    _one(repo, tmp_path, [fix], {"v1.1": "applied", "v1.3": "missing"})
+
+
+def _admin(guarded: bool, debug_guarded: bool) -> str:
+    return java(
+        "Admin", "void admin(User u) {", *(["    checkAuth(u, Role.ADMIN);"] if guarded else []), "    doAdmin(u);", "}", *FILLER,
+        "void debugDump(User u) {", *(["    checkAuth(u, Role.ADMIN);"] if debug_guarded else []), "    dump(u);", "}",
+    )
+
+
+def _handler(check: str) -> str:
+    return "def handle(req, debug=False):\n    if debug:\n        log(req)\n" + check + "    return serve(req)\n" + "".join(f"# {i}\n" for i in range(8))
+
+
+@pytest.mark.parametrize(
+    ("path", "before", "fixed", "elsewhere"),
+    [
+        ("src/Admin.java", _admin(False, False), _admin(True, False), _admin(False, True)),  # the check added to another method
+        ("src/handler.py", _handler(""), _handler("    authorize(req)\n"), _handler("        authorize(req)\n")),  # indented into `if debug:`
+    ],
+    ids=["another-method", "indented-into-a-branch"],
+)
+def test_the_fix_s_lines_added_elsewhere_after_its_revert_do_not_give_it_back(tmp_path: Path, path: str, before: str, fixed: str, elsewhere: str) -> None:
+    """The same changed lines, whitespace aside, have the fix's patch id; the fix is back only with its very diff."""
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("start", {path: before})
+    fix = repo.commit("guard (security)", {path: fixed})
+    repo.tag("v1.1")
+    repo.revert(fix)
+    repo.commit("guard again, elsewhere", {path: elsewhere})
+    repo.tag("v1.3")
+    _one(repo, tmp_path, [fix], {"v1.1": "applied", "v1.3": "missing"})
+
+
+def test_a_register_that_names_a_fix_and_its_revert_never_reads_applied(tmp_path: Path) -> None:
+    repo, fix = _history(tmp_path)
+    undo = repo.revert(fix)
+    repo.tag("v1.3")
+    said = _one(repo, tmp_path, [fix, undo], {"v1.3": "missing"})
+    assert f"{undo[:12]} (Revert" in said

@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
+from drift.catalog.builder import gitlog
 from drift.catalog.builder.backports import Found, discover
 from drift.catalog.builder.fixes import build_fix, unreleased_variant
 from drift.catalog.builder.history import History, forks
@@ -15,7 +16,7 @@ from drift.catalog.builder.moves import Moves
 from drift.catalog.builder.register import Entry
 from drift.catalog.builder.releases import read_releases
 from drift.catalog.builder.repo import Change, Repository
-from drift.catalog.builder.reverts import Revert, find_reverts, undone
+from drift.catalog.builder.reverts import Revert, find_reverts, stand_ins, undone
 from drift.catalog.model import version_key
 from drift.errors import InputError
 from drift.text import clip
@@ -84,14 +85,15 @@ def _reverted(
     history: History, released: dict[str, list[str]], landed: dict[str, list[Landing]], changes: dict[str, list[Change]], report: Report,
 ) -> dict[str, int]:
     """Per fix, the releases of its landings that hold a revert of it still in force (`drift.catalog.builder.reverts`)."""
-    times = [t for commits in released.values() for c in commits if (t := history.times.get(c)) is not None]
-    if not times or not landed:
+    reverts = find_reverts(history) if landed else None
+    if not reverts or not reverts.found:
         return {}
-    reverts = find_reverts(history, min(times) - _CLOCK_SKEW)
+    messages = gitlog.messages(history.repo, {c for commits in released.values() for c in commits})
     result: dict[str, int] = {}
     for fix_id, lands in landed.items():
         merges = [c for landing in lands for c in landing.commits]  # a merge that brought the fix: `git revert -m 1` undoes it
-        mask, taking = undone(history, [*released[fix_id], *merges], reverts, changes)
+        commits = [*released[fix_id], *merges]
+        mask, taking = undone(history, commits, reverts, changes, stand_ins(history, released[fix_id], messages, changes))
         covered = 0
         for landing in lands:
             covered |= landing.mask
@@ -99,10 +101,6 @@ def _reverted(
             result[fix_id] = mask & covered
             report.reverted.extend(_said(history, fix_id, revert, history.reach[revert.commit] & mask & covered) for revert in taking)
     return result
-
-
-_CLOCK_SKEW = 86_400
-"""A revert is looked for from a day before the fix's earliest commit: committers' clocks disagree."""
 
 
 def _said(history: History, fix_id: str, revert: Revert, mask: int) -> str:

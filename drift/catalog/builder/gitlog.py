@@ -81,15 +81,17 @@ def messages(repo: Repository, commits: Iterable[str]) -> dict[str, Message]:
     return result
 
 
-def touching(repo: Repository, tips: Iterable[str], since: int, paths: Iterable[str]) -> dict[str, set[str]]:
-    """The commits (merges left out) reachable from the tips, committed at or after `since`, that change one of
-    the paths, each with those of the paths it changes. One `log --name-only`, the paths matched here: git's
-    own matching of hundreds of pathspecs took twenty times as long as listing every change."""
+def touching(repo: Repository, tips: Iterable[str], since: int | None, paths: Iterable[str]) -> dict[str, set[str]]:
+    """The commits (merges left out) reachable from the tips, committed at or after `since` (None: all; git
+    stops its walk at a commit dated before `since`, so one dated early hides those behind it), that change
+    one of the paths, each with those of the paths it changes. One `log --name-only`, the paths matched here:
+    git's own matching of hundreds of pathspecs took twenty times as long as listing every change."""
     wanted_paths = set(paths)
     wanted_tips = sorted(set(tips))
     if not wanted_paths or not wanted_tips:
         return {}
-    out = repo.run("log", "-z", "--format=%x01%H", "--name-only", "--no-renames", "--no-merges", f"--since=@{since}", *wanted_tips, "--")
+    dated = [] if since is None else [f"--since=@{since}"]
+    out = repo.run("log", "-z", "--format=%x01%H", "--name-only", "--no-renames", "--no-merges", *dated, *wanted_tips, "--")
     result: dict[str, set[str]] = {}
     for record in out.split(b"\x01")[1:]:
         head, *rest = record.split(b"\0")

@@ -1,28 +1,40 @@
 """Reverts: a release that holds a `git revert` of a fix's commit does not keep the fix.
 
 SPEC 3's `fixed` holds a fix's version of a file "and every later one that keeps the fix". A commit whose
-message says `This reverts commit <id>` (what `git revert` writes, kept by `cherry-pick -x`) of one of the
-fix's commits undoes it: a release that holds that revert is taken not to carry the fix, unless it also
-holds a commit made after the revert that applies the fix again: one of the fix's commits, or a commit
-with the reverted commit's patch id on its files (a revert of the revert, or the change picked again; a
-message saying so is not enough), and no revert of that one in turn. Its files then
-count as unfixed where no release with the fix holds the same bytes. The history is the vendor's, and a
-revert is the vendor saying the fix was undone: believing it can only make drift stricter. The build says
-which releases it took the fix from (a fix applied again in another form is not known as the fix: those
-releases read `missing` or `partial`, and want a look).
+message says `This reverts commit <id>` (what `git revert` writes, kept by `cherry-pick -x`) undoes the fix
+when it names:
+- one of the fix's commits (named in the register, or found copies), or a merge that brought it;
+- a commit that a named merge brings and that changes the merge's files (the register may name a pull
+  request's merge; the revert names the commit in it);
+- a commit that one of the fix's commits was picked from (`(cherry picked from commit <id>)`: the vendor
+  picks a fix from upstream, and later picks upstream's revert of it).
+
+A release that holds such a revert is taken not to carry the fix, unless it also holds a commit made after
+the revert that makes again exactly what the revert undid: the same diff, context and white space included,
+on the same files (a revert of the revert, or the change picked again, where nothing around it changed
+meanwhile). Patch ids, which ignore context and white space, are not enough here: they would take the fix's
+line added to another function, or indented into another block, as the fix made again. Nor is a message
+that says a revert was reverted. A release that still holds a revert in force has its versions of the fix's
+files counted as unfixed, where no release with the fix holds the same bytes.
+
+The history is the vendor's, and a revert is the vendor saying the fix was undone: believing it can only
+make drift stricter. A fix made again in another form is not known as the fix: the build prints each revert
+and the releases it took the fix from, and those want a look.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from drift.catalog.builder import gitlog
+from drift.catalog.builder.backports import references
 from drift.catalog.builder.history import History
 from drift.catalog.builder.repo import Change
 
-_REVERTS = re.compile(rb"This reverts commit ([0-9a-f]{7,40})\b")
+_REVERTS = re.compile(rb"This reverts commit ([0-9a-f]{7,64})\b")
 _MIN_ID = 7
 
 
@@ -30,90 +42,144 @@ _MIN_ID = 7
 class Revert:
     commit: str
     undoes: str
-    """The commit it reverts."""
+    """The commit it names as reverted, as written (7 to 64 hex digits)."""
     subject: str
     """Its first line, for people."""
 
 
-def find_reverts(history: History, since: int) -> list[Revert]:
-    """Every commit of the releases' history, committed at or after `since`, whose message says which commit
-    it reverts (one `git log --grep`); one `Revert` per commit named, the names as written (7 to 40 hex)."""
+class Reverts:
+    """The reverts of the releases' history, found by the commits they name."""
+
+    def __init__(self, found: list[Revert]) -> None:
+        self.found = found
+        self._by_prefix: dict[str, list[Revert]] = {}
+        for revert in found:
+            self._by_prefix.setdefault(revert.undoes[:_MIN_ID], []).append(revert)
+
+    def naming(self, ids: Iterable[str]) -> list[tuple[Revert, str]]:
+        """Each revert that names one of `ids` (by the whole id, or a prefix of at least 7 digits), with it."""
+        return [(r, c) for c in ids for r in self._by_prefix.get(c[:_MIN_ID], ()) if c.startswith(r.undoes)]
+
+
+def find_reverts(history: History) -> Reverts:
+    """Every commit of the releases' history whose message says which commit it reverts (one `git log --grep`
+    over the whole history: a `--since` would stop git's walk at any commit dated earlier, and a revert behind
+    it would go unseen); one `Revert` per commit named."""
     tips = sorted({r.tag.commit for r in history.releases})
     if not tips:
-        return []
-    out = history.repo.run(
-        "log", "-z", "--format=%x01%H%x00%e%x00%B", "--fixed-strings", "--grep=This reverts commit ", f"--since=@{since}", *tips, "--",
-    )
+        return Reverts([])
+    out = history.repo.run("log", "-z", "--format=%x01%H%x00%e%x00%B", "--fixed-strings", "--grep=This reverts commit ", *tips, "--")
     found = []
     for record in out.split(b"\x01")[1:]:
         sha, encoding, raw = (record.split(b"\0", 2) + [b"", b""])[:3]
         subject = gitlog.decode_message(raw.split(b"\n", 1)[0], encoding.decode("ascii", "replace"))
         for named in dict.fromkeys(_REVERTS.findall(raw)):
             found.append(Revert(sha.decode("ascii").strip(), named.decode("ascii"), subject))
-    return found
+    return Reverts(found)
 
 
-def undone(history: History, commits: Iterable[str], reverts: list[Revert], changes: dict[str, list[Change]]) -> tuple[int, list[Revert]]:
+def stand_ins(history: History, commits: Iterable[str], messages: Mapping[str, gitlog.Message], changes: dict[str, list[Change]]) -> dict[str, str]:
+    """The commits a revert may name besides `commits` themselves (a fix's), each with the commit of the fix
+    whose change it stands for: those a commit's cherry-pick trailer names (`messages` holds the commits'),
+    and those a named merge brings that change the merge's files (`changes` gains their changes)."""
+    own = list(dict.fromkeys(commits))
+    result: dict[str, str] = {}
+    for commit in own:
+        if commit in messages:
+            for origin, how in references(messages[commit].raw):
+                if how == "cherry-pick trailer":
+                    result.setdefault(origin, commit)
+    for merge in own:
+        if len(history.parents.get(merge, ())) < 2:
+            continue
+        files = _paths(changes.get(merge, []))
+        brought = history.repo.run("rev-list", "--no-merges", f"{merge}^1..{merge}").decode("ascii").split()
+        changes.update(history.repo.changes(c for c in brought if c not in changes))
+        for inner in brought:
+            if _paths(changes.get(inner, [])) & files:
+                result.setdefault(inner, inner)
+    return result
+
+
+def undone(
+    history: History, commits: Iterable[str], reverts: Reverts, changes: dict[str, list[Change]], aliases: Mapping[str, str],
+) -> tuple[int, list[Revert]]:
     """The releases that hold a revert of the fix still in force, and the reverts that take releases from it.
 
-    The fix is applied by `commits` (its commits, copies included; `changes` gives the files each changes),
-    and again by any commit made after a revert of one of them with that commit's patch id, on the same files
-    (a revert of the revert, or the change picked again). A revert is a commit whose message names one of
-    those. It is in force in a release that holds it and no commit made after it that applies again what it
-    reverted (a fix of two commits, both reverted, is not back when one is). A message that says a revert was
-    reverted is not enough: the commit must make the change again."""
-    own = list(dict.fromkeys(commits))
-    first = _reverting(own, reverts, exclude=set(own))
+    The fix is applied by `commits` (its commits, copies included; `changes` gives the files each changes);
+    a revert may also name one of `aliases` (`stand_ins`), which stands for the change of the commit it maps
+    to. After a revert, a commit that makes that change again exactly (see the module docstring) applies it
+    again, and a revert of that one undoes it again. A revert is in force in a release that holds it and no
+    commit made after it that makes again what it undid."""
+    names = {**aliases, **{c: c for c in dict.fromkeys(commits)}}
+    first = reverts.naming(names)
     if not first:
         return 0, []
-    again = _picked_again(history, first, own, changes)
-    applying = [*own, *again]
-    undoing = [r for r in _reverting(applying, reverts, exclude=set(applying)) if history.reach.get(r.commit, 0)]
-    bits, held = history.contains(r.commit for r in undoing)
+    again = _made_again(history, [names[c] for _, c in first], [r.commit for r, _ in first], set(names), changes)
+    names.update(again)
+    undoing = [(r, names[c]) for r, c in reverts.naming(names) if history.reach.get(r.commit, 0)]
+    bits, held = history.contains(r.commit for r, _ in undoing)
     mask = 0
     taking = []
-    for revert in undoing:
-        target = _full(revert.undoes, applying)
-        original = again.get(target or "", target)
+    for revert, original in undoing:
         here = history.reach[revert.commit]
-        for commit in (c for c, made in again.items() if made == original):  # what it reverted, made again after it
+        for commit in (c for c, made in again.items() if made == original):  # what it undid, made again after it
             if held.get(commit, 0) & bits[revert.commit]:
                 here &= ~history.reach.get(commit, 0)
         if here:
             mask |= here
             taking.append(revert)
-    return mask, taking
+    return mask, list(dict.fromkeys(taking))
 
 
-def _picked_again(history: History, reverts: list[Revert], own: list[str], changes: dict[str, list[Change]]) -> dict[str, str]:
-    """The commits made since the first of `reverts` that make again the change of a commit of `own` that one of
-    them reverts, each with that commit: the same patch id, whole and per file, on the same files (one `git log`
-    of the commits that touch those files, and one of their diffs)."""
-    undone_commits = {c for r in reverts if (c := _full(r.undoes, own)) is not None}
-    paths = {c: {p for change in changes.get(c, []) for p in (change.path, change.old) if p is not None} for c in undone_commits}
-    since = min(history.times.get(r.commit, 0) for r in reverts)
+def _made_again(history: History, originals: list[str], reverting: list[str], known: set[str], changes: dict[str, list[Change]]) -> dict[str, str]:
+    """The commits that make again exactly the change of one of `originals` (commits reverts undid; see the
+    module docstring), each with that commit: among the commits that touch its files (one `git log`), by their
+    diffs (one more). `known` and `reverting` are not candidates."""
+    undone_commits = set(originals)
+    paths = {c: _paths(changes.get(c, [])) for c in undone_commits}
     tips = sorted({r.tag.commit for r in history.releases})
-    touched = gitlog.touching(history.repo, tips, since, {p for files in paths.values() for p in files})
-    candidates = sorted(set(touched) - set(own) - {r.commit for r in reverts})
+    touched = gitlog.touching(history.repo, tips, None, {p for files in paths.values() for p in files})
+    candidates = sorted(set(touched) - known - set(reverting))
     if not candidates:
         return {}
-    ids = gitlog.patch_ids(history.repo, [*candidates, *undone_commits])
+    diffs = _exact_diffs(history, [*candidates, *undone_commits])
     found = {}
-    for c in candidates:
-        for u in sorted(undone_commits):
-            if c in ids and u in ids and touched[c] == paths[u] and (ids[c].commit, ids[c].files) == (ids[u].commit, ids[u].files):
-                found[c] = u
+    for candidate in candidates:
+        for commit in sorted(undone_commits):
+            if touched[candidate] == paths[commit] and candidate in diffs and diffs[candidate] == diffs.get(commit):
+                found[candidate] = commit
                 break
     return found
 
 
-def _reverting(commits: list[str], reverts: list[Revert], exclude: set[str]) -> list[Revert]:
-    """The reverts that name one of `commits` (by its full id, or a prefix of at least 7 digits)."""
-    return [r for r in reverts if r.commit not in exclude and _full(r.undoes, commits) is not None]
+def _exact_diffs(history: History, commits: list[str]) -> dict[str, dict[str, str]]:
+    """Per commit, per file it changes, a digest of its diff as written (added, removed and context lines with
+    their white space; line numbers left out), one `git log -p`."""
+    out = history.repo.run(
+        "log", "--no-walk=unsorted", "--stdin", "-p", "--no-color", "--no-renames", "--no-ext-diff", "--no-textconv",
+        "--diff-merges=first-parent", "--format=%x01%H", stdin=("\n".join(sorted(set(commits))) + "\n").encode(),
+    )
+    result: dict[str, dict[str, str]] = {}
+    for record in (b"\n" + out).split(b"\n\x01")[1:]:
+        head, _, diff = record.partition(b"\n")
+        files: dict[str, list[bytes]] = {}
+        lines: list[bytes] = []
+        index = b""
+        for line in diff.split(b"\n"):
+            if line.startswith(b"diff --git "):
+                lines = files.setdefault(line.decode("utf-8", "surrogateescape"), [])
+            elif line.startswith(b"index "):
+                index = line
+            elif line.startswith(b"Binary files "):
+                lines.append(index)  # the blob ids: the same bytes give the same digest
+            elif line[:1] in (b"+", b"-", b" ", b"\\") and not line.startswith((b"+++ ", b"--- ")):
+                lines.append(line)
+        result[head.strip().decode("ascii")] = {path: hashlib.sha256(b"\n".join(body)).hexdigest() for path, body in files.items()}
+    return result
 
 
-def _full(named: str, commits: list[str]) -> str | None:
-    """The one of `commits` that `named` (a full id or a prefix) names, if any."""
-    if len(named) < _MIN_ID:
-        return None
-    return next((c for c in commits if c.startswith(named)), None)
+def _paths(changes: list[Change]) -> set[str]:
+    return {p for change in changes for p in (change.path, change.old) if p is not None}
+
+
