@@ -18,7 +18,8 @@ times of a round met the same machine: its speed drifts over a run), with their 
   -r` and `find | xargs sha256sum` (Debian packages rhash and hashdeep; a missing one is said and skipped);
 - on `rebuilt`: `drift collect --catalog`, beside the work floor: the SHA-256 of every file plus inflating and
   hashing every archive entry, with hashlib and zlib, spread over the cores;
-- a re-collection of `released` with `--cache`, beside a full one;
+- a re-collection of `released` with `--cache`, beside a full one, and beside the floor of any cached run:
+  the interpreter's start, drift's imports, and one `lstat` of every file (`STAT_FLOOR`);
 - what reading the catalog costs the collector: the config keys and archive hashes it reads, against the
   whole catalog loaded (what `drift collect` did before).
 """
@@ -173,6 +174,24 @@ def work_floor(pool: ProcessPoolExecutor, tree: Path) -> float:
     return time.perf_counter() - start
 
 
+STAT_FLOOR = """
+import os, sys
+import drift.cli.main, drift.cli.collect  # what `drift collect` imports before it walks
+
+def walk(path):
+    with os.scandir(path) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                walk(entry.path)
+            else:
+                entry.stat(follow_symlinks=False)
+
+walk(sys.argv[1])
+"""
+"""The floor of any cached re-collection in Python: the interpreter's start, drift's imports, and one `lstat`
+of every file (a change to a file's content moves no time of its folder, so each file must be looked at)."""
+
+
 def best_of(work: object, repeat: int) -> float:
     best = float("inf")
     for _ in range(repeat):
@@ -232,6 +251,7 @@ def main() -> None:
             times["rebuilt"] = timed(drift(rebuilt), 1)
             times["floor"] = work_floor(pool, rebuilt)
             times["cached"] = timed(drift(released, "--cache", str(cache)), 1)
+            times["stat floor"] = timed([sys.executable, "-c", STAT_FLOOR, str(released)], 1)
             rounds.append(times)
     needs_s = best_of(lambda: collector_needs(catalog), args.repeat)
     whole_s = best_of(lambda: load_catalog(catalog), 1)
@@ -251,6 +271,8 @@ def main() -> None:
     print(f"rebuilt:     drift collect --catalog     {best['rebuilt']:6.2f} s   ({ratio('rebuilt', 'floor', 'the work floor')}; target 1.5x)")
     print(f"             work floor ({cores} processes)     {best['floor']:6.2f} s   (SHA-256 of every file, every jar entry inflated and hashed)")
     print(f"cached re-collection                     {best['cached']:6.2f} s   ({ratio('released', 'cached', 'faster than a full one')}; target 4x)")
+    print(f"             cached floor                {best['stat floor']:6.2f} s   (start, drift's imports, one lstat a file; "
+          f"{ratio('released', 'stat floor', 'faster than a full one')})")
     print(f"catalog read by collect                  {needs_s:6.2f} s   (config keys and archive hashes; the whole catalog loaded: {whole_s:.2f} s)")
 
 

@@ -6,8 +6,8 @@ when it names:
 - one of the fix's commits (named in the register, or found copies), or a merge that brought it;
 - a commit that a named merge brings and that changes the merge's files (the register may name a pull
   request's merge; the revert names the commit in it);
-- a commit that one of the fix's commits was picked from (`(cherry picked from commit <id>)`: the vendor
-  picks a fix from upstream, and later picks upstream's revert of it).
+- a commit that one of the fix's commits names as its origin (`(cherry picked from commit <id>)`, `Backport
+  of <id>`: the vendor picks a fix from upstream, and later picks upstream's revert of it).
 
 A release that holds such a revert is taken not to carry the fix, unless it also holds a commit made after
 the revert that makes again exactly what the revert undid: the same diff, context and white space included,
@@ -80,15 +80,15 @@ def find_reverts(history: History) -> Reverts:
 
 def stand_ins(history: History, commits: Iterable[str], messages: Mapping[str, gitlog.Message], changes: dict[str, list[Change]]) -> dict[str, str]:
     """The commits a revert may name besides `commits` themselves (a fix's), each with the commit of the fix
-    whose change it stands for: those a commit's cherry-pick trailer names (`messages` holds the commits'),
-    and those a named merge brings that change the merge's files (`changes` gains their changes)."""
+    whose change it stands for: those a commit's message names as its origin (a cherry-pick trailer, a
+    `Backport of` line; `messages` holds the commits'), and those a named merge brings that change the
+    merge's files (`changes` gains their changes)."""
     own = list(dict.fromkeys(commits))
     result: dict[str, str] = {}
     for commit in own:
         if commit in messages:
-            for origin, how in references(messages[commit].raw):
-                if how == "cherry-pick trailer":
-                    result.setdefault(origin, commit)
+            for origin, _ in references(messages[commit].raw):
+                result.setdefault(origin, commit)
     for merge in own:
         if len(history.parents.get(merge, ())) < 2:
             continue
