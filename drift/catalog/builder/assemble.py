@@ -16,7 +16,7 @@ from drift.catalog.builder.moves import Moves
 from drift.catalog.builder.register import Entry
 from drift.catalog.builder.releases import read_releases
 from drift.catalog.builder.repo import Change, Repository
-from drift.catalog.builder.reverts import Revert, find_reverts, stand_ins, undone
+from drift.catalog.builder.reverts import Revert, find_reverts, made_again, stand_ins, undone
 from drift.catalog.model import version_key
 from drift.errors import InputError
 from drift.text import clip
@@ -89,11 +89,16 @@ def _reverted(
     if not reverts or not reverts.found:
         return {}
     messages = gitlog.messages(history.repo, {c for commits in released.values() for c in commits})
-    result: dict[str, int] = {}
+    names: dict[str, dict[str, str]] = {}
     for fix_id, lands in landed.items():
         merges = [c for landing in lands for c in landing.commits]  # a merge that brought the fix: `git revert -m 1` undoes it
-        commits = [*released[fix_id], *merges]
-        mask, taking = undone(history, commits, reverts, changes, stand_ins(history, released[fix_id], messages, changes))
+        own = {c: c for c in dict.fromkeys([*released[fix_id], *merges])}
+        names[fix_id] = {**stand_ins(history, released[fix_id], messages, changes), **own}
+    undone_by = [(r, names[fix_id][c]) for fix_id in names for r, c in reverts.naming(names[fix_id])]
+    again = made_again(history, undone_by, {c for fix in names.values() for c in fix}, changes)
+    result: dict[str, int] = {}
+    for fix_id, lands in landed.items():
+        mask, taking = undone(history, names[fix_id], reverts, again)
         covered = 0
         for landing in lands:
             covered |= landing.mask

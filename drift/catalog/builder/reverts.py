@@ -33,6 +33,7 @@ from drift.catalog.builder import gitlog
 from drift.catalog.builder.backports import references
 from drift.catalog.builder.history import History
 from drift.catalog.builder.repo import Change
+from drift.errors import OperationalError
 
 _REVERTS = re.compile(rb"This reverts commit ([0-9a-f]{7,64})\b")
 _MIN_ID = 7
@@ -101,29 +102,25 @@ def stand_ins(history: History, commits: Iterable[str], messages: Mapping[str, g
     return result
 
 
-def undone(
-    history: History, commits: Iterable[str], reverts: Reverts, changes: dict[str, list[Change]], aliases: Mapping[str, str],
-) -> tuple[int, list[Revert]]:
-    """The releases that hold a revert of the fix still in force, and the reverts that take releases from it.
+def undone(history: History, names: Mapping[str, str], reverts: Reverts, again: Mapping[str, str]) -> tuple[int, list[Revert]]:
+    """The releases that hold a revert of a fix still in force, and the reverts that take releases from it.
 
-    The fix is applied by `commits` (its commits, copies included; `changes` gives the files each changes);
-    a revert may also name one of `aliases` (`stand_ins`), which stands for the change of the commit it maps
-    to. After a revert, a commit that makes that change again exactly (see the module docstring) applies it
-    again, and a revert of that one undoes it again. A revert is in force in a release that holds it and no
-    commit made after it that makes again what it undid."""
-    names = {**aliases, **{c: c for c in dict.fromkeys(commits)}}
-    first = reverts.naming(names)
-    if not first:
+    `names` maps each commit a revert of the fix may name to the commit of the fix whose change it stands
+    for: the fix's commits (copies included, and the merges that brought it) to themselves, and `stand_ins`.
+    `again` maps each commit that makes such a change again exactly (`made_again`) to that commit: it applies
+    the fix again after a revert of it, and a revert of it undoes it again. A revert is in force in a release
+    that holds it and no commit made after it that makes again what it undid."""
+    made = {c: o for c, o in again.items() if o in set(names.values())}
+    every = {**names, **made}
+    undoing = [(r, every[c]) for r, c in reverts.naming(every) if history.reach.get(r.commit, 0)]
+    if not undoing:
         return 0, []
-    again = _made_again(history, [names[c] for _, c in first], [r.commit for r, _ in first], set(names), changes)
-    names.update(again)
-    undoing = [(r, names[c]) for r, c in reverts.naming(names) if history.reach.get(r.commit, 0)]
     bits, held = history.contains(r.commit for r, _ in undoing)
     mask = 0
     taking = []
     for revert, original in undoing:
         here = history.reach[revert.commit]
-        for commit in (c for c, made in again.items() if made == original):  # what it undid, made again after it
+        for commit in (c for c, o in made.items() if o == original):  # what it undid, made again after it
             if held.get(commit, 0) & bits[revert.commit]:
                 here &= ~history.reach.get(commit, 0)
         if here:
@@ -132,25 +129,39 @@ def undone(
     return mask, list(dict.fromkeys(taking))
 
 
-def _made_again(history: History, originals: list[str], reverting: list[str], known: set[str], changes: dict[str, list[Change]]) -> dict[str, str]:
-    """The commits that make again exactly the change of one of `originals` (commits reverts undid; see the
-    module docstring), each with that commit: among the commits that touch its files (one `git log`), by their
-    diffs (one more). `known` and `reverting` are not candidates."""
-    undone_commits = set(originals)
-    paths = {c: _paths(changes.get(c, [])) for c in undone_commits}
-    tips = sorted({r.tag.commit for r in history.releases})
+def made_again(history: History, undone_by: list[tuple[Revert, str]], known: set[str], changes: dict[str, list[Change]]) -> dict[str, str]:
+    """The commits that make again exactly the change of a commit a revert undid (`undone_by`: each revert with
+    that commit; see the module docstring), each with that commit. Among the commits that touch its files and
+    are not in the history of every revert (one `git log`: a commit that makes the change again comes after
+    the revert it lifts), by their diffs (one more). `known` (the fixes' own commits) are not candidates."""
+    if not undone_by:
+        return {}
+    originals = {original for _, original in undone_by}
+    reverting = sorted({r.commit for r, _ in undone_by})
+    paths = {c: _paths(changes.get(c, [])) for c in originals}
+    tips = [*sorted({r.tag.commit for r in history.releases}), *(f"^{b}" for b in _common_ancestor(history, reverting))]
     touched = gitlog.touching(history.repo, tips, None, {p for files in paths.values() for p in files})
     candidates = sorted(set(touched) - known - set(reverting))
     if not candidates:
         return {}
-    diffs = _exact_diffs(history, [*candidates, *undone_commits])
+    diffs = _exact_diffs(history, [*candidates, *originals])
     found = {}
     for candidate in candidates:
-        for commit in sorted(undone_commits):
+        for commit in sorted(originals):
             if touched[candidate] == paths[commit] and candidate in diffs and diffs[candidate] == diffs.get(commit):
                 found[candidate] = commit
                 break
     return found
+
+
+def _common_ancestor(history: History, commits: list[str]) -> list[str]:
+    """A commit in the history of every one of `commits` (none where they share no history)."""
+    if len(commits) == 1:
+        return commits
+    try:
+        return history.repo.run("merge-base", "--octopus", *commits).decode("ascii").split()[:1]
+    except OperationalError:  # no common ancestor: git exits 1
+        return []
 
 
 def _exact_diffs(history: History, commits: list[str]) -> dict[str, dict[str, str]]:
