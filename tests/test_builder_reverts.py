@@ -4,6 +4,7 @@ is never told the fix is applied."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -309,3 +310,91 @@ def test_a_register_that_names_a_fix_and_its_revert_never_reads_applied(tmp_path
     repo.tag("v1.3")
     said = _one(repo, tmp_path, [fix, undo], {"v1.3": "missing"})
     assert f"{undo[:12]} (Revert" in said
+
+
+def _guarded(admin: bool, debug: bool, *, wrapped: bool = False) -> str:
+    """Two methods with the same lines around the spot the fix guards; the first one's body optionally
+    wrapped in a branch whose braces lie beyond a diff's context."""
+    def block(name: str, guard: bool, wrap: bool) -> list[str]:
+        body = ["    int a = 0;", "    int b = 0;", "    int c = 0;", "    int d = 0;", *(["    checkAuth(u);"] if guard else []),
+                "    run(u);", "    int e = 0;", "    int f = 0;", "    int g = 0;", "    int h = 0;"]
+        return [f"void {name}(User u) {{", *(["    if (LEGACY_MODE) {", *body, "    }"] if wrap else body), "}"]
+    return java("Admin", *block("admin", admin, wrapped), "int pad = 1;", *block("debugDump", debug, False))
+
+
+def test_the_fix_s_very_hunk_in_another_method_does_not_give_it_back(tmp_path: Path) -> None:
+    """Same lines around the spot in two methods: the fix's hunk, context and all, added to the other one."""
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("start", {"src/Admin.java": _guarded(False, False)})
+    fix = repo.commit("Admin: require auth (security)", {"src/Admin.java": _guarded(True, False)})
+    repo.tag("v1.1")
+    repo.revert(fix)
+    repo.commit("Admin: auth for the debug dump", {"src/Admin.java": _guarded(False, True)})
+    repo.tag("v1.3")
+    _one(repo, tmp_path, [fix], {"v1.1": "applied", "v1.3": "missing"})
+
+
+def test_a_revert_of_the_revert_after_the_code_around_moved_does_not_give_it_back(tmp_path: Path) -> None:
+    """The method's body wrapped in `if (LEGACY_MODE)` (beyond the diff's context) after the revert; the revert
+    of the revert then puts the check back inside that branch. Its diff is the fix's, byte for byte."""
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("start", {"src/Admin.java": _guarded(False, False)})
+    fix = repo.commit("Admin: require auth (security)", {"src/Admin.java": _guarded(True, False)})
+    repo.tag("v1.1")
+    undo = repo.revert(fix)
+    repo.commit("Admin: legacy mode", {"src/Admin.java": _guarded(False, False, wrapped=True)})
+    repo.revert(undo)
+    repo.tag("v1.3")
+    _one(repo, tmp_path, [fix], {"v1.1": "applied", "v1.3": "missing"})
+
+
+def test_a_fix_file_renamed_then_reverted_is_unfixed_where_it_is_lacking(tmp_path: Path) -> None:
+    repo, first = _history(tmp_path)
+    repo.commit("Render", {"src/Render.java": _render("s")})
+    second = repo.commit("Render: escape (same advisory)", {"src/Render.java": _render("esc(s)")})
+    repo.tag("v1.2.5")
+    repo.mv("src/Parse.java", "src/Parser.java", "Rename Parse to Parser")
+    repo.revert(first)  # follows the rename
+    repo.tag("v1.3")
+    _one(repo, tmp_path, [first, second], {"v1.2.5": "applied", "v1.3": "partial"})
+
+
+@pytest.mark.parametrize("written", [lambda up: up[:10], lambda up: up.upper()], ids=["abbreviated", "upper-case"])
+def test_a_backport_of_line_names_the_origin_however_it_is_written(tmp_path: Path, written: Callable[[str], str]) -> None:
+    repo, _ = _history(tmp_path)
+    repo.commit("Render", {"src/Render.java": _render("s")})
+    repo.branch("upstream", "HEAD")
+    repo.checkout("upstream")
+    up = repo.commit("Render: escape (security)", {"src/Render.java": _render("esc(s)")})
+    up_undo = repo.revert(up)
+    repo.checkout("main")
+    fix = repo.commit(f"Render: escape the name\n\nBackport of {written(up)}\n", {"src/Render.java": _render("esc(s)")})
+    repo.tag("v1.5")
+    repo.commit("Render: later", {"src/Render.java": _render("esc(s)", "// later")})
+    repo.cherry_pick(up_undo)  # names `up` whole
+    repo.tag("v1.6")
+    _one(repo, tmp_path, [fix], {"v1.5": "applied", "v1.6": "missing"})
+
+
+def test_a_revert_of_the_origin_s_origin(tmp_path: Path) -> None:
+    """Upstream picked its fix from master to stable; the vendor backported the stable pick; upstream's revert,
+    picked to stable and then by the vendor, names only master's commit."""
+    repo, _ = _history(tmp_path)
+    repo.commit("Render", {"src/Render.java": _render("s")})
+    repo.branch("up-master", "HEAD")
+    repo.branch("up-stable", "HEAD")
+    repo.checkout("up-master")
+    u0 = repo.commit("Render: escape (security)", {"src/Render.java": _render("esc(s)")})
+    repo.checkout("up-stable")
+    u = repo.cherry_pick(u0)
+    repo.checkout("up-master")
+    r0 = repo.revert(u0)
+    repo.checkout("up-stable")
+    stable_undo = repo.cherry_pick(r0)
+    repo.checkout("main")
+    fix = repo.commit(f"Render: escape the name\n\nBackport of {u}\n", {"src/Render.java": _render("esc(s)")})
+    repo.tag("v1.5")
+    repo.commit("Render: later", {"src/Render.java": _render("esc(s)", "// later")})
+    repo.cherry_pick(stable_undo)
+    repo.tag("v1.6")
+    _one(repo, tmp_path, [fix], {"v1.5": "applied", "v1.6": "missing"})

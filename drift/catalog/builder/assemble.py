@@ -16,7 +16,7 @@ from drift.catalog.builder.moves import Moves
 from drift.catalog.builder.register import Entry
 from drift.catalog.builder.releases import read_releases
 from drift.catalog.builder.repo import Change, Repository
-from drift.catalog.builder.reverts import Revert, find_reverts, made_again, stand_ins, undone
+from drift.catalog.builder.reverts import Restores, Revert, find_reverts, made_again, stand_ins, undone
 from drift.catalog.model import version_key
 from drift.errors import InputError
 from drift.text import clip
@@ -96,16 +96,23 @@ def _reverted(
         names[fix_id] = {**stand_ins(history, released[fix_id], messages, changes), **own}
     undone_by = [(r, names[fix_id][c]) for fix_id in names for r, c in reverts.naming(names[fix_id])]
     again = made_again(history, undone_by, {c for fix in names.values() for c in fix}, changes)
+    restores = Restores(history, changes)
     result: dict[str, int] = {}
     for fix_id, lands in landed.items():
-        mask, taking = undone(history, names[fix_id], reverts, again)
+        mask, taking = undone(history, names[fix_id], reverts, again, restores)
         covered = 0
         for landing in lands:
             covered |= landing.mask
         if mask & covered:
             result[fix_id] = mask & covered
-            report.reverted.extend(_said(history, fix_id, revert, history.reach[revert.commit] & mask & covered) for revert in taking)
+            report.reverted.extend(_said(history, fix_id, revert, history.reach[revert.commit] & mask & covered) for revert in taking[:_SHOWN])
+            if len(taking) > _SHOWN:
+                report.reverted.append(f"{fix_id}: and {len(taking) - _SHOWN:,} more reverts of it")
     return result
+
+
+_SHOWN = 5
+"""Reverts of one fix printed, the others counted."""
 
 
 def _said(history: History, fix_id: str, revert: Revert, mask: int) -> str:

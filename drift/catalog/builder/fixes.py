@@ -189,7 +189,8 @@ def _entry(
     An `other_name` of a fix's file (a name git sees it renamed from or to, held by a release without the
     fix) holds only its versions: a release with the fix that lacks it says nothing (no `absent` in either list).
     A release in `undone` (a revert took the fix from it) adds its versions to `unfixed`, but for those a release
-    with the fix holds (the revert left that file as the fix has it); lacking the file there says nothing.
+    with the fix holds (the revert left that file as the fix has it); lacking the file there puts `absent` in
+    `unfixed` the same way (the file renamed before the revert).
     """
     fixed: dict[str, list[str]] = {}
     unfixed: dict[str, list[str]] = {t: list(names) for t, names in (inherited or {}).items()}
@@ -202,9 +203,8 @@ def _entry(
             continue
         held = release.files.get(path)
         name = f"{release.line} {release.version}"
-        if not (in_fixed or in_unfixed):
-            if held is not None:
-                reverted.append((f"{name} (reverted)", _tokens(held)))
+        if not (in_fixed or in_unfixed):  # a revert took the fix from it: lacking the file too (renamed, say)
+            reverted.append((f"{name} (reverted)", _tokens(held) if held is not None else ["absent"]))
             continue
         if held is None:
             if in_fixed and not other_name:

@@ -7,15 +7,18 @@ when it names:
 - a commit that a named merge brings and that changes the merge's files (the register may name a pull
   request's merge; the revert names the commit in it);
 - a commit that one of the fix's commits names as its origin (`(cherry picked from commit <id>)`, `Backport
-  of <id>`: the vendor picks a fix from upstream, and later picks upstream's revert of it).
+  of <id>`, written whole or abbreviated, in either case), or that origin's own origin, a few hops deep (the
+  vendor picks a fix from upstream, and later picks upstream's revert of it).
 
 A release that holds such a revert is taken not to carry the fix, unless it also holds a commit made after
-the revert that makes again exactly what the revert undid: the same diff, context and white space included,
-on the same files (a revert of the revert, or the change picked again, where nothing around it changed
-meanwhile). Patch ids, which ignore context and white space, are not enough here: they would take the fix's
-line added to another function, or indented into another block, as the fix made again. Nor is a message
-that says a revert was reverted. A release that still holds a revert in force has its versions of the fix's
-files counted as unfixed, where no release with the fix holds the same bytes.
+the revert that makes again exactly what the revert undid, and leaves the change's files as they were just
+before the revert (their blobs compared): a revert of the revert, or the change picked again, with nothing
+else changed in those files meanwhile. Patch ids, which ignore context and white space, are not enough: they
+would take the fix's line added to another function, or indented into another block, as the fix made again.
+Nor is the same diff alone: the same lines around another spot in the file (a repeated block), or code around
+the spot rewrapped beyond the diff's context, would pass. Nor is a message that says a revert was reverted.
+A release that still holds a revert in force has its versions of the fix's files counted as unfixed, where
+no release with the fix holds the same bytes (and lacking one, `absent`: the file was renamed first).
 
 The history is the vendor's, and a revert is the vendor saying the fix was undone: believing it can only
 make drift stricter. A fix made again in another form is not known as the fix: the build prints each revert
@@ -26,7 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from drift.catalog.builder import gitlog
@@ -37,6 +40,11 @@ from drift.errors import OperationalError
 
 _REVERTS = re.compile(rb"This reverts commit ([0-9a-f]{7,64})\b")
 _MIN_ID = 7
+_HOPS = 3
+"""Origins named by origins followed this deep."""
+_OCTOPUS = 32
+"""Above this many reverts, the search for a fix made again does not exclude their common history (git's
+`merge-base --octopus` grows with the square of their number)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +66,12 @@ class Reverts:
             self._by_prefix.setdefault(revert.undoes[:_MIN_ID], []).append(revert)
 
     def naming(self, ids: Iterable[str]) -> list[tuple[Revert, str]]:
-        """Each revert that names one of `ids` (by the whole id, or a prefix of at least 7 digits), with it."""
-        return [(r, c) for c in ids for r in self._by_prefix.get(c[:_MIN_ID], ()) if c.startswith(r.undoes)]
+        """Each revert that names one of `ids`, with it: where one of the two ids, of at least 7 digits, starts
+        the other (a message may abbreviate either)."""
+        return [
+            (r, c) for c in ids for r in self._by_prefix.get(c[:_MIN_ID].lower(), ())
+            if len(c) >= _MIN_ID and (c.lower().startswith(r.undoes) or r.undoes.startswith(c.lower()))
+        ]
 
 
 def find_reverts(history: History) -> Reverts:
@@ -82,14 +94,27 @@ def find_reverts(history: History) -> Reverts:
 def stand_ins(history: History, commits: Iterable[str], messages: Mapping[str, gitlog.Message], changes: dict[str, list[Change]]) -> dict[str, str]:
     """The commits a revert may name besides `commits` themselves (a fix's), each with the commit of the fix
     whose change it stands for: those a commit's message names as its origin (a cherry-pick trailer, a
-    `Backport of` line; `messages` holds the commits'), and those a named merge brings that change the
-    merge's files (`changes` gains their changes)."""
+    `Backport of` line; `messages` holds the commits'), and their origins in turn (`_HOPS` deep: a fix picked
+    from a stable branch that picked it from master), and those a named merge brings that change the merge's
+    files (`changes` gains their changes)."""
     own = list(dict.fromkeys(commits))
     result: dict[str, str] = {}
-    for commit in own:
-        if commit in messages:
-            for origin, _ in references(messages[commit].raw):
-                result.setdefault(origin, commit)
+    layer = {c: messages[c] for c in own if c in messages}
+    stands = {c: c for c in layer}
+    for _ in range(_HOPS):
+        named: dict[str, str] = {}
+        for commit, message in layer.items():
+            for origin, _ in references(message.raw):
+                origin = origin.lower()
+                if origin not in result and origin not in stands:
+                    result[origin] = named[origin] = stands[commit]
+        resolved = {rev: full for rev, full in history.resolve(sorted(named)).items() if full is not None and full not in stands}
+        layer = gitlog.messages(history.repo, set(resolved.values())) if resolved else {}
+        stands = {full: named[rev] for rev, full in resolved.items()}
+        for full, fix in stands.items():
+            result.setdefault(full, fix)
+        if not layer:
+            break
     for merge in own:
         if len(history.parents.get(merge, ())) < 2:
             continue
@@ -102,14 +127,17 @@ def stand_ins(history: History, commits: Iterable[str], messages: Mapping[str, g
     return result
 
 
-def undone(history: History, names: Mapping[str, str], reverts: Reverts, again: Mapping[str, str]) -> tuple[int, list[Revert]]:
+def undone(
+    history: History, names: Mapping[str, str], reverts: Reverts, again: Mapping[str, str], restores: Callable[[str, str, str], bool],
+) -> tuple[int, list[Revert]]:
     """The releases that hold a revert of a fix still in force, and the reverts that take releases from it.
 
     `names` maps each commit a revert of the fix may name to the commit of the fix whose change it stands
     for: the fix's commits (copies included, and the merges that brought it) to themselves, and `stand_ins`.
-    `again` maps each commit that makes such a change again exactly (`made_again`) to that commit: it applies
-    the fix again after a revert of it, and a revert of it undoes it again. A revert is in force in a release
-    that holds it and no commit made after it that makes again what it undid."""
+    `again` maps each commit that makes such a change again exactly (`made_again`) to that commit. Such a
+    commit made after a revert lifts it where `restores(commit, revert, original)`: it leaves the files of
+    the change as they were just before the revert. A revert of it undoes the fix again. A revert is in
+    force in a release that holds it and no commit that lifts it."""
     made = {c: o for c, o in again.items() if o in set(names.values())}
     every = {**names, **made}
     undoing = [(r, every[c]) for r, c in reverts.naming(every) if history.reach.get(r.commit, 0)]
@@ -121,12 +149,40 @@ def undone(history: History, names: Mapping[str, str], reverts: Reverts, again: 
     for revert, original in undoing:
         here = history.reach[revert.commit]
         for commit in (c for c, o in made.items() if o == original):  # what it undid, made again after it
-            if held.get(commit, 0) & bits[revert.commit]:
+            if held.get(commit, 0) & bits[revert.commit] and restores(commit, revert.commit, original):
                 here &= ~history.reach.get(commit, 0)
         if here:
             mask |= here
             taking.append(revert)
     return mask, list(dict.fromkeys(taking))
+
+
+class Restores:
+    """Whether a commit leaves a change's files as they were just before a revert (their blobs compared: one
+    `ls-tree` per commit asked about)."""
+
+    def __init__(self, history: History, changes: dict[str, list[Change]]) -> None:
+        self._history, self._changes = history, changes
+        self._trees: dict[tuple[str, frozenset[str]], dict[str, str]] = {}
+
+    def __call__(self, commit: str, revert: str, original: str) -> bool:
+        paths = frozenset(_paths(self._changes.get(original, [])))
+        before = self._history.parents.get(revert, [])
+        if not paths or not before:
+            return False
+        return self._blobs(commit, paths) == self._blobs(before[0], paths)
+
+    def _blobs(self, commit: str, paths: frozenset[str]) -> dict[str, str]:
+        key = (commit, paths)
+        if key not in self._trees:
+            out = self._history.repo.run("--literal-pathspecs", "ls-tree", "-z", "--full-tree", commit, "--", *sorted(paths))
+            found = {}
+            for record in out.split(b"\0"):
+                if record:
+                    meta, path = record.split(b"\t", 1)
+                    found[path.decode("utf-8", "surrogateescape")] = meta.split()[2].decode("ascii")
+            self._trees[key] = found
+        return self._trees[key]
 
 
 def made_again(history: History, undone_by: list[tuple[Revert, str]], known: set[str], changes: dict[str, list[Change]]) -> dict[str, str]:
@@ -155,9 +211,12 @@ def made_again(history: History, undone_by: list[tuple[Revert, str]], known: set
 
 
 def _common_ancestor(history: History, commits: list[str]) -> list[str]:
-    """A commit in the history of every one of `commits` (none where they share no history)."""
+    """A commit in the history of every one of `commits` (none where they share no history, or are more than
+    `_OCTOPUS`)."""
     if len(commits) == 1:
         return commits
+    if len(commits) > _OCTOPUS:
+        return []
     try:
         return history.repo.run("merge-base", "--octopus", *commits).decode("ascii").split()[:1]
     except OperationalError:  # no common ancestor: git exits 1
