@@ -225,9 +225,10 @@ def _common_ancestor(history: History, commits: list[str]) -> list[str]:
 
 def _exact_diffs(history: History, commits: list[str]) -> dict[str, dict[str, str]]:
     """Per commit, per file it changes, a digest of its diff as written (added, removed and context lines with
-    their white space; line numbers left out), one `git log -p`."""
+    their white space; line numbers left out), one `git log -p` with 3 lines of context whatever the
+    repository's configuration says."""
     out = history.repo.run(
-        "log", "--no-walk=unsorted", "--stdin", "-p", "--no-color", "--no-renames", "--no-ext-diff", "--no-textconv",
+        "log", "--no-walk=unsorted", "--stdin", "-p", "-U3", "--no-color", "--no-renames", "--no-ext-diff", "--no-textconv",
         "--diff-merges=first-parent", "--format=%x01%H", stdin=("\n".join(sorted(set(commits))) + "\n").encode(),
     )
     result: dict[str, dict[str, str]] = {}
