@@ -398,3 +398,100 @@ def test_a_revert_of_the_origin_s_origin(tmp_path: Path) -> None:
     repo.cherry_pick(stable_undo)
     repo.tag("v1.6")
     _one(repo, tmp_path, [fix], {"v1.5": "applied", "v1.6": "missing"})
+
+
+def _parse(body: str, tail: str = "// tail") -> str:
+    return java("Parse", "int limit = 10;", f"int parse() {{ return read({body}); }}", *FILLER, tail)
+
+
+def test_a_revert_of_a_copy_no_message_ties_to_the_fix(tmp_path: Path) -> None:
+    """A hotfix branch cut before the fix picks it, is merged, and the pick is reverted: the copy is known by
+    its patch id."""
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("start", {"src/Parse.java": _parse("limit")})
+    repo.branch("hotfix", "HEAD")
+    fix = repo.commit("Parse: bound the input (security)", {"src/Parse.java": _parse("Math.min(limit, 8)")})
+    repo.tag("v1.1")
+    repo.checkout("hotfix")
+    copy = repo.cherry_pick(fix)
+    repo.checkout("main")
+    repo.merge("hotfix", "Merge branch 'hotfix'")
+    repo.commit("Parse: later", {"src/Parse.java": _parse("Math.min(limit, 8)", "// later")})
+    repo.tag("v1.2")
+    repo.revert(copy)
+    repo.tag("v1.3")
+    _one(repo, tmp_path, [fix], {"v1.1": "applied", "v1.2": "applied", "v1.3": "missing"})
+
+
+def test_an_attempt_reverted_inside_the_named_merge_is_how_the_fix_was_made(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("start", {"src/Parse.java": _parse("limit")})
+    repo.branch("topic", "HEAD")
+    repo.checkout("topic")
+    attempt = repo.commit("Parse: try a cap", {"src/Parse.java": _parse("cap(limit)")})
+    repo.revert(attempt)
+    repo.commit("Parse: bound the input (security)", {"src/Parse.java": _parse("Math.min(limit, 8)")})
+    repo.checkout("main")
+    repo.commit("main moves on", {"src/Other.java": java("Other", "int x = 1;")})
+    merge = repo.merge("topic", "Merge pull request #9")
+    repo.tag("v1.1")
+    said = _one(repo, tmp_path, [merge], {"v1.1": "applied"})
+    assert "check:" not in said
+
+
+def test_a_revert_of_a_nested_merge_inside_the_named_one(tmp_path: Path) -> None:
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("start", {"src/Render.java": _render("s")})
+    repo.branch("feature", "HEAD")
+    repo.checkout("feature")
+    repo.commit("feature: other work", {"src/Other.java": java("Other", "int x = 1;")})
+    repo.branch("sub", "HEAD")
+    repo.checkout("sub")
+    repo.commit("Render: escape (security)", {"src/Render.java": _render("esc(s)")})
+    repo.checkout("feature")
+    nested = repo.merge("sub", "Merge branch 'sub' into feature")
+    repo.checkout("main")
+    merge = repo.merge("feature", "Merge pull request #7")
+    repo.tag("v1.1")
+    repo.commit("Render: later", {"src/Render.java": _render("esc(s)", "// later")})
+    repo.tick()
+    repo.git("revert", "--no-edit", "-m", "1", nested)
+    repo.tag("v1.3")
+    _one(repo, tmp_path, [merge], {"v1.1": "applied", "v1.3": "partial"})  # Other.java, which the named merge brings, is unchanged
+
+
+@pytest.mark.parametrize("moved", ["into another file", "into a copy"])
+def test_a_revert_that_takes_the_fix_out_of_a_file_the_fix_never_touched(tmp_path: Path, moved: str) -> None:
+    """The check moved to Guard.java (or the live code copied to Parser2.java) before the revert, which takes
+    it out there: the revert's files are evidence too. With a copy, the fix's change is then made again on the
+    old file alone, which does not give the fix back."""
+    repo = GitRepo(tmp_path / "repo")
+    repo.commit("start", {"src/Parse.java": _parse("limit")})
+    fix = repo.commit("Parse: bound the input (security)", {"src/Parse.java": _parse("Math.min(limit, 8)")})
+    repo.tag("v1.1")
+    other = "src/Guard.java" if moved == "into another file" else "src/Parser2.java"
+    repo.commit("the code moves", {other: java("Other", "int parse() { return read(Math.min(limit, 8)); }")})
+    repo.tag("v1.2")
+    undo = f'Revert "Parse: bound the input (security)"\n\nThis reverts commit {fix}.\n'
+    if moved == "into another file":
+        repo.commit(undo, {other: java("Other", "int parse() { return read(limit); }")})
+    else:
+        repo.commit(undo, {other: java("Other", "int parse() { return read(limit); }"), "src/Parse.java": _parse("limit")})
+        repo.tick()
+        repo.git("cherry-pick", fix)
+    repo.tag("v1.3")
+    _one(repo, tmp_path, [fix], {"v1.1": "applied", "v1.2": "applied", "v1.3": "partial"})
+
+
+@pytest.mark.parametrize("where", ["message", "path"])
+def test_a_control_byte_in_a_message_or_a_path_neither_hides_a_revert_nor_stops_the_build(tmp_path: Path, where: str) -> None:
+    repo, fix = _history(tmp_path)
+    if where == "message":
+        repo.tick()
+        repo.git("revert", "--no-commit", fix)
+        repo.git("commit", "-q", "-m", f'Revert "Parse"\x01\n\nThis reverts commit {fix}.\n')
+    else:
+        repo.revert(fix)
+        repo.commit("a note", {"src/Parse.java": _parse("limit", "// note"), "src/\x01nosuchrev": "x\n"})
+    repo.tag("v1.3")
+    _one(repo, tmp_path, [fix], {"v1.2": "applied", "v1.3": "missing"})

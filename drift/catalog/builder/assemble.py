@@ -16,7 +16,7 @@ from drift.catalog.builder.moves import Moves
 from drift.catalog.builder.register import Entry
 from drift.catalog.builder.releases import read_releases
 from drift.catalog.builder.repo import Change, Repository
-from drift.catalog.builder.reverts import Restores, Revert, find_reverts, made_again, stand_ins, undone
+from drift.catalog.builder.reverts import Restores, Revert, copies, find_reverts, made_again, stand_ins, undone
 from drift.catalog.model import version_key
 from drift.errors import InputError
 from drift.text import clip
@@ -59,15 +59,17 @@ def build(repo: Repository, register: Sequence[Entry], options: Options, registe
     extra = {c for lands in landed.values() for landing in lands for c in landing.commits if c not in changes}
     changes.update(repo.changes(extra))
     moves = Moves(history, options)
-    reverted = _reverted(history, released, landed, changes, report)
+    reverted = _reverted(history, released, named, landed, changes, report)
     fixes = []
     for entry in register:
         lands = landed.get(entry.id, [])
         unreleased = [c for c in named[entry.id] if not history.reach.get(c, 0)]
         if lands:
-            taken = reverted.get(entry.id, 0)
+            taken, reverting = reverted.get(entry.id, (0, []))
             kept = [dataclasses.replace(landing, mask=landing.mask & ~taken) for landing in lands]
-            fixes.append(build_fix(history, entry, kept, changes, options, report, moves, undone=taken))
+            changes.update(repo.changes(c for c in reverting if c not in changes))
+            undone_files = frozenset(p for c in reverting for change in changes.get(c, []) for p in (change.path, change.old) if p is not None)
+            fixes.append(build_fix(history, entry, kept, changes, options, report, moves, undone=taken, undone_files=undone_files))
             report.unreleased.extend(
                 f"{entry.id}: {c[:12]} is in no release; the fix is judged by the landings found in releases" for c in unreleased
             )
@@ -82,9 +84,11 @@ def build(repo: Repository, register: Sequence[Entry], options: Options, registe
 
 
 def _reverted(
-    history: History, released: dict[str, list[str]], landed: dict[str, list[Landing]], changes: dict[str, list[Change]], report: Report,
-) -> dict[str, int]:
-    """Per fix, the releases of its landings that hold a revert of it still in force (`drift.catalog.builder.reverts`)."""
+    history: History, released: dict[str, list[str]], named: dict[str, list[str]], landed: dict[str, list[Landing]],
+    changes: dict[str, list[Change]], report: Report,
+) -> dict[str, tuple[int, list[str]]]:
+    """Per fix, the releases of its landings that hold a revert of it still in force, and those reverts
+    (`drift.catalog.builder.reverts`)."""
     reverts = find_reverts(history) if landed else None
     if not reverts or not reverts.found:
         return {}
@@ -94,17 +98,19 @@ def _reverted(
         merges = [c for landing in lands for c in landing.commits]  # a merge that brought the fix: `git revert -m 1` undoes it
         own = {c: c for c in dict.fromkeys([*released[fix_id], *merges])}
         names[fix_id] = {**stand_ins(history, released[fix_id], messages, changes), **own}
+    for fix_id, found in copies(history, reverts, {f: list(n) for f, n in names.items()}, changes).items():
+        names[fix_id] = {**{target: names[fix_id].get(made, made) for target, made in found.items()}, **names[fix_id]}
     undone_by = [(r, names[fix_id][c]) for fix_id in names for r, c in reverts.naming(names[fix_id])]
     again = made_again(history, undone_by, {c for fix in names.values() for c in fix}, changes)
     restores = Restores(history, changes)
-    result: dict[str, int] = {}
+    result: dict[str, tuple[int, list[str]]] = {}
     for fix_id, lands in landed.items():
-        mask, taking = undone(history, names[fix_id], reverts, again, restores)
+        mask, taking = undone(history, names[fix_id], reverts, again, restores, named.get(fix_id, []))
         covered = 0
         for landing in lands:
             covered |= landing.mask
         if mask & covered:
-            result[fix_id] = mask & covered
+            result[fix_id] = (mask & covered, [r.commit for r in taking])
             report.reverted.extend(_said(history, fix_id, revert, history.reach[revert.commit] & mask & covered) for revert in taking[:_SHOWN])
             if len(taking) > _SHOWN:
                 report.reverted.append(f"{fix_id}: and {len(taking) - _SHOWN:,} more reverts of it")

@@ -15,11 +15,13 @@ from drift.catalog.builder.repo import Change
 
 def build_fix(
     history: History, entry: Entry, found: list[Landing], changes: dict[str, list[Change]], options: Options, report: Report,
-    moves: Moves, *, undone: int = 0,
+    moves: Moves, *, undone: int = 0, undone_files: frozenset[str] = frozenset(),
 ) -> BuiltFix:
     """One variant per landing: the deployed files its commits change, their hashes where it is and where no
     commit of the fix is. `undone` holds the releases a revert took the fix from (`drift.catalog.builder.reverts`):
-    their versions of the files are unfixed where no release with the fix holds the same bytes."""
+    their versions of the files are unfixed where no release with the fix holds the same bytes. The files those
+    reverts change (`undone_files`, repository paths) are evidence too: a revert may take the fix out of a file
+    the fix's commits never touched (where the code moved, or a copy of it), leaving theirs as the fix has them."""
     releases, reach = history.releases, history.reach
     any_commit = 0
     for landing in found:
@@ -27,6 +29,7 @@ def build_fix(
             any_commit |= reach[commit]
     none_mask = ((1 << len(releases)) - 1) & ~any_commit
     sources = Sources(options)
+    reverted_paths = {p for r in undone_files if (p := deployed_path(r, options)) is not None}
     variants = []
     moved_on: dict[tuple[str, str], list[str]] = {}
     for landing in found:
@@ -63,6 +66,7 @@ def build_fix(
             path: _entry(
                 path, releases, landing.mask, none_mask, entry.id, report,
                 absence=path in appearing or (path in deleted and not deletions_alone), deletes=path in deleted, undone=undone,
+                renamed=moves.renamed_away(path, undone) if undone else 0,
             )
             for path in paths
         }
@@ -74,6 +78,10 @@ def build_fix(
                     inherited.setdefault(token, []).append(f"{name} (at {origin})")
             own[path] = _entry(
                 path, releases, landing.mask, none_mask, entry.id, report, absence=True, deletes=False, inherited=inherited, undone=undone,
+            )
+        for evidence in sorted(reverted_paths - own.keys()):
+            own[evidence] = _entry(
+                evidence, releases, landing.mask, none_mask, entry.id, report, absence=False, deletes=False, undone=undone,
             )
         for path, origins in moves.other_names(paths, none_mask).items():
             if path not in own:
@@ -171,6 +179,7 @@ def _fixed_in(line: str, releases: list[BuiltRelease], mask: int) -> str:
 def _entry(
     path: str, releases: list[BuiltRelease], fixed_mask: int, unfixed_mask: int, fix_id: str, report: Report, *,
     absence: bool, deletes: bool, inherited: dict[str, list[str]] | None = None, other_name: bool = False, undone: int = 0,
+    renamed: int = 0,
 ) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
     """A file's hashes at the releases with the landing (fixed) and with no commit of the fix (unfixed).
 
@@ -189,8 +198,9 @@ def _entry(
     An `other_name` of a fix's file (a name git sees it renamed from or to, held by a release without the
     fix) holds only its versions: a release with the fix that lacks it says nothing (no `absent` in either list).
     A release in `undone` (a revert took the fix from it) adds its versions to `unfixed`, but for those a release
-    with the fix holds (the revert left that file as the fix has it); lacking the file there puts `absent` in
-    `unfixed` the same way (the file renamed before the revert).
+    with the fix holds (the revert left that file as the fix has it); lacking the file there, where it holds a
+    name git sees it renamed to or from (`renamed`), puts `absent` in `unfixed` the same way (a release that
+    dropped the file, a module, says nothing).
     """
     fixed: dict[str, list[str]] = {}
     unfixed: dict[str, list[str]] = {t: list(names) for t, names in (inherited or {}).items()}
@@ -203,8 +213,11 @@ def _entry(
             continue
         held = release.files.get(path)
         name = f"{release.line} {release.version}"
-        if not (in_fixed or in_unfixed):  # a revert took the fix from it: lacking the file too (renamed, say)
-            reverted.append((f"{name} (reverted)", _tokens(held) if held is not None else ["absent"]))
+        if not (in_fixed or in_unfixed):  # a revert took the fix from it
+            if held is not None:
+                reverted.append((f"{name} (reverted)", _tokens(held)))
+            elif renamed >> i & 1:  # the file under another name there
+                reverted.append((f"{name} (reverted)", ["absent"]))
             continue
         if held is None:
             if in_fixed and not other_name:

@@ -91,11 +91,24 @@ def touching(repo: Repository, tips: Iterable[str], since: int | None, paths: It
     if not wanted_paths or not wanted_tips:
         return {}
     dated = [] if since is None else [f"--since=@{since}"]
-    out = repo.run("log", "-z", "--format=%x01%H", "--name-only", "--no-renames", "--no-merges", *dated, *wanted_tips, "--")
+    # Each commit is `NUL id NUL`, then `\n` and its paths, each ended by NUL: a path may hold any byte but NUL,
+    # and is never empty, so an empty field is where a commit starts.
+    fields = repo.run("log", "-z", "--format=%x00%H", "--name-only", "--no-renames", "--no-merges", *dated, *wanted_tips, "--").split(b"\0")
     result: dict[str, set[str]] = {}
-    for record in out.split(b"\x01")[1:]:
-        head, *rest = record.split(b"\0")
-        changed = {text(p.strip(b"\n")) for p in rest if p.strip(b"\n")} & wanted_paths
+    i = 0
+    while i + 1 < len(fields):
+        if fields[i]:
+            i += 1
+            continue
+        head, i = fields[i + 1], i + 2
+        changed: set[str] = set()
+        first = True
+        while i < len(fields) and fields[i]:
+            path = fields[i][1:] if first and fields[i].startswith(b"\n") else fields[i]
+            first = False
+            changed.add(text(path))
+            i += 1
+        changed &= wanted_paths
         if changed:
             result[head.strip().decode("ascii")] = changed
     return result

@@ -149,6 +149,12 @@ class Moves:
                     found[name].append(path)
         return found
 
+    def renamed_away(self, path: str, mask: int) -> int:
+        """The releases among `mask` that lack the path and hold a name git sees it renamed to or from."""
+        releases = self.history.releases
+        names = self._connected(path) if any(mask >> i & 1 and path not in r.files for i, r in enumerate(releases)) else set()
+        return sum(1 << i for i, r in enumerate(releases) if mask >> i & 1 and path not in r.files and names & r.files.keys())
+
     def _connected(self, path: str) -> set[str]:
         """The names joined to the path by renames, in either direction, however many steps away."""
         return joined(self._rename_links(), {path})

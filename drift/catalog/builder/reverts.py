@@ -81,10 +81,11 @@ def find_reverts(history: History) -> Reverts:
     tips = sorted({r.tag.commit for r in history.releases})
     if not tips:
         return Reverts([])
-    out = history.repo.run("log", "-z", "--format=%x01%H%x00%e%x00%B", "--fixed-strings", "--grep=This reverts commit ", *tips, "--")
+    # NUL ends every field and every commit: a message may hold any other byte, \x01 included.
+    fields = history.repo.run("log", "-z", "--format=%H%x00%e%x00%B", "--fixed-strings", "--grep=This reverts commit ", *tips, "--").split(b"\0")
     found = []
-    for record in out.split(b"\x01")[1:]:
-        sha, encoding, raw = (record.split(b"\0", 2) + [b"", b""])[:3]
+    for i in range(0, len(fields) - 2, 3):
+        sha, encoding, raw = fields[i : i + 3]
         subject = gitlog.decode_message(raw.split(b"\n", 1)[0], encoding.decode("ascii", "replace"))
         for named in dict.fromkeys(_REVERTS.findall(raw)):
             found.append(Revert(sha.decode("ascii").strip(), named.decode("ascii"), subject))
@@ -95,8 +96,8 @@ def stand_ins(history: History, commits: Iterable[str], messages: Mapping[str, g
     """The commits a revert may name besides `commits` themselves (a fix's), each with the commit of the fix
     whose change it stands for: those a commit's message names as its origin (a cherry-pick trailer, a
     `Backport of` line; `messages` holds the commits'), and their origins in turn (`_HOPS` deep: a fix picked
-    from a stable branch that picked it from master), and those a named merge brings that change the merge's
-    files (`changes` gains their changes)."""
+    from a stable branch that picked it from master), and those a named merge brings (merges among them) that
+    change the merge's files (`changes` gains their changes)."""
     own = list(dict.fromkeys(commits))
     result: dict[str, str] = {}
     layer = {c: messages[c] for c in own if c in messages}
@@ -119,7 +120,7 @@ def stand_ins(history: History, commits: Iterable[str], messages: Mapping[str, g
         if len(history.parents.get(merge, ())) < 2:
             continue
         files = _paths(changes.get(merge, []))
-        brought = history.repo.run("rev-list", "--no-merges", f"{merge}^1..{merge}").decode("ascii").split()
+        brought = history.repo.run("rev-list", f"{merge}^1..{merge}").decode("ascii").split()  # merges inside it too
         changes.update(history.repo.changes(c for c in brought if c not in changes))
         for inner in brought:
             if _paths(changes.get(inner, [])) & files:
@@ -127,8 +128,34 @@ def stand_ins(history: History, commits: Iterable[str], messages: Mapping[str, g
     return result
 
 
+def copies(history: History, reverts: Reverts, fixes: Mapping[str, Iterable[str]], changes: dict[str, list[Change]]) -> dict[str, dict[str, str]]:
+    """Per fix, the commits a revert names that no message ties to it but that make one of its commits' changes
+    (the same patch id, whole and per file), each with that commit: a copy picked onto a branch the fix's line
+    later merged, say, which discovery never looked for. One `diff-tree` of the reverted commits, and one
+    `git log -p` of those that touch a fix's files and of those fixes' commits. Taking a commit for a copy too
+    readily only makes drift stricter."""
+    resolved = history.resolve(sorted({r.undoes for r in reverts.found}))
+    targets = sorted({full for full in resolved.values() if full is not None and full in history.parents})
+    changes.update(history.repo.changes(c for c in targets if c not in changes))
+    by_path: dict[str, set[tuple[str, str]]] = {}
+    for fix_id, commits in fixes.items():
+        for commit in commits:
+            for path in _paths(changes.get(commit, [])):
+                by_path.setdefault(path, set()).add((fix_id, commit))
+    pairs = {(t, fix_id, c) for t in targets for p in _paths(changes.get(t, [])) for fix_id, c in by_path.get(p, ()) if t != c}
+    if not pairs:
+        return {}
+    ids = gitlog.patch_ids(history.repo, {x for t, _, c in pairs for x in (t, c)})
+    found: dict[str, dict[str, str]] = {}
+    for target, fix_id, commit in sorted(pairs):
+        if target in ids and commit in ids and (ids[target].commit, ids[target].files) == (ids[commit].commit, ids[commit].files):
+            found.setdefault(fix_id, {})[target] = commit
+    return found
+
+
 def undone(
     history: History, names: Mapping[str, str], reverts: Reverts, again: Mapping[str, str], restores: Callable[[str, str, str], bool],
+    named: Iterable[str] = (),
 ) -> tuple[int, list[Revert]]:
     """The releases that hold a revert of a fix still in force, and the reverts that take releases from it.
 
@@ -136,14 +163,19 @@ def undone(
     for: the fix's commits (copies included, and the merges that brought it) to themselves, and `stand_ins`.
     `again` maps each commit that makes such a change again exactly (`made_again`) to that commit. Such a
     commit made after a revert lifts it where `restores(commit, revert, original)`: it leaves the files of
-    the change as they were just before the revert. A revert of it undoes the fix again. A revert is in
-    force in a release that holds it and no commit that lifts it."""
+    the change (and the revert's) as they were just before the revert. A revert of it undoes the fix again.
+    A revert is in force in a release that holds it and no commit that lifts it, unless it lies in the history
+    of one of `named` (the register's commits)."""
     made = {c: o for c, o in again.items() if o in set(names.values())}
     every = {**names, **made}
     undoing = [(r, every[c]) for r, c in reverts.naming(every) if history.reach.get(r.commit, 0)]
     if not undoing:
         return 0, []
     bits, held = history.contains(r.commit for r, _ in undoing)
+    # A revert in the history of a commit the register names (an attempt reverted on the branch a named merge
+    # brings, before the fix was made) is part of how the fix was made, not a revert of it. Only the register's
+    # commits: a landing merge or a copy found after a revert says nothing of that kind.
+    undoing = [(r, o) for r, o in undoing if not any(c != r.commit and held.get(c, 0) & bits[r.commit] for c in named)]
     mask = 0
     taking = []
     for revert, original in undoing:
@@ -158,15 +190,18 @@ def undone(
 
 
 class Restores:
-    """Whether a commit leaves a change's files as they were just before a revert (their blobs compared: one
-    `ls-tree` per commit asked about)."""
+    """Whether a commit leaves a change's files, and every file the revert changed, as they were just before
+    the revert (their blobs compared: one `ls-tree` per commit asked about)."""
 
     def __init__(self, history: History, changes: dict[str, list[Change]]) -> None:
         self._history, self._changes = history, changes
         self._trees: dict[tuple[str, frozenset[str]], dict[str, str]] = {}
 
     def __call__(self, commit: str, revert: str, original: str) -> bool:
-        paths = frozenset(_paths(self._changes.get(original, [])))
+        if revert not in self._changes:
+            self._changes.update(self._history.repo.changes([revert]))
+        # The change's files and every file the revert changed (a stale copy it also took the fix out of).
+        paths = frozenset(_paths(self._changes.get(original, [])) | _paths(self._changes.get(revert, [])))
         before = self._history.parents.get(revert, [])
         if not paths or not before:
             return False
