@@ -2,23 +2,28 @@
 
 SPEC 3's `fixed` holds a fix's version of a file "and every later one that keeps the fix". A commit whose
 message says `This reverts commit <id>` (what `git revert` writes, kept by `cherry-pick -x`) undoes the fix
-when it names:
+when it names (the id whole or abbreviated, in either case):
 - one of the fix's commits (named in the register, or found copies), or a merge that brought it;
-- a commit that a named merge brings and that changes the merge's files (the register may name a pull
-  request's merge; the revert names the commit in it);
+- a commit with one of their patch ids (`copies`: a pick no message ties to the fix, merged from a hotfix
+  branch);
+- a commit or merge that a named merge brings and that changes the merge's files (the register may name a
+  pull request's merge; the revert names the commit in it);
 - a commit that one of the fix's commits names as its origin (`(cherry picked from commit <id>)`, `Backport
-  of <id>`, written whole or abbreviated, in either case), or that origin's own origin, a few hops deep (the
-  vendor picks a fix from upstream, and later picks upstream's revert of it).
+  of <id>`), or that origin's own origin, a few hops deep (the vendor picks a fix from upstream, and later
+  picks upstream's revert of it).
+A revert in the history of a commit the register names (an attempt reverted on a pull request's branch,
+before the fix was made) is how the fix was made, not a revert of it.
 
 A release that holds such a revert is taken not to carry the fix, unless it also holds a commit made after
-the revert that makes again exactly what the revert undid, and leaves the change's files as they were just
-before the revert (their blobs compared): a revert of the revert, or the change picked again, with nothing
-else changed in those files meanwhile. Patch ids, which ignore context and white space, are not enough: they
-would take the fix's line added to another function, or indented into another block, as the fix made again.
-Nor is the same diff alone: the same lines around another spot in the file (a repeated block), or code around
-the spot rewrapped beyond the diff's context, would pass. Nor is a message that says a revert was reverted.
-A release that still holds a revert in force has its versions of the fix's files counted as unfixed, where
-no release with the fix holds the same bytes (and lacking one, `absent`: the file was renamed first).
+the revert that makes again exactly what the revert undid, and leaves the change's files, and the revert's,
+as they were just before the revert (their blobs compared): a revert of the revert, or the change picked
+again, with nothing else changed in those files meanwhile. Patch ids, which ignore context and white space,
+are not enough: they would take the fix's line added to another function, or indented into another block,
+as the fix made again. Nor is the same diff alone: the same lines around another spot in the file (a
+repeated block), or code around the spot rewrapped beyond the diff's context, would pass. Nor is a message
+that says a revert was reverted. A release that still holds a revert in force has its versions of the fix's
+files, and of the files the revert changed (the code may have moved before it), counted as unfixed where no
+release with the fix holds the same bytes; lacking a fix's file there counts only where git sees it renamed.
 
 The history is the vendor's, and a revert is the vendor saying the fix was undone: believing it can only
 make drift stricter. A fix made again in another form is not known as the fix: the build prints each revert
