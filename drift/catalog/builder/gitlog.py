@@ -115,40 +115,53 @@ def touching(repo: Repository, tips: Iterable[str], since: int | None, paths: It
 
 
 def patch_ids(repo: Repository, commits: Iterable[str]) -> dict[str, PatchIds]:
-    """Each commit's patch ids (one `log -p --no-walk --stdin`; a merge against its first parent)."""
+    """Each commit's patch ids (from `file_diffs`)."""
+    return {commit: _ids(files) for commit, files in file_diffs(repo, commits).items()}
+
+
+def file_diffs(repo: Repository, commits: Iterable[str]) -> dict[str, dict[str, list[bytes]]]:
+    """Each commit's diff against its first parent, per file (by its path): its added, removed and context
+    lines as written (`+++`, `---`, `@@` and `index` lines left out), a binary file's `index` line (its blob
+    ids) in their place. One `log -p --no-walk --stdin` with 3 lines of context, whatever the repository's
+    configuration says."""
     wanted = sorted(set(commits))
     if not wanted:
         return {}
     out = repo.run(
-        "log", "--no-walk=unsorted", "--stdin", "-p", "--no-color", "--no-renames", "--no-ext-diff", "--no-textconv",
+        "log", "--no-walk=unsorted", "--stdin", "-p", "-U3", "--no-color", "--no-renames", "--no-ext-diff", "--no-textconv",
         "--diff-merges=first-parent", "--format=%x01%H", stdin=("\n".join(wanted) + "\n").encode(),
     )
     result = {}
     for record in (b"\n" + out).split(b"\n\x01")[1:]:
         head, _, diff = record.partition(b"\n")
-        result[head.strip().decode("ascii")] = _ids(diff)
+        files: dict[str, list[bytes]] = {}
+        lines: list[bytes] = []
+        index = b""
+        for line in diff.split(b"\n"):
+            if line.startswith(b"diff --git "):
+                lines = files.setdefault(_path_of(line), [])
+            elif line.startswith(b"index "):
+                index = line
+            elif line.startswith(b"Binary files "):
+                lines.append(index)  # the blob ids: the same bytes give the same id
+            elif line[:1] in (b"+", b"-", b" ", b"\\") and not line.startswith((b"+++ ", b"--- ")):
+                lines.append(line)
+        result[head.strip().decode("ascii")] = files
     return result
 
 
-def _ids(diff: bytes) -> PatchIds:
-    per_file: dict[str, list[bytes]] = {}
-    lines: list[bytes] = []
-    index = b""
-    for line in diff.split(b"\n"):
-        if line.startswith(b"diff --git "):
-            lines = per_file.setdefault(_path_of(line), [])
-        elif line.startswith(b"index "):
-            index = line
-        elif line.startswith((b"+++ ", b"--- ")):
-            continue
-        elif line[:1] in (b"+", b"-"):
-            lines.append(line[:1] + b"".join(line[1:].split()))
-        elif line.startswith(b"Binary files "):
-            lines.append(index)  # the blob ids: the same bytes give the same id
-    bodies = {path: b"\n".join(changed) for path, changed in per_file.items()}
+def _ids(files: dict[str, list[bytes]]) -> PatchIds:
+    """Patch ids from `file_diffs`' lines: the changed lines with white space removed (context left out), and
+    a binary file's blob ids."""
+    bodies = {path: b"\n".join(_changed(line) for line in lines if line[:1] in (b"+", b"-") or line.startswith(b"index ")) for path, lines in files.items()}
     ids = {path: hashlib.sha1(body).hexdigest() for path, body in bodies.items()}
     whole = hashlib.sha1("".join(sorted(ids.values())).encode()).hexdigest()
     return PatchIds(whole, {path: ids[path] for path, body in bodies.items() if len(body) >= _MIN_FILE_PATCH})
+
+
+def _changed(line: bytes) -> bytes:
+    """A changed line with its white space removed; a binary file's `index` line as it is."""
+    return line[:1] + b"".join(line[1:].split()) if line[:1] in (b"+", b"-") else line
 
 
 def _path_of(header: bytes) -> str:

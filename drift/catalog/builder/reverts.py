@@ -265,29 +265,11 @@ def _common_ancestor(history: History, commits: list[str]) -> list[str]:
 
 def _exact_diffs(history: History, commits: list[str]) -> dict[str, dict[str, str]]:
     """Per commit, per file it changes, a digest of its diff as written (added, removed and context lines with
-    their white space; line numbers left out), one `git log -p` with 3 lines of context whatever the
-    repository's configuration says."""
-    out = history.repo.run(
-        "log", "--no-walk=unsorted", "--stdin", "-p", "-U3", "--no-color", "--no-renames", "--no-ext-diff", "--no-textconv",
-        "--diff-merges=first-parent", "--format=%x01%H", stdin=("\n".join(sorted(set(commits))) + "\n").encode(),
-    )
-    result: dict[str, dict[str, str]] = {}
-    for record in (b"\n" + out).split(b"\n\x01")[1:]:
-        head, _, diff = record.partition(b"\n")
-        files: dict[str, list[bytes]] = {}
-        lines: list[bytes] = []
-        index = b""
-        for line in diff.split(b"\n"):
-            if line.startswith(b"diff --git "):
-                lines = files.setdefault(line.decode("utf-8", "surrogateescape"), [])
-            elif line.startswith(b"index "):
-                index = line
-            elif line.startswith(b"Binary files "):
-                lines.append(index)  # the blob ids: the same bytes give the same digest
-            elif line[:1] in (b"+", b"-", b" ", b"\\") and not line.startswith((b"+++ ", b"--- ")):
-                lines.append(line)
-        result[head.strip().decode("ascii")] = {path: hashlib.sha256(b"\n".join(body)).hexdigest() for path, body in files.items()}
-    return result
+    their white space; line numbers left out: `gitlog.file_diffs`)."""
+    return {
+        commit: {path: hashlib.sha256(b"\n".join(lines)).hexdigest() for path, lines in files.items()}
+        for commit, files in gitlog.file_diffs(history.repo, commits).items()
+    }
 
 
 def _paths(changes: list[Change]) -> set[str]:
