@@ -15,7 +15,7 @@ from drift.catalog.builder.model import Built, BuiltFix, BuiltRelease, BuiltVari
 from drift.catalog.builder.moves import Moves
 from drift.catalog.builder.register import Entry
 from drift.catalog.builder.releases import read_releases
-from drift.catalog.builder.repo import Change, Repository
+from drift.catalog.builder.repo import Change, Repository, changed_paths
 from drift.catalog.builder.reverts import Restores, Revert, copies, find_reverts, made_again, stand_ins, undone
 from drift.catalog.model import version_key
 from drift.errors import InputError
@@ -65,10 +65,8 @@ def build(repo: Repository, register: Sequence[Entry], options: Options, registe
         lands = landed.get(entry.id, [])
         unreleased = [c for c in named[entry.id] if not history.reach.get(c, 0)]
         if lands:
-            taken, reverting = reverted.get(entry.id, (0, []))
+            taken, undone_files = reverted.get(entry.id, (0, frozenset()))
             kept = [dataclasses.replace(landing, mask=landing.mask & ~taken) for landing in lands]
-            changes.update(repo.changes(c for c in reverting if c not in changes))
-            undone_files = frozenset(p for c in reverting for change in changes.get(c, []) for p in (change.path, change.old) if p is not None)
             fixes.append(build_fix(history, entry, kept, changes, options, report, moves, undone=taken, undone_files=undone_files))
             report.unreleased.extend(
                 f"{entry.id}: {c[:12]} is in no release; the fix is judged by the landings found in releases" for c in unreleased
@@ -86,9 +84,9 @@ def build(repo: Repository, register: Sequence[Entry], options: Options, registe
 def _reverted(
     history: History, released: dict[str, list[str]], named: dict[str, list[str]], landed: dict[str, list[Landing]],
     changes: dict[str, list[Change]], report: Report,
-) -> dict[str, tuple[int, list[str]]]:
-    """Per fix, the releases of its landings that hold a revert of it still in force, and those reverts
-    (`drift.catalog.builder.reverts`)."""
+) -> dict[str, tuple[int, frozenset[str]]]:
+    """Per fix, the releases of its landings that hold a revert of it still in force, and the files those
+    reverts change (`drift.catalog.builder.reverts`)."""
     reverts = find_reverts(history) if landed else None
     if not reverts or not reverts.found:
         return {}
@@ -103,18 +101,22 @@ def _reverted(
     undone_by = [(r, names[fix_id][c]) for fix_id in names for r, c in reverts.naming(names[fix_id])]
     again = made_again(history, undone_by, {c for fix in names.values() for c in fix}, changes)
     restores = Restores(history, changes)
-    result: dict[str, tuple[int, list[str]]] = {}
+    taken: dict[str, tuple[int, list[Revert]]] = {}
     for fix_id, lands in landed.items():
         mask, taking = undone(history, names[fix_id], reverts, again, restores, named.get(fix_id, []))
         covered = 0
         for landing in lands:
             covered |= landing.mask
         if mask & covered:
-            result[fix_id] = (mask & covered, [r.commit for r in taking])
+            taken[fix_id] = (mask & covered, taking)
             report.reverted.extend(_said(history, fix_id, revert, history.reach[revert.commit] & mask & covered) for revert in taking[:_SHOWN])
             if len(taking) > _SHOWN:
                 report.reverted.append(f"{fix_id}: and {len(taking) - _SHOWN:,} more reverts of it")
-    return result
+    changes.update(history.repo.changes(r.commit for _, taking in taken.values() for r in taking if r.commit not in changes))
+    return {
+        fix_id: (mask, frozenset(p for r in taking for p in changed_paths(changes.get(r.commit, []))))
+        for fix_id, (mask, taking) in taken.items()
+    }
 
 
 _SHOWN = 5

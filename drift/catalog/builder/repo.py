@@ -46,6 +46,11 @@ class Change:
     """For a rename or copy, the path before."""
 
 
+def changed_paths(changes: Iterable[Change]) -> set[str]:
+    """Every path the changes touch, the paths before a rename or copy included."""
+    return {p for change in changes for p in (change.path, change.old) if p is not None}
+
+
 class Repository:
     """A git repository opened for reading."""
 

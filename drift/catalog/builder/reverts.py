@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from drift.catalog.builder import gitlog
 from drift.catalog.builder.backports import references
 from drift.catalog.builder.history import History
-from drift.catalog.builder.repo import Change
+from drift.catalog.builder.repo import Change, changed_paths
 from drift.errors import OperationalError
 
 _REVERTS = re.compile(rb"This reverts commit ([0-9a-f]{7,64})\b")
@@ -124,11 +124,11 @@ def stand_ins(history: History, commits: Iterable[str], messages: Mapping[str, g
     for merge in own:
         if len(history.parents.get(merge, ())) < 2:
             continue
-        files = _paths(changes.get(merge, []))
+        files = changed_paths(changes.get(merge, []))
         brought = history.repo.run("rev-list", f"{merge}^1..{merge}").decode("ascii").split()  # merges inside it too
         changes.update(history.repo.changes(c for c in brought if c not in changes))
         for inner in brought:
-            if _paths(changes.get(inner, [])) & files:
+            if changed_paths(changes.get(inner, [])) & files:
                 result.setdefault(inner, inner)
     return result
 
@@ -145,9 +145,9 @@ def copies(history: History, reverts: Reverts, fixes: Mapping[str, Iterable[str]
     by_path: dict[str, set[tuple[str, str]]] = {}
     for fix_id, commits in fixes.items():
         for commit in commits:
-            for path in _paths(changes.get(commit, [])):
+            for path in changed_paths(changes.get(commit, [])):
                 by_path.setdefault(path, set()).add((fix_id, commit))
-    pairs = {(t, fix_id, c) for t in targets for p in _paths(changes.get(t, [])) for fix_id, c in by_path.get(p, ()) if t != c}
+    pairs = {(t, fix_id, c) for t in targets for p in changed_paths(changes.get(t, [])) for fix_id, c in by_path.get(p, ()) if t != c}
     if not pairs:
         return {}
     ids = gitlog.patch_ids(history.repo, {x for t, _, c in pairs for x in (t, c)})
@@ -171,7 +171,8 @@ def undone(
     the change (and the revert's) as they were just before the revert. A revert of it undoes the fix again.
     A revert is in force in a release that holds it and no commit that lifts it, unless it lies in the history
     of one of `named` (the register's commits)."""
-    made = {c: o for c, o in again.items() if o in set(names.values())}
+    originals = set(names.values())
+    made = {c: o for c, o in again.items() if o in originals}
     every = {**names, **made}
     undoing = [(r, every[c]) for r, c in reverts.naming(every) if history.reach.get(r.commit, 0)]
     if not undoing:
@@ -206,7 +207,7 @@ class Restores:
         if revert not in self._changes:
             self._changes.update(self._history.repo.changes([revert]))
         # The change's files and every file the revert changed (a stale copy it also took the fix out of).
-        paths = frozenset(_paths(self._changes.get(original, [])) | _paths(self._changes.get(revert, [])))
+        paths = frozenset(changed_paths(self._changes.get(original, [])) | changed_paths(self._changes.get(revert, [])))
         before = self._history.parents.get(revert, [])
         if not paths or not before:
             return False
@@ -234,7 +235,7 @@ def made_again(history: History, undone_by: list[tuple[Revert, str]], known: set
         return {}
     originals = {original for _, original in undone_by}
     reverting = sorted({r.commit for r, _ in undone_by})
-    paths = {c: _paths(changes.get(c, [])) for c in originals}
+    paths = {c: changed_paths(changes.get(c, [])) for c in originals}
     tips = [*sorted({r.tag.commit for r in history.releases}), *(f"^{b}" for b in _common_ancestor(history, reverting))]
     touched = gitlog.touching(history.repo, tips, None, {p for files in paths.values() for p in files})
     candidates = sorted(set(touched) - known - set(reverting))
@@ -270,9 +271,3 @@ def _exact_diffs(history: History, commits: list[str]) -> dict[str, dict[str, st
         commit: {path: hashlib.sha256(b"\n".join(lines)).hexdigest() for path, lines in files.items()}
         for commit, files in gitlog.file_diffs(history.repo, commits).items()
     }
-
-
-def _paths(changes: list[Change]) -> set[str]:
-    return {p for change in changes for p in (change.path, change.old) if p is not None}
-
-
