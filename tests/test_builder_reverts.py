@@ -16,17 +16,32 @@ from tests.test_builder_landings import _tenant, build, java
 FILLER = tuple(f"int pad{i} = {i};" for i in range(8))
 
 
+def _parse(body: str, tail: str = "// tail") -> str:
+    return java("Parse", "int limit = 10;", f"int parse() {{ return read({body}); }}", *FILLER, tail)
+
+
+def _render(body: str, end: str = "// end") -> str:
+    return java("Render", f"String r(String s) {{ return {body}; }}", *FILLER, end)
+
+
+def _one(
+    repo: GitRepo, tmp_path: Path, commits: list[str], expected: dict[str, str], fix_id: str = "SEC-1", line_of: tuple[str, ...] = ("^v1=1.x",),
+) -> str:
+    """Build with one fix named by `commits`; assert each tag's status; the build's report."""
+    result, out = build(repo, tmp_path, [{"id": fix_id, "title": "t", "severity": "high", "commits": commits}], list(line_of))
+    assert result.exit_code == 0, result.stderr
+    for tag, status in expected.items():
+        assert _tenant(repo, out, tmp_path, tag, {}, fix_id).status == status, tag
+    return result.stderr
+
+
 def _history(tmp_path: Path) -> tuple[GitRepo, str]:
     repo = GitRepo(tmp_path / "repo")
-    repo.commit("start", {"src/Parse.java": java("Parse", "int limit = 10;", "int parse() { return read(limit); }", *FILLER, "// tail")})
+    repo.commit("start", {"src/Parse.java": _parse("limit")})
     repo.tag("v1.0")
-    fix = repo.commit("Parse: bound the input (security)", {
-        "src/Parse.java": java("Parse", "int limit = 10;", "int parse() { return read(Math.min(limit, 8)); }", *FILLER, "// tail"),
-    })
+    fix = repo.commit("Parse: bound the input (security)", {"src/Parse.java": _parse("Math.min(limit, 8)")})
     repo.tag("v1.1")
-    repo.commit("Parse: a later change to the same file", {
-        "src/Parse.java": java("Parse", "int limit = 10;", "int parse() { return read(Math.min(limit, 8)); }", *FILLER, "// tail, reworded"),
-    })
+    repo.commit("Parse: a later change to the same file", {"src/Parse.java": _parse("Math.min(limit, 8)", "// tail, reworded")})
     repo.tag("v1.2")
     return repo, fix
 
@@ -35,11 +50,7 @@ def test_a_release_after_a_revert_of_the_fix_is_not_applied(tmp_path: Path) -> N
     repo, fix = _history(tmp_path)
     repo.revert(fix)
     repo.tag("v1.3")
-    fixes = [{"id": "SEC-1", "title": "t", "severity": "high", "commits": [fix]}]
-    result, out = build(repo, tmp_path, fixes, ["^v1=1.x"])
-    assert result.exit_code == 0, result.stderr
-    for tag, status in (("v1.0", "missing"), ("v1.1", "applied"), ("v1.2", "applied"), ("v1.3", "missing")):
-        assert _tenant(repo, out, tmp_path, tag, {}, "SEC-1").status == status, tag
+    _one(repo, tmp_path, [fix], {"v1.0": "missing", "v1.1": "applied", "v1.2": "applied", "v1.3": "missing"})
 
 
 def test_a_revert_of_the_revert_gives_the_fix_back(tmp_path: Path) -> None:
@@ -48,12 +59,8 @@ def test_a_revert_of_the_revert_gives_the_fix_back(tmp_path: Path) -> None:
     repo.tag("v1.3")
     repo.revert(undo)
     repo.tag("v1.4")
-    fixes = [{"id": "SEC-1", "title": "t", "severity": "high", "commits": [fix]}]
-    result, out = build(repo, tmp_path, fixes, ["^v1=1.x"])
-    assert result.exit_code == 0, result.stderr
-    for tag, status in (("v1.2", "applied"), ("v1.3", "missing"), ("v1.4", "applied")):
-        assert _tenant(repo, out, tmp_path, tag, {}, "SEC-1").status == status, tag
-    said = [line for line in result.stderr.splitlines() if line.startswith("check:")]
+    report = _one(repo, tmp_path, [fix], {"v1.2": "applied", "v1.3": "missing", "v1.4": "applied"})
+    said = [line for line in report.splitlines() if line.startswith("check:")]
     assert said == [
         (f"check: SEC-1: {undo[:12]} (Revert \"Parse: bound the input (security)\") reverts {fix[:12]}: 1.x 1.3 holds it"
         " and is taken not to carry the fix (a fix made again in another form is not known as the fix: check those releases)")
@@ -66,12 +73,8 @@ def test_the_fix_picked_again_after_its_revert_is_carried(tmp_path: Path) -> Non
     repo.tag("v1.3")
     again = repo.cherry_pick(fix)
     repo.tag("v1.4")
-    fixes = [{"id": "SEC-1", "title": "t", "severity": "high", "commits": [fix]}]
-    result, out = build(repo, tmp_path, fixes, ["^v1=1.x"])
-    assert result.exit_code == 0, result.stderr
-    assert again[:12] not in result.stderr  # the same change made again: no landing of its own
-    for tag, status in (("v1.3", "missing"), ("v1.4", "applied")):
-        assert _tenant(repo, out, tmp_path, tag, {}, "SEC-1").status == status, tag
+    report = _one(repo, tmp_path, [fix], {"v1.3": "missing", "v1.4": "applied"})
+    assert again[:12] not in report  # the same change made again: no landing of its own
 
 
 def test_a_revert_reaches_only_the_releases_that_hold_it(tmp_path: Path) -> None:
@@ -86,11 +89,8 @@ def test_a_revert_reaches_only_the_releases_that_hold_it(tmp_path: Path) -> None
     repo.tag("v1.2.1")
     repo.cherry_pick(undo)
     repo.tag("v1.2.2")
-    fixes = [{"id": "SEC-1", "title": "t", "severity": "high", "commits": [fix]}]
-    result, out = build(repo, tmp_path, fixes, ["^v1\\.[01]=1.x", "^v1\\.2=1.2", "^v1\\.3=1.3"])
-    assert result.exit_code == 0, result.stderr
-    for tag, status in (("v1.2", "applied"), ("v1.2.1", "applied"), ("v1.2.2", "missing"), ("v1.3.0", "missing")):
-        assert _tenant(repo, out, tmp_path, tag, {}, "SEC-1").status == status, tag
+    expected = {"v1.2": "applied", "v1.2.1": "applied", "v1.2.2": "missing", "v1.3.0": "missing"}
+    _one(repo, tmp_path, [fix], expected, line_of=("^v1\\.[01]=1.x", "^v1\\.2=1.2", "^v1\\.3=1.3"))
 
 
 def test_a_revert_of_one_part_leaves_the_other_part_s_file_fixed_where_it_is(tmp_path: Path) -> None:
@@ -118,13 +118,10 @@ def test_a_message_saying_the_revert_was_reverted_is_not_enough(tmp_path: Path) 
     undo = repo.revert(fix)
     repo.tag("v1.3")
     repo.commit(f'Revert "Revert"\n\nThis reverts commit {undo}.', {
-        "src/Parse.java": java("Parse", "int limit = 10;", "int parse() { return read(limit); }", *FILLER, "// tail, again"),
+        "src/Parse.java": _parse("limit", "// tail, again"),
     })
     repo.tag("v1.4")
-    fixes = [{"id": "SEC-1", "title": "t", "severity": "high", "commits": [fix]}]
-    result, out = build(repo, tmp_path, fixes, ["^v1=1.x"])
-    assert result.exit_code == 0, result.stderr
-    assert _tenant(repo, out, tmp_path, "v1.4", {}, "SEC-1").status == "missing"
+    _one(repo, tmp_path, [fix], {"v1.4": "missing"})
 
 
 def test_the_fix_s_change_made_in_another_file_does_not_give_it_back(tmp_path: Path) -> None:
@@ -135,10 +132,7 @@ def test_the_fix_s_change_made_in_another_file_does_not_give_it_back(tmp_path: P
     repo.tag("v1.3")
     repo.commit("decoy bound", {"src/Decoy.java": java("Decoy", "int parse() { return read(Math.min(limit, 8)); }")})
     repo.tag("v1.4")
-    fixes = [{"id": "SEC-1", "title": "t", "severity": "high", "commits": [fix]}]
-    result, out = build(repo, tmp_path, fixes, ["^v1=1.x"])
-    assert result.exit_code == 0, result.stderr
-    assert _tenant(repo, out, tmp_path, "v1.4", {}, "SEC-1").status == "missing"
+    _one(repo, tmp_path, [fix], {"v1.4": "missing"})
 
 
 def test_a_revert_of_the_fix_made_again_takes_it_away_again(tmp_path: Path) -> None:
@@ -148,66 +142,37 @@ def test_a_revert_of_the_fix_made_again_takes_it_away_again(tmp_path: Path) -> N
     repo.tag("v1.3")
     repo.revert(redo)
     repo.tag("v1.4")
-    fixes = [{"id": "SEC-1", "title": "t", "severity": "high", "commits": [fix]}]
-    result, out = build(repo, tmp_path, fixes, ["^v1=1.x"])
-    assert result.exit_code == 0, result.stderr
-    for tag, status in (("v1.3", "applied"), ("v1.4", "missing")):
-        assert _tenant(repo, out, tmp_path, tag, {}, "SEC-1").status == status, tag
+    _one(repo, tmp_path, [fix], {"v1.3": "applied", "v1.4": "missing"})
 
 
 def test_a_revert_of_the_merge_that_brought_the_fix_takes_it_away(tmp_path: Path) -> None:
     repo, _ = _history(tmp_path)
-    repo.commit("Render", {"src/Render.java": java("Render", "String r(String s) { return s; }", *FILLER, "// end")})
+    repo.commit("Render", {"src/Render.java": _render("s")})
     repo.branch("topic", "HEAD")
     repo.checkout("topic")
-    fix = repo.commit("Render: escape the name (security)", {
-        "src/Render.java": java("Render", "String r(String s) { return esc(s); }", *FILLER, "// end"),
-    })
+    fix = repo.commit("Render: escape the name (security)", {"src/Render.java": _render("esc(s)")})
     repo.checkout("main")
     repo.commit("main moves on", {"src/Other.java": java("Other", "int x = 1;")})
     merge = repo.merge("topic", "Merge branch 'topic'")
     repo.tag("v1.5")
-    repo.commit("Render: later work", {"src/Render.java": java("Render", "String r(String s) { return esc(s); }", *FILLER, "// end, later")})
+    repo.commit("Render: later work", {"src/Render.java": _render("esc(s)", "// end, later")})
     repo.tag("v1.6")
     repo.tick()
     repo.git("revert", "--no-edit", "-m", "1", merge)
     repo.tag("v1.7")
-    fixes = [{"id": "SEC-2", "title": "t", "severity": "high", "commits": [fix]}]
-    result, out = build(repo, tmp_path, fixes, ["^v1=1.x"])
-    assert result.exit_code == 0, result.stderr
-    for tag, status in (("v1.5", "applied"), ("v1.6", "applied"), ("v1.7", "missing")):
-        assert _tenant(repo, out, tmp_path, tag, {}, "SEC-2").status == status, tag
+    _one(repo, tmp_path, [fix], {"v1.5": "applied", "v1.6": "applied", "v1.7": "missing"}, fix_id="SEC-2")
 
 
 def test_a_fix_of_two_commits_both_reverted_is_not_back_when_one_is_made_again(tmp_path: Path) -> None:
     repo, first = _history(tmp_path)
-    second = repo.commit("Render: escape the name (same advisory)", {
-        "src/Render.java": java("Render", "String r(String s) { return esc(s); }", *FILLER, "// end"),
-    })
+    second = repo.commit("Render: escape the name (same advisory)", {"src/Render.java": _render("esc(s)")})
     repo.tag("v1.2.5")
     undo_first = repo.revert(first)
     repo.revert(second)
     repo.tag("v1.3")
     repo.revert(undo_first)
     repo.tag("v1.4")
-    fixes = [{"id": "SEC-1", "title": "t", "severity": "high", "commits": [first, second]}]
-    result, out = build(repo, tmp_path, fixes, ["^v1=1.x"])
-    assert result.exit_code == 0, result.stderr
-    for tag, status in (("v1.2.5", "applied"), ("v1.3", "missing"), ("v1.4", "partial")):
-        assert _tenant(repo, out, tmp_path, tag, {}, "SEC-1").status == status, tag
-
-
-def _render(body: str, end: str = "// end") -> str:
-    return java("Render", f"String r(String s) {{ return {body}; }}", *FILLER, end)
-
-
-def _one(repo: GitRepo, tmp_path: Path, commits: list[str], expected: dict[str, str], fix_id: str = "SEC-1") -> str:
-    """Build with one fix named by `commits`; assert each tag's status; the build's report."""
-    result, out = build(repo, tmp_path, [{"id": fix_id, "title": "t", "severity": "high", "commits": commits}], ["^v1=1.x"])
-    assert result.exit_code == 0, result.stderr
-    for tag, status in expected.items():
-        assert _tenant(repo, out, tmp_path, tag, {}, fix_id).status == status, tag
-    return result.stderr
+    _one(repo, tmp_path, [first, second], {"v1.2.5": "applied", "v1.3": "missing", "v1.4": "partial"})
 
 
 def test_a_revert_of_a_commit_inside_the_named_merge(tmp_path: Path) -> None:
@@ -398,10 +363,6 @@ def test_a_revert_of_the_origin_s_origin(tmp_path: Path) -> None:
     repo.cherry_pick(stable_undo)
     repo.tag("v1.6")
     _one(repo, tmp_path, [fix], {"v1.5": "applied", "v1.6": "missing"})
-
-
-def _parse(body: str, tail: str = "// tail") -> str:
-    return java("Parse", "int limit = 10;", f"int parse() {{ return read({body}); }}", *FILLER, tail)
 
 
 def test_a_revert_of_a_copy_no_message_ties_to_the_fix(tmp_path: Path) -> None:
