@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 from drift.errors import InputError, OperationalError
@@ -27,6 +26,8 @@ def write_atomic(path: str | Path, data: bytes | str, *, mode: int | None = None
         problem = "is not a folder" if folder.exists() else "does not exist"
         raise InputError(f"cannot write {clip(target.name)}: {clip(str(folder))} {problem}", source=target)
     try:
+        import tempfile  # here: loading it costs a re-collection more than using it
+
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
         raise OperationalError(f"cannot write: {exc.strerror or exc}", source=target) from exc

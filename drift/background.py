@@ -7,13 +7,14 @@ is first asked for. Standard library only: the one-file collector carries this m
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Callable
-from multiprocessing.connection import Connection
-from typing import Any, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from drift.errors import OperationalError
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 T = TypeVar("T")
 
@@ -21,6 +22,8 @@ T = TypeVar("T")
 def can_fork() -> bool:
     """True where a process can be forked: the os module has `fork` and multiprocessing offers it (not on
     Windows, nor where a platform lists the start method without the call)."""
+    import multiprocessing  # here: a collection that needs no process never loads it
+
     return hasattr(os, "fork") and "fork" in multiprocessing.get_all_start_methods()
 
 
@@ -34,6 +37,8 @@ class Background(Generic[T]):
         self._outcome: tuple[bool, Any] | None = None
         self._child: Any = None
         if worth_it and (os.cpu_count() or 1) >= 2 and can_fork():
+            import multiprocessing
+
             context = multiprocessing.get_context("fork")
             self._receiving, sending = context.Pipe(duplex=False)
             self._child = context.Process(target=_send_result, args=(sending, work, args), daemon=True)

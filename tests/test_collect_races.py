@@ -303,9 +303,9 @@ def test_a_folder_swapped_for_a_link_while_the_tree_is_walked(
 ) -> None:
     real_list = drift.collect.walk._list
 
-    def list_then_swap(tree, files, folder, *rest):  # type: ignore[no-untyped-def]
-        real_list(tree, files, folder, *rest)
-        if not folder:  # the root was listed, `lib` seen as a folder: swap it before it is listed itself
+    def list_then_swap(tree, listing, *rest):  # type: ignore[no-untyped-def]
+        real_list(tree, listing, *rest)
+        if not listing.folder:  # the root was listed, `lib` seen as a folder: swap it before it is listed itself
             swap_lib(root)
 
     monkeypatch.setattr(drift.collect.walk, "_list", list_then_swap)
@@ -477,7 +477,8 @@ def test_a_file_moved_into_a_folder_not_yet_walked_after_it_was_read_is_not_list
             read_marker.touch()  # (in whichever process read it)
         return out
 
-    def list_folder(tree, files, folder, *rest):  # type: ignore[no-untyped-def]
+    def list_folder(tree, listing, *rest):  # type: ignore[no-untyped-def]
+        folder = listing.folder
         if folder and listed:  # the second folder, about to be listed: the first's x.java is read by now
             deadline = time.monotonic() + 10
             while not read_marker.exists() and time.monotonic() < deadline:
@@ -486,7 +487,7 @@ def test_a_file_moved_into_a_folder_not_yet_walked_after_it_was_read_is_not_list
             os.rename(base / listed[0] / "x.java", base / folder[-1].rel / "x.java")
         if folder:
             listed.append(folder[-1].rel)
-        real_list(tree, files, folder, *rest)
+        real_list(tree, listing, *rest)
 
     monkeypatch.setattr(drift.collect.readfile, "_read_once", read_once)
     monkeypatch.setattr(drift.collect.walk, "_list", list_folder)
@@ -509,12 +510,13 @@ def test_a_file_the_cache_answered_moved_into_a_folder_not_yet_walked_is_not_lis
     real_list = drift.collect.walk._list
     listed: list[str] = []
 
-    def list_folder(tree, files, folder, *rest):  # type: ignore[no-untyped-def]
+    def list_folder(tree, listing, *rest):  # type: ignore[no-untyped-def]
+        folder = listing.folder
         if folder and listed:  # the second folder, about to be listed: move the first one's x.java into it
             os.rename(base / listed[0] / "x.java", base / folder[-1].rel / "x.java")
         if folder:
             listed.append(folder[-1].rel)
-        real_list(tree, files, folder, *rest)
+        real_list(tree, listing, *rest)
 
     monkeypatch.setattr(drift.collect.walk, "_list", list_folder)
     cache = open_cache(cache_path)

@@ -8,11 +8,11 @@ from pathlib import Path
 import click
 
 from drift.atomic import write_atomic
-from drift.background import Background
 from drift.cli.progress import progress, progress_shown
 from drift.collect import collect as collect_inventory
+from drift.collect.catalogneeds import CatalogNeeds, Needs
 from drift.collect.hashcache import open_cache
-from drift.collect.run import Needs, inside
+from drift.collect.run import inside
 from drift.collect.walk import walk
 from drift.errors import InputError, OperationalError
 from drift.inventory.jsonfile import MAX_PATTERN
@@ -53,15 +53,15 @@ def collect(
         raise InputError("not a folder", source=root)
     if rehash and cache_path is None:
         raise click.UsageError("--rehash needs --cache")
-    needs: Background[Needs] | None = None
-    if (catalog_dir / "catalog.yaml").is_file():  # read while the tree is walked
-        needs = Background(_collector_needs, catalog_dir, what="reading the catalog")
+    cache = open_cache(cache_path, rehash=rehash) if cache_path is not None else None
+    needs: CatalogNeeds | None = None
+    if (catalog_dir / "catalog.yaml").is_file():  # from the cache, or read while the tree is walked
+        needs = CatalogNeeds(catalog_dir, _collector_needs, cache)
     else:
         click.echo(f"drift: warning: no catalog at {clip(str(catalog_dir))}: no config value is captured, so a scan judges every config "
                    "check unreadable; give --catalog DIR (a copy of the catalog folder)", err=True)
     with needs or contextlib.nullcontext():
         target = out or Path("inventory") / f"{tenant}.json"
-        cache = open_cache(cache_path, rehash=rehash) if cache_path is not None else None
         patterns = [*excludes, *inside(root, target, cache_path)]
         # A progress bar needs the whole walk first; without one, files are hashed while the walk goes on.
         tree = walk(root, patterns) if progress_shown() else None

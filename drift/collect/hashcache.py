@@ -62,20 +62,25 @@ Format
         {"algorithm": "drift-content/1", "entries": {
         "lib/a.jar": [dev, ino, size, mtime_ns, ctime_ns, "<sha256 hex>", "<content-sha256 hex>" | null],
         ...
-        }, "format": "drift-hashcache/1"}
+        }, "format": "drift-hashcache/1", "remembered": [[[path, dev, ino, size, mtime_ns, ctime_ns], ...], value]}
+
+    `remembered` (optional) is what the collector read of its catalog, under the stat keys of every file of
+    the catalog folder taken before it was read (`drift.collect.catalogneeds`): the config keys the
+    catalog's checks name and the sha256 of its archives, and which reader read them.
 
     JSON rather than SQLite: every run rewrites the cache whole anyway (only the entries stored or
     confirmed in this run are kept, so deleted files drop out), which an atomic rename does with no
     transaction, journal or locking of its own, and no half-updated database can be left behind by a crash.
     It is plain text a person can inspect, needs nothing beyond the standard library, and loads as one
     dictionary. Keys are sorted and there is one entry a line, so two runs over one tree write the same
-    bytes. It holds only paths, stat fields and hashes: never config values, never file content.
+    bytes. It holds only paths, stat fields, hashes and config key names: never config values, never file
+    content.
 
     A file of another `format`, or made with another content-hash `algorithm`, or that cannot be read or
     parsed, or holding a single entry of the wrong shape, is discarded whole (`HashCache.discarded` says
     why): a cache is never trusted in part.
 
-The methods may be called from several threads at once (the collector hashes in a thread pool).
+A cache is used by one thread (the collector's main thread: its workers never see it).
 """
 
 from __future__ import annotations
@@ -85,7 +90,6 @@ import json
 import os
 import re
 import stat
-import threading
 from pathlib import Path
 from typing import Any, Final
 
@@ -118,7 +122,11 @@ timestamp's tick (2 s at most) and the time a dirty page may stay unwritten (37 
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _TOP_KEYS = frozenset({"format", "algorithm", "entries"})
+_MORE_KEYS = frozenset({"remembered"})
+"""Keys a cache file may also hold: `remembered`, what `HashCache.remember` was given."""
 
+
+_record = FileRecord._make
 
 _Entry = list[Any]
 """A cached file as the cache file holds it: `[dev, ino, size, mtime_ns, ctime_ns, sha256, content_sha256]`
@@ -147,13 +155,15 @@ class HashCache:
         read was not the file the walk saw."""
         self._old: dict[str, _Entry] = {}
         self._new: dict[str, _Entry] = {}
+        self._remembered: tuple[Any, Any] | None = None  # as loaded: (files, value)
+        self._to_remember: tuple[Any, Any] | None = None
         self._loaded_from: Path | None = None
         self.unknown_file_systems: set[str] = set()
         """The types of the file systems whose files were not cached, for not being known to write back."""
         self.writable_by_others = 0
         """Files not cached because someone other than this user and root could write them."""
-        self._me = os.getuid() if hasattr(os, "getuid") else -1
-        self._lock = threading.Lock()
+        self._owners = (os.getuid() if hasattr(os, "getuid") else -1, 0)
+        self._devices: dict[int, bool] = {}  # by device: on a file system known to write pages back?
 
     @classmethod
     def load(cls, path: Path, *, algorithm: str) -> HashCache:
@@ -170,7 +180,7 @@ class HashCache:
             cache.discarded = f"cannot read: {exc.strerror or exc}"
             return cache
         try:
-            cache._old = _parse(data, algorithm)
+            cache._old, cache._remembered = _parse(data, algorithm)
         except _Discard as why:
             cache.discarded = str(why)
         else:
@@ -181,17 +191,44 @@ class HashCache:
         """The cached record of `rel` if its stat `st` is a regular file's and unchanged, else None (then
         read it and `store`). With `reuse` False the file is to be read anyway (the collector reads a config
         file whose keys it captures every time): None, counted as a miss."""
-        with self._lock:
-            entry = self._old.get(rel)
-            if (
-                not reuse or entry is None or not self._cacheable(st) or entry[1] != st.st_ino or entry[3] != st.st_mtime_ns or entry[4] != st.st_ctime_ns
-                or entry[2] != st.st_size or entry[0] != st.st_dev or not stat.S_ISREG(st.st_mode)
-            ):
-                self.misses += 1
-                return None
-            self.hits += 1
-            self._new[rel] = entry
-            return FileRecord(entry[2], entry[5], entry[6])
+        if not reuse:
+            self.misses += 1
+            return None
+        return self.answer(rel, st)
+
+    def answer(self, rel: str, st: os.stat_result) -> FileRecord | None:
+        """`lookup` (a walk asks it of each file as it lists it: `drift.collect.walk.Answer`)."""
+        entry = self._old.get(rel)
+        if (
+            entry is None or entry[1] != st.st_ino or entry[3] != st.st_mtime_ns or entry[4] != st.st_ctime_ns
+            or entry[2] != st.st_size or entry[0] != st.st_dev or not stat.S_ISREG(st.st_mode)
+            or not (st.st_uid in self._owners and not st.st_mode & 0o022 and self._devices.get(st.st_dev)) and not self._cacheable(st)
+        ):
+            self.misses += 1
+            return None
+        self.hits += 1
+        self._new[rel] = entry
+        return _record((entry[2], entry[5], entry[6]))
+
+    def read_anyway(self, rel: str) -> None:
+        """`rel`, answered, is read all the same (a config file whose keys are captured, an archive whose
+        content hash is needed): counted as a miss, and kept only if stored anew."""
+        self.hits -= 1
+        self.misses += 1
+        self._new.pop(rel, None)
+
+    def recall(self, files: list[list[Any]]) -> Any:
+        """What `remember` was last given with exactly these `files` (see `remember`), or None."""
+        if self._remembered is None or self._remembered[0] != files:
+            return None
+        self._to_remember = self._remembered
+        return self._remembered[1]
+
+    def remember(self, files: list[list[Any]], value: Any) -> None:
+        """Keep `value` (JSON) with `files`, the stat keys of the files it was read from (`folder_key`), taken
+        before they were read: `recall` gives it back while they are the same. One value is kept: the
+        collector keeps what it needs of a catalog."""
+        self._to_remember = (files, value)
 
     def notes(self) -> list[str]:
         """What the person collecting should know of how the cache was used."""
@@ -210,14 +247,16 @@ class HashCache:
         """Whether a file with the stat `st` may be cached: nobody but this user and root can write it (the
         kernel can write into a page that another's writable mapping pinned in memory, and moves no
         timestamp), and it is on a file system known to write pages back."""
-        if st.st_uid not in (self._me, 0) or st.st_mode & 0o022:
+        if st.st_uid not in self._owners or st.st_mode & 0o022:
             self.writable_by_others += 1
             return False
-        kind = file_system(st.st_dev)
-        if kind in WRITEBACK_FILE_SYSTEMS:
-            return True
-        self.unknown_file_systems.add(kind or "unknown")
-        return False
+        writes_back = self._devices.get(st.st_dev)
+        if writes_back is None:
+            kind = file_system(st.st_dev)
+            writes_back = self._devices[st.st_dev] = kind in WRITEBACK_FILE_SYSTEMS
+            if not writes_back:
+                self.unknown_file_systems.add(kind or "unknown")
+        return writes_back
 
     def store(self, rel: str, st: os.stat_result, record: FileRecord, *, read: os.stat_result | Seen, started_ns: int) -> None:
         """Remember `record` for `rel` as read after the stat `st`, unless the file is racy (see above).
@@ -235,12 +274,11 @@ class HashCache:
             or record.size != st.st_size or st.st_mtime_ns >= limit or st.st_ctime_ns >= limit
             or not self._cacheable(st)
         )
-        with self._lock:
-            if unsafe:
-                self.refused += 1
-                self._new.pop(rel, None)
-            else:
-                self._new[rel] = [*_key(st), record.sha256, record.content_sha256]
+        if unsafe:
+            self.refused += 1
+            self._new.pop(rel, None)
+        else:
+            self._new[rel] = [*_key(st), record.sha256, record.content_sha256]
 
     def save(self, path: Path) -> None:
         """Write the entries stored or confirmed during this run to `path`, atomically.
@@ -261,10 +299,9 @@ class HashCache:
             why = f"its folder {clip(folder, 120)} does not exist"
         if why is not None:
             raise OperationalError(f"cache not saved: {why}", source=path)
-        with self._lock:
-            if self._new == self._old and self._loaded_from == path:
-                return  # every entry confirmed, none stored anew: the file already holds these bytes
-            entries = sorted(self._new.items())
+        if self._new == self._old and self._to_remember == self._remembered and self._loaded_from == path:
+            return  # every entry confirmed, none stored anew: the file already holds these bytes
+        entries = sorted(self._new.items())
         lines = [
             json.dumps(rel) + ":" + json.dumps(entry, separators=(",", ":"))
             for rel, entry in entries
@@ -276,6 +313,7 @@ class HashCache:
             + ("\n" + ",\n".join(lines) + "\n" if lines else "")
             + '}, "format": '
             + json.dumps(FORMAT)
+            + (', "remembered": ' + json.dumps(self._to_remember, separators=(",", ":")) if self._to_remember is not None else "")
             + "}\n"
         )
         write_atomic(real, text, mode=0o600)
@@ -353,7 +391,7 @@ class _Discard(Exception):
     """Why a cache file is not used."""
 
 
-def _parse(data: bytes, algorithm: str) -> dict[str, _Entry]:
+def _parse(data: bytes, algorithm: str) -> tuple[dict[str, _Entry], tuple[Any, Any] | None]:
     try:
         doc = json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicates)
     except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError is a ValueError
@@ -364,12 +402,15 @@ def _parse(data: bytes, algorithm: str) -> dict[str, _Entry]:
         raise _Discard(f"other format {doc.get('format')!r}, not {FORMAT!r}")
     if doc.get("algorithm") != algorithm:
         raise _Discard(f"made with content-hash algorithm {doc.get('algorithm')!r}, not {algorithm!r}")
-    if set(doc) != _TOP_KEYS:
+    if not _TOP_KEYS <= set(doc) <= _TOP_KEYS | _MORE_KEYS:
         raise _Discard(f"corrupt: keys {sorted(doc)}, not {sorted(_TOP_KEYS)}")
+    remembered = doc.get("remembered")
+    if remembered is not None and not (isinstance(remembered, list) and len(remembered) == 2):
+        raise _Discard("corrupt: `remembered` is not a pair")
     raw = doc["entries"]
     if not isinstance(raw, dict):
         raise _Discard("corrupt: `entries` is not an object")
-    return _entries(raw)
+    return _entries(raw), None if remembered is None else (remembered[0], remembered[1])
 
 
 def _entries(raw: dict[str, Any]) -> dict[str, _Entry]:

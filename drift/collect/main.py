@@ -21,11 +21,11 @@ from pathlib import Path
 
 from drift import __version__
 from drift.atomic import write_atomic
-from drift.background import Background
 from drift.collect.catalogkeys import catalog_archive_hashes, catalog_config_keys, read_config_keys
+from drift.collect.catalogneeds import CatalogNeeds
 from drift.collect.configfile import YAML_MISSING, yaml_available
 from drift.collect.hashcache import open_cache
-from drift.collect.run import Needs, collect, inside
+from drift.collect.run import collect, inside
 from drift.collect.sign import inventory_signature, load_key, signer_name
 from drift.errors import DriftError, InputError, OperationalError
 from drift.inventory.jsonfile import MAX_PATTERN
@@ -106,18 +106,18 @@ def run(argv: Sequence[str] | None = None) -> int:
     root: Path = args.root
     if not root.is_dir():
         raise InputError("not a folder", source=root)
-    needs: Background[Needs] | None = None
+    cache = open_cache(args.cache, rehash=args.rehash) if args.cache is not None else None
+    needs: CatalogNeeds | None = None
     keys: Collection[tuple[str, str]] = frozenset()
-    if args.catalog is not None:  # read while the tree is walked
+    if args.catalog is not None:  # from the cache, or read while the tree is walked
         if not (args.catalog / "catalog.yaml").is_file():
             raise InputError("no catalog.yaml: not a catalog folder", source=args.catalog)
-        needs = Background(_catalog_needs, args.catalog, what="reading the catalog")
+        needs = CatalogNeeds(args.catalog, _catalog_needs, cache)
     elif args.config_keys is not None:
         keys = read_config_keys(args.config_keys)
     else:
         _say("warning: no --catalog or --config-keys: no config value is captured, so a scan judges every config check unreadable")
     with needs or contextlib.nullcontext():
-        cache = open_cache(args.cache, rehash=args.rehash) if args.cache is not None else None
         patterns = [*excludes, *inside(root, args.out, args.cache)]
         result = collect(root, tenant, config_keys=keys, excludes=patterns, jobs=args.jobs, cache=cache, catalog=needs)
         if needs is not None:

@@ -95,24 +95,26 @@ def recheck(
 
 
 def recheck_cached(
-    hits: list[tuple[Entry, Outcome]], listed: dict[str, tuple[int, int]], settled_ns: int, folders: Folders,
-    known: frozenset[str], wanted: dict[str, tuple[str, ...]],
-) -> Iterator[tuple[Entry, Outcome]]:
-    """The records a cache gave while the walk went on, checked once it is over (a file moved from a folder
-    already walked into one walked later would otherwise be listed twice). A folder whose mtime and ctime
-    are what they were when it was listed (`listed`, `drift.collect.walk.Tree`), and were older than
-    `settled_ns` then (a folder changed within a timestamp's tick of its listing may keep its times), has
-    had no entry added, removed or renamed since: its files stand as the cache gave them, for one `fstat`
-    of the folder. In any other folder, each file's name must still lead to the walk's stat, else the file
-    is read again the careful way, which says what changed."""
-    settled: dict[int, bool] = {}  # by folder (the walk shares one folder tuple between the files of a folder)
-    for entry, out in hits:
-        key = id(entry.folder)
-        if key not in settled:
-            settled[key] = _settled(entry.folder, listed, settled_ns, folders)
-        if not settled[key] and not _still_at(entry, entry.st, folders):
-            out = hash_file(entry, wanted.get(entry.rel, ()), folders, known)
-        yield entry, out
+    answered: list[tuple[Folder, list[tuple[str, str, os.stat_result, Outcome]]]], listed: dict[str, tuple[int, int]], settled_ns: int,
+    folders: Folders, known: frozenset[str], wanted: dict[str, tuple[str, ...]],
+) -> Iterator[tuple[str, os.stat_result, Outcome]]:
+    """The outcomes a cache gave while the walk went on (per folder, its files' paths, names, the walk's
+    stats and outcomes), checked once it is over (a file moved from a folder already walked into one walked
+    later would otherwise be listed twice); each given as its path, stat and outcome. A folder whose mtime
+    and ctime are what they were when it was listed (`listed`, `drift.collect.walk.Tree`), and were older
+    than `settled_ns` then (a folder changed within a timestamp's tick of its listing may keep its times),
+    has had no entry added, removed or renamed since: its files stand as the cache gave them, for one
+    `fstat` of the folder. In any other folder, each file's name must still lead to the walk's stat, else
+    the file is read again the careful way, which says what changed."""
+    for folder, files in answered:
+        if _settled(folder, listed, settled_ns, folders):
+            yield from ((rel, st, out) for rel, _, st, out in files)
+            continue
+        for rel, name, st, out in files:
+            entry = Entry(rel, st, folder, name)
+            if not _still_at(entry, st, folders):
+                out = hash_file(entry, wanted.get(rel, ()), folders, known)
+            yield rel, st, out
 
 
 def _still_at(entry: Entry, seen: os.stat_result | Seen, folders: Folders, *, verify: bool = True) -> bool:

@@ -38,18 +38,17 @@ import itertools
 import os
 import time
 from collections.abc import Callable, Collection, Generator, Iterable, Iterator
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from drift import __version__
-from drift.background import Background
 from drift.collect.archive import ALGORITHM, is_archive_name
-from drift.collect.folders import Changed, Folders, open_folders
+from drift.collect.catalogneeds import CatalogNeeds
+from drift.collect.folders import Changed, Folder, Folders, open_folders
 from drift.collect.hashcache import racy_from
 from drift.collect.readfile import Outcome, hash_batch, recheck_cached
-from drift.collect.walk import Entry, Tree, walking
+from drift.collect.walk import Entry, Listing, Tree, walking
 from drift.collect.workers import Work, Workers
 from drift.errors import InputError, OperationalError
 from drift.inventory.jsonfile import dumps_inventory
@@ -90,7 +89,7 @@ def collect(
     now: dt.datetime | None = None,
     progress: Callable[[int], None] | None = None,
     known_archives: Collection[str] = frozenset(),
-    catalog: Background[Needs] | None = None,
+    catalog: CatalogNeeds | None = None,
 ) -> CollectResult:
     """Collect the inventory of the deploy root `root` for `tenant`.
 
@@ -114,35 +113,35 @@ def collect(
         raise OperationalError(str(exc), source=root) from exc
     except OSError as exc:
         raise OperationalError(f"cannot open: {exc.strerror or exc}", source=root) from exc
-    entries: Iterable[Entry]
-    if tree is None:  # its files are hashed while the walk goes on
+    walked: Iterable[Listing]  # the files, folder by folder
+    if tree is None:  # its files are hashed while the walk goes on, the cache asked as each is listed
         tree = Tree()
-        entries = walking(root, tree, folders, excludes)
-    else:
-        entries = tree.files
+        walked = walking(root, tree, folders, excludes, cache.answer if cache is not None else None)
+    else:  # a walk made before: the cache is asked now
+        walked = (_asked(cache, Listing(files[0].folder, files, [])) for files in _by_folder(tree.files))
     unreadable: list[Unreadable] = []
     files: dict[str, FileRecord] = {}
     values: dict[str, dict[str, str | None]] = {}
     changing = False
     bytes_read = 0
     content_errors: list[Unreadable] = []
-    results = _hash_all(entries, jobs or os.cpu_count() or 1, cache, folders, needs, (tree.listed, racy_from(started_ns)))
+    results = _hash_all(walked, jobs or os.cpu_count() or 1, cache, folders, needs, (tree.listed, racy_from(started_ns)))
     with folders, contextlib.closing(results), _paused_gc():  # every worker done before the folders are closed
-        for entry, out in results:
+        for rel, st, out in results:
             bytes_read += out.read
             if out.record is not None:
-                files[entry.rel] = out.record
+                files[rel] = out.record
                 if out.config is not None:
-                    values[entry.rel] = out.config
+                    values[rel] = out.config
                 if out.note is not None:
-                    content_errors.append(Unreadable(entry.rel, out.note))
+                    content_errors.append(Unreadable(rel, out.note))
                 if (out.note is None or out.note == CONTENT_FROM_CATALOG) and cache is not None and out.seen is not None:
-                    cache.store(entry.rel, entry.st, out.record, read=out.seen, started_ns=started_ns)
+                    cache.store(rel, st, out.record, read=out.seen, started_ns=started_ns)
             else:
-                unreadable.append(Unreadable(entry.rel, out.reason))
+                unreadable.append(Unreadable(rel, out.reason))
                 changing = changing or out.changed
             if progress is not None:
-                progress(entry.st.st_size)
+                progress(st.st_size)
     unreadable += tree.unreadable  # the walk's, complete now
     changing = changing or tree.changed
     moment = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)  # noqa: UP017 - the collector runs on 3.9 too
@@ -169,18 +168,14 @@ def collect(
     )
 
 
-Needs = tuple[Collection[tuple[str, str]], Collection[str]]
-"""What a collection needs of the catalog: the (config file, key) pairs of its config checks, and the sha256
-of its archives that have a content hash (`drift.catalog.collectorneeds`)."""
-
 
 class _Needs:
     """A collection's `Needs`, as its workers use them (`drift.collect.workers.Work`): the archive hashes,
     and the keys wanted per file."""
 
-    def __init__(self, needs: Needs | Background[Needs]) -> None:
-        self._pending = needs if isinstance(needs, Background) else None
-        self._value = None if isinstance(needs, Background) else self._shaped(needs)
+    def __init__(self, needs: tuple[Collection[tuple[str, str]], Collection[str]] | CatalogNeeds) -> None:
+        self._pending = None if isinstance(needs, tuple) else needs
+        self._value = self._shaped(needs) if isinstance(needs, tuple) else None
 
     def ready(self) -> bool:
         """True when `get` would not wait for the catalog."""
@@ -193,7 +188,7 @@ class _Needs:
         return self._value
 
     @staticmethod
-    def _shaped(needs: Needs) -> Work:
+    def _shaped(needs: tuple[Collection[tuple[str, str]], Collection[str]]) -> Work:
         config_keys, known_archives = needs
         wanted: dict[str, tuple[str, ...]] = {}
         for file, key in sorted(config_keys):
@@ -202,22 +197,23 @@ class _Needs:
 
 
 def _hash_all(
-    entries: Iterable[Entry], jobs: int, cache: HashCache | None, folders: Folders, needs: _Needs,
+    walked: Iterable[Listing], jobs: int, cache: HashCache | None, folders: Folders, needs: _Needs,
     listed: tuple[dict[str, tuple[int, int]], int],
-) -> Generator[tuple[Entry, Outcome], None, None]:
-    """Hash every entry: a cached one at once, the others in batches, in completion order, each batch handed
-    to the workers as soon as it is full (`entries` may be a walk still under way) and the workers are
-    started: with two batches, once `needs` are known. A file whose config keys are wanted is always read
-    (its values come from the bytes that are hashed). An archive whose bytes are known is not inflated; a
-    cached archive without a content hash is used only while its bytes are still known. A collection of
-    one batch is hashed here, without workers. What the cache answered is given once the walk is over,
-    checked (`recheck_cached`: `listed` is the walk's `Tree.listed`, complete by then, and the time before
-    which a folder's times must lie)."""
+) -> Generator[tuple[str, os.stat_result, Outcome], None, None]:
+    """Hash every file, given as its path, the walk's stat and its outcome: one the cache answered as it
+    stands, the others in batches, in completion order, each batch handed to the workers as soon as it is
+    full (`walked`, the files folder by folder, may be a walk still under way) and the workers are started:
+    with two batches, once `needs` are known. A file whose config keys are wanted is always read (its
+    values come from the bytes that are hashed). An archive whose bytes are known is not inflated; a cached
+    archive without a content hash is used only while its bytes are still known. A collection of one batch
+    is hashed here, without workers. What the cache answered is given once the walk is over, checked
+    (`recheck_cached`: `listed` is the walk's `Tree.listed`, complete by then, and the time before which a
+    folder's times must lie)."""
     waiting: list[tuple[int, list[Entry]]] = []  # batches before the workers start
     pool: Workers | None = None
-    done: list[tuple[Entry, Outcome]] = []  # entries the cache answered
+    done: list[tuple[Folder, list[Cached]]] = []  # files the cache answered, folder by folder
     try:
-        for weight, batch in _batches(entries, cache, needs, done):
+        for weight, batch in _batches(walked, cache, needs, done):
             waiting.append((weight, batch))
             if pool is None and len(waiting) > 1 and needs.ready():
                 pool = Workers(jobs, folders, needs.get())
@@ -232,11 +228,10 @@ def _hash_all(
             yield from recheck_cached(done, *listed, folders, *needs.get())
         if pool is None and waiting:
             known, wanted = needs.get()
-            yield from zip(waiting[0][1], hash_batch(waiting[0][1], folders, known, wanted))
+            batch = waiting[0][1]
+            yield from ((entry.rel, entry.st, out) for entry, out in zip(batch, hash_batch(batch, folders, known, wanted)))
         if pool is not None:
             yield from pool.results()
-    except BrokenProcessPool as exc:  # a worker killed (out of memory, or by hand): an error, not an inventory
-        raise OperationalError("a hashing process ended unexpectedly (killed, or out of memory?); collect again, or with --jobs 1") from exc
     finally:
         if pool is not None:
             pool.shutdown()
@@ -249,48 +244,86 @@ _INFLATE_WEIGHT = 4
 
 
 def _batches(
-    entries: Iterable[Entry], cache: HashCache | None, needs: _Needs, done: list[tuple[Entry, Outcome]],
+    walked: Iterable[Listing], cache: HashCache | None, needs: _Needs, done: list[tuple[Folder, list[Cached]]],
 ) -> Iterator[tuple[int, list[Entry]]]:
-    """The entries to read in batches of about `_BATCH_BYTES` of work (or `_BATCH_FILES` files), each given
-    with its weight as soon as it is full: one task per file would cost more in scheduling than a small file
-    costs to hash. An entry the cache answers is put in `done` instead (a cache is looked up once `needs`
-    are known: a config file whose keys are wanted is read every time; the walk goes on meanwhile)."""
+    """The files to read, walked folder by folder, in batches of about `_BATCH_BYTES` of work (or
+    `_BATCH_FILES` files), each given with its weight as soon as it is full: one task per file would cost
+    more in scheduling than a small file costs to hash. The files of a folder that the cache answered are put
+    in `done` instead, as one list, once `needs` are known (the walk goes on meanwhile): see `_sifted`."""
     known: Collection[str] = frozenset()
     wanted: dict[str, tuple[str, ...]] = {}
     if cache is not None:
-        entries = _walked_ahead(entries, needs)
+        walked = _walked_ahead(walked, needs)
         known, wanted = needs.get()
     batch: list[Entry] = []
     weight = 0
-    for entry in entries:
-        cached = cache.lookup(entry.rel, entry.st, reuse=entry.rel not in wanted) if cache is not None else None
-        archive = is_archive_name(entry.rel)
-        if cached is not None and cached.content_sha256 is None and archive and cached.sha256 not in known:
-            cached = None  # skipped for a catalog that knew its bytes; this one does not: inflate it now
-        if cached is not None:
-            skipped = cached.content_sha256 is None and archive
-            done.append((entry, Outcome(cached, note=CONTENT_FROM_CATALOG if skipped else None)))
-            continue
-        cost = entry.st.st_size * (_INFLATE_WEIGHT if archive else 1) + 4096
-        if cost >= _BATCH_BYTES:
-            yield cost, [entry]
-            continue
-        batch.append(entry)
-        weight += cost
-        if weight >= _BATCH_BYTES or len(batch) >= _BATCH_FILES:
-            yield weight, batch
-            batch, weight = [], 0
+    for listing in walked:
+        if listing.answered:
+            assert cache is not None
+            done.append((listing.folder, _sifted(listing, cache, known, wanted)))
+        for entry in listing.files:
+            cost = entry.st.st_size * (_INFLATE_WEIGHT if is_archive_name(entry.rel) else 1) + 4096
+            if cost >= _BATCH_BYTES:
+                yield cost, [entry]
+                continue
+            batch.append(entry)
+            weight += cost
+            if weight >= _BATCH_BYTES or len(batch) >= _BATCH_FILES:
+                yield weight, batch
+                batch, weight = [], 0
     if batch:
         yield weight, batch
 
 
-def _walked_ahead(entries: Iterable[Entry], needs: _Needs) -> Iterable[Entry]:
-    """`entries`, the walk (when it is one still under way) gone on until `needs` are known or it is over."""
-    walk = iter(entries)
-    ahead: list[Entry] = []
-    for entry in walk:
-        ahead.append(entry)
-        if len(ahead) % _BATCH_FILES == 0 and needs.ready():
+Cached = tuple[str, str, os.stat_result, Outcome]
+"""A file the cache answered: its path, name, the walk's stat and its outcome."""
+
+
+def _sifted(listing: Listing, cache: HashCache, known: Collection[str], wanted: Collection[str]) -> list[Cached]:
+    """The files of `listing` that the cache answered, with their outcomes, but for those to read all the
+    same, put in `listing.files`: a config file whose keys are wanted (its values come from the bytes that
+    are hashed), and an archive cached without a content hash (skipped for a catalog that knew its bytes)
+    whose bytes the catalog no longer knows (inflated now)."""
+    cached = []
+    for rel, name, st, record in listing.answered:
+        skipped = record.content_sha256 is None and is_archive_name(rel)
+        if rel in wanted or (skipped and record.sha256 not in known):
+            cache.read_anyway(rel)
+            listing.files.append(Entry(rel, st, listing.folder, name))
+        else:
+            cached.append((rel, name, st, Outcome(record, note=CONTENT_FROM_CATALOG if skipped else None)))
+    return cached
+
+
+def _asked(cache: HashCache | None, listing: Listing) -> Listing:
+    """`listing` of a walk made without the cache, its files that the cache answers moved to `answered`."""
+    if cache is None:
+        return listing
+    files = []
+    for entry in listing.files:
+        record = cache.answer(entry.rel, entry.st)
+        if record is None:
+            files.append(entry)
+        else:
+            listing.answered.append((entry.rel, entry.name, entry.st, record))
+    return listing._replace(files=files)
+
+
+def _by_folder(files: list[Entry]) -> Iterator[list[Entry]]:
+    """`files` of a walk, folder by folder."""
+    for _, together in itertools.groupby(files, key=lambda entry: id(entry.folder)):
+        yield list(together)
+
+
+def _walked_ahead(walked: Iterable[Listing], needs: _Needs) -> Iterable[Listing]:
+    """`walked`, the walk (when it is one still under way) gone on until `needs` are known or it is over."""
+    walk = iter(walked)
+    ahead: list[Listing] = []
+    files = 0
+    for listing in walk:
+        ahead.append(listing)
+        files += len(listing.files) + len(listing.answered)
+        if files >= _BATCH_FILES and needs.ready():
             break
     return itertools.chain(ahead, walk)
 

@@ -10,16 +10,16 @@ from __future__ import annotations
 import os
 import stat
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from drift.collect.archive.content import is_archive_name
 from drift.collect.folders import Changed, Folder, Folders, Step, at, folder_times, open_folders, out_of_descriptors
 from drift.errors import OperationalError
 from drift.inventory.model import LEFT_OUT, Link, Skipped, Unreadable, excluded
-from drift.inventory.names import display, recordable
+from drift.inventory.names import display, recordable, recordable_as_is
 
 
 class Entry(NamedTuple):
@@ -33,6 +33,21 @@ class Entry(NamedTuple):
     """The folder it is in."""
     name: str
     """Its name in that folder."""
+
+
+class Listing(NamedTuple):
+    """What the walk found in one folder to hash."""
+
+    folder: Folder
+    files: list[Entry]
+    """Its regular files to read."""
+    answered: list[tuple[str, str, os.stat_result, Any]]
+    """Its regular files that the walk's `answer` answered, each as its path, name, stat and answer."""
+
+
+Answer = Callable[[str, os.stat_result], Any]
+"""A walk's question on each regular file it lists, given its path (recordable as it is) and its stat: an
+answer that stands for reading it (a cache's record), or None to read it."""
 
 
 @dataclass
@@ -71,14 +86,17 @@ def walk(root: Path, excludes: Collection[str] = ()) -> Tree:
     except OSError as exc:
         raise OperationalError(f"cannot list folder: {exc.strerror or exc}", source=root) from exc
     with folders:
-        tree.files.extend(walking(root, tree, folders, excludes))
+        for listing in walking(root, tree, folders, excludes):
+            tree.files.extend(listing.files)
     return tree
 
 
-def walking(root: Path, tree: Tree, folders: Folders, excludes: Collection[str] = ()) -> Iterator[Entry]:
+def walking(root: Path, tree: Tree, folders: Folders, excludes: Collection[str] = (), answer: Answer | None = None) -> Iterator[Listing]:
     """`walk`, as it goes, through `folders` (the root's, which the caller opened and closes): the regular
-    files are yielded folder by folder as they are listed (so that they can be hashed while the walk goes
-    on); everything else is put in `tree`, complete once the iterator is."""
+    files of each folder are yielded as soon as it is listed (so that they can be hashed while the walk goes
+    on); everything else is put in `tree`, complete once the iterator is. A file whose path is recordable as
+    it is and whose stat `answer` answers is given with that answer, not to be read (`Listing.answered`):
+    the cache's answer is asked for while the stat is at hand."""
     root_abs = os.path.abspath(root)
     tree.root = folders.ident
     tree.started_ns = tree.started_ns or time.time_ns()
@@ -86,10 +104,10 @@ def walking(root: Path, tree: Tree, folders: Folders, excludes: Collection[str] 
     while stack:
         folder, path = stack.pop()
         rel = folder[-1].rel if folder else ""
-        files: list[Entry] = []
+        listing = Listing(folder, [], [])
         try:
             with folders.hold(folder) as handle:
-                _list(tree, files, folder, path, handle, excludes, root_abs, stack)
+                _list(tree, listing, path, handle, excludes, root_abs, stack, answer)
         except Changed as exc:
             if not (folder and excludes and excluded(recordable(rel)[0], excludes)):  # what changes in a folder left out is its own affair
                 tree.unreadable.append(Unreadable(recordable(rel)[0], str(exc)))
@@ -100,21 +118,34 @@ def walking(root: Path, tree: Tree, folders: Folders, excludes: Collection[str] 
                 raise OperationalError(f"cannot list folder: {exc.strerror or exc}", source=root) from exc
             if not (excludes and excluded(recordable(rel)[0], excludes)):
                 tree.unreadable.append(Unreadable(recordable(rel)[0], f"cannot list folder: {exc.strerror or exc}"))
-        yield from files
+        if listing.files or listing.answered:
+            yield listing
 
 
 def _list(
-    tree: Tree, files: list[Entry], folder: Folder, path: str, handle: int | str, excludes: Collection[str], root: str,
-    stack: list[tuple[Folder, str]],
+    tree: Tree, listing: Listing, path: str, handle: int | str, excludes: Collection[str], root: str,
+    stack: list[tuple[Folder, str]], answer: Answer | None,
 ) -> None:
-    """Sort the entries of one folder (opened as `handle`) into `files` (its regular files) and `tree`; push
+    """Sort the entries of one folder (opened as `handle`) into `listing` (its regular files) and `tree`; push
     its subfolders on `stack`. What an `--exclude` pattern leaves out is listed, never read: a folder is
     walked all the same, and an entry named like an archive is recorded as unreadable (`LEFT_OUT`), so that
     leaving out a stale archive never hides it."""
+    folder, files, answered = listing
     prefix = folder[-1].rel + "/" if folder else ""
     tree.listed[folder[-1].rel if folder else ""] = folder_times(handle)  # before the listing: a change in it shows
     for entry in list(os.scandir(handle)):
         raw = prefix + entry.name
+        if answer is not None and entry.is_file(follow_symlinks=False) and recordable_as_is(raw) and not (excludes and excluded(raw, excludes)):
+            try:
+                st = entry.stat(follow_symlinks=False)  # kept by the entry: taken once
+            except OSError:
+                pass  # said below
+            else:
+                if stat.S_ISREG(st.st_mode):
+                    answered_with = answer(raw, st)
+                    if answered_with is not None:
+                        answered.append((raw, entry.name, st, answered_with))
+                        continue
         rel, why = recordable(raw)
         if excludes and excluded(rel, excludes):
             try:

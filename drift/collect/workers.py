@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import gc
 import heapq
-import multiprocessing
 import os
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drift.background import can_fork
 from drift.collect.folders import Folders, Seen, Step
 from drift.collect.readfile import Outcome, hash_batch, recheck
 from drift.collect.walk import Entry
+from drift.errors import OperationalError
 from drift.inventory.model import FileRecord
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor, Future
 
 
 class Workers:
@@ -40,6 +42,13 @@ class Workers:
         self._limit = 2 * jobs
         self._added = 0
         self._processes = jobs >= 2 and can_fork()
+        # Loaded here: a collection the cache answers whole starts no worker and never loads them.
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
+
+        self._broken = BrokenProcessPool
+
         if self._processes:  # fork: `folders` (open descriptors) is inherited, never pickled
             context = multiprocessing.get_context("fork")
             self._executor: Executor = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_worker, initargs=(folders, work))
@@ -61,10 +70,13 @@ class Workers:
             batch = heapq.heappop(self._waiting)[2]
             # Worker processes are forked at the first submit, before any thread of this pool exists.
             future: Future[Any]
-            if self._processes:
-                future = self._executor.submit(_hash_in_worker, _to_task(batch))
-            else:
-                future = self._executor.submit(hash_batch, batch, self._folders, self._known, self._wanted)
+            try:
+                if self._processes:
+                    future = self._executor.submit(_hash_in_worker, _to_task(batch))
+                else:
+                    future = self._executor.submit(hash_batch, batch, self._folders, self._known, self._wanted)
+            except self._broken as exc:
+                raise _ended() from exc
             self._unread[future] = batch
             running += 1
             if self._walking:
@@ -74,21 +86,32 @@ class Workers:
         """The walk is over: a batch handed over from now on is read after it."""
         self._walking = False
 
-    def results(self) -> Iterator[tuple[Entry, Outcome]]:
-        """Every batch's outcomes, as they come."""
+    def results(self) -> Iterator[tuple[str, os.stat_result, Outcome]]:
+        """Every batch's outcomes, as they come, each with its file's path and the walk's stat. Raises
+        `OperationalError` when a worker process ended unexpectedly."""
+        from concurrent.futures import FIRST_COMPLETED, wait
+
         self._hand_over()
         while self._unread:
             finished, _ = wait(self._unread, return_when=FIRST_COMPLETED)
             self._hand_over()
             for future in finished:
                 batch = self._unread.pop(future)
-                outcomes = list(map(_from_wire, future.result())) if self._processes else future.result()
+                try:
+                    outcomes = list(map(_from_wire, future.result())) if self._processes else future.result()
+                except self._broken as exc:
+                    raise _ended() from exc
                 if future in self._early:  # read while the walk went on: still there, as read, now that it is over?
                     outcomes = recheck(batch, outcomes, self._folders, self._known, self._wanted)
-                yield from zip(batch, outcomes)
+                yield from ((entry.rel, entry.st, out) for entry, out in zip(batch, outcomes))
 
     def shutdown(self) -> None:
         self._executor.shutdown(cancel_futures=True)
+
+
+def _ended() -> OperationalError:
+    """A worker process killed (out of memory, or by hand): an error, not an inventory."""
+    return OperationalError("a hashing process ended unexpectedly (killed, or out of memory?); collect again, or with --jobs 1")
 
 
 Work = tuple[frozenset[str], dict[str, tuple[str, ...]]]

@@ -17,6 +17,11 @@ _UNRECORDABLE = re.compile(r"[\x00-\x1f\x7f\\\udc80-\udcff]|^[A-Za-z]:")
 _ESCAPED = re.compile(r"[%:\x00-\x1f\x7f\\\udc80-\udcff]")
 
 
+def recordable_as_is(raw: str) -> bool:
+    """Whether `recordable` keeps the path as it is."""
+    return _UNRECORDABLE.search(raw) is None
+
+
 def recordable(raw: str) -> tuple[str, str | None]:
     """The path as an inventory can record it, and None, or the path escaped and why it had to be.
 
