@@ -337,11 +337,30 @@ def test_an_empty_cache_saves_and_loads(tmp_path: Path) -> None:
 def test_an_odd_path_round_trips(tmp_path: Path) -> None:
     file = tmp_path / "f.txt"
     file.write_bytes(b"x")
-    rel = 'we\u00efrd "name"\udcff.txt'  # a quote, non-ASCII, and an undecodable byte as a surrogate escape
+    rel = 'we\u00efrd "name" 100%.txt'  # a quote, non-ASCII and a percent sign
     cache = HashCache(algorithm=ALGO)
     cache.store(rel, _stat(file), _record(file), read=_stat(file), started_ns=_later())
     cache.save(tmp_path / "cache.json")
     assert HashCache.load(tmp_path / "cache.json", algorithm=ALGO).lookup(rel, _stat(file)) == _record(file)
+
+
+@pytest.mark.parametrize("rel", ["bad\udcff.txt", "c:/boot.ini", "a\\b.txt", "tab\there"])
+def test_a_path_no_inventory_can_hold_is_never_cached(tmp_path: Path, rel: str) -> None:
+    """The walk takes a path the cache answers for as recordable: such a path is never stored, and a cache
+    file holding one is discarded whole."""
+    file = tmp_path / "f.txt"
+    file.write_bytes(b"x")
+    cache = HashCache(algorithm=ALGO)
+    cache.store(rel, _stat(file), _record(file), read=_stat(file), started_ns=_later())
+    assert cache.refused == 1
+    _file, cache_file, st = _cached(tmp_path)
+    doc = json.loads(cache_file.read_text(encoding="utf-8"))
+    doc["entries"][rel] = doc["entries"]["f.txt"]
+    cache_file.write_text(json.dumps(doc), encoding="utf-8")
+    cache_file.chmod(0o600)
+    loaded = HashCache.load(cache_file, algorithm=ALGO)
+    assert loaded.discarded is not None and "no inventory can hold" in loaded.discarded
+    assert loaded.lookup("f.txt", st) is None
 
 
 def test_save_is_atomic_and_leaves_no_temporary_file(tmp_path: Path) -> None:

@@ -99,6 +99,7 @@ from drift.collect.archive import ALGORITHM
 from drift.collect.folders import Seen
 from drift.errors import OperationalError
 from drift.inventory.model import FileRecord
+from drift.inventory.names import all_recordable, display, recordable
 from drift.paths import MAX_INPUT, read_regular
 from drift.text import clip
 
@@ -197,7 +198,8 @@ class HashCache:
         return self.answer(rel, st)
 
     def answer(self, rel: str, st: os.stat_result) -> FileRecord | None:
-        """`lookup` (a walk asks it of each file as it lists it: `drift.collect.walk.Answer`)."""
+        """`lookup` (a walk asks it of each file as it lists it: `drift.collect.walk.Answer`). A path it
+        answers for is recordable as it is: a cache holding any other is discarded as it is loaded."""
         entry = self._old.get(rel)
         if (
             entry is None or entry[1] != st.st_ino or entry[3] != st.st_mtime_ns or entry[4] != st.st_ctime_ns
@@ -272,7 +274,7 @@ class HashCache:
         unsafe = (
             not stat.S_ISREG(st.st_mode) or not stat.S_ISREG(read.st_mode) or _key(read) != _key(st)
             or record.size != st.st_size or st.st_mtime_ns >= limit or st.st_ctime_ns >= limit
-            or not self._cacheable(st)
+            or not self._cacheable(st) or recordable(rel)[1] is not None
         )
         if unsafe:
             self.refused += 1
@@ -416,6 +418,9 @@ def _parse(data: bytes, algorithm: str) -> tuple[dict[str, _Entry], tuple[Any, A
 def _entries(raw: dict[str, Any]) -> dict[str, _Entry]:
     """Every entry, checked column by column (a cache holds one entry per file of the tree); where a check
     fails, entry by entry, to say which entry and why."""
+    if not all_recordable(raw):  # the walk takes a path the cache answers for as recordable (drift.collect.walk)
+        bad = next(rel for rel in raw if recordable(rel)[1] is not None)
+        raise _Discard(f"corrupt entry {clip(display(bad), 120)!r}: a path no inventory can hold as it is")
     values = list(raw.values())
     if "" not in raw and set(map(type, values)) <= {list} and set(map(len, values)) <= {7}:
         columns = list(zip(*values)) or [()] * 7

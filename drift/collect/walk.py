@@ -19,7 +19,7 @@ from drift.collect.archive.content import is_archive_name
 from drift.collect.folders import Changed, Folder, Folders, Step, at, folder_times, open_folders, out_of_descriptors
 from drift.errors import OperationalError
 from drift.inventory.model import LEFT_OUT, Link, Skipped, Unreadable, excluded
-from drift.inventory.names import display, recordable, recordable_as_is
+from drift.inventory.names import display, recordable
 
 
 class Entry(NamedTuple):
@@ -46,8 +46,9 @@ class Listing(NamedTuple):
 
 
 Answer = Callable[[str, os.stat_result], Any]
-"""A walk's question on each regular file it lists, given its path (recordable as it is) and its stat: an
-answer that stands for reading it (a cache's record), or None to read it."""
+"""A walk's question on each regular file it lists, given its path as listed and its stat: an answer that
+stands for reading it (a cache's record), or None to read it. It must answer only for a path that
+`drift.inventory.names.recordable` keeps as it is (the walk does not check one answered)."""
 
 
 @dataclass
@@ -94,9 +95,9 @@ def walk(root: Path, excludes: Collection[str] = ()) -> Tree:
 def walking(root: Path, tree: Tree, folders: Folders, excludes: Collection[str] = (), answer: Answer | None = None) -> Iterator[Listing]:
     """`walk`, as it goes, through `folders` (the root's, which the caller opened and closes): the regular
     files of each folder are yielded as soon as it is listed (so that they can be hashed while the walk goes
-    on); everything else is put in `tree`, complete once the iterator is. A file whose path is recordable as
-    it is and whose stat `answer` answers is given with that answer, not to be read (`Listing.answered`):
-    the cache's answer is asked for while the stat is at hand."""
+    on); everything else is put in `tree`, complete once the iterator is. A file whose stat `answer` answers
+    is given with that answer, not to be read (`Listing.answered`): the cache's answer is asked for while
+    the stat is at hand (not where `excludes` leave something out: there each path is looked at first)."""
     root_abs = os.path.abspath(root)
     tree.root = folders.ident
     tree.started_ns = tree.started_ns or time.time_ns()
@@ -135,14 +136,14 @@ def _list(
     tree.listed[folder[-1].rel if folder else ""] = folder_times(handle)  # before the listing: a change in it shows
     for entry in list(os.scandir(handle)):
         raw = prefix + entry.name
-        if answer is not None and entry.is_file(follow_symlinks=False) and recordable_as_is(raw) and not (excludes and excluded(raw, excludes)):
+        if answer is not None and not excludes:  # its stat first: the cache's answer while it is at hand
             try:
                 st = entry.stat(follow_symlinks=False)  # kept by the entry: taken once
             except OSError:
                 pass  # said below
             else:
                 if stat.S_ISREG(st.st_mode):
-                    answered_with = answer(raw, st)
+                    answered_with = answer(raw, st)  # only for a recordable path (`Answer`)
                     if answered_with is not None:
                         answered.append((raw, entry.name, st, answered_with))
                         continue
@@ -165,6 +166,8 @@ def _list(
         if stat.S_ISREG(mode):
             if why is not None:
                 tree.unreadable.append(Unreadable(rel, why))
+            elif answer is not None and excludes and (answered_with := answer(rel, st)) is not None:  # not asked above
+                answered.append((rel, entry.name, st, answered_with))
             else:
                 files.append(Entry(rel, st, folder, entry.name))
         elif stat.S_ISLNK(mode):

@@ -4,6 +4,7 @@ records names, and the catalog builder, which records a repository's paths the s
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 
 def display(name: str) -> str:
@@ -17,9 +18,15 @@ _UNRECORDABLE = re.compile(r"[\x00-\x1f\x7f\\\udc80-\udcff]|^[A-Za-z]:")
 _ESCAPED = re.compile(r"[%:\x00-\x1f\x7f\\\udc80-\udcff]")
 
 
-def recordable_as_is(raw: str) -> bool:
-    """Whether `recordable` keeps the path as it is."""
-    return _UNRECORDABLE.search(raw) is None
+_UNRECORDABLE_CHARACTER = re.compile(r"[\x00-\x1f\x7f\\\udc80-\udcff]")
+_DRIVE_AT_LINE_START = re.compile(r"^[A-Za-z]:", re.MULTILINE)
+
+
+def all_recordable(paths: Iterable[str]) -> bool:
+    """Whether `recordable` keeps every one of `paths` as it is (looked at in two scans of them all, not one
+    a path: a cache holds a path a file)."""
+    paths = list(paths)
+    return _UNRECORDABLE_CHARACTER.search("".join(paths)) is None and _DRIVE_AT_LINE_START.search("\n".join(paths)) is None
 
 
 def recordable(raw: str) -> tuple[str, str | None]:
