@@ -212,6 +212,15 @@ class HashCache:
         self._new[rel] = entry
         return _record((entry[2], entry[5], entry[6]))
 
+    def walked_stat(self, rel: str) -> os.stat_result:
+        """The stat the walk took of `rel`, a file the cache answered: the key it matched (device, inode,
+        size, mtime and ctime), of a regular file that only this user can write (what `answer` checked)."""
+        dev, ino, size, mtime_ns, ctime_ns = self._old[rel][:5]
+        return os.stat_result(
+            (stat.S_IFREG | 0o600, ino, dev, 1, self._owners[0], 0, size, mtime_ns // 10**9, mtime_ns // 10**9, ctime_ns // 10**9),
+            {"st_mtime_ns": mtime_ns, "st_ctime_ns": ctime_ns},
+        )
+
     def read_anyway(self, rel: str) -> None:
         """`rel`, answered, is read all the same (a config file whose keys are captured, an archive whose
         content hash is needed): counted as a miss, and kept only if stored anew."""

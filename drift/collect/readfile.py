@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
 from drift.collect.archive import ArchiveError, content_sha256, content_sha256_fd, is_archive_name
@@ -94,27 +94,42 @@ def recheck(
     return checked
 
 
+class Answered(NamedTuple):
+    """The files of one folder that a cache answered as the walk went on, by path."""
+
+    folder: Folder
+    records: dict[str, FileRecord]
+    noted: dict[str, FileRecord]
+    """Archives cached without a content hash, whose bytes the catalog knows (`CONTENT_FROM_CATALOG`)."""
+
+
 def recheck_cached(
-    answered: list[tuple[Folder, list[tuple[str, str, os.stat_result, Outcome]]]], listed: dict[str, tuple[int, int]], settled_ns: int,
-    folders: Folders, known: frozenset[str], wanted: dict[str, tuple[str, ...]],
+    answered: list[Answered], listed: dict[str, tuple[int, int]], settled_ns: int, folders: Folders, known: frozenset[str],
+    wanted: dict[str, tuple[str, ...]], walked_stat: Callable[[str], os.stat_result], kept: Answered,
 ) -> Iterator[tuple[str, os.stat_result, Outcome]]:
-    """The outcomes a cache gave while the walk went on (per folder, its files' paths, names, the walk's
-    stats and outcomes), checked once it is over (a file moved from a folder already walked into one walked
-    later would otherwise be listed twice); each given as its path, stat and outcome. A folder whose mtime
-    and ctime are what they were when it was listed (`listed`, `drift.collect.walk.Tree`), and were older
-    than `settled_ns` then (a folder changed within a timestamp's tick of its listing may keep its times),
-    has had no entry added, removed or renamed since: its files stand as the cache gave them, for one
-    `fstat` of the folder. In any other folder, each file's name must still lead to the walk's stat, else
-    the file is read again the careful way, which says what changed."""
-    for folder, files in answered:
+    """The records a cache gave while the walk went on, checked once it is over (a file moved from a folder
+    already walked into one walked later would otherwise be listed twice): those that stand are put in
+    `kept` (its `records` and `noted`), the others read again, each outcome given with its path and the
+    walk's stat (`walked_stat`). A folder whose mtime and ctime are what they were when it was listed
+    (`listed`, `drift.collect.walk.Tree`), and were older than `settled_ns` then (a folder changed within a
+    timestamp's tick of its listing may keep its times), has had no entry added, removed or renamed since:
+    its files stand as the cache gave them, for one `fstat` of the folder. In any other folder, each file's
+    name must still lead to the walk's stat, else the file is read again the careful way, which says what
+    changed."""
+    for folder, records, noted in answered:
         if _settled(folder, listed, settled_ns, folders):
-            yield from ((rel, st, out) for rel, _, st, out in files)
+            kept.records.update(records)
+            kept.noted.update(noted)
             continue
-        for rel, name, st, out in files:
-            entry = Entry(rel, st, folder, name)
-            if not _still_at(entry, st, folders):
-                out = hash_file(entry, wanted.get(rel, ()), folders, known)
-            yield rel, st, out
+        name_at = len(folder[-1].rel) + 1 if folder else 0  # a path is its folder's, "/" and its name
+        for group, into in ((records, kept.records), (noted, kept.noted)):
+            for rel, record in group.items():
+                st = walked_stat(rel)
+                entry = Entry(rel, st, folder, rel[name_at:])
+                if _still_at(entry, st, folders):
+                    into[rel] = record
+                else:
+                    yield rel, st, hash_file(entry, wanted.get(rel, ()), folders, known)
 
 
 def _still_at(entry: Entry, seen: os.stat_result | Seen, folders: Folders, *, verify: bool = True) -> bool:

@@ -45,9 +45,9 @@ from typing import TYPE_CHECKING
 from drift import __version__
 from drift.collect.archive import ALGORITHM, is_archive_name
 from drift.collect.catalogneeds import CatalogNeeds
-from drift.collect.folders import Changed, Folder, Folders, open_folders
+from drift.collect.folders import Changed, Folders, open_folders
 from drift.collect.hashcache import racy_from
-from drift.collect.readfile import Outcome, hash_batch, recheck_cached
+from drift.collect.readfile import Answered, Outcome, hash_batch, recheck_cached
 from drift.collect.walk import Entry, Listing, Tree, walking
 from drift.collect.workers import Work, Workers
 from drift.errors import InputError, OperationalError
@@ -125,7 +125,8 @@ def collect(
     changing = False
     bytes_read = 0
     content_errors: list[Unreadable] = []
-    results = _hash_all(walked, jobs or os.cpu_count() or 1, cache, folders, needs, (tree.listed, racy_from(started_ns)))
+    kept = Answered((), {}, {})  # what the cache answered, checked once the walk is over
+    results = _hash_all(walked, jobs or os.cpu_count() or 1, cache, folders, needs, (tree.listed, racy_from(started_ns)), kept)
     with folders, contextlib.closing(results), _paused_gc():  # every worker done before the folders are closed
         for rel, st, out in results:
             bytes_read += out.read
@@ -142,6 +143,11 @@ def collect(
                 changing = changing or out.changed
             if progress is not None:
                 progress(st.st_size)
+    files.update(kept.records)
+    files.update(kept.noted)
+    content_errors += (Unreadable(rel, CONTENT_FROM_CATALOG) for rel in kept.noted)
+    if progress is not None:
+        progress(sum(record.size or 0 for answered in (kept.records, kept.noted) for record in answered.values()))
     unreadable += tree.unreadable  # the walk's, complete now
     changing = changing or tree.changed
     moment = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)  # noqa: UP017 - the collector runs on 3.9 too
@@ -198,10 +204,10 @@ class _Needs:
 
 def _hash_all(
     walked: Iterable[Listing], jobs: int, cache: HashCache | None, folders: Folders, needs: _Needs,
-    listed: tuple[dict[str, tuple[int, int]], int],
+    listed: tuple[dict[str, tuple[int, int]], int], kept: Answered,
 ) -> Generator[tuple[str, os.stat_result, Outcome], None, None]:
-    """Hash every file, given as its path, the walk's stat and its outcome: one the cache answered as it
-    stands, the others in batches, in completion order, each batch handed to the workers as soon as it is
+    """Hash every file, given as its path, the walk's stat and its outcome, but those whose records the
+    cache gave, which are put in `kept` once the walk is over (`recheck_cached`); the others in batches, in completion order, each batch handed to the workers as soon as it is
     full (`walked`, the files folder by folder, may be a walk still under way) and the workers are started:
     with two batches, once `needs` are known. A file whose config keys are wanted is always read (its
     values come from the bytes that are hashed). An archive whose bytes are known is not inflated; a cached
@@ -211,7 +217,7 @@ def _hash_all(
     folder's times must lie)."""
     waiting: list[tuple[int, list[Entry]]] = []  # batches before the workers start
     pool: Workers | None = None
-    done: list[tuple[Folder, list[Cached]]] = []  # files the cache answered, folder by folder
+    done: list[Answered] = []  # files the cache answered, folder by folder
     try:
         for weight, batch in _batches(walked, cache, needs, done):
             waiting.append((weight, batch))
@@ -225,7 +231,8 @@ def _hash_all(
             pool.walked()
             pool.add(waiting)  # batches still here when the workers started only after the walk
         if done:  # the walk is over: the workers go on meanwhile
-            yield from recheck_cached(done, *listed, folders, *needs.get())
+            assert cache is not None
+            yield from recheck_cached(done, *listed, folders, *needs.get(), cache.walked_stat, kept)
         if pool is None and waiting:
             known, wanted = needs.get()
             batch = waiting[0][1]
@@ -244,7 +251,7 @@ _INFLATE_WEIGHT = 4
 
 
 def _batches(
-    walked: Iterable[Listing], cache: HashCache | None, needs: _Needs, done: list[tuple[Folder, list[Cached]]],
+    walked: Iterable[Listing], cache: HashCache | None, needs: _Needs, done: list[Answered],
 ) -> Iterator[tuple[int, list[Entry]]]:
     """The files to read, walked folder by folder, in batches of about `_BATCH_BYTES` of work (or
     `_BATCH_FILES` files), each given with its weight as soon as it is full: one task per file would cost
@@ -260,7 +267,7 @@ def _batches(
     for listing in walked:
         if listing.answered:
             assert cache is not None
-            done.append((listing.folder, _sifted(listing, cache, known, wanted)))
+            done.append(_sifted(listing, cache, known, wanted))
         for entry in listing.files:
             cost = entry.st.st_size * (_INFLATE_WEIGHT if is_archive_name(entry.rel) else 1) + 4096
             if cost >= _BATCH_BYTES:
@@ -275,24 +282,24 @@ def _batches(
         yield weight, batch
 
 
-Cached = tuple[str, str, os.stat_result, Outcome]
-"""A file the cache answered: its path, name, the walk's stat and its outcome."""
-
-
-def _sifted(listing: Listing, cache: HashCache, known: Collection[str], wanted: Collection[str]) -> list[Cached]:
-    """The files of `listing` that the cache answered, with their outcomes, but for those to read all the
-    same, put in `listing.files`: a config file whose keys are wanted (its values come from the bytes that
-    are hashed), and an archive cached without a content hash (skipped for a catalog that knew its bytes)
-    whose bytes the catalog no longer knows (inflated now)."""
-    cached = []
-    for rel, name, st, record in listing.answered:
-        skipped = record.content_sha256 is None and is_archive_name(rel)
-        if rel in wanted or (skipped and record.sha256 not in known):
-            cache.read_anyway(rel)
-            listing.files.append(Entry(rel, st, listing.folder, name))
-        else:
-            cached.append((rel, name, st, Outcome(record, note=CONTENT_FROM_CATALOG if skipped else None)))
-    return cached
+def _sifted(listing: Listing, cache: HashCache, known: Collection[str], wanted: Collection[str]) -> Answered:
+    """The files of `listing` that the cache answered, but for those to read all the same, put in
+    `listing.files` (with the stat the walk took: `HashCache.walked_stat`): a config file whose keys are
+    wanted (its values come from the bytes that are hashed), and an archive cached without a content hash
+    (skipped for a catalog that knew its bytes) whose bytes the catalog no longer knows (inflated now)."""
+    records: dict[str, FileRecord] = {}
+    noted: dict[str, FileRecord] = {}
+    for rel, name, record in listing.answered:
+        if record.content_sha256 is None and is_archive_name(rel):
+            if record.sha256 in known and rel not in wanted:
+                noted[rel] = record
+                continue
+        elif rel not in wanted:
+            records[rel] = record
+            continue
+        listing.files.append(Entry(rel, cache.walked_stat(rel), listing.folder, name))
+        cache.read_anyway(rel)
+    return Answered(listing.folder, records, noted)
 
 
 def _asked(cache: HashCache | None, listing: Listing) -> Listing:
@@ -305,7 +312,7 @@ def _asked(cache: HashCache | None, listing: Listing) -> Listing:
         if record is None:
             files.append(entry)
         else:
-            listing.answered.append((entry.rel, entry.name, entry.st, record))
+            listing.answered.append((entry.rel, entry.name, record))
     return listing._replace(files=files)
 
 
