@@ -188,6 +188,10 @@ class HashCache:
             cache._loaded_from = path
         return cache
 
+    def __len__(self) -> int:
+        """Files the cache file held."""
+        return len(self._old)
+
     def lookup(self, rel: str, st: os.stat_result, *, reuse: bool = True) -> FileRecord | None:
         """The cached record of `rel` if its stat `st` is a regular file's and unchanged, else None (then
         read it and `store`). With `reuse` False the file is to be read anyway (the collector reads a config
@@ -211,6 +215,25 @@ class HashCache:
         self.hits += 1
         self._new[rel] = entry
         return _record((entry[2], entry[5], entry[6]))
+
+    def confirm(self, rel: str) -> FileRecord:
+        """The record of `rel`, which this cache answered in a forked process (`drift.collect.walkshare`):
+        counted and kept here as `answer` would have."""
+        entry = self._old[rel]
+        self.hits += 1
+        self._new[rel] = entry
+        return _record((entry[2], entry[5], entry[6]))
+
+    def tally(self) -> tuple[int, int, set[str]]:
+        """What `absorb` takes of this cache's counts: its misses, the files others can write, and the file
+        systems not known to write back."""
+        return self.misses, self.writable_by_others, set(self.unknown_file_systems)
+
+    def absorb(self, before: tuple[int, int, set[str]], after: tuple[int, int, set[str]]) -> None:
+        """Count what a forked copy of this cache counted between its `tally` `before` and `after`."""
+        self.misses += after[0] - before[0]
+        self.writable_by_others += after[1] - before[1]
+        self.unknown_file_systems |= after[2]
 
     def walked_stat(self, rel: str) -> os.stat_result:
         """The stat the walk took of `rel`, a file the cache answered: the key it matched (device, inode,

@@ -49,6 +49,7 @@ from drift.collect.folders import Changed, Folders, open_folders
 from drift.collect.hashcache import racy_from
 from drift.collect.readfile import Answered, Outcome, hash_batch, recheck_cached
 from drift.collect.walk import Entry, Listing, Tree, walking
+from drift.collect.walkshare import shared_walk
 from drift.collect.workers import Work, Workers
 from drift.errors import InputError, OperationalError
 from drift.inventory.jsonfile import dumps_inventory
@@ -114,9 +115,13 @@ def collect(
     except OSError as exc:
         raise OperationalError(f"cannot open: {exc.strerror or exc}", source=root) from exc
     walked: Iterable[Listing]  # the files, folder by folder
+    pools: list[Workers] = []  # the workers, once started
     if tree is None:  # its files are hashed while the walk goes on, the cache asked as each is listed
         tree = Tree()
-        walked = walking(root, tree, folders, excludes, cache.answer if cache is not None else None)
+        if cache is None:
+            walked = walking(root, tree, folders, excludes)
+        else:  # a re-collection: its walk shared with another process while no worker has started
+            walked = shared_walk(root, tree, folders, excludes, cache, may_fork=lambda: not pools)
     else:  # a walk made before: the cache is asked now
         walked = (_asked(cache, Listing(files[0].folder, files, [])) for files in _by_folder(tree.files))
     unreadable: list[Unreadable] = []
@@ -126,7 +131,7 @@ def collect(
     bytes_read = 0
     content_errors: list[Unreadable] = []
     kept = Answered((), {}, {})  # what the cache answered, checked once the walk is over
-    results = _hash_all(walked, jobs or os.cpu_count() or 1, cache, folders, needs, (tree.listed, racy_from(started_ns)), kept)
+    results = _hash_all(walked, jobs or os.cpu_count() or 1, cache, folders, needs, (tree.listed, racy_from(started_ns)), kept, pools)
     with folders, contextlib.closing(results), _paused_gc():  # every worker done before the folders are closed
         for rel, st, out in results:
             bytes_read += out.read
@@ -204,7 +209,7 @@ class _Needs:
 
 def _hash_all(
     walked: Iterable[Listing], jobs: int, cache: HashCache | None, folders: Folders, needs: _Needs,
-    listed: tuple[dict[str, tuple[int, int]], int], kept: Answered,
+    listed: tuple[dict[str, tuple[int, int]], int], kept: Answered, pools: list[Workers],
 ) -> Generator[tuple[str, os.stat_result, Outcome], None, None]:
     """Hash every file, given as its path, the walk's stat and its outcome, but those whose records the
     cache gave, which are put in `kept` once the walk is over (`recheck_cached`); the others in batches, in completion order, each batch handed to the workers as soon as it is
@@ -223,10 +228,12 @@ def _hash_all(
             waiting.append((weight, batch))
             if pool is None and len(waiting) > 1 and needs.ready():
                 pool = Workers(jobs, folders, needs.get())
+                pools.append(pool)
             if pool is not None:
                 pool.add(waiting)
         if pool is None and len(waiting) > 1:
             pool = Workers(jobs, folders, needs.get())
+            pools.append(pool)
         if pool is not None:
             pool.walked()
             pool.add(waiting)  # batches still here when the workers started only after the walk

@@ -35,6 +35,10 @@ class Entry(NamedTuple):
     """Its name in that folder."""
 
 
+SHARE_AT = 16
+"""Folders waiting to be listed before a walk shares them out."""
+
+
 class Listing(NamedTuple):
     """What the walk found in one folder to hash."""
 
@@ -93,17 +97,31 @@ def walk(root: Path, excludes: Collection[str] = ()) -> Tree:
     return tree
 
 
-def walking(root: Path, tree: Tree, folders: Folders, excludes: Collection[str] = (), answer: Answer | None = None) -> Iterator[Listing]:
+Pending = list[tuple[Folder, str]]
+"""Folders a walk has still to list, each with its path on disk."""
+
+
+def walking(
+    root: Path, tree: Tree, folders: Folders, excludes: Collection[str] = (), answer: Answer | None = None, *,
+    start: Pending | None = None, share: Callable[[Pending], Pending] | None = None,
+) -> Iterator[Listing]:
     """`walk`, as it goes, through `folders` (the root's, which the caller opened and closes): the regular
     files of each folder are yielded as soon as it is listed (so that they can be hashed while the walk goes
     on); everything else is put in `tree`, complete once the iterator is. A file whose stat `answer` answers
     is given with that answer, not to be read (`Listing.answered`): the cache's answer is asked for while
-    the stat is at hand (not where `excludes` leave something out: there each path is looked at first)."""
+    the stat is at hand (not where `excludes` leave something out: there each path is looked at first).
+
+    `start`, when given, are the folders to walk (and everything below them) in place of the root. `share`,
+    when given, is handed the folders still to list once there are `SHARE_AT` of them, and gives back those
+    this walk is to go on with (the others are walked elsewhere: `drift.collect.walkshare`).
+    """
     root_abs = os.path.abspath(root)
     tree.root = folders.ident
     tree.started_ns = tree.started_ns or time.time_ns()
-    stack: list[tuple[Folder, str]] = [((), root_abs)]
+    stack: Pending = list(start) if start is not None else [((), root_abs)]
     while stack:
+        if share is not None and len(stack) >= SHARE_AT:
+            stack, share = share(stack), None
         folder, path = stack.pop()
         rel = folder[-1].rel if folder else ""
         listing = Listing(folder, [], [])

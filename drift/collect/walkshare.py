@@ -1,0 +1,108 @@
+"""A re-collection's walk shared between two processes.
+
+A re-collection that the cache answers reads no file: it is a walk, one `stat` a file, and the walk is all
+the time it takes. So where the cache holds a large tree and a process can be forked, the walk hands half
+of the folders still to list, once there are `drift.collect.walk.SHARE_AT` of them, to a forked process
+(`drift.background.Background`), which walks them, and everything below them, as the walk itself would:
+through descriptors of its own from the same root (`Folders.forked`), each folder checked to be the one its
+parent listed, the cache asked of each file as it is listed. It sends back what it found, each file the
+cache answered by its path alone (its record is this process's cache's, loaded before the fork), and its
+counts. Every folder is listed by exactly one of the two walks, as by one walk; the checks made once the
+walk is over (`drift.collect.readfile.recheck_cached`, the workers' `recheck`) wait for both.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Collection, Iterator
+from pathlib import Path
+from typing import Any
+
+from drift.background import Background
+from drift.collect.folders import Folder, Folders
+from drift.collect.hashcache import HashCache
+from drift.collect.walk import Entry, Listing, Pending, Tree, walking
+
+SHARED_FROM = 4096
+"""Files a cache holds from which a walk is shared: below that, a fork costs about what it saves."""
+
+_Found = tuple[
+    list[tuple[Folder, list[tuple[str, str, tuple[int, ...]]], list[str]]],
+    tuple[list[Any], list[Any], list[Any], dict[str, tuple[int, int]], bool],
+    tuple[tuple[int, int, set[str]], tuple[int, int, set[str]]],
+]
+"""What the other walk sends back: per folder its files to read (path, name, stat fields) and the paths of
+those the cache answered; the tree's unreadable entries, links, skipped files, listed folders and whether
+a folder changed; the cache's counts before and after."""
+
+
+def shared_walk(
+    root: Path, tree: Tree, folders: Folders, excludes: Collection[str], cache: HashCache, *, may_fork: Callable[[], bool],
+) -> Iterator[Listing]:
+    """`walking(root, tree, folders, excludes, cache.answer)`, its folders shared with a forked process when
+    `cache` holds at least `SHARED_FROM` files and `may_fork()` says so when the time comes (no thread may
+    run then: the caller's workers start threads)."""
+    other: list[Background[_Found]] = []
+
+    def share(pending: Pending) -> Pending:
+        if not may_fork():
+            return pending
+        theirs, ours = pending[0::2], pending[1::2]
+        walk = Background(_walk, root, theirs, folders, excludes, cache, tree.started_ns, what="walking half the tree")
+        if not walk.forked:  # it would run here, later: walked here now instead
+            walk.close()
+            return pending
+        other.append(walk)
+        return ours
+
+    worth_it = len(cache) >= SHARED_FROM and (os.cpu_count() or 1) >= 2 and hasattr(os, "fork")
+    try:
+        yield from walking(root, tree, folders, excludes, cache.answer, share=share if worth_it else None)
+        for walked in other:
+            yield from _taken(walked.result(), tree, cache)
+    finally:
+        for walked in other:
+            walked.close()
+
+
+def _walk(root: Path, start: Pending, folders: Folders, excludes: Collection[str], cache: HashCache, started_ns: int) -> _Found:
+    """In the forked process: walk `start` through folders of its own."""
+    before = cache.tally()
+    tree = Tree(started_ns=started_ns)
+    found = []
+    with folders.forked() as own:
+        for listing in walking(root, tree, own, excludes, cache.answer, start=start):
+            files = [(entry.rel, entry.name, _fields(entry.st)) for entry in listing.files]
+            found.append((listing.folder, files, [rel for rel, _, _ in listing.answered]))
+    return found, (tree.unreadable, tree.links, tree.skipped, tree.listed, tree.changed), (before, cache.tally())
+
+
+def _taken(found: _Found, tree: Tree, cache: HashCache) -> Iterator[Listing]:
+    """The other walk's listings, as this process's, and its tree and counts added to `tree` and `cache`."""
+    listings, (unreadable, links, skipped, listed, changed), counts = found
+    tree.unreadable += unreadable
+    tree.links += links
+    tree.skipped += skipped
+    tree.listed.update(listed)
+    tree.changed = tree.changed or changed
+    cache.absorb(*counts)
+    for folder, files, answered in listings:
+        name_at = len(folder[-1].rel) + 1 if folder else 0
+        yield Listing(
+            folder,
+            [Entry(rel, _stat(fields), folder, name) for rel, name, fields in files],
+            [(rel, rel[name_at:], cache.confirm(rel)) for rel in answered],
+        )
+
+
+def _fields(st: os.stat_result) -> tuple[int, ...]:
+    """What the collection uses of a stat, as plain numbers (a stat result pickles without its nanoseconds)."""
+    return st.st_mode, st.st_ino, st.st_dev, st.st_nlink, st.st_uid, st.st_gid, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+def _stat(fields: tuple[int, ...]) -> os.stat_result:
+    mode, ino, dev, nlink, uid, gid, size, mtime_ns, ctime_ns = fields
+    return os.stat_result(
+        (mode, ino, dev, nlink, uid, gid, size, mtime_ns // 10**9, mtime_ns // 10**9, ctime_ns // 10**9),
+        {"st_mtime_ns": mtime_ns, "st_ctime_ns": ctime_ns},
+    )
