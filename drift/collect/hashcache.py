@@ -150,7 +150,8 @@ class HashCache:
         self.hits = 0
         """Lookups answered from the cache."""
         self.misses = 0
-        """Lookups that were not (the file must be read)."""
+        """Files that were not (read, their records stored anew): counted by `lookup`, or by the caller of
+        `answer`."""
         self.refused = 0
         """Records `store` refused: the file was too recently changed, changed while read, or the descriptor
         read was not the file the walk saw."""
@@ -196,21 +197,22 @@ class HashCache:
         """The cached record of `rel` if its stat `st` is a regular file's and unchanged, else None (then
         read it and `store`). With `reuse` False the file is to be read anyway (the collector reads a config
         file whose keys it captures every time): None, counted as a miss."""
-        if not reuse:
+        record = self.answer(rel, st) if reuse else None
+        if record is None:
             self.misses += 1
-            return None
-        return self.answer(rel, st)
+        return record
 
     def answer(self, rel: str, st: os.stat_result) -> FileRecord | None:
-        """`lookup` (a walk asks it of each file as it lists it: `drift.collect.walk.Answer`). A path it
-        answers for is recordable as it is: a cache holding any other is discarded as it is loaded."""
+        """`lookup`, but a file it does not answer is not counted: the caller counts `misses` as it reads
+        them (a walk asks it of each file as it lists it, `drift.collect.walk.Answer`, and some it then
+        does not read). A path it answers for is recordable as it is: a cache holding any other is
+        discarded as it is loaded."""
         entry = self._old.get(rel)
         if (
             entry is None or entry[1] != st.st_ino or entry[3] != st.st_mtime_ns or entry[4] != st.st_ctime_ns
             or entry[2] != st.st_size or entry[0] != st.st_dev or not stat.S_ISREG(st.st_mode)
             or not (st.st_uid in self._owners and not st.st_mode & 0o022 and self._devices.get(st.st_dev)) and not self._cacheable(st)
         ):
-            self.misses += 1
             return None
         self.hits += 1
         self._new[rel] = entry
@@ -224,16 +226,15 @@ class HashCache:
         self._new[rel] = entry
         return _record((entry[2], entry[5], entry[6]))
 
-    def tally(self) -> tuple[int, int, set[str]]:
-        """What `absorb` takes of this cache's counts: its misses, the files others can write, and the file
-        systems not known to write back."""
-        return self.misses, self.writable_by_others, set(self.unknown_file_systems)
+    def tally(self) -> tuple[int, set[str]]:
+        """What `absorb` takes of this cache's counts: the files others can write, and the file systems not
+        known to write back (hits and misses are counted by the caller, from what the walks give)."""
+        return self.writable_by_others, set(self.unknown_file_systems)
 
-    def absorb(self, before: tuple[int, int, set[str]], after: tuple[int, int, set[str]]) -> None:
+    def absorb(self, before: tuple[int, set[str]], after: tuple[int, set[str]]) -> None:
         """Count what a forked copy of this cache counted between its `tally` `before` and `after`."""
-        self.misses += after[0] - before[0]
-        self.writable_by_others += after[1] - before[1]
-        self.unknown_file_systems |= after[2]
+        self.writable_by_others += after[0] - before[0]
+        self.unknown_file_systems |= after[1]
 
     def walked_stat(self, rel: str) -> os.stat_result:
         """The stat the walk took of `rel`, a file the cache answered: the key it matched (device, inode,
@@ -246,9 +247,9 @@ class HashCache:
 
     def read_anyway(self, rel: str) -> None:
         """`rel`, answered, is read all the same (a config file whose keys are captured, an archive whose
-        content hash is needed): counted as a miss, and kept only if stored anew."""
+        content hash is needed): not counted as answered (the caller counts it with the files it reads),
+        and kept only if stored anew."""
         self.hits -= 1
-        self.misses += 1
         self._new.pop(rel, None)
 
     def recall(self, files: list[list[Any]]) -> Any:

@@ -275,6 +275,8 @@ def _batches(
         if listing.answered:
             assert cache is not None
             done.append(_sifted(listing, cache, known, wanted))
+        if cache is not None:
+            cache.misses += len(listing.files)
         for entry in listing.files:
             cost = entry.st.st_size * (_INFLATE_WEIGHT if is_archive_name(entry.rel) else 1) + 4096
             if cost >= _BATCH_BYTES:

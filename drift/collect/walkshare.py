@@ -29,7 +29,7 @@ SHARED_FROM = 4096
 _Found = tuple[
     list[tuple[Folder, list[tuple[str, str, tuple[int, ...]]], list[str]]],
     tuple[list[Any], list[Any], list[Any], dict[str, tuple[int, int]], bool],
-    tuple[tuple[int, int, set[str]], tuple[int, int, set[str]]],
+    tuple[tuple[int, set[str]], tuple[int, set[str]]],
 ]
 """What the other walk sends back: per folder its files to read (path, name, stat fields) and the paths of
 those the cache answered; the tree's unreadable entries, links, skipped files, listed folders and whether
