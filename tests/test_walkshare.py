@@ -27,7 +27,7 @@ FOLDERS = [f"app/m{i:02}" for i in range(12)]
 def shared_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """A small tree, shared all the same; and files just written counted as settled."""
     monkeypatch.setattr(drift.collect.walkshare, "SHARED_FROM", 1)
-    monkeypatch.setattr(drift.collect.walk, "SHARE_AT", 2)
+    monkeypatch.setattr(drift.collect.walkshare, "SHARE_AT", 2)
     monkeypatch.setattr(drift.collect.hashcache, "RACY_MARGIN_NS", -60_000_000_000)
 
 

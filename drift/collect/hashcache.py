@@ -85,6 +85,7 @@ A cache is used by one thread (the collector's main thread: its workers never se
 
 from __future__ import annotations
 
+import bisect
 import functools
 import json
 import os
@@ -157,6 +158,7 @@ class HashCache:
         read was not the file the walk saw."""
         self._old: dict[str, _Entry] = {}
         self._new: dict[str, _Entry] = {}
+        self._paths: list[str] | None = None  # the paths held, sorted (`files_under`)
         self._remembered: tuple[Any, Any] | None = None  # as loaded: (files, value)
         self._to_remember: tuple[Any, Any] | None = None
         self._loaded_from: Path | None = None
@@ -192,6 +194,14 @@ class HashCache:
     def __len__(self) -> int:
         """Files the cache file held."""
         return len(self._old)
+
+    def files_under(self, folder: str) -> int:
+        """Files the cache file held under the folder at the path `folder` ("" for the root), at any depth."""
+        if self._paths is None:
+            self._paths = sorted(self._old)  # written sorted: one pass
+        if not folder:
+            return len(self._paths)
+        return bisect.bisect_left(self._paths, folder + "0") - bisect.bisect_left(self._paths, folder + "/")  # "0" follows "/"
 
     def lookup(self, rel: str, st: os.stat_result, *, reuse: bool = True) -> FileRecord | None:
         """The cached record of `rel` if its stat `st` is a regular file's and unchanged, else None (then

@@ -35,10 +35,6 @@ class Entry(NamedTuple):
     """Its name in that folder."""
 
 
-SHARE_AT = 16
-"""Folders waiting to be listed before a walk shares them out."""
-
-
 class Listing(NamedTuple):
     """What the walk found in one folder to hash."""
 
@@ -103,7 +99,7 @@ Pending = list[tuple[Folder, str]]
 
 def walking(
     root: Path, tree: Tree, folders: Folders, excludes: Collection[str] = (), answer: Answer | None = None, *,
-    start: Pending | None = None, share: Callable[[Pending], Pending] | None = None,
+    start: Pending | None = None, share: Callable[[Pending], Pending | None] | None = None,
 ) -> Iterator[Listing]:
     """`walk`, as it goes, through `folders` (the root's, which the caller opened and closes): the regular
     files of each folder are yielded as soon as it is listed (so that they can be hashed while the walk goes
@@ -112,16 +108,19 @@ def walking(
     the stat is at hand (not where `excludes` leave something out: there each path is looked at first).
 
     `start`, when given, are the folders to walk (and everything below them) in place of the root. `share`,
-    when given, is handed the folders still to list once there are `SHARE_AT` of them, and gives back those
-    this walk is to go on with (the others are walked elsewhere: `drift.collect.walkshare`).
+    when given, is handed the folders still to list before each is listed, until it gives back those this
+    walk is to go on with (the others are walked elsewhere: `drift.collect.walkshare`); until then it may
+    reorder them (the last is listed next).
     """
     root_abs = os.path.abspath(root)
     tree.root = folders.ident
     tree.started_ns = tree.started_ns or time.time_ns()
     stack: Pending = list(start) if start is not None else [((), root_abs)]
     while stack:
-        if share is not None and len(stack) >= SHARE_AT:
-            stack, share = share(stack), None
+        if share is not None:
+            shared = share(stack)  # may put the folder to list next last
+            if shared is not None:
+                stack, share = shared, None
         folder, path = stack.pop()
         rel = folder[-1].rel if folder else ""
         listing = Listing(folder, [], [])

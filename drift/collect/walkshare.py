@@ -2,7 +2,7 @@
 
 A re-collection that the cache answers reads no file: it is a walk, one `stat` a file, and the walk is all
 the time it takes. So where the cache holds a large tree and a process can be forked, the walk hands half
-of the folders still to list, once there are `drift.collect.walk.SHARE_AT` of them, to a forked process
+of the folders still to list (by the files the cache holds under each: `_halves`) to a forked process
 (`drift.background.Background`), which walks them, and everything below them, as the walk itself would:
 through descriptors of its own from the same root (`Folders.forked`), each folder checked to be the one its
 parent listed, the cache asked of each file as it is listed. It sends back what it found, each file the
@@ -25,6 +25,9 @@ from drift.collect.walk import Entry, Listing, Pending, Tree, walking
 
 SHARED_FROM = 4096
 """Files a cache holds from which a walk is shared: below that, a fork costs about what it saves."""
+SHARE_AT = 16
+"""Folders waiting to be listed from which they are shared out however unevenly their files fall; before,
+they are shared once none holds more than half of their cached files, the heaviest listed first."""
 
 _Found = tuple[
     list[tuple[Folder, list[tuple[str, str, tuple[int, ...]]], list[str]]],
@@ -44,10 +47,15 @@ def shared_walk(
     run then: the caller's workers start threads)."""
     other: list[Background[_Found]] = []
 
-    def share(pending: Pending) -> Pending:
+    def share(pending: Pending) -> Pending | None:
+        weights = [cache.files_under(folder[-1].rel if folder else "") for folder, _ in pending]
+        total = sum(weights)
+        if len(pending) < SHARE_AT and (len(pending) < 2 or 2 * max(weights) > total):
+            pending.sort(key=lambda item: cache.files_under(item[0][-1].rel if item[0] else ""))  # the heaviest next
+            return None
         if not may_fork():
             return pending
-        theirs, ours = pending[0::2], pending[1::2]
+        theirs, ours = _halves(pending, weights)
         walk = Background(_walk, root, theirs, folders, excludes, cache, tree.started_ns, what="walking half the tree")
         if not walk.forked:  # it would run here, later: walked here now instead
             walk.close()
@@ -63,6 +71,17 @@ def shared_walk(
     finally:
         for walked in other:
             walked.close()
+
+
+def _halves(pending: Pending, weights: list[int]) -> tuple[Pending, Pending]:
+    """`pending` in two parts of about the same number of cached files, the heaviest placed first."""
+    parts: tuple[Pending, Pending] = ([], [])
+    loads = [0, 0]
+    for weight, item in sorted(zip(weights, pending), key=lambda pair: -pair[0]):
+        lighter = loads.index(min(loads))
+        parts[lighter].append(item)
+        loads[lighter] += weight
+    return parts
 
 
 def _walk(root: Path, start: Pending, folders: Folders, excludes: Collection[str], cache: HashCache, started_ns: int) -> _Found:
