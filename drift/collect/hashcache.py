@@ -86,11 +86,14 @@ A cache is used by one thread (the collector's main thread: its workers never se
 from __future__ import annotations
 
 import bisect
+import contextlib
 import functools
+import gc
 import json
 import os
 import re
 import stat
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any, Final
 
@@ -184,7 +187,8 @@ class HashCache:
             cache.discarded = f"cannot read: {exc.strerror or exc}"
             return cache
         try:
-            cache._old, cache._remembered = _parse(data, algorithm)
+            with _paused_gc():  # a cache is a few objects a file, none in a cycle: going over them all again and again would double the load's time
+                cache._old, cache._remembered = _parse(data, algorithm)
         except _Discard as why:
             cache.discarded = str(why)
         else:
@@ -471,13 +475,33 @@ def _entries(raw: dict[str, Any]) -> dict[str, _Entry]:
         if (
             all(set(map(type, column)) <= {int} for column in numbers)
             and min((min(column, default=0) for column in numbers[:3]), default=0) >= 0
-            and set(map(type, shas)) <= {str} and all(map(_HEX64.fullmatch, shas))
+            and set(map(type, shas)) <= {str} and _all_hex64(shas)
             and set(map(type, contents)) <= {str, type(None)}
-            and all(map(_HEX64.fullmatch, filter(None, contents)))
+            and _all_hex64(list(filter(None, contents)))
             and "" not in contents
         ):
             return raw
     return {rel: _entry(rel, value) for rel, value in raw.items()}
+
+
+def _all_hex64(values: Collection[str]) -> bool:
+    """Whether every one of `values` is 64 lowercase hex digits (one scan of them all)."""
+    return set(map(len, values)) <= {64} and _HEX_DIGITS.fullmatch("".join(values)) is not None
+
+
+_HEX_DIGITS = re.compile(r"[0-9a-f]*")
+
+
+@contextlib.contextmanager
+def _paused_gc() -> Iterator[None]:
+    """The cyclic garbage collector paused (as it was: the collector may have paused it already)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _entry(rel: str, value: Any) -> _Entry:
