@@ -878,3 +878,17 @@ def test_a_data_descriptor_after_an_entry_is_no_stray_bytes() -> None:
     streamed = bytes(out.data)
     assert zipfile.ZipFile(io.BytesIO(streamed)).infolist()[0].flag_bits & 0x08
     assert content_sha256_bytes(streamed) == content_sha256_bytes(build_zip({"demo/Core.class": FIXED_CLASS}, manifest=None, folders=False))
+
+
+_ODD = st.sampled_from(["a", "J", "R", ".", "/", "\u0130", "\u03a3", "\u212a", "\u0307", "\u00c5", "\u212b", "\uff2a", "\udc80"])
+"""Characters that lower oddly: to two characters (\u0130), by context (\u03a3), to ASCII (the Kelvin and
+Angstrom signs), a combining dot, a full-width J, a surrogate escape."""
+
+
+@given(st.text(alphabet=_ODD, max_size=4), st.sampled_from(["", ".jar", ".JAR", ".jAr", ".war", ".Zip", ".EAR", "jar", ".ja", ".j\u0130r"]),
+       st.text(alphabet=_ODD, max_size=2))
+def test_is_archive_name_is_the_lowered_name_ending_in_a_suffix(head: str, suffix: str, tail: str) -> None:
+    from drift.collect.archive.content import ARCHIVE_SUFFIXES, is_archive_name
+
+    for name in (head + suffix, head + suffix + tail, suffix + tail):
+        assert is_archive_name(name) == name.lower().endswith(ARCHIVE_SUFFIXES), name

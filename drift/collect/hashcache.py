@@ -131,7 +131,8 @@ _MORE_KEYS = frozenset({"remembered"})
 """Keys a cache file may also hold: `remembered`, what `HashCache.remember` was given."""
 
 
-_record = FileRecord._make
+_record = functools.partial(tuple.__new__, FileRecord)
+"""`FileRecord._make`, without its Python frame (a record is made for each file a cache answers)."""
 
 _Entry = list[Any]
 """A cached file as the cache file holds it: `[dev, ino, size, mtime_ns, ctime_ns, sha256, content_sha256]`
@@ -232,13 +233,15 @@ class HashCache:
         self._new[rel] = entry
         return _record((entry[2], entry[5], entry[6]))
 
-    def confirm(self, rel: str) -> FileRecord:
-        """The record of `rel`, which this cache answered in a forked process (`drift.collect.walkshare`):
+    def confirm(self, paths: list[str]) -> list[FileRecord]:
+        """The records of `paths`, which this cache answered in a forked process (`drift.collect.walkshare`):
         counted and kept here as `answer` would have."""
-        entry = self._old[rel]
-        self.hits += 1
-        self._new[rel] = entry
-        return _record((entry[2], entry[5], entry[6]))
+        old, new, records = self._old, self._new, []
+        for rel in paths:
+            entry = new[rel] = old[rel]
+            records.append(_record((entry[2], entry[5], entry[6])))
+        self.hits += len(paths)
+        return records
 
     def tally(self) -> tuple[int, set[str]]:
         """What `absorb` takes of this cache's counts: the files others can write, and the file systems not

@@ -110,7 +110,7 @@ def _taken(found: _Found, tree: Tree, cache: HashCache) -> Iterator[Listing]:
         yield Listing(
             folder,
             [Entry(rel, _stat(fields), folder, name) for rel, name, fields in files],
-            [(rel, rel[name_at:], cache.confirm(rel)) for rel in answered],
+            [(rel, rel[name_at:], record) for rel, record in zip(answered, cache.confirm(answered))],
         )
 
 

@@ -101,8 +101,15 @@ _EMPTY_DEFLATE = 2
 
 
 def is_archive_name(name: str) -> bool:
-    """True for the names whose files get a content hash."""
-    return name.lower().endswith(ARCHIVE_SUFFIXES)
+    """True for the names whose files get a content hash: `name.lower().endswith(ARCHIVE_SUFFIXES)`, asked
+    of the last four characters alone (every suffix has four, and no character lowers into one of theirs
+    from a longer or context-bound form; `tests/test_archive.py` holds it to the long form)."""
+    return name[-4:].lower() in _SUFFIXES
+
+
+_SUFFIXES = frozenset(ARCHIVE_SUFFIXES)
+if {len(suffix) for suffix in _SUFFIXES} != {4}:  # pragma: no cover - a guard for whoever adds a suffix
+    raise AssertionError("is_archive_name looks at four characters: give it the long form back")
 
 
 # A logical manifest line (continuations joined) whose attribute name, stripped of ASCII white space and
