@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+import drift.collect.hashcache
 from drift.filedrift import CONTENT_UNKNOWN_NOTE, LEFT_OUT_NOTE, NO_CONTENT_NOTE, OUTSIDE_NOTE, SPECIAL_NOTE, UNREAD_NOTE
 from drift.inventory.model import CONTENT_FROM_CATALOG, LEFT_OUT
 from drift.verdict import LISTING_NOTE
@@ -249,3 +250,31 @@ def test_ordinary_unknowns_of_an_honest_tree_block_nothing(site: Path, tmp_path:
     assert inventory["links"] and (inventory["unreadable"] or os.geteuid() == 0)
     assert _removal(site)["status"] == "applied"
     assert run(site, "gate", "--tenant", TENANT).exit_code == 0
+
+
+def test_a_stale_jar_under_another_name_left_uninflated_is_never_cached_without_its_note(site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stale jar is named `legacy-old.dat` (a zip by its first bytes; Java's lib/ext loads it), and the
+    catalog copy on the server lists its bytes for one collection with --cache. The cache keeps no note of
+    an archive left uninflated: answered from it, the file came back as a plain file with no content hash,
+    and the fix read `applied` from then on, even once the catalog copy was put back."""
+    monkeypatch.setattr(drift.collect.hashcache, "RACY_MARGIN_NS", -60_000_000_000)  # the files here were just written
+    _removal_fix(site)
+    (site / "tree" / "lib" / "ext").mkdir()
+    (site / "tree" / "lib" / "ext" / "legacy-old.dat").write_bytes(LEGACY_REBUILT)
+    copy = site / "server-copy"
+    shutil.copytree(site / "manifests", copy)
+    release = copy / "releases" / "2.x" / "2.2.yaml"
+    pristine = release.read_text(encoding="utf-8")
+    sha = hashlib.sha256(LEGACY_REBUILT).hexdigest()
+    release.write_text(pristine + f"- path: lib/spare.jar\n  kind: binary\n  sha256: {sha}\n  content_sha256: '{ZEROS}'\n", encoding="utf-8")
+    cache = str(tmp_path / "cache.json")
+    for edited in (True, True, False):
+        if not edited:
+            release.write_text(pristine, encoding="utf-8")
+        inventory = _collect(site, "--catalog", str(copy), "--cache", cache)
+        if edited:
+            assert {"path": "lib/ext/legacy-old.dat", "reason": CONTENT_FROM_CATALOG} in inventory["content_errors"]
+        else:
+            assert "content_sha256" in next(f for f in inventory["files"] if f["path"] == "lib/ext/legacy-old.dat")
+        assert _removal(site)["status"] != "applied"
+        assert run(site, "gate", "--tenant", TENANT).exit_code == 1

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from drift import __version__
-from drift.collect.archive import ALGORITHM, is_archive_name
+from drift.collect.archive.names import ALGORITHM, is_archive_name
 from drift.collect.catalogneeds import CatalogNeeds
 from drift.collect.folders import Changed, Folders, open_folders
 from drift.collect.hashcache import racy_from
@@ -141,7 +141,9 @@ def collect(
                     values[rel] = out.config
                 if out.note is not None:
                     content_errors.append(Unreadable(rel, out.note))
-                if (out.note is None or out.note == CONTENT_FROM_CATALOG) and cache is not None and out.seen is not None:
+                # An archive not inflated is cached only under an archive's name: the cache keeps no note, and a
+                # file known as a zip by its first bytes alone would come back as a plain file with no content hash.
+                if (out.note is None or (out.note == CONTENT_FROM_CATALOG and is_archive_name(rel))) and cache is not None and out.seen is not None:
                     cache.store(rel, st, out.record, read=out.seen, started_ns=started_ns)
             else:
                 unreadable.append(Unreadable(rel, out.reason))
