@@ -99,7 +99,7 @@ from typing import Any, Final
 
 from drift import __version__
 from drift.atomic import write_atomic
-from drift.collect.archive import ALGORITHM
+from drift.collect.archive.names import ALGORITHM
 from drift.collect.folders import Seen
 from drift.errors import OperationalError
 from drift.inventory.model import FileRecord

@@ -17,7 +17,7 @@ import os
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
-from drift.collect.archive import ArchiveError, content_sha256, content_sha256_fd, is_archive_name
+from drift.collect.archive.names import is_archive_name
 from drift.collect.configfile import ConfigReadError, parse_keys
 from drift.collect.folders import Changed, Folder, Folders, Seen, check, folder_times, out_of_descriptors
 from drift.collect.walk import Entry
@@ -250,6 +250,12 @@ def _read_once(
         note = CONTENT_FROM_CATALOG
     elif archive:
         # The same bytes (or, past _IN_MEMORY, the same descriptor up to the same size) give the content hash.
+        from drift.collect.archive import (  # here: zipfile only where an archive is inflated
+            ArchiveError,
+            content_sha256,
+            content_sha256_fd,
+        )
+
         try:
             content = content_sha256(io.BytesIO(data)) if data is not None else content_sha256_fd(fd, size)
         except ArchiveError as exc:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from drift.collect.archive.content import is_archive_name
+from drift.collect.archive.names import is_archive_name
 from drift.collect.folders import Changed, Folder, Folders, Step, at, folder_times, open_folders, out_of_descriptors
 from drift.errors import OperationalError
 from drift.inventory.model import LEFT_OUT, Link, Skipped, Unreadable, excluded

@@ -78,6 +78,7 @@ from typing import IO, Any
 from drift.collect.archive import limits
 from drift.collect.archive.errors import ArchiveError, ArchiveRefused
 from drift.collect.archive.layout import _check_layout
+from drift.collect.archive.names import is_archive_name
 from drift.collect.archive.zipread import (
     _ZIP_ERRORS,
     _Budget,
@@ -89,8 +90,6 @@ from drift.collect.archive.zipread import (
     _size,
 )
 
-ALGORITHM = "drift-content/1"
-ARCHIVE_SUFFIXES = (".jar", ".war", ".ear", ".zip")
 VOLATILE_ATTRIBUTES = frozenset(
     name.lower()
     for name in ("Built-By", "Build-Jdk", "Build-Jdk-Spec", "Created-By", "Build-Time", "Build-Date", "Bnd-LastModified")
@@ -100,16 +99,7 @@ _EMPTY_DEFLATE = 2
 """Bytes of the empty deflate stream some tools write for a directory entry."""
 
 
-def is_archive_name(name: str) -> bool:
-    """True for the names whose files get a content hash: `name.lower().endswith(ARCHIVE_SUFFIXES)`, asked
-    of the last four characters alone (every suffix has four, and no character lowers into one of theirs
-    from a longer or context-bound form; `tests/test_archive.py` holds it to the long form)."""
-    return name[-4:].lower() in _SUFFIXES
 
-
-_SUFFIXES = frozenset(ARCHIVE_SUFFIXES)
-if {len(suffix) for suffix in _SUFFIXES} != {4}:  # pragma: no cover - a guard for whoever adds a suffix
-    raise AssertionError("is_archive_name looks at four characters: give it the long form back")
 
 
 # A logical manifest line (continuations joined) whose attribute name, stripped of ASCII white space and
