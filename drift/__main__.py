@@ -1,5 +1,5 @@
 """`python -m drift` runs the command line."""
 
-from drift.cli import main
+from drift.cli.main import run
 
-main()
+run()

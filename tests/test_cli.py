@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from pathlib import Path
 
 import click
@@ -113,3 +114,17 @@ def test_scan_notes_an_inventory_whose_tenant_is_not_registered(demo_root):
     result = run(demo_root, "scan")
     assert result.exit_code == 0
     assert "drift: note: inventory/999999.sha256: no tenant '999999' in the registry; not scanned" in result.stderr
+
+
+def test_the_program_ends_with_its_exit_code_and_all_its_output(tmp_path: Path) -> None:
+    """`python -m drift` (and the `drift` script) end the process at once once the command is done: what the
+    command wrote still reaches a pipe whole, and the exit code is the command's."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    shown = subprocess.run([sys.executable, "-m", "drift", "--help"], check=False, capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert shown.returncode == 0 and shown.stdout.startswith("Usage:") and "collect" in shown.stdout and shown.stdout.endswith("\n")
+    refused = subprocess.run([sys.executable, "-m", "drift", "collect", str(tmp_path / "absent"), "--tenant", "402206"], check=False,
+                             capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert refused.returncode == 2 and refused.stderr.startswith("drift: error:") and "not a folder" in refused.stderr
