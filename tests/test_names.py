@@ -10,7 +10,7 @@ from drift.inventory.names import all_recordable, recordable
 # Paths with the characters that matter: control characters, backslashes, drive-like prefixes, surrogate
 # escapes of undecodable bytes, line ends, and plain text.
 NAMES = st.lists(
-    st.text(alphabet=st.sampled_from(["a", "Z", ":", "/", "\\", "\n", "\x01", "\x7f", "\udc80", "\udcff", "é", "%", " "]), max_size=8),
+    st.text(alphabet=st.sampled_from(["a", "Z", ":", "/", "\\", "\n", "\x01", "\x7f", "\udc80", "\udcff", "é", "%", " ", "\u2028", "\u200b", "\ud800"]), max_size=8),
     max_size=5,
 )
 

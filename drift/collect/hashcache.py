@@ -489,10 +489,8 @@ def _entries(raw: dict[str, Any]) -> dict[str, _Entry]:
 
 def _all_hex64(values: Collection[str]) -> bool:
     """Whether every one of `values` is 64 lowercase hex digits (one scan of them all)."""
-    return set(map(len, values)) <= {64} and _HEX_DIGITS.fullmatch("".join(values)) is not None
-
-
-_HEX_DIGITS = re.compile(r"[0-9a-f]*")
+    joined = "".join(values)
+    return set(map(len, values)) <= {64} and joined.isascii() and not joined.encode("ascii").translate(None, b"0123456789abcdef")
 
 
 @contextlib.contextmanager

@@ -26,7 +26,10 @@ def all_recordable(paths: Iterable[str]) -> bool:
     """Whether `recordable` keeps every one of `paths` as it is (looked at in two scans of them all, not one
     a path: a cache holds a path a file)."""
     paths = list(paths)
-    return _UNRECORDABLE_CHARACTER.search("".join(paths)) is None and _DRIVE_AT_LINE_START.search("\n".join(paths)) is None
+    joined = "".join(paths)
+    if joined.isprintable() and "\\" not in joined and ":" not in joined:  # no control character, surrogate, backslash or colon
+        return True
+    return _UNRECORDABLE_CHARACTER.search(joined) is None and _DRIVE_AT_LINE_START.search("\n".join(paths)) is None
 
 
 def recordable(raw: str) -> tuple[str, str | None]:
