@@ -13,8 +13,16 @@ import pytest
 import yaml
 
 import drift.collect.hashcache
-from drift.filedrift import CONTENT_UNKNOWN_NOTE, LEFT_OUT_NOTE, NO_CONTENT_NOTE, OUTSIDE_NOTE, SPECIAL_NOTE, UNREAD_NOTE
-from drift.inventory.model import CONTENT_FROM_CATALOG, LEFT_OUT
+from drift.filedrift import (
+    CHANGED_NOTE,
+    CONTENT_UNKNOWN_NOTE,
+    LEFT_OUT_NOTE,
+    NO_CONTENT_NOTE,
+    OUTSIDE_NOTE,
+    SPECIAL_NOTE,
+    UNREAD_NOTE,
+)
+from drift.inventory.model import CONTENT_FROM_CATALOG, FOLDER_CHANGED, LEFT_OUT
 from drift.verdict import LISTING_NOTE
 from tests.builders import make_jar, tok, write_yaml
 from tests.builders import run_cli as run
@@ -278,3 +286,38 @@ def test_a_stale_jar_under_another_name_left_uninflated_is_never_cached_without_
             assert "content_sha256" in next(f for f in inventory["files"] if f["path"] == "lib/ext/legacy-old.dat")
         assert _removal(site)["status"] != "applied"
         assert run(site, "gate", "--tenant", TENANT).exit_code == 1
+
+
+def test_a_stale_jar_moved_out_of_its_folder_while_that_is_listed_never_makes_its_fix_applied(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As the collector is about to list the stale jar's folder, the deployer moves the jar into the deploy
+    root, listed already, and back once its own folder is listed: the jar is in no listing. Its folder's
+    entries changed after it was listed, so it is unreadable ("changed during collection"), and a stale copy
+    there cannot be ruled out: the fix that removes the jar is `unverifiable`, not `applied`."""
+    import drift.collect.walk
+
+    _removal_fix(site)
+    stale = site / "tree" / "lib" / "ext" / "legacy-old.jar"
+    stale.parent.mkdir()
+    stale.write_bytes(LEGACY_REBUILT)
+    real_list = drift.collect.walk._list
+
+    def list_folder(tree_, listing, *rest):  # type: ignore[no-untyped-def]
+        folder = listing.folder[-1].rel if listing.folder else ""
+        if folder == "lib/ext":
+            hideout = site / "tree" / "x.tmp"  # the root, listed first
+            os.rename(stale, hideout)
+            real_list(tree_, listing, *rest)
+            os.rename(hideout, stale)
+            return
+        real_list(tree_, listing, *rest)
+
+    monkeypatch.setattr(drift.collect.walk, "_list", list_folder)
+    inventory = _collect(site)
+    monkeypatch.undo()
+    assert not any(f["path"].endswith("legacy-old.jar") for f in inventory["files"])  # in no listing
+    assert inventory["changed_during_collection"]
+    assert {u["path"] for u in inventory["unreadable"] if u["reason"] == FOLDER_CHANGED} >= {"lib/ext"}
+    found = _removal(site)
+    assert found["status"] == "unverifiable", found
+    assert found["reason"].startswith(f"lib/ext: {CHANGED_NOTE}")
+    assert run(site, "gate", "--tenant", TENANT).exit_code == 1

@@ -40,7 +40,7 @@ from drift.collect.hashcache import open_cache
 from drift.collect.walk import Entry
 from drift.errors import OperationalError
 from drift.inventory.jsonfile import read_json_inventory
-from drift.inventory.model import Inventory
+from drift.inventory.model import FOLDER_CHANGED, Inventory
 from tests.builders import make_jar
 
 MANIFESTS = Path(__file__).resolve().parents[1] / "manifests"  # its config checks ask for conf/print.properties
@@ -619,7 +619,8 @@ def test_the_folders_of_a_batch_are_checked_once_along_a_chain_and_each_on_its_o
     monkeypatch.setattr(drift.collect.readfile, "_before_open", before_open)
     inventory = read(collect(root, "402206", jobs=1).text, tmp_path)
     assert inventory.changed_during_collection
-    assert not inventory.files and set(inventory.unreadable) == {"a/b/F1", "a/b/c/F2"}, inventory  # a/b checked on its own
+    assert not inventory.files and set(inventory.unreadable) == {"a/b/F1", "a/b/c/F2", "a", "a/b", "a/b/c"}, inventory  # a/b checked on its own
+    assert {inventory.unreadable[folder].reason for folder in ("a", "a/b", "a/b/c")} == {FOLDER_CHANGED}
 
 
 def chain(base: Path, levels: int) -> Path:

@@ -132,6 +132,23 @@ def recheck_cached(
                     yield rel, st, hash_file(entry, wanted.get(rel, ()), folders, known)
 
 
+def changed_folders(listed: dict[str, tuple[int, int]], listed_folders: dict[str, Folder], folders: Folders) -> list[str]:
+    """The folders (by path, the root's "") whose mtime or ctime are no longer what they were when the walk
+    listed them, or that are no longer where it found them: an entry was added, removed or renamed in them
+    since, so their listings are not what they hold (a file moved into a folder already listed and back
+    once its own folder was listed is in no listing). Asked once every file is read."""
+    changed = []
+    for rel, then in listed.items():
+        try:
+            with folders.hold(listed_folders[rel]) as handle:
+                moved = folder_times(handle) != then
+        except (Changed, OSError):
+            moved = True
+        if moved:
+            changed.append(rel)
+    return changed
+
+
 def _still_at(entry: Entry, seen: os.stat_result | Seen, folders: Folders, *, verify: bool = True) -> bool:
     """Whether `entry`'s name still leads to the file `seen` was taken of, unchanged (the folders above it
     checked as `Folders.acquire` says)."""

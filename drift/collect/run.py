@@ -47,13 +47,14 @@ from drift.collect.archive.names import ALGORITHM, is_archive_name
 from drift.collect.catalogneeds import CatalogNeeds
 from drift.collect.folders import Changed, Folders, open_folders
 from drift.collect.hashcache import racy_from
-from drift.collect.readfile import Answered, Outcome, hash_batch, recheck_cached
+from drift.collect.readfile import Answered, Outcome, changed_folders, hash_batch, recheck_cached
 from drift.collect.walk import Entry, Listing, Tree, walking
 from drift.collect.walkshare import shared_walk
 from drift.collect.workers import Work, Workers
 from drift.errors import InputError, OperationalError
 from drift.inventory.jsonfile import dumps_inventory
-from drift.inventory.model import CONTENT_FROM_CATALOG, ConfigValue, FileRecord, Unreadable
+from drift.inventory.model import CONTENT_FROM_CATALOG, FOLDER_CHANGED, ConfigValue, FileRecord, Unreadable, excluded
+from drift.inventory.names import recordable
 
 if TYPE_CHECKING:
     from drift.collect.hashcache import HashCache
@@ -150,6 +151,15 @@ def collect(
                 changing = changing or out.changed
             if progress is not None:
                 progress(st.st_size)
+        # Every file read: a folder whose entries changed since it was listed did not show all it held.
+        said = {u.path for u in tree.unreadable}
+        for rel in changed_folders(tree.listed, tree.listed_folders, folders):
+            path = recordable(rel)[0]
+            if excludes and rel and excluded(path, excludes):
+                continue  # what changes in a folder left out is its own affair
+            changing = True
+            if rel and path not in said:
+                unreadable.append(Unreadable(path, FOLDER_CHANGED))
     files.update(kept.records)
     files.update(kept.noted)
     content_errors += (Unreadable(rel, CONTENT_FROM_CATALOG) for rel in kept.noted)

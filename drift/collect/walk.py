@@ -66,6 +66,8 @@ class Tree:
     """`time.time_ns()` when the walk started: the stats in it are no older (a cache's racy rule counts from it)."""
     listed: dict[str, tuple[int, int]] = field(default_factory=dict)
     """Per folder listed (by its path on disk, the root's ""), its mtime and ctime just before it was listed."""
+    listed_folders: dict[str, Folder] = field(default_factory=dict)
+    """Per folder listed, as the walk found it (to look at it again once the collection is over)."""
 
     @property
     def size(self) -> int:
@@ -152,6 +154,7 @@ def _list(
     folder, files, answered = listing
     prefix = folder[-1].rel + "/" if folder else ""
     tree.listed[folder[-1].rel if folder else ""] = folder_times(handle)  # before the listing: a change in it shows
+    tree.listed_folders[folder[-1].rel if folder else ""] = folder
     for entry in list(os.scandir(handle)):
         raw = prefix + entry.name
         if answer is not None and not excludes:  # its stat first: the cache's answer while it is at hand

@@ -52,6 +52,11 @@ lists what an exclusion leaves out, without reading it, so that a stale archive 
 as a place a stale copy could be (`drift.verdict.content_unknown`)."""
 
 
+FOLDER_CHANGED = "changed during collection: an entry was added, removed or renamed in this folder after it was listed"
+"""The `unreadable` reason of a folder whose entries changed between its listing and the end of the
+collection: its listing is not what it held (a stale file moved into a folder already listed, then back
+once its own was listed, is in no listing), so a stale copy may hide there (`drift.filedrift`)."""
+
 CONTENT_FROM_CATALOG = "not inflated: its bytes are a catalogued release file's, whose content hash the scan takes"
 """The `content_errors` reason of an archive the collector did not inflate because the catalog it was given
 lists those exact bytes with a content hash (`drift.filedrift.ReleaseIndex.with_release_content`)."""
