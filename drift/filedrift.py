@@ -21,7 +21,7 @@ from typing import NamedTuple
 from drift.catalog.model import Catalog, Release
 from drift.collect.archive import is_archive_name
 from drift.inventory.filetable import FileTable
-from drift.inventory.model import CONTENT_FROM_CATALOG, FOLDER_CHANGED, LEFT_OUT, FileRecord, Inventory
+from drift.inventory.model import APPEARED, CONTENT_FROM_CATALOG, FOLDER_CHANGED, LEFT_OUT, FileRecord, Inventory
 from drift.results import FileDrift
 
 _PATH, _SHA256, _CONTENT = attrgetter("path"), attrgetter("sha256"), attrgetter("content_sha256")
@@ -169,7 +169,7 @@ class ReleaseIndex:
         table = FileTable.of(inventory.files)
         unknown: dict[str, Unknown] = {}
         for path, item in inventory.unreadable.items():
-            if item.reason == FOLDER_CHANGED:  # what it held is not known: a stale copy may have been moved through it
+            if item.reason in (FOLDER_CHANGED, APPEARED):  # what it held is not known: a stale copy may have been moved through it
                 unknown[path] = Unknown(False, CHANGED_NOTE)
             elif path not in known and (is_archive_name(path) or item.reason.startswith("file name ")):
                 unknown[path] = Unknown(False, LEFT_OUT_NOTE if item.reason == LEFT_OUT else UNREAD_NOTE)

@@ -22,7 +22,7 @@ from drift.filedrift import (
     SPECIAL_NOTE,
     UNREAD_NOTE,
 )
-from drift.inventory.model import CONTENT_FROM_CATALOG, FOLDER_CHANGED, LEFT_OUT
+from drift.inventory.model import APPEARED, CONTENT_FROM_CATALOG, FOLDER_CHANGED, LEFT_OUT
 from drift.verdict import LISTING_NOTE
 from tests.builders import make_jar, tok, write_yaml
 from tests.builders import run_cli as run
@@ -288,7 +288,8 @@ def test_a_stale_jar_under_another_name_left_uninflated_is_never_cached_without_
         assert run(site, "gate", "--tenant", TENANT).exit_code == 1
 
 
-def test_a_stale_jar_moved_out_of_its_folder_while_that_is_listed_never_makes_its_fix_applied(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("back", ["at once", "once the collection is over"])
+def test_a_stale_jar_moved_out_of_its_folder_while_that_is_listed_never_makes_its_fix_applied(site: Path, monkeypatch: pytest.MonkeyPatch, back: str) -> None:
     """As the collector is about to list the stale jar's folder, the deployer moves the jar into the deploy
     root, listed already, and back once its own folder is listed: the jar is in no listing. Its folder's
     entries changed after it was listed, so it is unreadable ("changed during collection"), and a stale copy
@@ -304,20 +305,27 @@ def test_a_stale_jar_moved_out_of_its_folder_while_that_is_listed_never_makes_it
     def list_folder(tree_, listing, *rest):  # type: ignore[no-untyped-def]
         folder = listing.folder[-1].rel if listing.folder else ""
         if folder == "lib/ext":
-            hideout = site / "tree" / "x.tmp"  # the root, listed first
             os.rename(stale, hideout)
             real_list(tree_, listing, *rest)
-            os.rename(hideout, stale)
+            if back == "at once":
+                os.rename(hideout, stale)
             return
         real_list(tree_, listing, *rest)
 
+    hideout = site / "tree" / "x.tmp"  # in the root, listed first
     monkeypatch.setattr(drift.collect.walk, "_list", list_folder)
     inventory = _collect(site)
     monkeypatch.undo()
+    if back != "at once":
+        os.rename(hideout, stale)
     assert not any(f["path"].endswith("legacy-old.jar") for f in inventory["files"])  # in no listing
     assert inventory["changed_during_collection"]
-    assert {u["path"] for u in inventory["unreadable"] if u["reason"] == FOLDER_CHANGED} >= {"lib/ext"}
+    unread = {u["path"]: u["reason"] for u in inventory["unreadable"]}
+    if back == "at once":
+        assert unread["lib/ext"] == FOLDER_CHANGED
+    else:  # its own folder is as listed; the root, where it was, cannot be named unreadable: its new name is
+        assert "lib/ext" not in unread and unread["x.tmp"] == APPEARED
     found = _removal(site)
     assert found["status"] == "unverifiable", found
-    assert found["reason"].startswith(f"lib/ext: {CHANGED_NOTE}")
+    assert found["reason"].startswith(f"{'lib/ext' if back == 'at once' else 'x.tmp'}: {CHANGED_NOTE}")
     assert run(site, "gate", "--tenant", TENANT).exit_code == 1

@@ -53,7 +53,7 @@ from drift.collect.walkshare import shared_walk
 from drift.collect.workers import Work, Workers
 from drift.errors import InputError, OperationalError
 from drift.inventory.jsonfile import dumps_inventory
-from drift.inventory.model import CONTENT_FROM_CATALOG, FOLDER_CHANGED, ConfigValue, FileRecord, Unreadable, excluded
+from drift.inventory.model import APPEARED, CONTENT_FROM_CATALOG, FOLDER_CHANGED, ConfigValue, FileRecord, Unreadable, excluded
 from drift.inventory.names import recordable
 
 if TYPE_CHECKING:
@@ -153,13 +153,18 @@ def collect(
                 progress(st.st_size)
         # Every file read: a folder whose entries changed since it was listed did not show all it held.
         said = {u.path for u in tree.unreadable}
-        for rel in changed_folders(tree.listed, tree.listed_folders, folders):
+        moved, appeared = changed_folders(tree.listed, tree.listed_folders, folders, tree.root_names)
+        for rel in moved:
             path = recordable(rel)[0]
             if excludes and rel and excluded(path, excludes):
                 continue  # what changes in a folder left out is its own affair
             changing = True
             if rel and path not in said:
                 unreadable.append(Unreadable(path, FOLDER_CHANGED))
+        for name in appeared:
+            path = recordable(name)[0]
+            if not (excludes and excluded(path, excludes)) and path not in said and path not in files:
+                unreadable.append(Unreadable(path, APPEARED))
     files.update(kept.records)
     files.update(kept.noted)
     content_errors += (Unreadable(rel, CONTENT_FROM_CATALOG) for rel in kept.noted)

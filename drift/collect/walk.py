@@ -68,6 +68,8 @@ class Tree:
     """Per folder listed (by its path on disk, the root's ""), its mtime and ctime just before it was listed."""
     listed_folders: dict[str, Folder] = field(default_factory=dict)
     """Per folder listed, as the walk found it (to look at it again once the collection is over)."""
+    root_names: frozenset[str] = frozenset()
+    """The names the root's listing held (a name that appears there later is in no listing)."""
 
     @property
     def size(self) -> int:
@@ -155,7 +157,10 @@ def _list(
     prefix = folder[-1].rel + "/" if folder else ""
     tree.listed[folder[-1].rel if folder else ""] = folder_times(handle)  # before the listing: a change in it shows
     tree.listed_folders[folder[-1].rel if folder else ""] = folder
-    for entry in list(os.scandir(handle)):
+    listed = list(os.scandir(handle))
+    if not folder:
+        tree.root_names = frozenset(entry.name for entry in listed)
+    for entry in listed:
         raw = prefix + entry.name
         if answer is not None and not excludes:  # its stat first: the cache's answer while it is at hand
             try:
