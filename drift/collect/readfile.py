@@ -133,26 +133,29 @@ def recheck_cached(
 
 
 def changed_folders(
-    listed: dict[str, tuple[int, int]], listed_folders: dict[str, Folder], folders: Folders, root_names: frozenset[str],
+    listed: dict[str, tuple[int, int]], listed_folders: dict[str, Folder], folders: Folders, names: dict[str, frozenset[str]],
 ) -> tuple[list[str], list[str]]:
-    """The folders (by path, the root's "") whose mtime or ctime are no longer what they were when the walk
-    listed them, or that are no longer where it found them: an entry was added, removed or renamed in them
-    since, so their listings are not what they hold (a file moved into a folder already listed, and back
-    once its own folder was listed, is in no listing); and the names in the root now that its listing did
-    not hold (the root cannot be named unreadable: a file kept there from the listing of its own folder to
-    the end of the collection is named instead). The root is looked at first: a file moved out of it before
-    that leaves its own folder changed since its listing. Asked once every file is read."""
+    """The folders (by path) whose mtime or ctime are no longer what they were when the walk listed them, or
+    that are no longer where it found them: an entry was added, removed or renamed in them since, so their
+    listings are not what they hold (a file moved into a folder already listed, and back once its own folder
+    was listed, is in no listing). Where the walk kept a folder's names (`Tree.names`: the root, which
+    cannot be named unreadable), the paths of the names in it now that its listing did not hold, instead: a
+    file kept there from the listing of its own folder to the end of the collection. The root is looked at
+    first: a file moved out of it before that leaves its own folder changed since its listing. Asked once
+    every file is read."""
     changed, appeared = [], []
-    for rel in sorted(listed, key=bool):  # the root ("") first
+    for rel in sorted(listed, key=lambda rel: rel not in names):
         try:
             with folders.hold(listed_folders[rel]) as handle:
-                moved = folder_times(handle) != listed[rel]
-                if moved and not rel:
-                    appeared = sorted(entry.name for entry in os.scandir(handle) if entry.name not in root_names)
+                if folder_times(handle) == listed[rel]:
+                    continue
+                if rel in names:
+                    prefix = rel + "/" if rel else ""
+                    appeared += sorted(prefix + entry.name for entry in os.scandir(handle) if entry.name not in names[rel])
+                    continue
         except (Changed, OSError):
-            moved = True
-        if moved:
-            changed.append(rel)
+            pass
+        changed.append(rel)
     return changed, appeared
 
 

@@ -153,17 +153,18 @@ def collect(
                 progress(st.st_size)
         # Every file read: a folder whose entries changed since it was listed did not show all it held.
         said = {u.path for u in tree.unreadable}
-        moved, appeared = changed_folders(tree.listed, tree.listed_folders, folders, tree.root_names)
+        moved, appeared = changed_folders(tree.listed, tree.listed_folders, folders, tree.names)
         for rel in moved:
             path = recordable(rel)[0]
-            if excludes and rel and excluded(path, excludes):
-                continue  # what changes in a folder left out is its own affair
+            if excludes and excluded(path, excludes):
+                continue  # what changes in a folder left out is its own affair (a name there is never read)
             changing = True
             if rel and path not in said:
                 unreadable.append(Unreadable(path, FOLDER_CHANGED))
-        for name in appeared:
-            path = recordable(name)[0]
-            if not (excludes and excluded(path, excludes)) and path not in said and path not in files:
+        for raw in appeared:
+            changing = True
+            path = recordable(raw)[0]
+            if path not in said and path not in files:
                 unreadable.append(Unreadable(path, APPEARED))
     files.update(kept.records)
     files.update(kept.noted)

@@ -31,7 +31,7 @@ they are shared once none holds more than half of their cached files, the heavie
 
 _Found = tuple[
     list[tuple[Folder, list[tuple[str, str, tuple[int, ...]]], list[str]]],
-    tuple[list[Any], list[Any], list[Any], dict[str, tuple[int, int]], dict[str, Folder], bool],
+    tuple[list[Any], list[Any], list[Any], dict[str, tuple[int, int]], dict[str, Folder], dict[str, frozenset[str]], bool],
     tuple[tuple[int, set[str]], tuple[int, set[str]]],
 ]
 """What the other walk sends back: per folder its files to read (path, name, stat fields) and the paths of
@@ -93,17 +93,18 @@ def _walk(root: Path, start: Pending, folders: Folders, excludes: Collection[str
         for listing in walking(root, tree, own, excludes, cache.answer, start=start):
             files = [(entry.rel, entry.name, _fields(entry.st)) for entry in listing.files]
             found.append((listing.folder, files, [rel for rel, _, _ in listing.answered]))
-    return found, (tree.unreadable, tree.links, tree.skipped, tree.listed, tree.listed_folders, tree.changed), (before, cache.tally())
+    return found, (tree.unreadable, tree.links, tree.skipped, tree.listed, tree.listed_folders, tree.names, tree.changed), (before, cache.tally())
 
 
 def _taken(found: _Found, tree: Tree, cache: HashCache) -> Iterator[Listing]:
     """The other walk's listings, as this process's, and its tree and counts added to `tree` and `cache`."""
-    listings, (unreadable, links, skipped, listed, listed_folders, changed), counts = found
+    listings, (unreadable, links, skipped, listed, listed_folders, names, changed), counts = found
     tree.unreadable += unreadable
     tree.links += links
     tree.skipped += skipped
     tree.listed.update(listed)
     tree.listed_folders.update(listed_folders)
+    tree.names.update(names)
     tree.changed = tree.changed or changed
     cache.absorb(*counts)
     for folder, files, answered in listings:

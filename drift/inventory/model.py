@@ -58,9 +58,9 @@ collection: its listing is not what it held (a stale file moved into a folder al
 once its own was listed, is in no listing), so a stale copy may hide there (`drift.filedrift`)."""
 
 APPEARED = "appeared in the deploy root during collection, after it was listed"
-"""The `unreadable` reason of a name in the deploy root that its listing did not hold: the root itself
-cannot be named unreadable, and a stale file kept there from the listing of its own folder to the end of
-the collection is in no listing (`drift.filedrift` counts it as a place a stale copy may hide)."""
+"""The `unreadable` reason of a name in the deploy root that its listing did not hold: the root cannot be
+named unreadable, and a stale file kept there from the listing of its own folder to the end of the
+collection is in no listing (`drift.filedrift` counts it as a place a stale copy may hide)."""
 
 CONTENT_FROM_CATALOG = "not inflated: its bytes are a catalogued release file's, whose content hash the scan takes"
 """The `content_errors` reason of an archive the collector did not inflate because the catalog it was given
