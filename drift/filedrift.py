@@ -21,7 +21,7 @@ from typing import NamedTuple
 from drift.catalog.model import Catalog, Release
 from drift.collect.archive import is_archive_name
 from drift.inventory.filetable import FileTable
-from drift.inventory.model import APPEARED, CONTENT_FROM_CATALOG, FOLDER_CHANGED, LEFT_OUT, FileRecord, Inventory
+from drift.inventory.model import CONTENT_FROM_CATALOG, LEFT_OUT, RACED, FileRecord, Inventory
 from drift.results import FileDrift
 
 _PATH, _SHA256, _CONTENT = attrgetter("path"), attrgetter("sha256"), attrgetter("content_sha256")
@@ -43,7 +43,7 @@ class Unknown(NamedTuple):
 
 
 UNREAD_NOTE = "could not be read"
-CHANGED_NOTE = "a folder whose entries changed while it was collected"
+CHANGED_NOTE = "changed while it was collected"
 LEFT_OUT_NOTE = "left out by --exclude"
 OUTSIDE_NOTE = "a link to no file of the deploy root that the collector listed"
 SPECIAL_NOTE = "a FIFO or device named like an archive"
@@ -160,8 +160,9 @@ class ReleaseIndex:
     def unknown_content(self, inventory: Inventory) -> dict[str, Unknown]:
         """The entries at paths no release knows whose content a scan cannot know, where a stale copy of an
         archive could hide (`drift.verdict.content_unknown`): an unreadable file named like an archive or
-        whose name the inventory could not record, a folder whose entries changed while it was collected (a
-        stale copy moved through it is in no listing), a FIFO or device named like an archive, a link named like
+        whose name the inventory could not record, anything that changed while it was collected (a folder
+        whose entries changed, a name in the root, a file or folder removed or replaced: a stale copy moved
+        through it is in no listing), a FIFO or device named like an archive, a link named like
         an archive that does not lead to a listed file, and an archive (by name or by its first bytes)
         without a content hash whose bytes no release has (after `with_release_content`). Unreadable logs,
         links to log folders and the like are not counted: they are no place a product loads code from."""
@@ -169,7 +170,7 @@ class ReleaseIndex:
         table = FileTable.of(inventory.files)
         unknown: dict[str, Unknown] = {}
         for path, item in inventory.unreadable.items():
-            if item.reason in (FOLDER_CHANGED, APPEARED):  # what it held is not known: a stale copy may have been moved through it
+            if RACED in item.reason:  # what was there is not known: a stale copy may have been moved through it
                 unknown[path] = Unknown(False, CHANGED_NOTE)
             elif path not in known and (is_archive_name(path) or item.reason.startswith("file name ")):
                 unknown[path] = Unknown(False, LEFT_OUT_NOTE if item.reason == LEFT_OUT else UNREAD_NOTE)

@@ -22,7 +22,7 @@ from drift.filedrift import (
     SPECIAL_NOTE,
     UNREAD_NOTE,
 )
-from drift.inventory.model import APPEARED, CONTENT_FROM_CATALOG, FOLDER_CHANGED, LEFT_OUT
+from drift.inventory.model import APPEARED, CONTENT_FROM_CATALOG, FOLDER_CHANGED, LEFT_OUT, RACED
 from drift.verdict import LISTING_NOTE
 from tests.builders import make_jar, tok, write_yaml
 from tests.builders import run_cli as run
@@ -329,3 +329,82 @@ def test_a_stale_jar_moved_out_of_its_folder_while_that_is_listed_never_makes_it
     assert found["status"] == "unverifiable", found
     assert found["reason"].startswith(f"{'lib/ext' if back == 'at once' else 'x.tmp'}: {CHANGED_NOTE}")
     assert run(site, "gate", "--tenant", TENANT).exit_code == 1
+
+
+def test_a_stale_jar_put_in_place_of_a_name_the_root_held_never_makes_its_fix_applied(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The root holds a link `current`. As the collector is about to list the stale jar's folder, the deployer
+    renames the jar onto `current`, where it stays: the root's listing held that name (as a link), and the
+    jar's folder is as listed. `current` is another file now, so it is named ("replaced there")."""
+    import drift.collect.walk
+
+    _removal_fix(site)
+    (site / "tree" / "current").symlink_to("lib")
+    stale = site / "tree" / "lib" / "ext" / "legacy-old.jar"
+    stale.parent.mkdir()
+    stale.write_bytes(LEGACY_REBUILT)
+    real_list = drift.collect.walk._list
+
+    def list_folder(tree_, listing, *rest):  # type: ignore[no-untyped-def]
+        if listing.folder and listing.folder[-1].rel == "lib/ext" and stale.exists():
+            os.rename(stale, site / "tree" / "current")
+        real_list(tree_, listing, *rest)
+
+    monkeypatch.setattr(drift.collect.walk, "_list", list_folder)
+    inventory = _collect(site)
+    monkeypatch.undo()
+    unread = {u["path"]: u["reason"] for u in inventory["unreadable"]}
+    assert unread.get("current") == APPEARED and "lib/ext" not in unread
+    found = _removal(site)
+    assert found["status"] == "unverifiable" and found["reason"].startswith(f"current: {CHANGED_NOTE}"), found
+
+
+def test_a_folder_under_the_root_moved_away_while_it_is_listed_never_hides_a_stale_jar(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stale jar sits in `ext/`, right under the root. As the collector comes to list `ext`, the deployer
+    renames it away, and back at once: `ext` is "removed during collection", and the root, which cannot be
+    named, holds the same names as listed. A stale copy in a folder that changed under the collector cannot
+    be ruled out."""
+    import contextlib
+
+    import drift.collect.folders
+
+    _removal_fix(site)
+    own, away = site / "tree" / "ext", site / "tree" / "zz.tmp"
+    own.mkdir()
+    (own / "legacy-old.jar").write_bytes(LEGACY_REBUILT)
+    real_hold = drift.collect.folders._FdFolders.hold
+    moved: list[bool] = []
+
+    @contextlib.contextmanager
+    def hold(self, folder, **kwargs):  # type: ignore[no-untyped-def]
+        if folder and folder[-1].rel == "ext" and not moved:
+            moved.append(True)
+            os.rename(own, away)
+            try:
+                with real_hold(self, folder, **kwargs) as handle:
+                    yield handle
+            finally:
+                os.rename(away, own)
+            return
+        with real_hold(self, folder, **kwargs) as handle:
+            yield handle
+
+    monkeypatch.setattr(drift.collect.folders._FdFolders, "hold", hold)
+    inventory = _collect(site)
+    monkeypatch.undo()
+    assert moved and not any(f["path"].startswith("ext/") for f in inventory["files"])
+    assert "during collection" in {u["path"]: u["reason"] for u in inventory["unreadable"]}["ext"]
+    found = _removal(site)
+    assert found["status"] == "unverifiable" and found["reason"].startswith(f"ext: {CHANGED_NOTE}"), found
+
+
+def test_every_reason_for_something_that_changed_under_the_collector_says_so() -> None:
+    """The scan knows a race by the words `RACED` in an unreadable entry's reason."""
+    import inspect
+
+    import drift.collect.folders
+
+    source = inspect.getsource(drift.collect.folders)
+    for line in source.splitlines():
+        if "raise Changed(" in line:
+            assert RACED in line, line
+    assert RACED in FOLDER_CHANGED and RACED in APPEARED

@@ -133,14 +133,15 @@ def recheck_cached(
 
 
 def changed_folders(
-    listed: dict[str, tuple[int, int]], listed_folders: dict[str, Folder], folders: Folders, names: dict[str, frozenset[str]],
+    listed: dict[str, tuple[int, int]], listed_folders: dict[str, Folder], folders: Folders, names: dict[str, dict[str, int]],
 ) -> tuple[list[str], list[str]]:
     """The folders (by path) whose mtime or ctime are no longer what they were when the walk listed them, or
     that are no longer where it found them: an entry was added, removed or renamed in them since, so their
     listings are not what they hold (a file moved into a folder already listed, and back once its own folder
     was listed, is in no listing). Where the walk kept a folder's names (`Tree.names`: the root, which
-    cannot be named unreadable), the paths of the names in it now that its listing did not hold, instead: a
-    file kept there from the listing of its own folder to the end of the collection. The root is looked at
+    cannot be named unreadable), the paths of the names in it now that its listing did not hold, or that
+    are another file, folder or link now (another inode), instead: a file kept there, under a new name or
+    an old one, from the listing of its own folder to the end of the collection. The root is looked at
     first: a file moved out of it before that leaves its own folder changed since its listing. Asked once
     every file is read."""
     changed, appeared = [], []
@@ -151,7 +152,8 @@ def changed_folders(
                     continue
                 if rel in names:
                     prefix = rel + "/" if rel else ""
-                    appeared += sorted(prefix + entry.name for entry in os.scandir(handle) if entry.name not in names[rel])
+                    held = names[rel]
+                    appeared += sorted(prefix + entry.name for entry in os.scandir(handle) if held.get(entry.name) != entry.inode())
                     continue
         except (Changed, OSError):
             pass

@@ -152,23 +152,19 @@ def collect(
             if progress is not None:
                 progress(st.st_size)
         # Every file read: a folder whose entries changed since it was listed did not show all it held.
-        said = {u.path for u in tree.unreadable}
-        moved, appeared = changed_folders(tree.listed, tree.listed_folders, folders, tree.names)
-        for rel in moved:
-            path = recordable(rel)[0]
-            if excludes and excluded(path, excludes):
-                continue  # what changes in a folder left out is its own affair (a name there is never read)
-            changing = True
-            if rel and path not in said:
-                unreadable.append(Unreadable(path, FOLDER_CHANGED))
-        for raw in appeared:
-            changing = True
-            path = recordable(raw)[0]
-            if path not in said and path not in files:
-                unreadable.append(Unreadable(path, APPEARED))
+        changed, replaced, moved = _looked_again(tree, folders, excludes, {u.path for u in (*tree.unreadable, *unreadable)})
+        unreadable += changed
+        changing = changing or moved
     files.update(kept.records)
     files.update(kept.noted)
     content_errors += (Unreadable(rel, CONTENT_FROM_CATALOG) for rel in kept.noted)
+    for path in replaced:
+        files.pop(path, None)
+        values.pop(path, None)
+    if replaced:  # what the walk recorded there is no longer there: an unreadable entry says so instead
+        tree.links[:] = [link for link in tree.links if link.path not in replaced]
+        tree.skipped[:] = [item for item in tree.skipped if item.path not in replaced]
+        content_errors[:] = [item for item in content_errors if item.path not in replaced]
     if progress is not None:
         progress(sum(record.size or 0 for answered in (kept.records, kept.noted) for record in answered.values()))
     unreadable += tree.unreadable  # the walk's, complete now
@@ -196,6 +192,25 @@ def collect(
         changing=changing, bytes_read=bytes_read,
     )
 
+
+
+def _looked_again(tree: Tree, folders: Folders, excludes: Collection[str], said: set[str]) -> tuple[list[Unreadable], set[str], bool]:
+    """Once every file is read, the folders looked at again (`drift.collect.readfile.changed_folders`): the
+    unreadable entries of those whose entries changed since they were listed (`FOLDER_CHANGED`; the root's
+    changes are named in it, `APPEARED`), and the paths of those names (whatever the walk recorded there
+    is to go), and whether any folder not left out changed (the root too). A folder left out is not looked
+    at: what changes there is its own affair. A path already unreadable (`said`) is said once."""
+    moved, appeared = changed_folders(tree.listed, tree.listed_folders, folders, tree.names)
+    changed = []
+    for rel in moved:
+        path = recordable(rel)[0]
+        if not (excludes and rel and excluded(path, excludes)):
+            changed.append(Unreadable(path, FOLDER_CHANGED))
+    replaced = {recordable(raw)[0] for raw in appeared}
+    changed += (Unreadable(path, APPEARED) for path in sorted(replaced))
+    any_moved = bool(changed) or bool(appeared)
+    changed = [u for u in changed if u.path and u.path not in said]  # the root ("") is named by what changed in it
+    return changed, replaced - said, any_moved
 
 
 class _Needs:

@@ -68,9 +68,9 @@ class Tree:
     """Per folder listed (by its path on disk, the root's ""), its mtime and ctime just before it was listed."""
     listed_folders: dict[str, Folder] = field(default_factory=dict)
     """Per folder listed, as the walk found it (to look at it again once the collection is over)."""
-    names: dict[str, frozenset[str]] = field(default_factory=dict)
-    """The names the root's listing held, by its path "" (a name that appears there later is named: the
-    root cannot be named itself)."""
+    names: dict[str, dict[str, int]] = field(default_factory=dict)
+    """The names the root's listing held, each with its inode, by the root's path "" (a name that appears
+    there later, or is then another file, is named: the root cannot be named itself)."""
 
     @property
     def size(self) -> int:
@@ -160,7 +160,7 @@ def _list(
     tree.listed_folders[folder[-1].rel if folder else ""] = folder
     listed = list(os.scandir(handle))
     if not folder:
-        tree.names[""] = frozenset(entry.name for entry in listed)
+        tree.names[""] = {entry.name: entry.inode() for entry in listed}
     for entry in listed:
         raw = prefix + entry.name
         if answer is not None and not excludes:  # its stat first: the cache's answer while it is at hand

@@ -31,7 +31,7 @@ they are shared once none holds more than half of their cached files, the heavie
 
 _Found = tuple[
     list[tuple[Folder, list[tuple[str, str, tuple[int, ...]]], list[str]]],
-    tuple[list[Any], list[Any], list[Any], dict[str, tuple[int, int]], dict[str, Folder], dict[str, frozenset[str]], bool],
+    tuple[list[Any], list[Any], list[Any], dict[str, tuple[int, int]], dict[str, Folder], dict[str, dict[str, int]], bool],
     tuple[tuple[int, set[str]], tuple[int, set[str]]],
 ]
 """What the other walk sends back: per folder its files to read (path, name, stat fields) and the paths of

@@ -57,10 +57,15 @@ FOLDER_CHANGED = "changed during collection: an entry was added, removed or rena
 collection: its listing is not what it held (a stale file moved into a folder already listed, then back
 once its own was listed, is in no listing), so a stale copy may hide there (`drift.filedrift`)."""
 
-APPEARED = "appeared in the deploy root during collection, after it was listed"
-"""The `unreadable` reason of a name in the deploy root that its listing did not hold: the root cannot be
-named unreadable, and a stale file kept there from the listing of its own folder to the end of the
-collection is in no listing (`drift.filedrift` counts it as a place a stale copy may hide)."""
+APPEARED = "appeared in the deploy root during collection, or was replaced there, after it was listed"
+"""The `unreadable` reason of a name in the deploy root that its listing did not hold, or that is another
+file there now: the root cannot be named unreadable, and a stale file kept there, under a new name or an
+old one, from the listing of its own folder to the end of the collection is in no listing."""
+
+RACED = "during collection"
+"""Words every `unreadable` reason holds that the collector gives for something that changed while it was
+collected (`FOLDER_CHANGED`, `APPEARED`, and a file or folder removed, replaced or changed in kind): what
+was there is not known, so a stale copy may hide there (`drift.filedrift`)."""
 
 CONTENT_FROM_CATALOG = "not inflated: its bytes are a catalogued release file's, whose content hash the scan takes"
 """The `content_errors` reason of an archive the collector did not inflate because the catalog it was given
