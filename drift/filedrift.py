@@ -159,20 +159,23 @@ class ReleaseIndex:
 
     def unknown_content(self, inventory: Inventory) -> dict[str, Unknown]:
         """The entries at paths no release knows whose content a scan cannot know, where a stale copy of an
-        archive could hide (`drift.verdict.content_unknown`): an unreadable file named like an archive or
-        whose name the inventory could not record, anything that changed while it was collected (a folder
-        whose entries changed, a name in the root, a file or folder removed or replaced: a stale copy moved
-        through it is in no listing), a FIFO or device named like an archive, a link named like
-        an archive that does not lead to a listed file, and an archive (by name or by its first bytes)
-        without a content hash whose bytes no release has (after `with_release_content`). Unreadable logs,
-        links to log folders and the like are not counted: they are no place a product loads code from."""
+        archive could hide (`drift.verdict.content_unknown`): every unreadable file or folder, whatever its
+        name (Java's `lib/ext` loads a stale jar named `.dat`; a file that kept changing while it was read,
+        or one the collecting account may not read, may be one), anything that changed while it was
+        collected (a folder whose entries changed, a name in the root, a file or folder removed or replaced:
+        a stale copy moved through it is in no listing), a FIFO or device named like an archive, a link
+        named like an archive that does not lead to a listed file, and an archive (by name or by its first
+        bytes) without a content hash whose bytes no release has (after `with_release_content`). Links to
+        log folders and the like are not counted: they lead to files the collector lists where they are;
+        what `--exclude` leaves out is counted only where it is named like an archive (the walk lists only
+        those)."""
         known = self._known
         table = FileTable.of(inventory.files)
         unknown: dict[str, Unknown] = {}
-        for path, item in inventory.unreadable.items():
+        for path, item in inventory.unreadable.items():  # whatever its name: Java's lib/ext loads any file
             if RACED in item.reason:  # what was there is not known: a stale copy may have been moved through it
                 unknown[path] = Unknown(False, CHANGED_NOTE)
-            elif path not in known and (is_archive_name(path) or item.reason.startswith("file name ")):
+            elif path not in known:
                 unknown[path] = Unknown(False, LEFT_OUT_NOTE if item.reason == LEFT_OUT else UNREAD_NOTE)
         for path in inventory.skipped:
             if path not in known and is_archive_name(path):

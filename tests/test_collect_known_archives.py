@@ -408,3 +408,56 @@ def test_every_reason_for_something_that_changed_under_the_collector_says_so() -
         if "raise Changed(" in line:
             assert RACED in line, line
     assert RACED in FOLDER_CHANGED and RACED in APPEARED
+
+
+def test_a_stale_jar_named_dat_that_keeps_changing_while_it_is_read_never_makes_its_fix_applied(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`while :; do touch lib/ext/legacy-old.dat; done` on the server: the stale jar, under a name Java's
+    lib/ext loads, changes during every read and is listed unreadable ("changed while being read"). Such a
+    file may be a stale copy whatever its name."""
+    import drift.collect.readfile
+
+    _removal_fix(site)
+    stale = site / "tree" / "lib" / "ext" / "legacy-old.dat"
+    stale.parent.mkdir()
+    stale.write_bytes(LEGACY_REBUILT)
+    real_still_at = drift.collect.readfile._still_at
+
+    def still_at(entry, seen, folders, **kwargs):  # type: ignore[no-untyped-def]
+        if entry.name == stale.name:
+            os.utime(stale)  # caught mid-read, every time
+        return real_still_at(entry, seen, folders, **kwargs)
+
+    monkeypatch.setattr(drift.collect.readfile, "_still_at", still_at)
+    inventory = _collect(site, "--jobs", "1")
+    monkeypatch.undo()
+    assert {u["path"]: u["reason"] for u in inventory["unreadable"]}["lib/ext/legacy-old.dat"].startswith("changed while being read")
+    found = _removal(site)
+    assert found["status"] == "unverifiable" and found["reason"].startswith(f"lib/ext/legacy-old.dat: {UNREAD_NOTE}"), found
+    assert run(site, "gate", "--tenant", TENANT).exit_code == 1
+
+
+def test_a_stale_jar_in_a_folder_the_collector_may_not_list_never_makes_its_fix_applied(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A collector not running as root meets a folder of the application's account, mode 0700, holding the
+    stale jar (the application loads it; the collector cannot list it): "cannot list folder". What it holds
+    is not known, so a stale copy there cannot be ruled out."""
+    import errno
+
+    import drift.collect.folders
+
+    _removal_fix(site)
+    ext = site / "tree" / "lib" / "ext"
+    ext.mkdir()
+    (ext / "legacy-old.jar").write_bytes(LEGACY_REBUILT)
+    real_open = drift.collect.folders.os.open
+
+    def open_(path, flags, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if path == "ext" and flags & getattr(os, "O_DIRECTORY", 0):
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(drift.collect.folders.os, "open", open_)
+    inventory = _collect(site)
+    monkeypatch.undo()
+    assert {u["path"]: u["reason"] for u in inventory["unreadable"]}["lib/ext"].startswith("cannot list folder")
+    found = _removal(site)
+    assert found["status"] == "unverifiable" and found["reason"].startswith(f"lib/ext: {UNREAD_NOTE}"), found
