@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from drift.background import Background
-from drift.collect.hashcache import WRITEBACK_FILE_SYSTEMS, HashCache, file_system, racy_from
+from drift.collect import hashcache
+from drift.collect.hashcache import HashCache, racy_from
 
 Needs = tuple[frozenset[tuple[str, str]], frozenset[str]]
 """A collection's needs of a catalog: the (config file, key) pairs of its config checks, and the sha256 of
@@ -94,7 +95,7 @@ def folder_key(folder: Path) -> list[list[Any]] | None:
                         pending.append(path)
                     elif not (
                         stat.S_ISREG(st.st_mode) and st.st_uid in owners and not st.st_mode & 0o022 and st.st_mtime_ns < limit
-                        and st.st_ctime_ns < limit and file_system(st.st_dev) in WRITEBACK_FILE_SYSTEMS
+                        and st.st_ctime_ns < limit and hashcache.file_system(st.st_dev) in hashcache.WRITEBACK_FILE_SYSTEMS
                     ):
                         return None
                     else:
