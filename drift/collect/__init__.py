@@ -10,9 +10,10 @@ what lets `drift bundle collector` (`drift.cli.bundle`) carry it in one file tha
 - `run`: the collection itself (`collect`), its files hashed in batches as the walk goes on;
 - `workers`: the worker processes (or threads) that hash the batches;
 - `readfile`: reading one file, race-safe (`hash_batch`, `hash_file`);
-- `walk`: walking the deploy root;
+- `walk`: walking the deploy root; `walkshare`: a re-collection's walk shared with a second process;
 - `folders`: its folders, opened and checked race-safe;
-- `hashcache`: the re-collection cache of `--cache`;
+- `hashcache`: the re-collection cache of `--cache` (`cachefile` reads its file); `catalogneeds`: what a
+  collection needs of the catalog, kept in the cache;
 - `configfile`: reading only the asked-for config keys;
 - `archive`: the content hash of zip-family archives (also used by the catalog builder), safe zip reading
   and its limits;

@@ -91,24 +91,22 @@ import functools
 import gc
 import json
 import os
-import re
 import stat
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
 
 from drift import __version__
 from drift.atomic import write_atomic
 from drift.collect.archive.names import ALGORITHM
+from drift.collect.cachefile import FORMAT, HEX64, Discard, Entry, parse
 from drift.collect.folders import Seen
 from drift.errors import OperationalError
 from drift.inventory.model import FileRecord
-from drift.inventory.names import all_recordable, display, recordable
+from drift.inventory.names import recordable
 from drift.paths import MAX_INPUT, read_regular
 from drift.text import clip
 
-FORMAT: Final = "drift-hashcache/1"
-"""The file format this module reads and writes; any other is discarded."""
 
 def _unwritten_ns() -> int:
     """How long a page written through a shared memory mapping may stay unwritten (see "Racy entries")."""
@@ -125,18 +123,12 @@ RACY_MARGIN_NS: Final = 2_000_000_000 + _unwritten_ns()
 """A file whose mtime or ctime is this close to (or past) the start of the collection is not cached: a
 timestamp's tick (2 s at most) and the time a dirty page may stay unwritten (37 s in all by default)."""
 
-_HEX64 = re.compile(r"[0-9a-f]{64}")
-_TOP_KEYS = frozenset({"format", "algorithm", "entries"})
-_MORE_KEYS = frozenset({"remembered"})
-"""Keys a cache file may also hold: `remembered`, what `HashCache.remember` was given."""
 
 
 _record = functools.partial(tuple.__new__, FileRecord)
 """`FileRecord._make`, without its Python frame (a record is made for each file a cache answers)."""
 
-_Entry = list[Any]
-"""A cached file as the cache file holds it: `[dev, ino, size, mtime_ns, ctime_ns, sha256, content_sha256]`
-(kept as JSON gives it: a cache of a large tree is loaded, looked up and saved without a conversion)."""
+
 
 
 def _key(st: os.stat_result | Seen) -> list[int]:
@@ -160,8 +152,8 @@ class HashCache:
         self.refused = 0
         """Records `store` refused: the file was too recently changed, changed while read, or the descriptor
         read was not the file the walk saw."""
-        self._old: dict[str, _Entry] = {}
-        self._new: dict[str, _Entry] = {}
+        self._old: dict[str, Entry] = {}
+        self._new: dict[str, Entry] = {}
         self._paths: list[str] | None = None  # the paths held, sorted (`files_under`)
         self._remembered: tuple[Any, Any] | None = None  # as loaded: (files, value)
         self._to_remember: tuple[Any, Any] | None = None
@@ -189,8 +181,8 @@ class HashCache:
             return cache
         try:
             with _paused_gc():  # a cache is a few objects a file, none in a cycle: going over them all again and again would double the load's time
-                cache._old, cache._remembered = _parse(data, algorithm)
-        except _Discard as why:
+                cache._old, cache._remembered = parse(data, algorithm)
+        except Discard as why:
             cache.discarded = str(why)
         else:
             cache._loaded_from = path
@@ -318,7 +310,7 @@ class HashCache:
         collection started. A refused record also drops whatever this run held for `rel`, so it is hashed
         again next time.
         """
-        if not _HEX64.fullmatch(record.sha256) or not (record.content_sha256 is None or _HEX64.fullmatch(record.content_sha256)):
+        if not HEX64.fullmatch(record.sha256) or not (record.content_sha256 is None or HEX64.fullmatch(record.content_sha256)):
             raise ValueError(f"not a hex SHA-256 record: {record!r}")
         limit = racy_from(started_ns)
         unsafe = (
@@ -439,60 +431,6 @@ def _writers(real: str, what: str) -> str | None:
 _NO_OWNERS = "this platform shows no file owners, so a cache cannot be trusted here"
 
 
-class _Discard(Exception):
-    """Why a cache file is not used."""
-
-
-def _parse(data: bytes, algorithm: str) -> tuple[dict[str, _Entry], tuple[Any, Any] | None]:
-    try:
-        doc = json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicates)
-    except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError is a ValueError
-        raise _Discard(f"corrupt: not a JSON document ({exc})") from None
-    if not isinstance(doc, dict):
-        raise _Discard("corrupt: not a JSON object")
-    if doc.get("format") != FORMAT:
-        raise _Discard(f"other format {doc.get('format')!r}, not {FORMAT!r}")
-    if doc.get("algorithm") != algorithm:
-        raise _Discard(f"made with content-hash algorithm {doc.get('algorithm')!r}, not {algorithm!r}")
-    if not _TOP_KEYS <= set(doc) <= _TOP_KEYS | _MORE_KEYS:
-        raise _Discard(f"corrupt: keys {sorted(doc)}, not {sorted(_TOP_KEYS)}")
-    remembered = doc.get("remembered")
-    if remembered is not None and not (isinstance(remembered, list) and len(remembered) == 2):
-        raise _Discard("corrupt: `remembered` is not a pair")
-    raw = doc["entries"]
-    if not isinstance(raw, dict):
-        raise _Discard("corrupt: `entries` is not an object")
-    return _entries(raw), None if remembered is None else (remembered[0], remembered[1])
-
-
-def _entries(raw: dict[str, Any]) -> dict[str, _Entry]:
-    """Every entry, checked column by column (a cache holds one entry per file of the tree); where a check
-    fails, entry by entry, to say which entry and why."""
-    if not all_recordable(raw):  # the walk takes a path the cache answers for as recordable (drift.collect.walk)
-        bad = next(rel for rel in raw if recordable(rel)[1] is not None)
-        raise _Discard(f"corrupt entry {clip(display(bad), 120)!r}: a path no inventory can hold as it is")
-    values = list(raw.values())
-    if "" not in raw and set(map(type, values)) <= {list} and set(map(len, values)) <= {7}:
-        columns = list(zip(*values)) or [()] * 7
-        numbers, shas, contents = columns[:5], columns[5], columns[6]
-        if (
-            all(set(map(type, column)) <= {int} for column in numbers)
-            and min((min(column, default=0) for column in numbers[:3]), default=0) >= 0
-            and set(map(type, shas)) <= {str} and _all_hex64(shas)
-            and set(map(type, contents)) <= {str, type(None)}
-            and _all_hex64(list(filter(None, contents)))
-            and "" not in contents
-        ):
-            return raw
-    return {rel: _entry(rel, value) for rel, value in raw.items()}
-
-
-def _all_hex64(values: Collection[str]) -> bool:
-    """Whether every one of `values` is 64 lowercase hex digits (one scan of them all)."""
-    joined = "".join(values)
-    return set(map(len, values)) <= {64} and joined.isascii() and not joined.encode("ascii").translate(None, b"0123456789abcdef")
-
-
 @contextlib.contextmanager
 def _paused_gc() -> Iterator[None]:
     """The cyclic garbage collector paused (as it was: the collector may have paused it already)."""
@@ -503,31 +441,6 @@ def _paused_gc() -> Iterator[None]:
     finally:
         if was:
             gc.enable()
-
-
-def _entry(rel: str, value: Any) -> _Entry:
-    if not rel:
-        raise _Discard("corrupt: an entry has an empty path")
-    if not isinstance(value, list) or len(value) != 7:
-        raise _Discard(f"corrupt entry {rel!r}: not a list of 7 fields")
-    dev, ino, size, mtime_ns, ctime_ns, sha, content = value
-    # `type(...) is int`: a JSON true is a Python bool, which isinstance would take for an int.
-    if not all(type(n) is int for n in (dev, ino, size, mtime_ns, ctime_ns)) or min(dev, ino, size) < 0:
-        raise _Discard(f"corrupt entry {rel!r}: device, inode, size and times must be integers")
-    if not isinstance(sha, str) or not _HEX64.fullmatch(sha):
-        raise _Discard(f"corrupt entry {rel!r}: sha256 is not 64 lowercase hex digits")
-    if content is not None and (not isinstance(content, str) or not _HEX64.fullmatch(content)):
-        raise _Discard(f"corrupt entry {rel!r}: content-sha256 is neither null nor 64 lowercase hex digits")
-    return [dev, ino, size, mtime_ns, ctime_ns, sha, content]
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for name, value in pairs:
-        if name in result:
-            raise _Discard(f"corrupt: key {name!r} appears twice")
-        result[name] = value
-    return result
 
 
 def open_cache(path: Path, *, rehash: bool = False) -> HashCache:

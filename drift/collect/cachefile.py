@@ -1,0 +1,105 @@
+"""Reading a re-collection cache file (`drift.collect.hashcache`, whose docstring gives the format): the
+whole document checked, column by column, before any of it is believed; anything else is a `Discard`."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Collection
+from typing import Any
+
+from drift.inventory.names import all_recordable, display, recordable
+from drift.text import clip
+
+FORMAT = "drift-hashcache/1"
+"""The file format read and written; any other is discarded."""
+
+Entry = list[Any]
+"""A cached file as the cache file holds it: `[dev, ino, size, mtime_ns, ctime_ns, sha256, content_sha256]`
+(kept as JSON gives it: a cache of a large tree is loaded, looked up and saved without a conversion)."""
+
+HEX64 = re.compile(r"[0-9a-f]{64}")
+_TOP_KEYS = frozenset({"format", "algorithm", "entries"})
+_MORE_KEYS = frozenset({"remembered"})
+"""Keys a cache file may also hold: `remembered`, what `HashCache.remember` was given."""
+
+
+class Discard(Exception):
+    """Why a cache file is not used."""
+
+
+def parse(data: bytes, algorithm: str) -> tuple[dict[str, Entry], tuple[Any, Any] | None]:
+    try:
+        doc = json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicates)
+    except (UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError is a ValueError
+        raise Discard(f"corrupt: not a JSON document ({exc})") from None
+    if not isinstance(doc, dict):
+        raise Discard("corrupt: not a JSON object")
+    if doc.get("format") != FORMAT:
+        raise Discard(f"other format {doc.get('format')!r}, not {FORMAT!r}")
+    if doc.get("algorithm") != algorithm:
+        raise Discard(f"made with content-hash algorithm {doc.get('algorithm')!r}, not {algorithm!r}")
+    if not _TOP_KEYS <= set(doc) <= _TOP_KEYS | _MORE_KEYS:
+        raise Discard(f"corrupt: keys {sorted(doc)}, not {sorted(_TOP_KEYS)}")
+    remembered = doc.get("remembered")
+    if remembered is not None and not (isinstance(remembered, list) and len(remembered) == 2):
+        raise Discard("corrupt: `remembered` is not a pair")
+    raw = doc["entries"]
+    if not isinstance(raw, dict):
+        raise Discard("corrupt: `entries` is not an object")
+    return _entries(raw), None if remembered is None else (remembered[0], remembered[1])
+
+
+def _entries(raw: dict[str, Any]) -> dict[str, Entry]:
+    """Every entry, checked column by column (a cache holds one entry per file of the tree); where a check
+    fails, entry by entry, to say which entry and why."""
+    if not all_recordable(raw):  # the walk takes a path the cache answers for as recordable (drift.collect.walk)
+        bad = next(rel for rel in raw if recordable(rel)[1] is not None)
+        raise Discard(f"corrupt entry {clip(display(bad), 120)!r}: a path no inventory can hold as it is")
+    values = list(raw.values())
+    if "" not in raw and set(map(type, values)) <= {list} and set(map(len, values)) <= {7}:
+        columns = list(zip(*values)) or [()] * 7
+        numbers, shas, contents = columns[:5], columns[5], columns[6]
+        if (
+            all(set(map(type, column)) <= {int} for column in numbers)
+            and min((min(column, default=0) for column in numbers[:3]), default=0) >= 0
+            and set(map(type, shas)) <= {str} and _all_hex64(shas)
+            and set(map(type, contents)) <= {str, type(None)}
+            and _all_hex64(list(filter(None, contents)))
+            and "" not in contents
+        ):
+            return raw
+    return {rel: _entry(rel, value) for rel, value in raw.items()}
+
+
+def _all_hex64(values: Collection[str]) -> bool:
+    """Whether every one of `values` is 64 lowercase hex digits (one scan of them all)."""
+    joined = "".join(values)
+    return set(map(len, values)) <= {64} and joined.isascii() and not joined.encode("ascii").translate(None, b"0123456789abcdef")
+
+
+def _entry(rel: str, value: Any) -> Entry:
+    if not rel:
+        raise Discard("corrupt: an entry has an empty path")
+    if not isinstance(value, list) or len(value) != 7:
+        raise Discard(f"corrupt entry {rel!r}: not a list of 7 fields")
+    dev, ino, size, mtime_ns, ctime_ns, sha, content = value
+    # `type(...) is int`: a JSON true is a Python bool, which isinstance would take for an int.
+    if not all(type(n) is int for n in (dev, ino, size, mtime_ns, ctime_ns)) or min(dev, ino, size) < 0:
+        raise Discard(f"corrupt entry {rel!r}: device, inode, size and times must be integers")
+    if not isinstance(sha, str) or not HEX64.fullmatch(sha):
+        raise Discard(f"corrupt entry {rel!r}: sha256 is not 64 lowercase hex digits")
+    if content is not None and (not isinstance(content, str) or not HEX64.fullmatch(content)):
+        raise Discard(f"corrupt entry {rel!r}: content-sha256 is neither null nor 64 lowercase hex digits")
+    return [dev, ino, size, mtime_ns, ctime_ns, sha, content]
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in result:
+            raise Discard(f"corrupt: key {name!r} appears twice")
+        result[name] = value
+    return result
+
+
