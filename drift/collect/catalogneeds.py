@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from drift.background import Background
-from drift.collect import hashcache
 from drift.collect.hashcache import HashCache, racy_from
 
 Needs = tuple[frozenset[tuple[str, str]], frozenset[str]]
@@ -41,7 +40,7 @@ class CatalogNeeds:
     def __init__(self, catalog: Path, read: Callable[[Path], Needs], cache: HashCache | None) -> None:
         self._cache = cache
         self._reader = f"{read.__module__}.{read.__qualname__}"  # each reader takes back only what it read
-        self._key = folder_key(catalog) if cache is not None else None
+        self._key = folder_key(catalog, cache) if cache is not None else None
         self._value: Needs | None = None
         self._pending: Background[Needs] | None = None
         if cache is not None and self._key is not None:
@@ -76,12 +75,11 @@ class CatalogNeeds:
         self.close()
 
 
-def folder_key(folder: Path) -> list[list[Any]] | None:
+def folder_key(folder: Path, cache: HashCache) -> list[list[Any]] | None:
     """The stat key of every file under `folder`, each `[path, dev, ino, size, mtime_ns, ctime_ns]` (paths
-    relative, `/`-separated, in order), or None when it cannot be relied on (see the module docstring) or
-    read."""
+    relative, `/`-separated, in order), or None when it cannot be relied on (see the module docstring: a
+    file that `cache` may not cache, a link, a file changed too recently) or read."""
     limit = racy_from(time.time_ns())
-    owners = (os.getuid(), 0) if hasattr(os, "getuid") else ()
     key: list[list[Any]] = []
     pending = [""]
     try:
@@ -93,10 +91,7 @@ def folder_key(folder: Path) -> list[list[Any]] | None:
                     path = rel + "/" + entry.name if rel else entry.name
                     if stat.S_ISDIR(st.st_mode):
                         pending.append(path)
-                    elif not (
-                        stat.S_ISREG(st.st_mode) and st.st_uid in owners and not st.st_mode & 0o022 and st.st_mtime_ns < limit
-                        and st.st_ctime_ns < limit and hashcache.file_system(st.st_dev) in hashcache.WRITEBACK_FILE_SYSTEMS
-                    ):
+                    elif not (stat.S_ISREG(st.st_mode) and st.st_mtime_ns < limit and st.st_ctime_ns < limit and cache.may_cache(st)):
                         return None
                     else:
                         key.append([path, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns])

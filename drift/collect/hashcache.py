@@ -288,11 +288,19 @@ class HashCache:
         return notes
 
     def _cacheable(self, st: os.stat_result) -> bool:
-        """Whether a file with the stat `st` may be cached: nobody but this user and root can write it (the
-        kernel can write into a page that another's writable mapping pinned in memory, and moves no
-        timestamp), and it is on a file system known to write pages back."""
+        """`may_cache`, counting a file refused for who can write it (`notes`)."""
+        if self.may_cache(st):
+            return True
         if st.st_uid not in self._owners or st.st_mode & 0o022:
             self.writable_by_others += 1
+        return False
+
+    def may_cache(self, st: os.stat_result) -> bool:
+        """Whether a file with the stat `st` may be cached: nobody but this user and root can write it (the
+        kernel can write into a page that another's writable mapping pinned in memory, and moves no
+        timestamp), and it is on a file system known to write pages back (another goes in
+        `unknown_file_systems`). The catalog's files are asked too (`drift.collect.catalogneeds`)."""
+        if st.st_uid not in self._owners or st.st_mode & 0o022:
             return False
         writes_back = self._devices.get(st.st_dev)
         if writes_back is None:
