@@ -193,7 +193,6 @@ def collect(
     )
 
 
-
 def _looked_again(tree: Tree, folders: Folders, excludes: Collection[str], said: set[str]) -> tuple[list[Unreadable], set[str], bool]:
     """Once every file is read, the folders looked at again (`drift.collect.readfile.changed_folders`): the
     unreadable entries of those whose entries changed since they were listed (`FOLDER_CHANGED`; the root's
@@ -213,11 +212,15 @@ def _looked_again(tree: Tree, folders: Folders, excludes: Collection[str], said:
     return changed, replaced - said, any_moved
 
 
+_Given = tuple[Collection[tuple[str, str]], Collection[str]]
+"""A collection's needs as a caller gives them: config keys and archive hashes (`drift.collect.catalogneeds.Needs`)."""
+
+
 class _Needs:
     """A collection's `Needs`, as its workers use them (`drift.collect.workers.Work`): the archive hashes,
     and the keys wanted per file."""
 
-    def __init__(self, needs: tuple[Collection[tuple[str, str]], Collection[str]] | CatalogNeeds) -> None:
+    def __init__(self, needs: _Given | CatalogNeeds) -> None:
         self._pending = None if isinstance(needs, tuple) else needs
         self._value = self._shaped(needs) if isinstance(needs, tuple) else None
 
@@ -232,7 +235,7 @@ class _Needs:
         return self._value
 
     @staticmethod
-    def _shaped(needs: tuple[Collection[tuple[str, str]], Collection[str]]) -> Work:
+    def _shaped(needs: _Given) -> Work:
         config_keys, known_archives = needs
         wanted: dict[str, tuple[str, ...]] = {}
         for file, key in sorted(config_keys):
@@ -244,15 +247,15 @@ def _hash_all(
     walked: Iterable[Listing], jobs: int, cache: HashCache | None, folders: Folders, needs: _Needs,
     listed: tuple[dict[str, tuple[int, int]], int], kept: Answered, pools: list[Workers],
 ) -> Generator[tuple[str, os.stat_result, Outcome], None, None]:
-    """Hash every file, given as its path, the walk's stat and its outcome, but those whose records the
-    cache gave, which are put in `kept` once the walk is over (`recheck_cached`); the others in batches, in completion order, each batch handed to the workers as soon as it is
-    full (`walked`, the files folder by folder, may be a walk still under way) and the workers are started:
-    with two batches, once `needs` are known. A file whose config keys are wanted is always read (its
-    values come from the bytes that are hashed). An archive whose bytes are known is not inflated; a cached
-    archive without a content hash is used only while its bytes are still known. A collection of one batch
-    is hashed here, without workers. What the cache answered is given once the walk is over, checked
-    (`recheck_cached`: `listed` is the walk's `Tree.listed`, complete by then, and the time before which a
-    folder's times must lie)."""
+    """Hash every file, each given as its path, the walk's stat and its outcome, in batches, in completion
+    order, each batch handed to the workers as soon as it is full (`walked`, the files folder by folder, may
+    be a walk still under way) and the workers are started (put in `pools`): with two batches, once `needs`
+    are known. A file whose config keys are wanted is always read (its values come from the bytes that are
+    hashed). An archive whose bytes are known is not inflated; a cached archive without a content hash is
+    used only while its bytes are still known. A collection of one batch is hashed here, without workers.
+    The records the cache gave are checked once the walk is over (`recheck_cached`: `listed` is the walk's
+    `Tree.listed`, complete by then, and the time before which a folder's times must lie) and put in
+    `kept`; a file among them that no longer stands is read again and given here."""
     waiting: list[tuple[int, list[Entry]]] = []  # batches before the workers start
     pool: Workers | None = None
     done: list[Answered] = []  # files the cache answered, folder by folder
