@@ -129,18 +129,25 @@ def test_a_stale_copy_is_found_and_an_honest_tree_is_applied(site: Path) -> None
     assert (found["status"], found["evidence"][0]["found_at"]) == ("missing", "lib/ext/legacy-old.jar")
 
 
+def _edited_copy(site: Path) -> tuple[Path, Path, str]:
+    """The catalog copy on the tenant's server, edited by the tenant to list the stale jar's bytes (with a
+    content hash) in release 2.2: the copy, that release's manifest, and its text before the edit."""
+    copy = site / "server-copy"
+    shutil.copytree(site / "manifests", copy)
+    release = copy / "releases" / "2.x" / "2.2.yaml"
+    pristine = release.read_text(encoding="utf-8")
+    sha = hashlib.sha256(LEGACY_REBUILT).hexdigest()
+    release.write_text(pristine + f"- path: lib/spare.jar\n  kind: binary\n  sha256: {sha}\n  content_sha256: '{ZEROS}'\n", encoding="utf-8")
+    return copy, release, pristine
+
+
 def test_a_catalog_copy_edited_on_the_server_never_makes_a_stale_copy_disappear(site: Path) -> None:
     """The tenant adds its stale jar's bytes to the catalog copy the collector reads, so that the jar's
     content hash (the only thing that shows it is a stale copy) is never computed."""
     _removal_fix(site)
     (site / "tree" / "lib" / "ext").mkdir()
     (site / "tree" / "lib" / "ext" / "legacy-old.jar").write_bytes(LEGACY_REBUILT)
-    copy = site / "server-copy"
-    shutil.copytree(site / "manifests", copy)
-    release = copy / "releases" / "2.x" / "2.2.yaml"
-    sha = hashlib.sha256(LEGACY_REBUILT).hexdigest()
-    release.write_text(release.read_text(encoding="utf-8") + f"- path: lib/spare.jar\n  kind: binary\n  sha256: {sha}\n  content_sha256: '{ZEROS}'\n",
-                       encoding="utf-8")
+    copy, _, _ = _edited_copy(site)
     inventory = _collect(site, "--catalog", str(copy))
     assert {"path": "lib/ext/legacy-old.jar", "reason": CONTENT_FROM_CATALOG} in inventory["content_errors"]
     found = _removal(site)
@@ -269,12 +276,7 @@ def test_a_stale_jar_under_another_name_left_uninflated_is_never_cached_without_
     _removal_fix(site)
     (site / "tree" / "lib" / "ext").mkdir()
     (site / "tree" / "lib" / "ext" / "legacy-old.dat").write_bytes(LEGACY_REBUILT)
-    copy = site / "server-copy"
-    shutil.copytree(site / "manifests", copy)
-    release = copy / "releases" / "2.x" / "2.2.yaml"
-    pristine = release.read_text(encoding="utf-8")
-    sha = hashlib.sha256(LEGACY_REBUILT).hexdigest()
-    release.write_text(pristine + f"- path: lib/spare.jar\n  kind: binary\n  sha256: {sha}\n  content_sha256: '{ZEROS}'\n", encoding="utf-8")
+    copy, release, pristine = _edited_copy(site)
     cache = str(tmp_path / "cache.json")
     for edited in (True, True, False):
         if not edited:
