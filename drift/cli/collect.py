@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from drift.atomic import write_atomic
+from drift.cli.main import done
 from drift.cli.progress import progress, progress_shown
 from drift.collect import collect as collect_inventory
 from drift.collect.catalogneeds import CatalogNeeds, Needs
@@ -66,7 +67,9 @@ def collect(
         # A progress bar needs the whole walk first; without one, files are hashed while the walk goes on.
         tree = walk(root, patterns) if progress_shown() else None
         with progress(tree.size if tree else 0, f"hashing {root}", unit="bytes", files=len(tree.files) if tree else 0) as advance:
-            result = collect_inventory(root, tenant, tree=tree, excludes=patterns, jobs=jobs, cache=cache, progress=advance, catalog=needs)
+            result = collect_inventory(
+                root, tenant, tree=tree, excludes=patterns, jobs=jobs, cache=cache, progress=advance if tree else None, catalog=needs,
+            )
     if out is None:
         target.parent.mkdir(exist_ok=True)  # the default folder, inventory/, is made; a folder named with --out must exist
     data = result.text.encode("utf-8")
@@ -92,6 +95,7 @@ def collect(
             cache.save(cache_path)
         except OperationalError as exc:  # the inventory is written; a cache that cannot be saved costs time only
             click.echo(f"drift: warning: {exc.render()}", err=True)
+    done()
 
 
 

@@ -56,6 +56,8 @@ def run() -> NoReturn:
     The interpreter's own shutdown would only free memory and unload modules (every file drift writes is
     written whole, synced and closed, and every worker process has ended by then), and on a large run that
     costs tens of milliseconds: a re-collection's whole tree and cache, freed object by object."""
+    global _AS_PROGRAM
+    _AS_PROGRAM = True
     try:
         main()  # as a program, click ends by raising SystemExit
         code = 0
@@ -65,6 +67,23 @@ def run() -> NoReturn:
         else:  # a message for stderr, as the interpreter would print it
             print(exc.code, file=sys.stderr)
             code = 1
+    _end(code)
+
+
+_AS_PROGRAM = False
+"""True once `run` runs: the process is the `drift` program, not a caller of `main` (a test)."""
+
+
+def done() -> None:
+    """Called by a command once its work is done and all its output written: as the `drift` program
+    (`run`), the process ends here, with exit code 0, before the command's frames let go of what they hold
+    (a re-collection's cache, some hundred thousand objects, would take longer to free than to use); called
+    from `main` elsewhere, it returns."""
+    if _AS_PROGRAM:
+        _end(0)
+
+
+def _end(code: int) -> NoReturn:
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
