@@ -90,6 +90,7 @@ import contextlib
 import functools
 import gc
 import json
+import operator
 import os
 import stat
 from collections.abc import Iterator
@@ -127,6 +128,8 @@ timestamp's tick (2 s at most) and the time a dirty page may stay unwritten (37 
 
 _record = functools.partial(tuple.__new__, FileRecord)
 """`FileRecord._make`, without its Python frame (a record is made for each file a cache answers)."""
+_RECORD_FIELDS = operator.itemgetter(2, 5, 6)
+"""An entry's size, sha256 and content-sha256: its `FileRecord`'s fields, in order."""
 
 
 
@@ -223,17 +226,15 @@ class HashCache:
             return None
         self.hits += 1
         self._new[rel] = entry
-        return _record((entry[2], entry[5], entry[6]))
+        return _record(_RECORD_FIELDS(entry))
 
     def confirm(self, paths: list[str]) -> list[FileRecord]:
         """The records of `paths`, which this cache answered in a forked process (`drift.collect.walkshare`):
         counted and kept here as `answer` would have."""
-        old, new, records = self._old, self._new, []
-        for rel in paths:
-            entry = new[rel] = old[rel]
-            records.append(_record((entry[2], entry[5], entry[6])))
+        entries = list(map(self._old.__getitem__, paths))
+        self._new.update(zip(paths, entries))
         self.hits += len(paths)
-        return records
+        return list(map(_record, map(_RECORD_FIELDS, entries)))
 
     def tally(self) -> tuple[int, set[str]]:
         """What `absorb` takes of this cache's counts: the files others can write, and the file systems not

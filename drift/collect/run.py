@@ -37,13 +37,13 @@ import glob
 import itertools
 import os
 import time
-from collections.abc import Callable, Collection, Generator, Iterable, Iterator
+from collections.abc import Callable, Collection, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from drift import __version__
-from drift.collect.archive.names import ALGORITHM, is_archive_name
+from drift.collect.archive.names import ALGORITHM, archive_names, is_archive_name
 from drift.collect.catalogneeds import CatalogNeeds
 from drift.collect.folders import Changed, Folders, open_folders
 from drift.collect.hashcache import racy_from
@@ -327,22 +327,25 @@ def _batches(
         yield weight, batch
 
 
-def _sifted(listing: Listing, cache: HashCache, known: Collection[str], wanted: Collection[str]) -> Answered:
+def _sifted(listing: Listing, cache: HashCache, known: Collection[str], wanted: Mapping[str, object]) -> Answered:
     """The files of `listing` that the cache answered, but for those to read all the same, put in
     `listing.files` (with the stat the walk took: `HashCache.walked_stat`): a config file whose keys are
     wanted (its values come from the bytes that are hashed), and an archive cached without a content hash
     (skipped for a catalog that knew its bytes) whose bytes the catalog no longer knows (inflated now)."""
-    records: dict[str, FileRecord] = {}
+    records: dict[str, FileRecord] = dict(listing.answered)
     noted: dict[str, FileRecord] = {}
-    for rel, name, record in listing.answered:
-        if record.content_sha256 is None and is_archive_name(rel):
-            if record.sha256 in known and rel not in wanted:
-                noted[rel] = record
-                continue
-        elif rel not in wanted:
-            records[rel] = record
-            continue
-        listing.files.append(Entry(rel, cache.walked_stat(rel), listing.folder, name))
+    read = sorted(records.keys() & wanted.keys())
+    for rel in archive_names(records):
+        record = records[rel]
+        if record.content_sha256 is None and rel not in wanted:
+            if record.sha256 in known:
+                noted[rel] = records.pop(rel)
+            else:
+                read.append(rel)
+    name_at = len(listing.folder[-1].rel) + 1 if listing.folder else 0  # a path is its folder's, "/" and its name
+    for rel in read:
+        del records[rel]
+        listing.files.append(Entry(rel, cache.walked_stat(rel), listing.folder, rel[name_at:]))
         cache.read_anyway(rel)
     return Answered(listing.folder, records, noted)
 
@@ -357,7 +360,7 @@ def _asked(cache: HashCache | None, listing: Listing) -> Listing:
         if record is None:
             files.append(entry)
         else:
-            listing.answered.append((entry.rel, entry.name, record))
+            listing.answered.append((entry.rel, record))
     return listing._replace(files=files)
 
 

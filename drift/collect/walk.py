@@ -41,9 +41,9 @@ class Listing(NamedTuple):
     folder: Folder
     files: list[Entry]
     """Its regular files to read."""
-    answered: list[tuple[str, str, Any]]
-    """Its regular files that the walk's `answer` answered, each as its path, name and answer (its stat is
-    the answerer's to keep: a tree's stats are most of a walk's memory)."""
+    answered: list[tuple[str, Any]]
+    """Its regular files that the walk's `answer` answered, each as its path and answer (its stat is the
+    answerer's to keep: a tree's stats are most of a walk's memory; its name is the path's last part)."""
 
 
 Answer = Callable[[str, os.stat_result], Any]
@@ -172,7 +172,7 @@ def _list(
                 if stat.S_ISREG(st.st_mode):
                     answered_with = answer(raw, st)  # only for a recordable path (`Answer`)
                     if answered_with is not None:
-                        answered.append((raw, entry.name, answered_with))
+                        answered.append((raw, answered_with))
                         continue
         rel, why = recordable(raw)
         if excludes and excluded(rel, excludes):
@@ -194,7 +194,7 @@ def _list(
             if why is not None:
                 tree.unreadable.append(Unreadable(rel, why))
             elif answer is not None and excludes and (answered_with := answer(rel, st)) is not None:  # not asked above
-                answered.append((rel, entry.name, answered_with))
+                answered.append((rel, answered_with))
             else:
                 files.append(Entry(rel, st, folder, entry.name))
         elif stat.S_ISLNK(mode):

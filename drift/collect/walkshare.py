@@ -92,7 +92,7 @@ def _walk(root: Path, start: Pending, folders: Folders, excludes: Collection[str
     with folders.forked() as own:
         for listing in walking(root, tree, own, excludes, cache.answer, start=start):
             files = [(entry.rel, entry.name, _fields(entry.st)) for entry in listing.files]
-            found.append((listing.folder, files, [rel for rel, _, _ in listing.answered]))
+            found.append((listing.folder, files, [rel for rel, _ in listing.answered]))
     return found, (tree.unreadable, tree.links, tree.skipped, tree.listed, tree.listed_folders, tree.names, tree.changed), (before, cache.tally())
 
 
@@ -108,12 +108,7 @@ def _taken(found: _Found, tree: Tree, cache: HashCache) -> Iterator[Listing]:
     tree.changed = tree.changed or changed
     cache.absorb(*counts)
     for folder, files, answered in listings:
-        name_at = len(folder[-1].rel) + 1 if folder else 0
-        yield Listing(
-            folder,
-            [Entry(rel, _stat(fields), folder, name) for rel, name, fields in files],
-            [(rel, rel[name_at:], record) for rel, record in zip(answered, cache.confirm(answered))],
-        )
+        yield Listing(folder, [Entry(rel, _stat(fields), folder, name) for rel, name, fields in files], list(zip(answered, cache.confirm(answered))))
 
 
 def _fields(st: os.stat_result) -> tuple[int, ...]:

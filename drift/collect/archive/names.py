@@ -4,6 +4,8 @@ archive never loads it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 ALGORITHM = "drift-content/1"
 ARCHIVE_SUFFIXES = (".jar", ".war", ".ear", ".zip")
 
@@ -13,6 +15,12 @@ def is_archive_name(name: str) -> bool:
     of the last four characters alone (every suffix has four, and no character lowers into one of theirs
     from a longer or context-bound form; `tests/test_archive.py` holds it to the long form)."""
     return name[-4:].lower() in _SUFFIXES
+
+
+def archive_names(names: Iterable[str]) -> list[str]:
+    """The names among `names` that `is_archive_name` takes (a comprehension, not a call a name: a cached
+    re-collection asks it of every file)."""
+    return [name for name in names if name[-4:].lower() in _SUFFIXES]
 
 
 _SUFFIXES = frozenset(ARCHIVE_SUFFIXES)
