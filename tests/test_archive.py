@@ -888,7 +888,9 @@ Angstrom signs), a combining dot, a full-width J, a surrogate escape."""
 @given(st.text(alphabet=_ODD, max_size=4), st.sampled_from(["", ".jar", ".JAR", ".jAr", ".war", ".Zip", ".EAR", "jar", ".ja", ".j\u0130r"]),
        st.text(alphabet=_ODD, max_size=2))
 def test_is_archive_name_is_the_lowered_name_ending_in_a_suffix(head: str, suffix: str, tail: str) -> None:
-    from drift.collect.archive.names import ARCHIVE_SUFFIXES, is_archive_name
+    from drift.collect.archive.names import ARCHIVE_SUFFIXES, archive_names, is_archive_name
 
-    for name in (head + suffix, head + suffix + tail, suffix + tail):
+    names = [head + suffix, head + suffix + tail, suffix + tail]
+    for name in names:
         assert is_archive_name(name) == name.lower().endswith(ARCHIVE_SUFFIXES), name
+    assert archive_names(names) == [name for name in names if name.lower().endswith(ARCHIVE_SUFFIXES)]
