@@ -455,6 +455,30 @@ def test_a_record_read_from_a_fifo_is_not_stored(tmp_path: Path) -> None:
     assert cache.refused == 1
 
 
+def test_a_file_read_all_the_same_is_kept_only_as_it_is_stored_again(tmp_path: Path) -> None:
+    """A config file the cache answers is read all the same (its values come from its bytes): stored again
+    with the entry it had, the file is left as it is; refused, or never stored, its entry drops out."""
+    file, cache_file, st = _cached(tmp_path)
+    before = os.stat(cache_file)
+    again = HashCache.load(cache_file, algorithm=ALGO)
+    assert again.lookup("f.txt", st) == _record(file)
+    again.read_anyway("f.txt")
+    again.store("f.txt", st, _record(file), read=st, started_ns=_later())
+    assert (again.hits, again.refused) == (0, 0)
+    again.save(cache_file)
+    after = os.stat(cache_file)
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)  # not rewritten
+    for refused in (True, False):
+        again = HashCache.load(cache_file, algorithm=ALGO)
+        assert again.lookup("f.txt", st) is not None
+        again.read_anyway("f.txt")
+        if refused:
+            again.store("f.txt", st, _record(file), read=st, started_ns=st.st_mtime_ns)  # racy: refused
+            assert again.refused == 1
+        again.save(tmp_path / "out.json")
+        assert json.loads((tmp_path / "out.json").read_text())["entries"] == {}
+
+
 def test_a_lookup_without_reuse_is_a_miss_and_keeps_nothing(tmp_path: Path) -> None:
     _file, cache_file, st = _cached(tmp_path)
     cache = HashCache.load(cache_file, algorithm=ALGO)

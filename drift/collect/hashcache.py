@@ -147,8 +147,6 @@ class HashCache:
         """The content-hash algorithm the records were made with, e.g. `drift-content/1`."""
         self.discarded: str | None = None
         """Why the cache file was not used, or None (it was used, or there was none)."""
-        self.hits = 0
-        """Lookups answered from the cache."""
         self.misses = 0
         """Files that were not (read, their records stored anew): counted by `lookup`, or by the caller of
         `answer`."""
@@ -156,7 +154,12 @@ class HashCache:
         """Records `store` refused: the file was too recently changed, changed while read, or the descriptor
         read was not the file the walk saw."""
         self._old: dict[str, Entry] = {}
-        self._new: dict[str, Entry] = {}
+        # What this run keeps, for `save`: the paths answered (a list: one append a file as the walk goes), the
+        # entries stored anew, and the paths dropped since (read anyway, or a record refused). See `_entries`.
+        self._answered: list[str] = []
+        self._stored: dict[str, Entry] = {}
+        self._dropped: set[str] = set()
+        self._read_anyway = 0
         self._paths: list[str] | None = None  # the paths held, sorted (`files_under`)
         self._remembered: tuple[Any, Any] | None = None  # as loaded: (files, value)
         self._to_remember: tuple[Any, Any] | None = None
@@ -191,6 +194,11 @@ class HashCache:
             cache._loaded_from = path
         return cache
 
+    @property
+    def hits(self) -> int:
+        """Lookups answered from the cache (but for those read all the same)."""
+        return len(self._answered) - self._read_anyway
+
     def __len__(self) -> int:
         """Files the cache file held."""
         return len(self._old)
@@ -224,17 +232,14 @@ class HashCache:
             or not (st.st_uid in self._owners and not st.st_mode & 0o022 and self._devices.get(st.st_dev)) and not self._cacheable(st)
         ):
             return None
-        self.hits += 1
-        self._new[rel] = entry
+        self._answered.append(rel)
         return _record(_RECORD_FIELDS(entry))
 
     def confirm(self, paths: list[str]) -> list[FileRecord]:
         """The records of `paths`, which this cache answered in a forked process (`drift.collect.walkshare`):
         counted and kept here as `answer` would have."""
-        entries = list(map(self._old.__getitem__, paths))
-        self._new.update(zip(paths, entries))
-        self.hits += len(paths)
-        return list(map(_record, map(_RECORD_FIELDS, entries)))
+        self._answered += paths
+        return list(map(_record, map(_RECORD_FIELDS, map(self._old.__getitem__, paths))))
 
     def tally(self) -> tuple[int, set[str]]:
         """What `absorb` takes of this cache's counts: the files others can write, and the file systems not
@@ -259,8 +264,9 @@ class HashCache:
         """`rel`, answered, is read all the same (a config file whose keys are captured, an archive whose
         content hash is needed): not counted as answered (the caller counts it with the files it reads),
         and kept only if stored anew."""
-        self.hits -= 1
-        self._new.pop(rel, None)
+        self._read_anyway += 1
+        self._stored.pop(rel, None)
+        self._dropped.add(rel)
 
     def recall(self, files: list[list[Any]]) -> Any:
         """What `remember` was last given with exactly these `files` (see `remember`), or None."""
@@ -329,9 +335,28 @@ class HashCache:
         )
         if unsafe:
             self.refused += 1
-            self._new.pop(rel, None)
+            self._stored.pop(rel, None)
+            self._dropped.add(rel)
         else:
-            self._new[rel] = [*_key(st), record.sha256, record.content_sha256]
+            self._stored[rel] = [*_key(st), record.sha256, record.content_sha256]
+
+    def _entries(self) -> dict[str, Entry]:
+        """The entries this run keeps: those answered, but for those dropped since, and those stored anew (a
+        path answered, read anyway and stored is kept as stored)."""
+        old, dropped = self._old, self._dropped
+        kept = {rel: old[rel] for rel in self._answered if rel not in dropped}
+        kept.update(self._stored)
+        return kept
+
+    def _unchanged(self) -> bool:
+        """Whether `_entries` are the entries loaded (without making them): every path loaded kept, each
+        stored anew (a config file read all the same) with the entry it had."""
+        old, stored = self._old, self._stored
+        return (
+            all(old.get(rel) == entry for rel, entry in stored.items())
+            and self._dropped <= stored.keys()
+            and len(stored.keys() | set(self._answered)) == len(old)
+        )
 
     def save(self, path: Path) -> None:
         """Write the entries stored or confirmed during this run to `path`, atomically.
@@ -352,9 +377,9 @@ class HashCache:
             why = f"its folder {clip(folder, 120)} does not exist"
         if why is not None:
             raise OperationalError(f"cache not saved: {why}", source=path)
-        if self._new == self._old and self._to_remember == self._remembered and self._loaded_from == path:
+        if self._unchanged() and self._to_remember == self._remembered and self._loaded_from == path:
             return  # every entry confirmed, none stored anew: the file already holds these bytes
-        entries = sorted(self._new.items())
+        entries = sorted(self._entries().items())
         lines = [
             json.dumps(rel) + ":" + json.dumps(entry, separators=(",", ":"))
             for rel, entry in entries
