@@ -12,6 +12,7 @@ from drift.cli.main import done
 from drift.cli.progress import progress, progress_shown
 from drift.collect import collect as collect_inventory
 from drift.collect.catalogneeds import CatalogNeeds, Needs
+from drift.collect.gcpause import paused_gc
 from drift.collect.hashcache import open_cache
 from drift.collect.run import inside
 from drift.collect.walk import walk
@@ -36,6 +37,7 @@ from drift.text import clip, shown
 @click.option("--rehash", is_flag=True, help="With --cache: hash every file again (and rewrite the cache).")
 @click.option("--sign", "key_path", type=click.Path(path_type=Path, dir_okay=False), metavar="KEYFILE",
               help="Sign the inventory with this Ed25519 key (the municipality's): OUT.sig beside it.")
+@paused_gc()  # the whole command: see drift.collect.gcpause
 def collect(
     root: Path, tenant_id: str, out: Path | None, jobs: int | None, excludes: tuple[str, ...], catalog_dir: Path,
     cache_path: Path | None, rehash: bool, key_path: Path | None,

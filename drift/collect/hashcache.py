@@ -86,14 +86,11 @@ A cache is used by one thread (the collector's main thread: its workers never se
 from __future__ import annotations
 
 import bisect
-import contextlib
 import functools
-import gc
 import json
 import operator
 import os
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
 
@@ -102,6 +99,7 @@ from drift.atomic import write_atomic
 from drift.collect.archive.names import ALGORITHM
 from drift.collect.cachefile import FORMAT, HEX64, Discard, Entry, parse
 from drift.collect.folders import Seen
+from drift.collect.gcpause import paused_gc
 from drift.errors import OperationalError
 from drift.inventory.model import FileRecord
 from drift.inventory.names import recordable
@@ -186,7 +184,7 @@ class HashCache:
             cache.discarded = f"cannot read: {exc.strerror or exc}"
             return cache
         try:
-            with _paused_gc():  # a cache is a few objects a file, none in a cycle: going over them all again and again would double the load's time
+            with paused_gc():  # a cache is a few objects a file, none in a cycle: going over them all again and again would double the load's time
                 cache._old, cache._remembered = parse(data, algorithm)
         except Discard as why:
             cache.discarded = str(why)
@@ -463,18 +461,6 @@ def _writers(real: str, what: str) -> str | None:
 
 
 _NO_OWNERS = "this platform shows no file owners, so a cache cannot be trusted here"
-
-
-@contextlib.contextmanager
-def _paused_gc() -> Iterator[None]:
-    """The cyclic garbage collector paused (as it was: the collector may have paused it already)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def open_cache(path: Path, *, rehash: bool = False) -> HashCache:

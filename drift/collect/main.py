@@ -24,6 +24,7 @@ from drift.atomic import write_atomic
 from drift.collect.catalogkeys import catalog_archive_hashes, catalog_config_keys, read_config_keys
 from drift.collect.catalogneeds import CatalogNeeds
 from drift.collect.configfile import YAML_MISSING, yaml_available
+from drift.collect.gcpause import paused_gc
 from drift.collect.hashcache import open_cache
 from drift.collect.run import collect, inside
 from drift.collect.sign import inventory_signature, load_key, signer_name
@@ -91,6 +92,7 @@ def _positive(text: str) -> int:
     return value
 
 
+@paused_gc()  # the whole collection: see drift.collect.gcpause
 def run(argv: Sequence[str] | None = None) -> int:
     """Collect as the arguments say; raises `DriftError` (and `OSError`) for the caller to report."""
     p = parser()

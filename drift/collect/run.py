@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import gc
 import glob
 import itertools
 import os
@@ -46,6 +45,7 @@ from drift import __version__
 from drift.collect.archive.names import ALGORITHM, archive_names, is_archive_name
 from drift.collect.catalogneeds import CatalogNeeds
 from drift.collect.folders import Changed, Folders, open_folders
+from drift.collect.gcpause import paused_gc
 from drift.collect.hashcache import racy_from
 from drift.collect.readfile import Answered, Outcome, changed_folders, hash_batch, recheck_cached
 from drift.collect.walk import Entry, Listing, Tree, walking
@@ -133,7 +133,7 @@ def collect(
     content_errors: list[Unreadable] = []
     kept = Answered((), {}, {})  # what the cache answered, checked once the walk is over
     results = _hash_all(walked, jobs or os.cpu_count() or 1, cache, folders, needs, (tree.listed, racy_from(started_ns)), kept, pools)
-    with folders, contextlib.closing(results), _paused_gc():  # every worker done before the folders are closed
+    with folders, contextlib.closing(results), paused_gc():  # every worker done before the folders are closed
         for rel, st, out in results:
             bytes_read += out.read
             if out.record is not None:
@@ -381,21 +381,6 @@ def _walked_ahead(walked: Iterable[Listing], needs: _Needs) -> Iterable[Listing]
         if files >= _BATCH_FILES and needs.ready():
             break
     return itertools.chain(ahead, walk)
-
-
-@contextlib.contextmanager
-def _paused_gc() -> Iterator[None]:
-    """The cyclic garbage collector paused while files are hashed: a collection makes a few objects per file,
-    none of them in a cycle, and as they pile up the collector would go over all of them again and again
-    (a tenth of the collecting process's time on a large tree)."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def inside(root: Path, *paths: Path | None) -> list[str]:
