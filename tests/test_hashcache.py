@@ -250,6 +250,17 @@ def test_a_cache_with_one_bad_entry_is_discarded_whole(tmp_path: Path) -> None:
     assert cache.lookup("f.txt", st) is None
 
 
+def test_a_cache_holding_a_path_twice_is_discarded_whole(tmp_path: Path) -> None:
+    """JSON lets an object name a key twice (the last wins): a cache written so is not the cache drift wrote."""
+    _file, cache_file, st = _cached(tmp_path)
+    text = cache_file.read_text()
+    line = next(line for line in text.splitlines() if line.startswith('"f.txt":'))
+    cache_file.write_text(text.replace(line, line.rstrip(",") + ",\n" + line.rstrip(","), 1))
+    cache = HashCache.load(cache_file, algorithm=ALGO)
+    assert cache.discarded is not None and "'f.txt' appears twice" in cache.discarded
+    assert cache.lookup("f.txt", st) is None
+
+
 def test_a_truncated_cache_loads_empty(tmp_path: Path) -> None:
     _file, cache_file, st = _cached(tmp_path)
     data = cache_file.read_bytes()

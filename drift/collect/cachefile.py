@@ -3,6 +3,7 @@ whole document checked, column by column, before any of it is believed; anything
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Collection
@@ -61,8 +62,8 @@ def _entries(raw: dict[str, Any]) -> dict[str, Entry]:
         columns = list(zip(*values)) or [()] * 7
         numbers, shas, contents = columns[:5], columns[5], columns[6]
         if (
-            all(set(map(type, column)) <= {int} for column in numbers)
-            and min((min(column, default=0) for column in numbers[:3]), default=0) >= 0
+            set(map(type, itertools.chain.from_iterable(numbers))) <= {int}
+            and min(itertools.chain.from_iterable(numbers[:3]), default=0) >= 0
             and set(map(type, shas)) <= {str} and _all_hex64(shas)
             and set(map(type, contents)) <= {str, type(None)}
             and _all_hex64(list(filter(None, contents)))
@@ -95,11 +96,11 @@ def _entry(rel: str, value: Any) -> Entry:
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for name, value in pairs:
-        if name in result:
-            raise Discard(f"corrupt: key {name!r} appears twice")
-        result[name] = value
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        twice = next(name for name, _ in pairs if name in seen or seen.add(name))  # type: ignore[func-returns-value]
+        raise Discard(f"corrupt: key {clip(display(twice), 120)!r} appears twice")
     return result
 
 
