@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-import traceback
 from typing import Any, NoReturn
 
 import click
@@ -40,6 +39,8 @@ class DriftGroup(click.Group):
             _fail(f"{str(exc.filename) + ': ' if exc.filename else ''}{exc.strerror or exc}", EXIT_OPERATIONAL)
         except Exception as exc:  # noqa: BLE001 -- a bug: still never a traceback unless asked for
             if os.environ.get("DRIFT_DEBUG"):
+                import traceback  # here: loading it (and its tokenizer) would cost every run
+
                 traceback.print_exc()
             _fail(f"internal error: {type(exc).__name__}: {exc} (set DRIFT_DEBUG=1 for a traceback)", EXIT_OPERATIONAL)
 
