@@ -146,3 +146,13 @@ def test_a_file_moved_from_one_walks_folder_into_the_others_is_not_listed_twice(
     assert f"{target}/x.java.moved" in paths
     assert f"{source}/x.java" not in paths, "the moved file is listed under the name it left"
     moved.append(source)
+
+
+def test_the_other_walk_takes_the_smaller_part_and_every_folder_is_in_one_part() -> None:
+    pending: list[Any] = [((), f"/deploy/m{i:02}") for i in range(40)]
+    weights = [100 + 7 * i for i in range(40)]
+    theirs, ours = drift.collect.walkshare._halves(pending, weights)
+    assert sorted(theirs + ours, key=str) == sorted(pending, key=str)
+    weight = dict(zip((path for _, path in pending), weights))
+    share = sum(weight[path] for _, path in theirs) / sum(weights)
+    assert abs(share - 1 / (1 + drift.collect.walkshare.OTHER_SHARE)) < 0.03
