@@ -201,6 +201,11 @@ class Folders:
         with self.hold(folder):
             pass
 
+    def times(self, folder: Folder) -> tuple[int, int]:
+        """`folder_times` of `folder`, checked as by `check` (raises `Changed` or `OSError`)."""
+        with self.hold(folder) as handle:
+            return folder_times(handle)
+
     def open(self, folder: Folder, name: str, seen: os.stat_result, *, verify: bool = True) -> int:
         """A descriptor of the file `name` in `folder`, which the walk saw as `seen` (see `open_in`), the
         folders checked as by `acquire`; raises `Changed` or `OSError`."""
@@ -260,6 +265,10 @@ class _FdFolders(Folders):
     def check(self, folder: Folder) -> None:
         with self._lock:
             self._resolve(folder, True)
+
+    def times(self, folder: Folder) -> tuple[int, int]:
+        with self._lock:  # the descriptor itself, not a duplicate: nobody closes it while the lock is held
+            return folder_times(self._resolve(folder, True))
 
     def open(self, folder: Folder, name: str, seen: os.stat_result, *, verify: bool = True) -> int:
         with self._lock:  # no duplicate of the folder's descriptor needed

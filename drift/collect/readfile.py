@@ -147,10 +147,13 @@ def changed_folders(
     changed, appeared = [], []
     for rel in sorted(listed, key=lambda rel: rel not in names):
         try:
-            with folders.hold(listed_folders[rel]) as handle:
-                if folder_times(handle) == listed[rel]:
+            if rel not in names:
+                if folders.times(listed_folders[rel]) == listed[rel]:
                     continue
-                if rel in names:
+            else:
+                with folders.hold(listed_folders[rel]) as handle:
+                    if folder_times(handle) == listed[rel]:
+                        continue
                     prefix = rel + "/" if rel else ""
                     held = names[rel]
                     appeared += sorted(prefix + entry.name for entry in os.scandir(handle) if held.get(entry.name) != entry.inode())
@@ -177,8 +180,7 @@ def _settled(folder: Folder, listed: dict[str, tuple[int, int]], settled_ns: int
     if then is None or max(then) >= settled_ns:
         return False
     try:
-        with folders.hold(folder) as handle:  # each folder from the root checked on the way
-            return folder_times(handle) == then
+        return folders.times(folder) == then  # each folder from the root checked on the way
     except (Changed, OSError):
         return False
 
