@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from drift.errors import InventoryError
 from drift.inventory import find_inventory, read_inventory
-from drift.inventory.jsonfile import _file_line, dumps_inventory, read_json_inventory
+from drift.inventory.jsonfile import _file_line, _file_lines, dumps_inventory, read_json_inventory
 from drift.inventory.model import ConfigValue, FileRecord, Unreadable, excluded
 from tests.builders import redigest, refusal
 from tests.builders import write_text as write
@@ -342,7 +342,11 @@ def test_a_sha256sum_path_listed_twice_is_shown_escaped(tmp_path):
 )
 def test_a_file_line_is_the_json_of_its_fields(path: str, size: int, sha: str, content: str | None) -> None:
     item = {"path": path, "sha256": sha, "size": size, **({"content_sha256": content} if content else {})}
-    assert _file_line(path, FileRecord(size, sha, content)) == "  " + json.dumps(item, ensure_ascii=False, sort_keys=True)
+    line = "  " + json.dumps(item, ensure_ascii=False, sort_keys=True)
+    assert _file_line(path, FileRecord(size, sha, content)) == line
+    files = {path: FileRecord(size, sha, content), path + "~": FileRecord(size, sha, None), "~" + path: FileRecord(size, sha, sha)}
+    assert _file_lines(files) == ["  " + json.dumps({"path": p, "sha256": r.sha256, "size": r.size, **({"content_sha256": r.content_sha256}
+                                  if r.content_sha256 else {})}, ensure_ascii=False, sort_keys=True) for p, r in sorted(files.items())]
 
 
 @settings(max_examples=500, deadline=None)
