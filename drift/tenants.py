@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from drift.errors import RegistryError
+from drift.inventory.tenantid import tenant_id_problem
 from drift.paths import MAX_INPUT, read_regular
 from drift.text import shown, unsafe_char
 
 FIELDS = ("id", "name", "prefecture", "edition", "line", "modules")
 REQUIRED = ("id", "name")
-_OTHER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 MODULE_SEPARATORS = re.compile(r"[ ;|]+")
 """What separates module names in the `modules` cell of `tenants.csv`."""
 MAX_MODULE = 64
@@ -51,12 +51,6 @@ class Tenant:
     """The modules it deploys."""
 
 
-def jis_check_digit(first_five: str) -> int:
-    """The JIS X 0402 check digit of a 5-digit code: (11 - weighted sum mod 11), last digit."""
-    total = sum(int(d) * w for d, w in zip(first_five, (6, 5, 4, 3, 2), strict=True))
-    return (11 - total % 11) % 10
-
-
 def check_tenant_id(value: object, *, source: str | Path, where: str) -> str:
     """Return a valid tenant id: a 6-digit code must carry its right check digit; other ids are plain names."""
     if isinstance(value, int) and not isinstance(value, bool):
@@ -67,13 +61,9 @@ def check_tenant_id(value: object, *, source: str | Path, where: str) -> str:
         value = str(value)
     if not isinstance(value, str):
         raise RegistryError(f"tenant id must be a string, not {shown(value)}", source=source, where=where)
-    if re.fullmatch(r"[0-9]{6}", value):  # not \d: it matches full-width digits too
-        expected = jis_check_digit(value[:5])
-        if int(value[5]) != expected:
-            raise RegistryError(f"local government code {value} has a wrong check digit (expected {value[:5]}{expected})", source=source, where=where)
-        return value
-    if not _OTHER_ID.fullmatch(value):
-        raise RegistryError(f"tenant id {shown(value)} must be letters, digits, '.', '_' or '-' (at most 64)", source=source, where=where)
+    problem = tenant_id_problem(value)
+    if problem is not None:
+        raise RegistryError(problem, source=source, where=where)
     return value
 
 

@@ -42,6 +42,7 @@ BUNDLED = (
     "inventory/jsonfile.py",
     "inventory/model.py",
     "inventory/names.py",
+    "inventory/tenantid.py",
     "trust/__init__.py",
     "trust/statement.py",
 )

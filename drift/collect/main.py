@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import re
 import sys
 import traceback
 from collections.abc import Collection, Sequence
@@ -30,24 +29,18 @@ from drift.collect.run import collect, inside
 from drift.collect.sign import inventory_signature, load_key, signer_name
 from drift.errors import DriftError, InputError, OperationalError
 from drift.inventory.jsonfile import MAX_PATTERN
+from drift.inventory.tenantid import tenant_id_problem
 from drift.text import MAX_LINE, bounded, clip, shown
 from drift.trust.statement import signature_path
 
 PROG = "drift-collect"
-_OTHER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 def check_tenant_id(value: str) -> str:
-    """The tenant id of `--tenant`, as `drift.tenants.check_tenant_id` accepts it (that module needs YAML): a
-    6-digit code with its JIS X 0402 check digit right, or letters, digits, `.`, `_` and `-` (at most 64)."""
-    if re.fullmatch(r"[0-9]{6}", value):
-        total = sum(int(d) * w for d, w in zip(value[:5], (6, 5, 4, 3, 2)))
-        expected = (11 - total % 11) % 10
-        if int(value[5]) != expected:
-            raise InputError(f"local government code {value} has a wrong check digit (expected {value[:5]}{expected})", source="--tenant", where="ID")
-        return value
-    if not _OTHER_ID.fullmatch(value):
-        raise InputError(f"tenant id {shown(value)} must be letters, digits, '.', '_' or '-' (at most 64)", source="--tenant", where="ID")
+    """The tenant id of `--tenant` (`drift.inventory.tenantid`), or `InputError`."""
+    problem = tenant_id_problem(value)
+    if problem is not None:
+        raise InputError(problem, source="--tenant", where="ID")
     return value
 
 
