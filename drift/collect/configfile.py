@@ -10,7 +10,6 @@ the file would see them.
 
 from __future__ import annotations
 
-import configparser
 import itertools
 import json
 import os
@@ -204,6 +203,8 @@ def _unescape(text: str) -> str:
 
 
 def _ini(data: bytes, keys: Collection[str]) -> dict[str, str | None]:
+    import configparser  # here: a collection without an ini file to read never loads it
+
     parser = configparser.RawConfigParser(strict=False, interpolation=None)
     parser.optionxform = str  # type: ignore[assignment,method-assign]
     text = data.decode("utf-8", "replace")
