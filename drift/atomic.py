@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
@@ -26,9 +27,7 @@ def write_atomic(path: str | Path, data: bytes | str, *, mode: int | None = None
         problem = "is not a folder" if folder.exists() else "does not exist"
         raise InputError(f"cannot write {clip(target.name)}: {clip(str(folder))} {problem}", source=target)
     try:
-        import tempfile  # here: loading it costs a re-collection more than using it
-
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+        fd, tmp = _created_beside(folder, target.name)
     except OSError as exc:
         raise OperationalError(f"cannot write: {exc.strerror or exc}", source=target) from exc
     try:
@@ -45,6 +44,22 @@ def write_atomic(path: str | Path, data: bytes | str, *, mode: int | None = None
     except BaseException:
         _remove_quietly(tmp)
         raise
+
+
+_CREATE = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+
+
+def _created_beside(folder: Path, name: str) -> tuple[int, str]:
+    """A new empty file in `folder`, named after `name` and 48 random bits, as `tempfile.mkstemp` makes one
+    (whose module, loaded, costs a re-collection more than the write): created exclusively, so never a file
+    or a link already there, readable and writable by this user alone, another name tried on a collision."""
+    for _ in range(100):
+        path = os.path.join(folder, f".{name}.{os.urandom(6).hex()}.tmp")
+        try:
+            return os.open(path, _CREATE, 0o600), path
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(folder))
 
 
 def _mode_for(target: Path) -> int:

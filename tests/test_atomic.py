@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+import drift.atomic
 from drift.atomic import write_atomic
-from drift.errors import InputError
+from drift.errors import InputError, OperationalError
 
 
 def test_a_new_file_gets_a_plain_file_s_permissions_and_an_old_one_keeps_its_own(tmp_path: Path) -> None:
@@ -42,3 +43,33 @@ def test_a_folder_that_does_not_exist_is_refused_and_not_made(tmp_path: Path) ->
     with pytest.raises(InputError, match="does not exist"):
         write_atomic(tmp_path / "no" / "out.csv", "x")
     assert not (tmp_path / "no").exists()
+
+
+def test_a_link_or_file_at_the_temporary_name_is_never_written_through(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whoever can write the folder may lay a link (or a file) at the next temporary name: it is left as it
+    is, another name is taken, and the file written is the target alone."""
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"kept\n")
+    names = iter([b"\x01" * 6, b"\x02" * 6, b"\x03" * 6])
+    monkeypatch.setattr(drift.atomic.os, "urandom", lambda n: next(names))
+    (tmp_path / f".out.json.{'01' * 6}.tmp").symlink_to(victim)
+    (tmp_path / f".out.json.{'02' * 6}.tmp").write_bytes(b"someone's\n")
+    write_atomic(tmp_path / "out.json", b"new\n")
+    assert (tmp_path / "out.json").read_bytes() == b"new\n"
+    assert victim.read_bytes() == b"kept\n"
+    assert (tmp_path / f".out.json.{'02' * 6}.tmp").read_bytes() == b"someone's\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["victim", "out.json", f".out.json.{'01' * 6}.tmp", f".out.json.{'02' * 6}.tmp"])
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "out.json"
+    target.write_bytes(b"old\n")
+
+    def full(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(drift.atomic.os, "fsync", full)
+    with pytest.raises(OperationalError, match="No space left"):
+        write_atomic(target, b"new\n")
+    assert target.read_bytes() == b"old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
