@@ -15,6 +15,7 @@ Each is cheap when there is nothing to do (one C-level search), and leaves ordin
 
 from __future__ import annotations
 
+import functools
 import re
 
 MAX_SHOWN = 200
@@ -28,7 +29,15 @@ MAX_LINE = 1000
 # surrogates (a JSON string may hold one: no terminal, file or database can).
 _C0 = "\x00-\x1f"
 _OTHER = "\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff"
-_UNSAFE = re.compile(f"[{_C0}{_OTHER}]")
+
+
+@functools.cache
+def _unsafe() -> re.Pattern[str]:
+    """The characters `terminal_safe` escapes (compiled when first used: a large class costs a millisecond
+    to compile, and a collection never shows one)."""
+    return re.compile(f"[{_C0}{_OTHER}]")
+
+
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\x1b": "\\e"}
 
 
@@ -45,9 +54,9 @@ def terminal_safe(text: str) -> str:
     """`text` with every control and text-reordering character written as a visible escape (`\\e`, `\\n`,
     `\\x07`, `\\u202e`): nothing in it can move the cursor, change colours, reorder a line or start a new one.
     Applying it twice changes nothing more."""
-    if _UNSAFE.search(text) is None:
+    if _unsafe().search(text) is None:
         return text
-    return _UNSAFE.sub(_escape, text)
+    return _unsafe().sub(_escape, text)
 
 
 def terminal_lines(text: str) -> str:
@@ -57,7 +66,7 @@ def terminal_lines(text: str) -> str:
 
 def unsafe_char(text: str) -> str | None:
     """The first control or text-reordering character in `text` (what `terminal_safe` escapes), or None."""
-    match = _UNSAFE.search(text)
+    match = _unsafe().search(text)
     return match.group(0) if match else None
 
 
@@ -96,7 +105,7 @@ def clip(text: str, limit: int = MAX_SHOWN) -> str:
 def bounded(line: str, limit: int = MAX_LINE) -> str:
     """One message line, escaped, and at most `limit` characters long, what it leaves out counted: the
     backstop for messages that quote a value without `shown`."""
-    if len(line) <= limit and _UNSAFE.search(line) is None:
+    if len(line) <= limit and _unsafe().search(line) is None:
         return line
     suffix = f"... ({len(line):,} characters in all)"
     head, cut = _head(line, limit)
@@ -116,29 +125,33 @@ def csv_safe(cell: str) -> str:
     return "'" + cell if cell.startswith(_FORMULA_START) else cell
 
 
-# What JSON may hold raw but a reader should not meet raw: C1 controls, DEL, the reordering characters and
-# lone surrogates (`json.dumps` already escapes C0 controls).
-_JSON_UNSAFE = re.compile(f"[{_OTHER}]")
+@functools.cache
+def _json_unsafe() -> re.Pattern[str]:
+    """What JSON may hold raw but a reader should not meet raw: C1 controls, DEL, the reordering characters
+    and lone surrogates (`json.dumps` already escapes C0 controls)."""
+    return re.compile(f"[{_OTHER}]")
 
 
 def json_safe(text: str) -> str:
     """JSON text (as `json.dumps` writes it, `ensure_ascii=False`) with every control and reordering character
     written as a `\\uXXXX` escape: the same JSON value, but no raw control in the bytes, so the document can
     be printed to a terminal and written as UTF-8 whatever it holds."""
-    if _JSON_UNSAFE.search(text) is None:
+    if _json_unsafe().search(text) is None:
         return text
-    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+    return _json_unsafe().sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
 
 
-# What XML 1.0 cannot hold at all (most C0 controls, lone surrogates, U+FFFE and U+FFFF) and what it holds
-# but should not show (C1 controls, DEL, the reordering characters): every one but TAB, LF and CR.
-_XML_UNSAFE = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f{_OTHER}\ufffe\uffff]")
+@functools.cache
+def _xml_unsafe() -> re.Pattern[str]:
+    """What XML 1.0 cannot hold at all (most C0 controls, lone surrogates, U+FFFE and U+FFFF) and what it
+    holds but should not show (C1 controls, DEL, the reordering characters): every one but TAB, LF and CR."""
+    return re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f{_OTHER}\ufffe\uffff]")
 
 
 def xml_safe(text: str) -> str:
     """Text for an XML document (before `&`, `<`, `>` and quotes are escaped): every character XML 1.0 cannot
     hold, and every control or reordering character, written as the visible escape `terminal_safe` uses; TAB,
     LF and CR are kept (escape them in attributes)."""
-    if _XML_UNSAFE.search(text) is None:
+    if _xml_unsafe().search(text) is None:
         return text
-    return _XML_UNSAFE.sub(_escape, text)
+    return _xml_unsafe().sub(_escape, text)

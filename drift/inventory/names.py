@@ -3,6 +3,7 @@ records names, and the catalog builder, which records a repository's paths the s
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
@@ -15,11 +16,21 @@ def display(name: str) -> str:
 # What an inventory path may not hold (drift.paths.check_relpath): bytes that are not UTF-8 (surrogate
 # escapes), control characters, backslashes, and a leading drive prefix such as `c:`.
 _UNRECORDABLE = re.compile(r"[\x00-\x1f\x7f\\\udc80-\udcff]|^[A-Za-z]:")
-_ESCAPED = re.compile(r"[%:\x00-\x1f\x7f\\\udc80-\udcff]")
 
 
-_UNRECORDABLE_CHARACTER = re.compile(r"[\x00-\x1f\x7f\\\udc80-\udcff]")
-_DRIVE_AT_LINE_START = re.compile(r"^[A-Za-z]:", re.MULTILINE)
+_ODD = {
+    "escaped": (r"[%:\x00-\x1f\x7f\\\udc80-\udcff]", 0),
+    "character": (r"[\x00-\x1f\x7f\\\udc80-\udcff]", 0),
+    "drive": (r"^[A-Za-z]:", re.MULTILINE),
+}
+"""Patterns needed only where a name is odd (`_pattern`)."""
+
+
+@functools.cache
+def _pattern(which: str) -> re.Pattern[str]:
+    """One of `_ODD`, compiled when first needed: each costs about half a millisecond, and most
+    collections meet no odd name."""
+    return re.compile(*_ODD[which])
 
 
 def all_recordable(paths: Iterable[str]) -> bool:
@@ -29,7 +40,7 @@ def all_recordable(paths: Iterable[str]) -> bool:
     joined = "".join(paths)
     if joined.isprintable() and "\\" not in joined and ":" not in joined:  # no control character, surrogate, backslash or colon
         return True
-    return _UNRECORDABLE_CHARACTER.search(joined) is None and _DRIVE_AT_LINE_START.search("\n".join(paths)) is None
+    return _pattern("character").search(joined) is None and _pattern("drive").search("\n".join(paths)) is None
 
 
 def recordable(raw: str) -> tuple[str, str | None]:
@@ -41,6 +52,6 @@ def recordable(raw: str) -> tuple[str, str | None]:
     if _UNRECORDABLE.search(raw) is None:
         return raw, None
     undecodable = any("\udc80" <= ch <= "\udcff" for ch in raw)
-    escaped = _ESCAPED.sub(lambda m: "".join(f"%{b:02X}" for b in m.group(0).encode("utf-8", "surrogateescape")), raw)
+    escaped = _pattern("escaped").sub(lambda m: "".join(f"%{b:02X}" for b in m.group(0).encode("utf-8", "surrogateescape")), raw)
     reason = "file name is not valid UTF-8" if undecodable else "file name holds a control character, a backslash or a drive prefix"
     return escaped, f"{reason}; recorded with %XX escapes, not hashed"
