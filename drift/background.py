@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 import pickle
 import select
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Iterator
 from typing import Any, Generic, TypeVar, cast
 
 from drift.errors import OperationalError
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 def can_fork() -> bool:
@@ -121,6 +122,164 @@ def _send_result(writing: int, work: Callable[..., object], args: tuple[Any, ...
             data = pickle.dumps((False, OperationalError(f"a forked process could not send its result ({type(exc).__name__}: {exc})")))
         with open(writing, "wb") as pipe:
             pipe.write(data)
+        code = 0
+    finally:
+        os._exit(code)
+
+
+_ITEM, _RETURNED, _RAISED = 0, 1, 2
+_HEADER = 8
+"""Bytes of a message's length, before each message of a `Streamed` process."""
+
+
+class Streamed(Generic[T, R]):
+    """`work(*args)`, a generator, run in a forked process from the moment this is made: `items()` gives
+    what it yields as each comes (while it goes on), then `result()` what it returns, or raises its error
+    (a `DriftError` comes back as itself). Close it (or use it as a context) to end a process early.
+
+    The process never waits for this one to read: it keeps what the pipe cannot take yet and sends it
+    once the pipe has room, after each item, and all that is left when it is done. Where there is no
+    fork, or one core, the generator runs here as `items()` is iterated (`forked` says which)."""
+
+    def __init__(self, work: Callable[..., Generator[T, None, R]], *args: Any, what: str) -> None:
+        self._work, self._args, self._what = work, args, what
+        self._outcome: tuple[bool, Any] | None = None
+        self._pid = 0
+        self._pipe: Any = None
+        self._was_forked = False
+        if (os.cpu_count() or 1) >= 2 and hasattr(os, "fork"):
+            reading, writing = os.pipe()
+            try:
+                pid = os.fork()
+            except OSError:
+                os.close(reading)
+                os.close(writing)
+                return
+            if pid == 0:
+                os.close(reading)
+                _stream(writing, work, args)  # never returns
+            os.close(writing)
+            self._pid, self._pipe, self._was_forked = pid, open(reading, "rb"), True  # noqa: SIM115 - closed by _reap or close
+
+    @property
+    def forked(self) -> bool:
+        """True when the work runs in a process of its own (else it runs as `items()` is iterated)."""
+        return self._was_forked
+
+    def items(self) -> Iterator[T]:
+        """What the work yields, as it comes; once through, `result()` has its outcome."""
+        if self._outcome is not None:
+            return
+        if not self._was_forked:
+            work = self._work(*self._args)
+            try:
+                while True:
+                    yield next(work)
+            except StopIteration as done:
+                self._outcome = (True, done.value)
+            except Exception as exc:  # noqa: BLE001 - raised again by result()
+                self._outcome = (False, exc)
+            return
+        while True:
+            message = self._receive()
+            if message is None:
+                self._outcome = (False, OperationalError(f"the process {self._what} ended without a result (exit code {self._reap()})"))
+                return
+            kind, value = message
+            if kind == _ITEM:
+                yield value
+                continue
+            self._reap()
+            self._outcome = (kind == _RETURNED, value)
+            return
+
+    def result(self) -> R:
+        """What the work returned (the items not taken yet are passed over); raises its error."""
+        for _ in self.items():
+            pass
+        assert self._outcome is not None
+        succeeded, value = self._outcome
+        if not succeeded:
+            raise cast(Exception, value)
+        return cast(R, value)
+
+    def _receive(self) -> tuple[int, Any] | None:
+        """The next message, or None when the process ended (or died) before sending it whole."""
+        header = self._pipe.read(_HEADER)
+        if len(header) < _HEADER:
+            return None
+        size = int.from_bytes(header, "big")
+        data = self._pipe.read(size)
+        if len(data) < size:
+            return None
+        try:
+            return cast(tuple[int, Any], pickle.loads(data))
+        except Exception:  # noqa: BLE001 - cut short
+            return None
+
+    def _reap(self) -> int:
+        """Wait for the process to end; its exit code."""
+        self._pipe.close()
+        _, status = os.waitpid(self._pid, 0)
+        self._pid = 0
+        return os.waitstatus_to_exitcode(status)
+
+    def close(self) -> None:
+        if self._pid != 0:
+            self._pipe.close()
+            try:
+                os.kill(self._pid, 15)  # SIGTERM (the constant is POSIX's)
+            except ProcessLookupError:
+                pass
+            os.waitpid(self._pid, 0)
+            self._pid = 0
+
+    def __enter__(self) -> Streamed[T, R]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _stream(writing: int, work: Callable[..., Generator[Any, None, Any]], args: tuple[Any, ...]) -> None:
+    """In the forked child: run the generator, sending each item as a message (length, then pickle) without
+    ever waiting for the reader until the end, then what it returned or raised; end without running the
+    parent's exit handlers (exit code 0 once everything is sent, 1 when it could not be)."""
+    code = 1
+    try:
+        waiting = bytearray()
+        os.set_blocking(writing, False)
+
+        def send(kind: int, value: object) -> bool:
+            try:
+                data = pickle.dumps((kind, value), protocol=pickle.HIGHEST_PROTOCOL)
+                sent = True
+            except Exception as exc:  # noqa: BLE001 - a value or error that cannot be pickled
+                data = pickle.dumps((_RAISED, OperationalError(f"a forked process could not send its result ({type(exc).__name__}: {exc})")))
+                sent = False
+            waiting.extend(len(data).to_bytes(_HEADER, "big"))
+            waiting.extend(data)
+            try:
+                del waiting[: os.write(writing, waiting)]
+            except BlockingIOError:  # the pipe is full: sent with the next one, or at the end
+                pass
+            return sent
+
+        try:
+            generator = work(*args)
+            while True:
+                try:
+                    item = next(generator)
+                except StopIteration as done:
+                    send(_RETURNED, done.value)
+                    break
+                if not send(_ITEM, item):
+                    break
+        except Exception as exc:  # noqa: BLE001 - raised again in the parent
+            send(_RAISED, exc)
+        os.set_blocking(writing, True)
+        with open(writing, "wb") as pipe:
+            pipe.write(waiting)
         code = 0
     finally:
         os._exit(code)
