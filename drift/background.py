@@ -43,19 +43,9 @@ class Background(Generic[T]):
         self._pid = 0
         self._reading = -1
         self._was_forked = False
-        if worth_it and (os.cpu_count() or 1) >= 2 and hasattr(os, "fork"):
-            reading, writing = os.pipe()
-            try:
-                pid = os.fork()
-            except OSError:  # no fork after all (a platform that lists it without one, or out of processes)
-                os.close(reading)
-                os.close(writing)
-                return
-            if pid == 0:
-                os.close(reading)
-                _send_result(writing, work, args)  # never returns
-            os.close(writing)
-            self._pid, self._reading, self._was_forked = pid, reading, True
+        forked = _fork(lambda writing: _send_result(writing, work, args)) if worth_it else None
+        if forked is not None:
+            (self._pid, self._reading), self._was_forked = forked, True
 
     @property
     def forked(self) -> bool:
@@ -93,11 +83,7 @@ class Background(Generic[T]):
     def close(self) -> None:
         if self._pid != 0:
             os.close(self._reading)
-            try:
-                os.kill(self._pid, 15)  # SIGTERM (the constant is POSIX's)
-            except ProcessLookupError:
-                pass
-            os.waitpid(self._pid, 0)
+            _stop(self._pid)
             self._pid = 0
 
     def __enter__(self) -> Background[T]:
@@ -105,6 +91,35 @@ class Background(Generic[T]):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _fork(child: Callable[[int], None]) -> tuple[int, int] | None:
+    """A forked process that runs `child` on the write end of a new pipe (it never returns): its pid and the
+    pipe's read end; None where there is no fork, one core, or the fork failed (a platform that lists it
+    without one, or out of processes)."""
+    if (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):
+        return None
+    reading, writing = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(reading)
+        os.close(writing)
+        return None
+    if pid == 0:
+        os.close(reading)
+        child(writing)  # never returns
+    os.close(writing)
+    return pid, reading
+
+
+def _stop(pid: int) -> None:
+    """End a forked process whose result is no longer wanted, and wait for it."""
+    try:
+        os.kill(pid, 15)  # SIGTERM (the constant is POSIX's)
+    except ProcessLookupError:
+        pass
+    os.waitpid(pid, 0)
 
 
 def _send_result(writing: int, work: Callable[..., object], args: tuple[Any, ...]) -> None:
@@ -147,19 +162,9 @@ class Streamed(Generic[T, R]):
         self._pid = 0
         self._pipe: Any = None
         self._was_forked = False
-        if (os.cpu_count() or 1) >= 2 and hasattr(os, "fork"):
-            reading, writing = os.pipe()
-            try:
-                pid = os.fork()
-            except OSError:
-                os.close(reading)
-                os.close(writing)
-                return
-            if pid == 0:
-                os.close(reading)
-                _stream(writing, work, args)  # never returns
-            os.close(writing)
-            self._pid, self._pipe, self._was_forked = pid, open(reading, "rb"), True  # noqa: SIM115 - closed by _reap or close
+        forked = _fork(lambda writing: _stream(writing, work, args))
+        if forked is not None:
+            self._pid, self._pipe, self._was_forked = forked[0], open(forked[1], "rb"), True  # noqa: SIM115 - closed by _reap or close
 
     @property
     def forked(self) -> bool:
@@ -227,11 +232,7 @@ class Streamed(Generic[T, R]):
     def close(self) -> None:
         if self._pid != 0:
             self._pipe.close()
-            try:
-                os.kill(self._pid, 15)  # SIGTERM (the constant is POSIX's)
-            except ProcessLookupError:
-                pass
-            os.waitpid(self._pid, 0)
+            _stop(self._pid)
             self._pid = 0
 
     def __enter__(self) -> Streamed[T, R]:
