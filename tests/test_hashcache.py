@@ -390,10 +390,10 @@ def test_a_failing_save_keeps_the_old_cache(tmp_path: Path, monkeypatch: pytest.
     def refuse(src: object, dst: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(os, "replace", refuse)  # what drift.atomic.write_atomic renames with
-    with pytest.raises(OperationalError, match="No space left"):
-        HashCache(algorithm=ALGO).save(cache_file)  # would write an empty cache
-    monkeypatch.undo()
+    with monkeypatch.context() as patched:  # only this: undo() would also take back conftest's tmpfs setting
+        patched.setattr(os, "replace", refuse)  # what drift.atomic.write_atomic renames with
+        with pytest.raises(OperationalError, match="No space left"):
+            HashCache(algorithm=ALGO).save(cache_file)  # would write an empty cache
     assert cache_file.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cache.json", "f.txt"]
     assert HashCache.load(cache_file, algorithm=ALGO).lookup("f.txt", st) == _record(file)
