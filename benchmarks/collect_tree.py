@@ -239,7 +239,8 @@ def main() -> None:
         else:
             print(f"note: {command[0]} is not installed (Debian package {command[0]}): left out", file=sys.stderr)
     # Every command once a round, the rounds one after another: the machine's speed drifts over a run, and
-    # a ratio is taken within a round, where both of its figures met the same machine.
+    # a ratio is taken within a round, where both of its figures met the same machine, the two one right
+    # after the other (the cached run and the cached floor next to the full run, rhash after it).
     rounds: list[dict[str, float]] = []
     with tempfile.TemporaryDirectory() as tmp, ProcessPoolExecutor(cores) as pool:
         out, cache = Path(tmp) / "inventory.json", Path(tmp) / "cache.json"
@@ -250,13 +251,13 @@ def main() -> None:
 
         work_floor(pool, rebuilt), work_floor(pool, released)  # the page cache warm for both trees
         timed(drift(released, "--cache", str(cache)), 1)  # fills the cache
-        for _ in range(args.repeat):
-            times = {"released": timed(drift(released), 1)}
+        for _ in range(args.repeat):  # each ratio's two commands one right after the other
+            times = {"stat floor": timed([sys.executable, "-c", STAT_FLOOR, str(released)], 1)}
+            times["cached"] = timed(drift(released, "--cache", str(cache)), 1)
+            times["released"] = timed(drift(released), 1)
             times.update((name, timed(command, 1)) for name, command in peers.items())
             times["rebuilt"] = timed(drift(rebuilt), 1)
             times["floor"] = work_floor(pool, rebuilt)
-            times["cached"] = timed(drift(released, "--cache", str(cache)), 1)
-            times["stat floor"] = timed([sys.executable, "-c", STAT_FLOOR, str(released)], 1)
             rounds.append(times)
     needs_s = best_of(lambda: collector_needs(catalog), args.repeat)
     whole_s = best_of(lambda: load_catalog(catalog), 1)
