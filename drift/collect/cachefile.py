@@ -1,12 +1,16 @@
-"""Reading a re-collection cache file (`drift.collect.hashcache`, whose docstring gives the format): the
+"""A re-collection cache file (`drift.collect.hashcache`, whose docstring gives the format and its rules):
+who could have written it, or the folder it is written into (`vetted`, `writers`), and its reading, the
 whole document checked, column by column, before any of it is believed; anything else is a `Discard`."""
 
 from __future__ import annotations
 
 import itertools
 import json
+import os
 import re
+import stat
 from collections.abc import Collection
+from pathlib import Path
 from typing import Any
 
 from drift.inventory.names import all_recordable, display, recordable
@@ -104,3 +108,42 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+def vetted(path: Path) -> tuple[str, str | None]:
+    """The file at `path`, every link resolved, and why someone other than this user and root could have
+    written it (`drift.collect.hashcache`, "Who can write it"), or None. Read the path given back, never `path` again: a link on
+    the way could be pointed elsewhere meanwhile, but nothing on the way to the path given back can change
+    unless this user or root changes it. Raises `FileNotFoundError` when there is no such file."""
+    if not hasattr(os, "getuid"):
+        return str(path), _NO_OWNERS
+    named = in_resolved_folder(path)
+    st = os.lstat(named)
+    if stat.S_ISLNK(st.st_mode) and st.st_uid not in (os.getuid(), 0):
+        return named, f"the cache file is a link made by user {st.st_uid}: anyone could have pointed it anywhere"
+    real = os.path.realpath(named)
+    return real, writers(real, "the cache file")
+
+
+def in_resolved_folder(path: Path) -> str:
+    """`path` with the links of its folder resolved (in order, a `..` after a link as the system takes it),
+    its last part as it is: a link there is the cache file's own name, never followed when writing."""
+    absolute = os.path.join(os.getcwd(), path)
+    return os.path.join(os.path.realpath(os.path.dirname(absolute)), os.path.basename(absolute))
+
+
+def writers(real: str, what: str) -> str | None:
+    """Why someone other than this user and root could change `real` (a path with its links resolved, named
+    `what` in the message) or a folder above it, or None. Raises `FileNotFoundError` when it is not there."""
+    me = os.getuid()
+    for place in (real, *(str(folder) for folder in Path(real).parents)):
+        st = os.lstat(place)
+        named = what if place == real else f"its folder {clip(place, 120)}"
+        if stat.S_ISLNK(st.st_mode):
+            return f"{named} was replaced by a link while it was checked"
+        if st.st_uid not in (me, 0):
+            return f"{named} belongs to user {st.st_uid}, not to this user or root: anyone could have written it"
+        if st.st_mode & 0o022 and not (stat.S_ISDIR(st.st_mode) and st.st_mode & stat.S_ISVTX):
+            return f"{named} is writable by its group or others: anyone could have written it (chmod go-w)"
+    return None
+
+
+_NO_OWNERS = "this platform shows no file owners, so a cache cannot be trusted here"

@@ -97,7 +97,7 @@ from typing import Any, Final
 from drift import __version__
 from drift.atomic import write_atomic
 from drift.collect.archive.names import ALGORITHM
-from drift.collect.cachefile import FORMAT, HEX64, Discard, Entry, parse
+from drift.collect.cachefile import FORMAT, HEX64, Discard, Entry, in_resolved_folder, parse, vetted, writers
 from drift.collect.folders import Seen
 from drift.collect.gcpause import paused_gc
 from drift.errors import OperationalError
@@ -122,14 +122,10 @@ RACY_MARGIN_NS: Final = 2_000_000_000 + _unwritten_ns()
 """A file whose mtime or ctime is this close to (or past) the start of the collection is not cached: a
 timestamp's tick (2 s at most) and the time a dirty page may stay unwritten (37 s in all by default)."""
 
-
-
 _record = functools.partial(tuple.__new__, FileRecord)
 """`FileRecord._make`, without its Python frame (a record is made for each file a cache answers)."""
 _RECORD_FIELDS = operator.itemgetter(2, 5, 6)
 """An entry's size, sha256 and content-sha256: its `FileRecord`'s fields, in order."""
-
-
 
 
 def _key(st: os.stat_result | Seen) -> list[int]:
@@ -367,10 +363,10 @@ class HashCache:
         """
         if not hasattr(os, "getuid"):
             return
-        real = _in_resolved_folder(path)  # whatever is at the name, a link too, is replaced, never followed
+        real = in_resolved_folder(path)  # whatever is at the name, a link too, is replaced, never followed
         folder = os.path.dirname(real)
         try:
-            why = _writers(folder, f"its folder {clip(folder, 120)}")
+            why = writers(folder, f"its folder {clip(folder, 120)}")
         except FileNotFoundError:
             why = f"its folder {clip(folder, 120)} does not exist"
         if why is not None:
@@ -420,47 +416,6 @@ def racy_from(started_ns: int) -> int:
     """The time from which a file's or a folder's timestamps are too recent to be relied on, for a collection
     started at `started_ns` (see "Racy entries" above)."""
     return started_ns - RACY_MARGIN_NS
-
-
-def vetted(path: Path) -> tuple[str, str | None]:
-    """The file at `path`, every link resolved, and why someone other than this user and root could have
-    written it (see the module docstring), or None. Read the path given back, never `path` again: a link on
-    the way could be pointed elsewhere meanwhile, but nothing on the way to the path given back can change
-    unless this user or root changes it. Raises `FileNotFoundError` when there is no such file."""
-    if not hasattr(os, "getuid"):
-        return str(path), _NO_OWNERS
-    named = _in_resolved_folder(path)
-    st = os.lstat(named)
-    if stat.S_ISLNK(st.st_mode) and st.st_uid not in (os.getuid(), 0):
-        return named, f"the cache file is a link made by user {st.st_uid}: anyone could have pointed it anywhere"
-    real = os.path.realpath(named)
-    return real, _writers(real, "the cache file")
-
-
-def _in_resolved_folder(path: Path) -> str:
-    """`path` with the links of its folder resolved (in order, a `..` after a link as the system takes it),
-    its last part as it is: a link there is the cache file's own name, never followed when writing."""
-    absolute = os.path.join(os.getcwd(), path)
-    return os.path.join(os.path.realpath(os.path.dirname(absolute)), os.path.basename(absolute))
-
-
-def _writers(real: str, what: str) -> str | None:
-    """Why someone other than this user and root could change `real` (a path with its links resolved, named
-    `what` in the message) or a folder above it, or None. Raises `FileNotFoundError` when it is not there."""
-    me = os.getuid()
-    for place in (real, *(str(folder) for folder in Path(real).parents)):
-        st = os.lstat(place)
-        named = what if place == real else f"its folder {clip(place, 120)}"
-        if stat.S_ISLNK(st.st_mode):
-            return f"{named} was replaced by a link while it was checked"
-        if st.st_uid not in (me, 0):
-            return f"{named} belongs to user {st.st_uid}, not to this user or root: anyone could have written it"
-        if st.st_mode & 0o022 and not (stat.S_ISDIR(st.st_mode) and st.st_mode & stat.S_ISVTX):
-            return f"{named} is writable by its group or others: anyone could have written it (chmod go-w)"
-    return None
-
-
-_NO_OWNERS = "this platform shows no file owners, so a cache cannot be trusted here"
 
 
 def open_cache(path: Path, *, rehash: bool = False) -> HashCache:
