@@ -74,7 +74,7 @@ class Background(Generic[T]):
                     self._outcome = None
                 if self._outcome is None:
                     code = os.waitstatus_to_exitcode(status)
-                    self._outcome = (False, OperationalError(f"the process {self._what} ended without a result (exit code {code})"))
+                    self._outcome = (False, _no_result(self._what, code))
         succeeded, value = self._outcome
         if not succeeded:
             raise cast(Exception, value)
@@ -122,6 +122,20 @@ def _stop(pid: int) -> None:
     os.waitpid(pid, 0)
 
 
+def _pickled(message: tuple[object, object], failed: object) -> tuple[bytes, bool]:
+    """`message` pickled, and True; where it cannot be (a value or error that does not pickle), the error
+    saying so as `(failed, error)`, and False."""
+    try:
+        return pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL), True
+    except Exception as exc:  # noqa: BLE001 - a value or error that cannot be pickled
+        return pickle.dumps((failed, OperationalError(f"a forked process could not send its result ({type(exc).__name__}: {exc})"))), False
+
+
+def _no_result(what: str, code: int) -> OperationalError:
+    """The error of a forked process that ended (exit code `code`) before its result was sent whole."""
+    return OperationalError(f"the process {what} ended without a result (exit code {code})")
+
+
 def _send_result(writing: int, work: Callable[..., object], args: tuple[Any, ...]) -> None:
     """In the forked child: compute, send the pickled outcome, and end without running the parent's exit
     handlers (exit code 0 once the outcome is sent, 1 when it could not be)."""
@@ -131,10 +145,7 @@ def _send_result(writing: int, work: Callable[..., object], args: tuple[Any, ...
             outcome: tuple[bool, object] = (True, work(*args))
         except Exception as exc:  # noqa: BLE001 - raised again in the parent
             outcome = (False, exc)
-        try:
-            data = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as exc:  # noqa: BLE001 - a value or error that cannot be pickled
-            data = pickle.dumps((False, OperationalError(f"a forked process could not send its result ({type(exc).__name__}: {exc})")))
+        data, _ = _pickled(outcome, False)
         with open(writing, "wb") as pipe:
             pipe.write(data)
         code = 0
@@ -188,7 +199,7 @@ class Streamed(Generic[T, R]):
         while True:
             message = self._receive()
             if message is None:
-                self._outcome = (False, OperationalError(f"the process {self._what} ended without a result (exit code {self._reap()})"))
+                self._outcome = (False, _no_result(self._what, self._reap()))
                 return
             kind, value = message
             if kind == _ITEM:
@@ -252,12 +263,7 @@ def _stream(writing: int, work: Callable[..., Generator[Any, None, Any]], args: 
         os.set_blocking(writing, False)
 
         def send(kind: int, value: object) -> bool:
-            try:
-                data = pickle.dumps((kind, value), protocol=pickle.HIGHEST_PROTOCOL)
-                sent = True
-            except Exception as exc:  # noqa: BLE001 - a value or error that cannot be pickled
-                data = pickle.dumps((_RAISED, OperationalError(f"a forked process could not send its result ({type(exc).__name__}: {exc})")))
-                sent = False
+            data, sent = _pickled((kind, value), _RAISED)
             waiting.extend(len(data).to_bytes(_HEADER, "big"))
             waiting.extend(data)
             try:

@@ -1,6 +1,6 @@
 """What a collection needs of its catalog, read once and then taken from the cache while the catalog is unchanged.
 
-A collection needs two things of the catalog (`drift.collect.run.Needs`): the config keys its fixes check,
+A collection needs two things of the catalog (`Needs`): the config keys its fixes check,
 and the sha256 of its catalogued archives. Reading them means reading the whole catalog folder (a catalog of
 40 releases of 8,000 files is 90 MB of manifests): with a cache, that is more than a re-collection of an
 unchanged tree takes. So, with `--cache`, the stat of every file in the catalog folder is taken first

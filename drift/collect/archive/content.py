@@ -99,9 +99,6 @@ _EMPTY_DEFLATE = 2
 """Bytes of the empty deflate stream some tools write for a directory entry."""
 
 
-
-
-
 # A logical manifest line (continuations joined) whose attribute name, stripped of ASCII white space and
 # compared without regard to ASCII case, is volatile; with the line end that follows it.
 _VOLATILE_LINE = re.compile(
