@@ -14,7 +14,6 @@ import argparse
 import contextlib
 import os
 import sys
-import traceback
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
@@ -157,6 +156,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 3
     except Exception as exc:  # noqa: BLE001 - a bug: still never a traceback unless asked for
         if os.environ.get("DRIFT_DEBUG"):
+            import traceback  # here: loading it (and its tokenizer) would cost every run
+
             traceback.print_exc()
         _say(f"error: internal error: {type(exc).__name__}: {exc} (set DRIFT_DEBUG=1 for a traceback)")
         return 3

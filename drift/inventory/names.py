@@ -15,13 +15,14 @@ def display(name: str) -> str:
 
 # What an inventory path may not hold (drift.paths.check_relpath): bytes that are not UTF-8 (surrogate
 # escapes), control characters, backslashes, and a leading drive prefix such as `c:`.
-_UNRECORDABLE = re.compile(r"[\x00-\x1f\x7f\\\udc80-\udcff]|^[A-Za-z]:")
-
+_CHARACTERS = r"\x00-\x1f\x7f\\\udc80-\udcff"
+_DRIVE = r"^[A-Za-z]:"
+_UNRECORDABLE = re.compile(f"[{_CHARACTERS}]|{_DRIVE}")
 
 _ODD = {
-    "escaped": (r"[%:\x00-\x1f\x7f\\\udc80-\udcff]", 0),
-    "character": (r"[\x00-\x1f\x7f\\\udc80-\udcff]", 0),
-    "drive": (r"^[A-Za-z]:", re.MULTILINE),
+    "escaped": (f"[%:{_CHARACTERS}]", 0),
+    "character": (f"[{_CHARACTERS}]", 0),
+    "drive": (_DRIVE, re.MULTILINE),
 }
 """Patterns needed only where a name is odd (`_pattern`)."""
 
