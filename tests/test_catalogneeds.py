@@ -16,6 +16,7 @@ import drift.cli.collect
 import drift.collect.hashcache
 from drift.collect.catalogneeds import CatalogNeeds, folder_key
 from drift.collect.hashcache import open_cache
+from tests import cachefiles
 from tests.builders import run_cli as run
 from tests.demo import demo_site
 
@@ -128,9 +129,9 @@ def test_a_remembered_value_of_the_wrong_shape_is_read_again(site: Path) -> None
     with CatalogNeeds(catalog, drift.cli.collect._collector_needs, cache) as needs:
         needs.result()
     cache.save(path)
-    doc = json.loads(path.read_text(encoding="utf-8"))
-    doc["remembered"][1][1] = [["conf/app.properties"]]  # a pair cut short
-    path.write_text(json.dumps(doc), encoding="utf-8")
+    remembered = cachefiles.header(path)["remembered"]
+    remembered[1][1] = [["conf/app.properties"]]  # a pair cut short
+    cachefiles.write(path, cachefiles.entries(path), algorithm=cachefiles.header(path)["algorithm"], remembered=remembered)
     path.chmod(0o600)
     with CatalogNeeds(catalog, drift.cli.collect._collector_needs, open_cache(path)) as again:
         assert not again.recalled

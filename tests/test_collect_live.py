@@ -18,6 +18,7 @@ from drift.cli import main
 from drift.collect import collect
 from drift.collect.hashcache import open_cache
 from drift.inventory.jsonfile import read_json_inventory
+from tests import cachefiles
 
 
 def put(path: Path, data: bytes | str) -> Path:
@@ -226,4 +227,4 @@ def test_with_the_tree_walked_first_the_racy_rule_counts_from_the_walk(tree: Pat
     cache = open_cache(tmp_path / "cache.json")
     collect(tree, "402206", tree=walked, jobs=1, cache=cache)
     cache.save(tmp_path / "cache.json")
-    assert "app/late.java" not in json.loads((tmp_path / "cache.json").read_text())["entries"]
+    assert "app/late.java" not in cachefiles.entries(tmp_path / "cache.json")

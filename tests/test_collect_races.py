@@ -41,6 +41,7 @@ from drift.collect.walk import Entry
 from drift.errors import OperationalError
 from drift.inventory.jsonfile import read_json_inventory
 from drift.inventory.model import FOLDER_CHANGED, Inventory
+from tests import cachefiles
 from tests.builders import make_jar
 
 MANIFESTS = Path(__file__).resolve().parents[1] / "manifests"  # its config checks ask for conf/print.properties
@@ -255,8 +256,8 @@ def test_a_folder_swapped_for_a_link_while_a_big_file_in_it_is_read(
     assert_nothing_from_outside(result.text)
     assert "lib/big.bin" not in inventory.files
     assert inventory.unreadable["lib/big.bin"].reason == "changed kind during collection: folder lib is now a symbolic link"
-    assert "lib/big.bin" not in json.loads(cache_path.read_text())["entries"]
-    assert_nothing_from_outside(cache_path.read_text())
+    assert "lib/big.bin" not in cachefiles.entries(cache_path)
+    assert_nothing_from_outside(cachefiles.text(cache_path))
 
     # Restored (the file's own stat never changed): the cache holds nothing for it, so it is read, truly.
     restore_lib(root)
@@ -679,7 +680,7 @@ def test_the_cache_keeps_no_hash_from_a_read_that_did_not_match_the_walk(
     first = read(collect(root, "402206", jobs=1, cache=cache).text, tmp_path)
     cache.save(cache_path)
     assert first.files["lib/notes.txt"].sha256 == sha(b"rewritten notes, longer\n")
-    assert cache.refused == 1 and "lib/notes.txt" not in json.loads(cache_path.read_text())["entries"]
+    assert cache.refused == 1 and "lib/notes.txt" not in cachefiles.entries(cache_path)
 
     monkeypatch.setattr(drift.collect.readfile, "_before_open", lambda entry: None)
     cache = open_cache(cache_path)
@@ -751,7 +752,7 @@ def test_cli_collect_through_a_swapped_folder_and_config_file_then_restored(
     assert first.exit_code == 0, first.output
     inventory = read_json_inventory(out)
     assert_nothing_from_outside(out.read_text(encoding="utf-8"))
-    assert_nothing_from_outside(cache_path.read_text(encoding="utf-8"))
+    assert_nothing_from_outside(cachefiles.text(cache_path))
     assert "conf/print.properties" not in inventory.files
     assert "now a symbolic link" in inventory.unreadable["conf/print.properties"].reason
     # A file of lib/ read before the swap keeps its true hash; one after it is unreadable or never seen.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import tempfile
 import time
@@ -12,9 +11,11 @@ from pathlib import Path
 import pytest
 
 import drift.collect.hashcache
-from drift.collect.hashcache import FORMAT, RACY_MARGIN_NS, HashCache, file_system
+from drift.collect.cachefile import FORMAT
+from drift.collect.hashcache import RACY_MARGIN_NS, HashCache, file_system
 from drift.errors import OperationalError
 from drift.inventory.model import FileRecord
+from tests import cachefiles
 
 ALGO = "drift-content/1"
 
@@ -196,45 +197,71 @@ def test_a_missing_cache_file_is_an_empty_cache(tmp_path: Path) -> None:
     assert cache.lookup("f.txt", _stat(tmp_path)) is None
 
 
-def _valid_doc(tmp_path: Path) -> dict[str, object]:
-    _, cache_file, _ = _cached(tmp_path)
-    doc = json.loads(cache_file.read_text())
-    assert isinstance(doc, dict)
-    return doc
-
-
 ENTRY = [1, 2, 3, 4, 5, "a" * 64, None]
+HEAD = {"algorithm": ALGO, "entries": 2}
+
+
+def _spoiled(column: int, value: object) -> list[object]:
+    """The columns of a good entry `f.txt` and a second one `g`, the second's field in `column` spoiled."""
+    columns = cachefiles.columns({"f.txt": ENTRY, "g": ENTRY})
+    if column == 4:
+        columns[4] = {1: value}
+    elif column in (1, 3):
+        columns[column] = columns[column][: -(len(columns[column]) // 2)] + value  # type: ignore[operator]
+    else:
+        columns[column] = (*columns[column][:1], value)  # type: ignore[misc]
+    return columns
 
 
 @pytest.mark.parametrize(
-    ("doc", "why"),
+    ("head", "columns", "why"),
     [
-        ({"format": "drift-hashcache/2", "algorithm": ALGO, "entries": {}}, "other format"),
-        ({"algorithm": ALGO, "entries": {}}, "other format"),
-        ({"format": FORMAT, "algorithm": "drift-content/2", "entries": {}}, "algorithm"),
-        ({"format": FORMAT, "entries": {}}, "algorithm"),
-        ([], "not a JSON object"),
-        ({"format": FORMAT, "algorithm": ALGO, "entries": []}, "corrupt"),
-        ({"format": FORMAT, "algorithm": ALGO, "entries": {}, "config": {}}, "corrupt"),
-        ({"format": FORMAT, "algorithm": ALGO}, "corrupt"),
-        ({"format": FORMAT, "algorithm": ALGO, "entries": {"f": ENTRY[:6]}}, "corrupt entry 'f'"),
-        ({"format": FORMAT, "algorithm": ALGO, "entries": {"f": "x"}}, "corrupt entry 'f'"),
-        ({"format": FORMAT, "algorithm": ALGO, "entries": {"f": ["1", *ENTRY[1:]]}}, "corrupt entry 'f'"),
-        ({"format": FORMAT, "algorithm": ALGO, "entries": {"f": [True, *ENTRY[1:]]}}, "corrupt entry 'f'"),
-        ({"format": FORMAT, "algorithm": ALGO, "entries": {"f": [1, 2, 3.0, *ENTRY[3:]]}}, "corrupt entry 'f'"),
-        ({"format": FORMAT, "algorithm": ALGO, "entries": {"f": [1, 2, -3, *ENTRY[3:]]}}, "corrupt entry 'f'"),
-        ({"format": FORMAT, "algorithm": ALGO, "entries": {"f": [*ENTRY[:5], "A" * 64, None]}}, "corrupt entry 'f'"),
-        ({"format": FORMAT, "algorithm": ALGO, "entries": {"f": [*ENTRY[:5], None, None]}}, "corrupt entry 'f'"),
-        ({"format": FORMAT, "algorithm": ALGO, "entries": {"f": [*ENTRY[:6], 7]}}, "corrupt entry 'f'"),
-        ({"format": FORMAT, "algorithm": ALGO, "entries": {"": ENTRY}}, "corrupt"),
+        ({"algorithm": "drift-content/2", "entries": 0}, [(), b"", (), b"", {}], "algorithm"),
+        ({"entries": 0}, [(), b"", (), b"", {}], "corrupt: no header"),
+        ([], [(), b"", (), b"", {}], "corrupt: no header"),
+        ({"algorithm": ALGO, "entries": 0, "config": {}}, [(), b"", (), b"", {}], "corrupt: no header"),
+        ({"algorithm": ALGO, "entries": 0, "remembered": [1]}, [(), b"", (), b"", {}], "not a pair"),
+        ({"algorithm": ALGO, "entries": 0}, {"f": ENTRY}, "not five columns"),
+        ({"algorithm": ALGO, "entries": 0}, [[], b"", (), b"", {}], "not five columns"),
+        ({"algorithm": ALGO, "entries": "2"}, cachefiles.columns({"f.txt": ENTRY, "g": ENTRY}), "not five columns"),
+        ({"algorithm": ALGO, "entries": 3}, cachefiles.columns({"f.txt": ENTRY, "g": ENTRY}), "do not all hold the 3 entries"),
+        (HEAD, _spoiled(0, b"g"), "a path is not a string"),
+        (HEAD, _spoiled(0, "h\\b"), "a path no inventory can hold"),
+        (HEAD, _spoiled(0, "f.txt"), "corrupt entry 'f.txt': out of order, or held twice"),
+        (HEAD, _spoiled(0, "e"), "corrupt entry 'e': out of order, or held twice"),
+        (HEAD, _spoiled(1, b"x" * 16), "do not all hold the 2 entries"),
+        (HEAD, _spoiled(2, -3), "corrupt entry 'g': its size"),
+        (HEAD, _spoiled(2, True), "corrupt entry 'g': its size"),
+        (HEAD, _spoiled(2, 3.0), "corrupt entry 'g': its size"),
+        (HEAD, _spoiled(3, b"A" * 64), "corrupt entry 'g': sha256"),
+        (HEAD, _spoiled(4, "A" * 64), "corrupt entry 'g': content-sha256"),
+        (HEAD, _spoiled(4, ""), "corrupt entry 'g': content-sha256"),
+        (HEAD, _spoiled(4, 7), "corrupt entry 'g': content-sha256"),
+        (HEAD, [*_spoiled(4, "a" * 64)[:4], {2: "a" * 64}], "a content-sha256 is given for no entry"),
+        ({"algorithm": ALGO, "entries": 1}, cachefiles.columns({"": ENTRY}), "corrupt"),
     ],
 )
-def test_an_untrusted_cache_loads_empty_and_says_why(tmp_path: Path, doc: object, why: str) -> None:
+def test_an_untrusted_cache_loads_empty_and_says_why(tmp_path: Path, head: object, columns: object, why: str) -> None:
+    """Each column spoiled, its checksum right: the good entry `f.txt` is discarded with the bad."""
     _file, cache_file, st = _cached(tmp_path)
-    good = json.loads(cache_file.read_text())
-    if isinstance(doc, dict) and "entries" in doc and isinstance(doc["entries"], dict):
-        doc["entries"] = {**good["entries"], **doc["entries"]}  # the good entry is discarded with the bad
-    cache_file.write_text(json.dumps(doc))
+    cachefiles.write_raw(cache_file, head, tuple(columns) if isinstance(columns, list) else columns)
+    cache = HashCache.load(cache_file, algorithm=ALGO)
+    assert cache.discarded is not None and why in cache.discarded
+    assert cache.lookup("f.txt", st) is None
+
+
+@pytest.mark.parametrize(
+    ("first", "why"),
+    [
+        (b"drift-hashcache/3 crc32:00000000", "other format 'drift-hashcache/3', not 'drift-hashcache/2'"),
+        (b'{"algorithm": "drift-content/1", "entries": {', "other format, not 'drift-hashcache/2' (an older drift's"),
+        (b"drift-hashcache/2 crc32:0000000", "corrupt: its first line"),
+        (b"drift-hashcache/2 crc32:00000000", "checksum does not match"),
+    ],
+)
+def test_a_cache_of_another_format_or_a_wrong_checksum_loads_empty(tmp_path: Path, first: bytes, why: str) -> None:
+    _file, cache_file, st = _cached(tmp_path)
+    cachefiles.write_raw(cache_file, {"algorithm": ALGO, "entries": 1}, tuple(cachefiles.columns(cachefiles.entries(cache_file))), first=first)
     cache = HashCache.load(cache_file, algorithm=ALGO)
     assert cache.discarded is not None and why in cache.discarded
     assert cache.lookup("f.txt", st) is None
@@ -242,23 +269,34 @@ def test_an_untrusted_cache_loads_empty_and_says_why(tmp_path: Path, doc: object
 
 def test_a_cache_with_one_bad_entry_is_discarded_whole(tmp_path: Path) -> None:
     _file, cache_file, st = _cached(tmp_path)
-    doc = json.loads(cache_file.read_text())
-    doc["entries"]["z.txt"] = [1, 2, 3, 4, 5, "zz", None]
-    cache_file.write_text(json.dumps(doc))
+    found = cachefiles.entries(cache_file)
+    found["z.txt"] = [1, 2, 3, 4, 5, "zz", None]
+    cachefiles.write_raw(cache_file, {"algorithm": ALGO, "entries": 2}, tuple(cachefiles.columns(found)))
     cache = HashCache.load(cache_file, algorithm=ALGO)
-    assert cache.discarded is not None and "z.txt" in cache.discarded
+    assert cache.discarded is not None
     assert cache.lookup("f.txt", st) is None
 
 
 def test_a_cache_holding_a_path_twice_is_discarded_whole(tmp_path: Path) -> None:
-    """JSON lets an object name a key twice (the last wins): a cache written so is not the cache drift wrote."""
+    """A path held twice (the last would win) is not the cache drift wrote."""
     _file, cache_file, st = _cached(tmp_path)
-    text = cache_file.read_text()
-    line = next(line for line in text.splitlines() if line.startswith('"f.txt":'))
-    cache_file.write_text(text.replace(line, line.rstrip(",") + ",\n" + line.rstrip(","), 1))
+    paths, keys, sizes, shas, contents = cachefiles.columns(cachefiles.entries(cache_file))
+    cachefiles.write_raw(cache_file, {"algorithm": ALGO, "entries": 2}, (paths * 2, keys * 2, sizes * 2, shas * 2, contents))
     cache = HashCache.load(cache_file, algorithm=ALGO)
-    assert cache.discarded is not None and "'f.txt' appears twice" in cache.discarded
+    assert cache.discarded is not None and "'f.txt': out of order, or held twice" in cache.discarded
     assert cache.lookup("f.txt", st) is None
+
+
+def test_a_damaged_byte_anywhere_discards_the_cache(tmp_path: Path) -> None:
+    """The checksum covers the header and every entry: no byte after the first line can change unseen."""
+    _file, cache_file, st = _cached(tmp_path)
+    data = cache_file.read_bytes()
+    start = data.index(b"\n") + 1
+    for at in range(start, len(data), max(1, (len(data) - start) // 40)):
+        cache_file.write_bytes(data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1 :])
+        cache = HashCache.load(cache_file, algorithm=ALGO)
+        assert cache.discarded is not None and "corrupt" in cache.discarded, at
+        assert cache.lookup("f.txt", st) is None
 
 
 def test_a_truncated_cache_loads_empty(tmp_path: Path) -> None:
@@ -275,10 +313,10 @@ def test_a_truncated_cache_loads_empty(tmp_path: Path) -> None:
     "data",
     [b"\xff\xfe garbage", b"NaN", b'{"format": "drift-hashcache/1", "format": "drift-hashcache/1"}'],
 )
-def test_a_corrupt_cache_loads_empty(tmp_path: Path, data: bytes) -> None:
+def test_a_file_that_is_no_cache_loads_empty(tmp_path: Path, data: bytes) -> None:
     (tmp_path / "cache.json").write_bytes(data)
     cache = HashCache.load(tmp_path / "cache.json", algorithm=ALGO)
-    assert cache.discarded is not None and "corrupt" in cache.discarded
+    assert cache.discarded is not None and "other format, not 'drift-hashcache/2'" in cache.discarded
 
 
 def test_an_unreadable_cache_loads_empty(tmp_path: Path) -> None:
@@ -314,8 +352,7 @@ def test_entries_not_seen_in_a_run_are_dropped_on_save(tmp_path: Path) -> None:
     assert second.lookup("changed.txt", _stat(tmp_path / "changed.txt")) is None  # and not stored (say racy)
     second.save(tmp_path / "cache.json")
 
-    saved = json.loads((tmp_path / "cache.json").read_text())
-    assert sorted(saved["entries"]) == ["keep.txt"]
+    assert sorted(cachefiles.entries(tmp_path / "cache.json")) == ["keep.txt"]
     third = HashCache.load(tmp_path / "cache.json", algorithm=ALGO)
     assert third.lookup("keep.txt", stats["keep.txt"]) == _record(tmp_path / "keep.txt")
 
@@ -330,19 +367,18 @@ def test_the_file_is_deterministic_and_holds_only_paths_stats_and_hashes(tmp_pat
         for name in order:
             cache.store(name, _stat(tmp_path / name), _record(tmp_path / name), read=_stat(tmp_path / name), started_ns=_later())
         cache.save(tmp_path / "cache.json")
-        texts.append((tmp_path / "cache.json").read_text())
+        texts.append((tmp_path / "cache.json").read_bytes())
     assert texts[0] == texts[1]
-    assert "Hunter2" not in texts[0]
-    doc = json.loads(texts[0])
-    assert list(doc) == ["algorithm", "entries", "format"]
-    assert list(doc["entries"]) == ["a.txt", "a/z.txt", "b.txt"]
-    assert (doc["format"], doc["algorithm"]) == (FORMAT, ALGO)
+    assert b"Hunter2" not in texts[0]
+    assert texts[0].startswith(FORMAT.encode() + b" crc32:")
+    assert cachefiles.header(tmp_path / "cache.json") == {"algorithm": ALGO, "entries": 3}
+    assert list(cachefiles.entries(tmp_path / "cache.json")) == ["a.txt", "a/z.txt", "b.txt"]
 
 
 def test_an_empty_cache_saves_and_loads(tmp_path: Path) -> None:
     HashCache(algorithm=ALGO).save(tmp_path / "cache.json")
     cache = HashCache.load(tmp_path / "cache.json", algorithm=ALGO)
-    assert cache.discarded is None and json.loads((tmp_path / "cache.json").read_text())["entries"] == {}
+    assert cache.discarded is None and cachefiles.entries(tmp_path / "cache.json") == {} and len(cache) == 0
 
 
 def test_an_odd_path_round_trips(tmp_path: Path) -> None:
@@ -365,9 +401,8 @@ def test_a_path_no_inventory_can_hold_is_never_cached(tmp_path: Path, rel: str) 
     cache.store(rel, _stat(file), _record(file), read=_stat(file), started_ns=_later())
     assert cache.refused == 1
     _file, cache_file, st = _cached(tmp_path)
-    doc = json.loads(cache_file.read_text(encoding="utf-8"))
-    doc["entries"][rel] = doc["entries"]["f.txt"]
-    cache_file.write_text(json.dumps(doc), encoding="utf-8")
+    found = cachefiles.entries(cache_file)
+    cachefiles.write(cache_file, {**found, rel: found["f.txt"]}, algorithm=ALGO)
     cache_file.chmod(0o600)
     loaded = HashCache.load(cache_file, algorithm=ALGO)
     assert loaded.discarded is not None and "no inventory can hold" in loaded.discarded
@@ -487,7 +522,7 @@ def test_a_file_read_all_the_same_is_kept_only_as_it_is_stored_again(tmp_path: P
             again.store("f.txt", st, _record(file), read=st, started_ns=st.st_mtime_ns)  # racy: refused
             assert again.refused == 1
         again.save(tmp_path / "out.json")
-        assert json.loads((tmp_path / "out.json").read_text())["entries"] == {}
+        assert cachefiles.entries(tmp_path / "out.json") == {}
 
 
 def test_a_lookup_without_reuse_is_a_miss_and_keeps_nothing(tmp_path: Path) -> None:
@@ -508,23 +543,28 @@ def test_a_run_that_confirms_every_entry_leaves_the_file_as_it_is(tmp_path: Path
     after = os.stat(cache_file)
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)  # not rewritten
     again.save(tmp_path / "elsewhere.json")  # another file: written
-    assert json.loads((tmp_path / "elsewhere.json").read_text()) == json.loads(cache_file.read_text())
+    assert (tmp_path / "elsewhere.json").read_bytes() == cache_file.read_bytes()
     unused = HashCache.load(cache_file, algorithm=ALGO)
     unused.save(cache_file)  # nothing confirmed: the entry drops out
-    assert json.loads(cache_file.read_text())["entries"] == {}
+    assert cachefiles.entries(cache_file) == {}
 
 
-@pytest.mark.parametrize(("column", "bad"), [(0, -1), (2, True), (5, "A" * 64), (6, ""), (6, 7), (3, 1.5)])
+@pytest.mark.parametrize(("column", "bad"), [(2, -1), (2, True), (2, 1.5), (3, "A" * 64), (4, ""), (4, 7)])
 def test_a_bad_field_in_any_column_discards_the_cache_and_names_the_entry(tmp_path: Path, column: int, bad: object) -> None:
-    good = [1, 2, 3, 4, 5, "a" * 64, None]
-    entries = {f"f{i}.txt": list(good) for i in range(50)}
-    entries["f7.txt"][column] = bad
-    (tmp_path / "cache.json").write_text(json.dumps({"algorithm": ALGO, "entries": entries, "format": FORMAT}))
+    found = {f"f{i:02}.txt": [1, 2, 3, 4, 5, "a" * 64, None] for i in range(50)}
+    columns = cachefiles.columns(found)
+    if column == 2:
+        columns[2] = (*columns[2][:7], bad, *columns[2][8:])
+    elif column == 3:
+        columns[3] = columns[3][: 7 * 64] + str(bad).encode() + columns[3][8 * 64 :]
+    else:
+        columns[4] = {7: bad}
+    cachefiles.write_raw(tmp_path / "cache.json", {"algorithm": ALGO, "entries": 50}, tuple(columns))
     cache = HashCache.load(tmp_path / "cache.json", algorithm=ALGO)
-    assert cache.discarded is not None and "'f7.txt'" in cache.discarded
-    del entries["f7.txt"]
-    (tmp_path / "cache.json").write_text(json.dumps({"algorithm": ALGO, "entries": entries, "format": FORMAT}))
-    assert len(HashCache.load(tmp_path / "cache.json", algorithm=ALGO)._old) == 49
+    assert cache.discarded is not None and "'f07.txt'" in cache.discarded
+    del found["f07.txt"]
+    cachefiles.write(tmp_path / "cache.json", found, algorithm=ALGO)
+    assert len(HashCache.load(tmp_path / "cache.json", algorithm=ALGO)) == 49
 
 
 def test_a_cache_in_a_sticky_folder_writable_by_all_is_used(tmp_path: Path) -> None:
@@ -657,7 +697,7 @@ def test_a_link_at_the_cache_s_name_is_replaced_when_saving_never_followed(tmp_p
     (sticky / "cache.json").symlink_to(victim)
     HashCache(algorithm=ALGO).save(sticky / "cache.json")
     assert victim.read_text() == "echo hello\n"
-    assert not (sticky / "cache.json").is_symlink() and json.loads((sticky / "cache.json").read_text())["entries"] == {}
+    assert not (sticky / "cache.json").is_symlink() and cachefiles.entries(sticky / "cache.json") == {}
 
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="giving a link to another user needs root")
@@ -690,3 +730,33 @@ def test_a_file_someone_else_can_write_is_never_cached(tmp_path: Path, who: str)
     cache.store("f.txt", st, _record(file), read=st, started_ns=_later())
     assert cache.refused == 1 and cache.lookup("f.txt", st) is None
     assert any(note.startswith("files that someone other than this user and root can write are never cached (1 ") for note in cache.notes())
+
+
+def test_content_hashes_and_every_field_round_trip(tmp_path: Path) -> None:
+    """Archives keep their content hash, other files none, each by its own row, whatever the order stored."""
+    for name in ("z.jar", "a.txt", "m/b.jar"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(name.encode() * 3)
+    records = {
+        "z.jar": FileRecord(15, "1" * 64, "2" * 64), "a.txt": FileRecord(15, "3" * 64, None), "m/b.jar": FileRecord(21, "4" * 64, "5" * 64),
+    }
+    cache = HashCache(algorithm=ALGO)
+    for name, record in records.items():
+        cache.store(name, _stat(tmp_path / name), record, read=_stat(tmp_path / name), started_ns=_later())
+    cache.save(tmp_path / "cache.json")
+    loaded = HashCache.load(tmp_path / "cache.json", algorithm=ALGO)
+    assert loaded.discarded is None and len(loaded) == 3 and loaded.files_under("m") == 1
+    for name, record in records.items():
+        assert loaded.lookup(name, _stat(tmp_path / name)) == record
+        assert loaded.walked_stat(name).st_mtime_ns == _stat(tmp_path / name).st_mtime_ns
+
+
+@pytest.mark.parametrize("field", ["st_mtime_ns", "st_ctime_ns"])
+def test_a_stat_past_what_a_key_holds_is_never_cached_nor_answered(tmp_path: Path, field: str) -> None:
+    """A time past the year 2262 (ext4 keeps times to 2446) does not fit a key: such a file is read every time."""
+    file, cache_file, st = _cached(tmp_path)
+    huge = _changed(st, **{field: 2**63})
+    cache = HashCache.load(cache_file, algorithm=ALGO)
+    assert cache.lookup("f.txt", huge) is None
+    cache.store("f.txt", huge, _record(file), read=huge, started_ns=_later() + 2**64)
+    assert cache.refused == 1

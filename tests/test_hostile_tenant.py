@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from drift.collect.archive import content_sha256_bytes
+from tests import cachefiles
 from tests.builders import run_cli as run
 from tests.builders import write_yaml
 from tests.demo import file_bytes, release_files
@@ -140,10 +141,10 @@ def test_an_exclude_pattern_an_inventory_cannot_record_is_refused_before_collect
 
 def _forge_cache(cache: Path, path: str, tree: Path, data: bytes) -> None:
     """Put `path`'s stat as it is now in `cache`, with the hashes of `data` (what the deployer wants read)."""
-    doc = json.loads(cache.read_text(encoding="utf-8"))
+    found = cachefiles.entries(cache)
     st = (tree / path).stat()
-    doc["entries"][path] = [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, hashlib.sha256(data).hexdigest(), content_sha256_bytes(data)]
-    cache.write_text(json.dumps(doc), encoding="utf-8")
+    found[path] = [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, hashlib.sha256(data).hexdigest(), content_sha256_bytes(data)]
+    cachefiles.write(cache, found, algorithm=cachefiles.header(cache)["algorithm"], remembered=cachefiles.header(cache).get("remembered"))
 
 
 @pytest.mark.parametrize("shared", ["a folder writable by others", "a cache file writable by others"])

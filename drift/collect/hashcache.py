@@ -57,28 +57,11 @@ Who can write it
     owns) is thus never used: keep it in the collecting account's own folder.
 
 Format
-    One JSON object, written whole through `drift.atomic.write_atomic`::
-
-        {"algorithm": "drift-content/1", "entries": {
-        "lib/a.jar": [dev, ino, size, mtime_ns, ctime_ns, "<sha256 hex>", "<content-sha256 hex>" | null],
-        ...
-        }, "format": "drift-hashcache/1", "remembered": [[[path, dev, ino, size, mtime_ns, ctime_ns], ...], value]}
-
-    `remembered` (optional) is what the collector read of its catalog, under the stat keys of every file of
-    the catalog folder taken before it was read (`drift.collect.catalogneeds`): the config keys the
-    catalog's checks name and the sha256 of its archives, and which reader read them.
-
-    JSON rather than SQLite: every run rewrites the cache whole anyway (only the entries stored or
-    confirmed in this run are kept, so deleted files drop out), which an atomic rename does with no
-    transaction, journal or locking of its own, and no half-updated database can be left behind by a crash.
-    It is plain text a person can inspect, needs nothing beyond the standard library, and loads as one
-    dictionary. Keys are sorted and there is one entry a line, so two runs over one tree write the same
-    bytes. It holds only paths, stat fields, hashes and config key names: never config values, never file
-    content.
-
-    A file of another `format`, or made with another content-hash `algorithm`, or that cannot be read or
-    parsed, or holding a single entry of the wrong shape, is discarded whole (`HashCache.discarded` says
-    why): a cache is never trusted in part.
+    The file's layout, and why, are `drift.collect.cachefile`'s. A file of another format, or made with
+    another content-hash algorithm, or that cannot be read, or whose checksum fails, or holding a single
+    entry of the wrong shape, is discarded whole (`HashCache.discarded` says why): a cache is never
+    trusted in part. It holds only paths, stat fields, hashes and config key names: never config values,
+    never file content.
 
 A cache is used by one thread (the collector's main thread: its workers never see it).
 """
@@ -87,17 +70,17 @@ from __future__ import annotations
 
 import bisect
 import functools
-import json
 import operator
 import os
 import stat
+import struct
 from pathlib import Path
 from typing import Any, Final
 
 from drift import __version__
 from drift.atomic import write_atomic
 from drift.collect.archive.names import ALGORITHM
-from drift.collect.cachefile import FORMAT, HEX64, Discard, Entry, in_resolved_folder, parse, vetted, writers
+from drift.collect.cachefile import EMPTY, HEX64, KEY, Discard, Entry, Table, dumps, in_resolved_folder, parse, vetted, writers
 from drift.collect.folders import Seen
 from drift.collect.gcpause import paused_gc
 from drift.errors import OperationalError
@@ -124,12 +107,13 @@ timestamp's tick (2 s at most) and the time a dirty page may stay unwritten (37 
 
 _record = functools.partial(tuple.__new__, FileRecord)
 """`FileRecord._make`, without its Python frame (a record is made for each file a cache answers)."""
-_RECORD_FIELDS = operator.itemgetter(2, 5, 6)
-"""An entry's size, sha256 and content-sha256: its `FileRecord`'s fields, in order."""
+_pack = KEY.pack
+_ROW = operator.itemgetter(1)
+_KEY_SIZE = KEY.size
 
 
-def _key(st: os.stat_result | Seen) -> list[int]:
-    return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+def _key(st: os.stat_result | Seen) -> tuple[int, ...]:
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
 class HashCache:
@@ -147,14 +131,14 @@ class HashCache:
         self.refused = 0
         """Records `store` refused: the file was too recently changed, changed while read, or the descriptor
         read was not the file the walk saw."""
-        self._old: dict[str, Entry] = {}
-        # What this run keeps, for `save`: the paths answered (a list: one append a file as the walk goes), the
+        self._old: Table = EMPTY
+        self._rows: dict[str, int] = {}  # the row of each path in `_old`
+        # What this run keeps, for `save`: the rows answered (a list: one append a file as the walk goes), the
         # entries stored anew, and the paths dropped since (read anyway, or a record refused). See `_entries`.
-        self._answered: list[str] = []
+        self._answered: list[int] = []
         self._stored: dict[str, Entry] = {}
         self._dropped: set[str] = set()
         self._read_anyway = 0
-        self._paths: list[str] | None = None  # the paths held, sorted (`files_under`)
         self._remembered: tuple[Any, Any] | None = None  # as loaded: (files, value)
         self._to_remember: tuple[Any, Any] | None = None
         self._loaded_from: Path | None = None
@@ -182,6 +166,7 @@ class HashCache:
         try:
             with paused_gc():  # a cache is a few objects a file, none in a cycle: going over them all again and again would double the load's time
                 cache._old, cache._remembered = parse(data, algorithm)
+                cache._rows = dict(zip(cache._old.paths, range(len(cache._old.paths))))
         except Discard as why:
             cache.discarded = str(why)
         else:
@@ -195,45 +180,58 @@ class HashCache:
 
     def __len__(self) -> int:
         """Files the cache file held."""
-        return len(self._old)
+        return len(self._old.paths)
 
     def files_under(self, folder: str) -> int:
         """Files the cache file held under the folder at the path `folder` ("" for the root), at any depth."""
-        if self._paths is None:
-            self._paths = sorted(self._old)  # written sorted: one pass
+        paths = self._old.paths  # in order
         if not folder:
-            return len(self._paths)
-        return bisect.bisect_left(self._paths, folder + "0") - bisect.bisect_left(self._paths, folder + "/")  # "0" follows "/"
+            return len(paths)
+        return bisect.bisect_left(paths, folder + "0") - bisect.bisect_left(paths, folder + "/")  # "0" follows "/"
 
     def lookup(self, rel: str, st: os.stat_result, *, reuse: bool = True) -> FileRecord | None:
         """The cached record of `rel` if its stat `st` is a regular file's and unchanged, else None (then
         read it and `store`). With `reuse` False the file is to be read anyway (the collector reads a config
         file whose keys it captures every time): None, counted as a miss."""
-        record = self.answer(rel, st) if reuse else None
-        if record is None:
+        row = self.answer(rel, st) if reuse else None
+        if row is None:
             self.misses += 1
-        return record
+            return None
+        return self.records([(rel, row)])[rel]
 
-    def answer(self, rel: str, st: os.stat_result) -> FileRecord | None:
-        """`lookup`, but a file it does not answer is not counted: the caller counts `misses` as it reads
-        them (a walk asks it of each file as it lists it, `drift.collect.walk.Answer`, and some it then
-        does not read). A path it answers for is recordable as it is: a cache holding any other is
-        discarded as it is loaded."""
-        entry = self._old.get(rel)
+    def answer(self, rel: str, st: os.stat_result) -> int | None:
+        """`lookup`, but a file it does not answer is not counted (the caller counts `misses` as it reads
+        them: a walk asks it of each file as it lists it, `drift.collect.walk.Answer`, and some it then does
+        not read), and its answer is the file's row, whose record `records` makes. A path it answers for is
+        recordable as it is: a cache holding any other is discarded as it is loaded."""
+        row = self._rows.get(rel)
+        if row is None or self._old.sizes[row] != st.st_size or not stat.S_ISREG(st.st_mode):
+            return None
+        try:
+            key = _pack(st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
+        except struct.error:  # a time past what a key holds (the year 2262): never stored
+            return None
         if (
-            entry is None or entry[1] != st.st_ino or entry[3] != st.st_mtime_ns or entry[4] != st.st_ctime_ns
-            or entry[2] != st.st_size or entry[0] != st.st_dev or not stat.S_ISREG(st.st_mode)
+            not self._old.keys.startswith(key, row * _KEY_SIZE)
             or not (st.st_uid in self._owners and not st.st_mode & 0o022 and self._devices.get(st.st_dev)) and not self._cacheable(st)
         ):
             return None
-        self._answered.append(rel)
-        return _record(_RECORD_FIELDS(entry))
+        self._answered.append(row)
+        return row
 
-    def confirm(self, paths: list[str]) -> list[FileRecord]:
-        """The records of `paths`, which this cache answered in a forked process (`drift.collect.walkshare`):
-        counted and kept here as `answer` would have."""
-        self._answered += paths
-        return list(map(_record, map(_RECORD_FIELDS, map(self._old.__getitem__, paths))))
+    def confirm(self, rows: list[int]) -> list[tuple[str, int]]:
+        """The paths and rows of `rows`, which this cache answered in a forked process
+        (`drift.collect.walkshare`): counted and kept here as `answer` would have."""
+        self._answered += rows
+        return list(zip(map(self._old.paths.__getitem__, rows), rows))
+
+    def records(self, answered: list[tuple[str, int]]) -> dict[str, FileRecord]:
+        """The record of each path with the row `answer` (or `confirm`) gave it, by path."""
+        table = self._old
+        rows = list(map(_ROW, answered))
+        starts = [row * 64 for row in rows]
+        shas = map(table.shas.__getitem__, map(slice, starts, map((64).__add__, starts)))
+        return dict(zip(map(operator.itemgetter(0), answered), map(_record, zip(map(table.sizes.__getitem__, rows), shas, map(table.contents.get, rows)))))
 
     def tally(self) -> tuple[int, set[str]]:
         """What `absorb` takes of this cache's counts: the files others can write, and the file systems not
@@ -248,7 +246,8 @@ class HashCache:
     def walked_stat(self, rel: str) -> os.stat_result:
         """The stat the walk took of `rel`, a file the cache answered: the key it matched (device, inode,
         size, mtime and ctime), of a regular file that only this user can write (what `answer` checked)."""
-        dev, ino, size, mtime_ns, ctime_ns = self._old[rel][:5]
+        key, size = self._old.entry(self._rows[rel])[:2]
+        dev, ino, mtime_ns, ctime_ns = KEY.unpack(key)
         return os.stat_result(
             (stat.S_IFREG | 0o600, ino, dev, 1, self._owners[0], 0, size, mtime_ns // 10**9, mtime_ns // 10**9, ctime_ns // 10**9),
             {"st_mtime_ns": mtime_ns, "st_ctime_ns": ctime_ns},
@@ -327,29 +326,33 @@ class HashCache:
             or record.size != st.st_size or st.st_mtime_ns >= limit or st.st_ctime_ns >= limit
             or not self._cacheable(st) or recordable(rel)[1] is not None
         )
-        if unsafe:
+        try:
+            key = None if unsafe else _pack(st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns)
+        except struct.error:  # a time past what a key holds (the year 2262)
+            key = None
+        if key is None:
             self.refused += 1
             self._stored.pop(rel, None)
             self._dropped.add(rel)
         else:
-            self._stored[rel] = [*_key(st), record.sha256, record.content_sha256]
+            self._stored[rel] = (key, st.st_size, record.sha256, record.content_sha256)
 
     def _entries(self) -> dict[str, Entry]:
         """The entries this run keeps: those answered, but for those dropped since, and those stored anew (a
         path answered, read anyway and stored is kept as stored)."""
         old, dropped = self._old, self._dropped
-        kept = {rel: old[rel] for rel in self._answered if rel not in dropped}
+        kept = {old.paths[row]: old.entry(row) for row in self._answered if old.paths[row] not in dropped}
         kept.update(self._stored)
         return kept
 
     def _unchanged(self) -> bool:
         """Whether `_entries` are the entries loaded (without making them): every path loaded kept, each
         stored anew (a config file read all the same) with the entry it had."""
-        old, stored = self._old, self._stored
+        old, rows, stored = self._old, self._rows, self._stored
         return (
-            all(old.get(rel) == entry for rel, entry in stored.items())
+            all(rel in rows and old.entry(rows[rel]) == entry for rel, entry in stored.items())
             and self._dropped <= stored.keys()
-            and len(stored.keys() | set(self._answered)) == len(old)
+            and len(set(self._answered).union(map(rows.__getitem__, stored))) == len(old.paths)
         )
 
     def save(self, path: Path) -> None:
@@ -373,22 +376,7 @@ class HashCache:
             raise OperationalError(f"cache not saved: {why}", source=path)
         if self._unchanged() and self._to_remember == self._remembered and self._loaded_from == path:
             return  # every entry confirmed, none stored anew: the file already holds these bytes
-        entries = sorted(self._entries().items())
-        lines = [
-            json.dumps(rel) + ":" + json.dumps(entry, separators=(",", ":"))
-            for rel, entry in entries
-        ]
-        text = (
-            '{"algorithm": '
-            + json.dumps(self.algorithm)
-            + ', "entries": {'
-            + ("\n" + ",\n".join(lines) + "\n" if lines else "")
-            + '}, "format": '
-            + json.dumps(FORMAT)
-            + (', "remembered": ' + json.dumps(self._to_remember, separators=(",", ":")) if self._to_remember is not None else "")
-            + "}\n"
-        )
-        write_atomic(real, text, mode=0o600)
+        write_atomic(real, dumps(self.algorithm, self._entries(), self._to_remember), mode=0o600)
 
 
 WRITEBACK_FILE_SYSTEMS: Final = frozenset({"ext2", "ext3", "ext4", "xfs", "btrfs", "f2fs", "jfs", "nilfs2", "reiserfs"})

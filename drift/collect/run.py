@@ -332,7 +332,7 @@ def _sifted(listing: Listing, cache: HashCache, known: Collection[str], wanted: 
     `listing.files` (with the stat the walk took: `HashCache.walked_stat`): a config file whose keys are
     wanted (its values come from the bytes that are hashed), and an archive cached without a content hash
     (skipped for a catalog that knew its bytes) whose bytes the catalog no longer knows (inflated now)."""
-    records: dict[str, FileRecord] = dict(listing.answered)
+    records = cache.records(listing.answered)
     noted: dict[str, FileRecord] = {}
     read = sorted(records.keys() & wanted.keys())
     for rel in archive_names(records):
@@ -356,11 +356,11 @@ def _asked(cache: HashCache | None, listing: Listing) -> Listing:
         return listing
     files = []
     for entry in listing.files:
-        record = cache.answer(entry.rel, entry.st)
-        if record is None:
+        row = cache.answer(entry.rel, entry.st)
+        if row is None:
             files.append(entry)
         else:
-            listing.answered.append((entry.rel, record))
+            listing.answered.append((entry.rel, row))
     return listing._replace(files=files)
 
 

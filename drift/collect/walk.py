@@ -48,7 +48,7 @@ class Listing(NamedTuple):
 
 Answer = Callable[[str, os.stat_result], Any]
 """A walk's question on each regular file it lists, given its path as listed and its stat: an answer that
-stands for reading it (a cache's record), or None to read it. It must answer only for a path that
+stands for reading it (a cache's row), or None to read it. It must answer only for a path that
 `drift.inventory.names.recordable` keeps as it is (the walk does not check one answered)."""
 
 

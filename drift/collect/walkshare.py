@@ -6,7 +6,7 @@ of the folders still to list (by the files the cache holds under each: `_halves`
 (`drift.background.Streamed`), which walks them, and everything below them, as the walk itself would:
 through descriptors of its own from the same root (`Folders.forked`), each folder checked to be the one its
 parent listed, the cache asked of each file as it is listed. It sends what it finds as it goes, some
-`SENT_AT` files at a time, each file the cache answered by its path alone (its record is this process's
+`SENT_AT` files at a time, each file the cache answered by its row alone (its path and record are this process's
 cache's, loaded before the fork), and once over the rest of its tree and its counts: this walk, once done,
 takes what was sent meanwhile while the other goes on. Every folder is listed by exactly one of the two walks, as by one walk; the checks made once the
 walk is over (`drift.collect.readfile.recheck_cached`, the workers' `recheck`) wait for both.
@@ -30,9 +30,9 @@ SHARE_AT = 16
 """Folders waiting to be listed from which they are shared out however unevenly their files fall; before,
 they are shared once none holds more than half of their cached files, the heaviest listed first."""
 
-_Found = list[tuple[Folder, list[tuple[str, str, tuple[int, ...]]], list[str]]]
+_Found = list[tuple[Folder, list[tuple[str, str, tuple[int, ...]]], list[int]]]
 """What the other walk sends as it goes, some folders at a time: per folder its files to read (path, name,
-stat fields) and the paths of those the cache answered."""
+stat fields) and the cache's rows of those it answered."""
 _Rest = tuple[
     tuple[list[Any], list[Any], list[Any], dict[str, tuple[int, int]], dict[str, Folder], dict[str, dict[str, int]], bool],
     tuple[tuple[int, set[str]], tuple[int, set[str]]],
@@ -110,7 +110,7 @@ def _walk(
     with folders.forked() as own:
         for listing in walking(root, tree, own, excludes, cache.answer, start=start):
             files = [(entry.rel, entry.name, _fields(entry.st)) for entry in listing.files]
-            found.append((listing.folder, files, [rel for rel, _ in listing.answered]))
+            found.append((listing.folder, files, [row for _, row in listing.answered]))
             count += len(files) + len(listing.answered)
             if count >= SENT_AT:
                 yield found
@@ -123,7 +123,7 @@ def _walk(
 def _taken(found: _Found, cache: HashCache) -> Iterator[Listing]:
     """The other walk's listings, as this process's."""
     for folder, files, answered in found:
-        yield Listing(folder, [Entry(rel, _stat(fields), folder, name) for rel, name, fields in files], list(zip(answered, cache.confirm(answered))))
+        yield Listing(folder, [Entry(rel, _stat(fields), folder, name) for rel, name, fields in files], cache.confirm(answered))
 
 
 def _add(rest: _Rest, tree: Tree, cache: HashCache) -> None:
