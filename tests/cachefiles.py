@@ -1,6 +1,6 @@
 """Re-collection cache files (`drift collect --cache`) as tests read, forge and damage them.
 
-A cache file is binary (`drift.collect.cachefile`): these helpers give its header and its entries as plain
+A cache file's entries are binary columns (`drift.collect.cachefile`): these helpers give its header and its entries as plain
 values, each entry as a list `[dev, ino, size, mtime_ns, ctime_ns, sha256, content_sha256]`, and write a
 file from them with a checksum that holds, so that a test reaches the checks that come after it.
 """
@@ -8,7 +8,7 @@ file from them with a checksum that holds, so that a test reaches the checks tha
 from __future__ import annotations
 
 import json
-import marshal
+import struct
 import zlib
 from pathlib import Path
 from typing import Any
@@ -39,18 +39,23 @@ def write(path: Path, found: dict[str, list[Any]], *, algorithm: str, remembered
     path.write_bytes(dumps(algorithm, {rel: _packed(value) for rel, value in found.items()}, remembered))
 
 
-def write_raw(path: Path, head: Any, columns: Any, *, first: bytes | None = None) -> None:
-    """A cache file at `path` of any header and any columns (what `marshal` can write), its checksum right."""
-    body = json.dumps(head).encode("utf-8") + b"\n" + marshal.dumps(columns, 2)
+def write_raw(path: Path, head: Any, parts: dict[str, bytes], *, first: bytes | None = None) -> None:
+    """A cache file at `path` of any header and any columns (`parts`, as `columns` gives them), its checksum right."""
+    body = json.dumps(head).encode("utf-8") + b"\n" + b"".join(parts[name] for name in ("keys", "sizes", "shas", "contents", "paths"))
     path.write_bytes((first or f"{FORMAT} crc32:{zlib.crc32(body):08x}".encode()) + b"\n" + body)
 
 
-def columns(found: dict[str, list[Any]]) -> list[Any]:
-    """The five columns of `found`, as a cache file holds them (a list: a test spoils one and writes it)."""
+def columns(found: dict[str, list[Any]]) -> dict[str, bytes]:
+    """The columns of `found` as a cache file holds them, by name (a test spoils one and writes them)."""
     paths = sorted(found)
     rows = [_packed(found[rel]) for rel in paths]
-    return [tuple(paths), b"".join(row[0] for row in rows), tuple(row[1] for row in rows),
-            "".join(row[2] for row in rows).encode("ascii"), {at: row[3] for at, row in enumerate(rows) if row[3] is not None}]
+    return {
+        "keys": b"".join(row[0] for row in rows),
+        "sizes": struct.pack(f"<{len(rows)}Q", *(row[1] for row in rows)),
+        "shas": "".join(row[2] for row in rows).encode("ascii"),
+        "contents": b"".join(struct.pack("<I64s", at, row[3].encode("ascii")) for at, row in enumerate(rows) if row[3] is not None),
+        "paths": "\n".join(paths).encode("utf-8", "surrogatepass"),
+    }
 
 
 def _packed(value: list[Any]) -> tuple[bytes, int, str, str | None]:

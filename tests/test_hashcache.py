@@ -6,6 +6,7 @@ import hashlib
 import os
 import tempfile
 import time
+import zlib
 from pathlib import Path
 
 import pytest
@@ -198,56 +199,72 @@ def test_a_missing_cache_file_is_an_empty_cache(tmp_path: Path) -> None:
 
 
 ENTRY = [1, 2, 3, 4, 5, "a" * 64, None]
-HEAD = {"algorithm": ALGO, "entries": 2}
+ARCHIVE = [1, 2, 3, 4, 5, "a" * 64, "b" * 64]
+HEAD = {"algorithm": ALGO, "contents": 1, "entries": 2}
+TWO = {"f.txt": ENTRY, "g.jar": ARCHIVE}
 
 
-def _spoiled(column: int, value: object) -> list[object]:
-    """The columns of a good entry `f.txt` and a second one `g`, the second's field in `column` spoiled."""
-    columns = cachefiles.columns({"f.txt": ENTRY, "g": ENTRY})
-    if column == 4:
-        columns[4] = {1: value}
-    elif column in (1, 3):
-        columns[column] = columns[column][: -(len(columns[column]) // 2)] + value  # type: ignore[operator]
-    else:
-        columns[column] = (*columns[column][:1], value)  # type: ignore[misc]
+def _spoiled(name: str, value: bytes, at: int = -1) -> dict[str, bytes]:
+    """The columns of a good entry `f.txt` and an archive `g.jar`, the column `name` spoiled: its byte `at`
+    and on replaced by `value` (its last bytes by default), or its whole with `at` None."""
+    columns = cachefiles.columns(TWO)
+    old = columns[name]
+    start = len(old) - len(value) if at == -1 else at
+    columns[name] = old[:start] + value + old[start + len(value) :]
     return columns
+
+
+_EMPTY_COLUMNS = cachefiles.columns({})
 
 
 @pytest.mark.parametrize(
     ("head", "columns", "why"),
     [
-        ({"algorithm": "drift-content/2", "entries": 0}, [(), b"", (), b"", {}], "algorithm"),
-        ({"entries": 0}, [(), b"", (), b"", {}], "corrupt: no header"),
-        ([], [(), b"", (), b"", {}], "corrupt: no header"),
-        ({"algorithm": ALGO, "entries": 0, "config": {}}, [(), b"", (), b"", {}], "corrupt: no header"),
-        ({"algorithm": ALGO, "entries": 0, "remembered": [1]}, [(), b"", (), b"", {}], "not a pair"),
-        ({"algorithm": ALGO, "entries": 0}, {"f": ENTRY}, "not five columns"),
-        ({"algorithm": ALGO, "entries": 0}, [[], b"", (), b"", {}], "not five columns"),
-        ({"algorithm": ALGO, "entries": "2"}, cachefiles.columns({"f.txt": ENTRY, "g": ENTRY}), "not five columns"),
-        ({"algorithm": ALGO, "entries": 3}, cachefiles.columns({"f.txt": ENTRY, "g": ENTRY}), "do not all hold the 3 entries"),
-        (HEAD, _spoiled(0, b"g"), "a path is not a string"),
-        (HEAD, _spoiled(0, "h\\b"), "a path no inventory can hold"),
-        (HEAD, _spoiled(0, "f.txt"), "corrupt entry 'f.txt': out of order, or held twice"),
-        (HEAD, _spoiled(0, "e"), "corrupt entry 'e': out of order, or held twice"),
-        (HEAD, _spoiled(1, b"x" * 16), "do not all hold the 2 entries"),
-        (HEAD, _spoiled(2, -3), "corrupt entry 'g': its size"),
-        (HEAD, _spoiled(2, True), "corrupt entry 'g': its size"),
-        (HEAD, _spoiled(2, 3.0), "corrupt entry 'g': its size"),
-        (HEAD, _spoiled(3, b"A" * 64), "corrupt entry 'g': sha256"),
-        (HEAD, _spoiled(4, "A" * 64), "corrupt entry 'g': content-sha256"),
-        (HEAD, _spoiled(4, ""), "corrupt entry 'g': content-sha256"),
-        (HEAD, _spoiled(4, 7), "corrupt entry 'g': content-sha256"),
-        (HEAD, [*_spoiled(4, "a" * 64)[:4], {2: "a" * 64}], "a content-sha256 is given for no entry"),
-        ({"algorithm": ALGO, "entries": 1}, cachefiles.columns({"": ENTRY}), "corrupt"),
+        ({"algorithm": "drift-content/2", "contents": 0, "entries": 0}, _EMPTY_COLUMNS, "algorithm"),
+        ({"contents": 0, "entries": 0}, _EMPTY_COLUMNS, "corrupt: no header"),
+        ({"algorithm": ALGO, "entries": 0}, _EMPTY_COLUMNS, "corrupt: no header"),
+        ([], _EMPTY_COLUMNS, "corrupt: no header"),
+        ({"algorithm": ALGO, "contents": 0, "entries": 0, "config": {}}, _EMPTY_COLUMNS, "corrupt: no header"),
+        ({"algorithm": ALGO, "contents": 0, "entries": 0, "remembered": [1]}, _EMPTY_COLUMNS, "not a pair"),
+        ({**HEAD, "entries": "2"}, cachefiles.columns(TWO), "counts of entries are not what the file can hold"),
+        ({**HEAD, "entries": True}, cachefiles.columns(TWO), "counts of entries are not what the file can hold"),
+        ({**HEAD, "entries": -1}, cachefiles.columns(TWO), "counts of entries are not what the file can hold"),
+        ({**HEAD, "entries": 2**31 - 1}, cachefiles.columns(TWO), "counts of entries are not what the file can hold"),
+        ({**HEAD, "contents": 3}, cachefiles.columns(TWO), "counts of entries are not what the file can hold"),
+        ({**HEAD, "entries": 3}, cachefiles.columns(TWO), "counts of entries are not what the file can hold"),
+        ({**HEAD, "entries": 1}, cachefiles.columns(TWO), "other than the 1 paths"),
+        ({**HEAD, "contents": 0}, cachefiles.columns(TWO), "a path no inventory can hold"),
+        (HEAD, _spoiled("paths", b"\xff"), "not UTF-8"),
+        (HEAD, cachefiles.columns({"f.txt": ENTRY, "h\\b.jar": ARCHIVE}), "corrupt entry 'h\\\\b.jar': a path no inventory can hold"),
+        (HEAD, _spoiled("paths", b"f.txt"), "corrupt entry 'f.txt': out of order, or held twice"),
+        (HEAD, _spoiled("paths", b"a.jar"), "corrupt entry 'a.jar': out of order, or held twice"),
+        (HEAD, cachefiles.columns({"": ENTRY, "g.jar": ARCHIVE}), "an entry has an empty path"),
+        (HEAD, _spoiled("shas", b"A"), "corrupt entry 'g.jar': sha256"),
+        (HEAD, _spoiled("contents", b"B"), "corrupt entry 'g.jar': content-sha256"),
+        (HEAD, _spoiled("contents", b"\x02", 0), "a content-sha256 is given for no entry"),
+        ({"algorithm": ALGO, "contents": 0, "entries": 1}, cachefiles.columns({"": ENTRY}), "corrupt"),
     ],
 )
-def test_an_untrusted_cache_loads_empty_and_says_why(tmp_path: Path, head: object, columns: object, why: str) -> None:
+def test_an_untrusted_cache_loads_empty_and_says_why(tmp_path: Path, head: object, columns: dict[str, bytes], why: str) -> None:
     """Each column spoiled, its checksum right: the good entry `f.txt` is discarded with the bad."""
     _file, cache_file, st = _cached(tmp_path)
-    cachefiles.write_raw(cache_file, head, tuple(columns) if isinstance(columns, list) else columns)
+    cachefiles.write_raw(cache_file, head, columns)
     cache = HashCache.load(cache_file, algorithm=ALGO)
     assert cache.discarded is not None and why in cache.discarded
+    assert len(cache.discarded) < 200
     assert cache.lookup("f.txt", st) is None
+
+
+def test_a_header_nested_deep_or_a_huge_count_is_discarded_in_a_line(tmp_path: Path) -> None:
+    """What only this user could have written, but still not a traceback nor a huge allocation."""
+    _file, cache_file, _st = _cached(tmp_path)
+    body = b"[" * 100_000 + b"]" * 100_000 + b"\n"
+    cache_file.write_bytes(f"{FORMAT} crc32:{zlib.crc32(body):08x}\n".encode() + body)
+    cache = HashCache.load(cache_file, algorithm=ALGO)
+    assert cache.discarded is not None and "corrupt: no header" in cache.discarded
+    cachefiles.write_raw(cache_file, {**HEAD, "entries": int("9" * 4000)}, cachefiles.columns(TWO))
+    cache = HashCache.load(cache_file, algorithm=ALGO)
+    assert cache.discarded is not None and len(cache.discarded) < 200
 
 
 @pytest.mark.parametrize(
@@ -261,7 +278,7 @@ def test_an_untrusted_cache_loads_empty_and_says_why(tmp_path: Path, head: objec
 )
 def test_a_cache_of_another_format_or_a_wrong_checksum_loads_empty(tmp_path: Path, first: bytes, why: str) -> None:
     _file, cache_file, st = _cached(tmp_path)
-    cachefiles.write_raw(cache_file, {"algorithm": ALGO, "entries": 1}, tuple(cachefiles.columns(cachefiles.entries(cache_file))), first=first)
+    cachefiles.write_raw(cache_file, {"algorithm": ALGO, "contents": 0, "entries": 1}, cachefiles.columns(cachefiles.entries(cache_file)), first=first)
     cache = HashCache.load(cache_file, algorithm=ALGO)
     assert cache.discarded is not None and why in cache.discarded
     assert cache.lookup("f.txt", st) is None
@@ -270,18 +287,20 @@ def test_a_cache_of_another_format_or_a_wrong_checksum_loads_empty(tmp_path: Pat
 def test_a_cache_with_one_bad_entry_is_discarded_whole(tmp_path: Path) -> None:
     _file, cache_file, st = _cached(tmp_path)
     found = cachefiles.entries(cache_file)
-    found["z.txt"] = [1, 2, 3, 4, 5, "zz", None]
-    cachefiles.write_raw(cache_file, {"algorithm": ALGO, "entries": 2}, tuple(cachefiles.columns(found)))
+    found["z.txt"] = [1, 2, 3, 4, 5, "z" * 64, None]
+    cachefiles.write_raw(cache_file, {"algorithm": ALGO, "contents": 0, "entries": 2}, cachefiles.columns(found))
     cache = HashCache.load(cache_file, algorithm=ALGO)
-    assert cache.discarded is not None
+    assert cache.discarded is not None and "'z.txt': sha256" in cache.discarded
     assert cache.lookup("f.txt", st) is None
 
 
 def test_a_cache_holding_a_path_twice_is_discarded_whole(tmp_path: Path) -> None:
     """A path held twice (the last would win) is not the cache drift wrote."""
     _file, cache_file, st = _cached(tmp_path)
-    paths, keys, sizes, shas, contents = cachefiles.columns(cachefiles.entries(cache_file))
-    cachefiles.write_raw(cache_file, {"algorithm": ALGO, "entries": 2}, (paths * 2, keys * 2, sizes * 2, shas * 2, contents))
+    one = cachefiles.columns(cachefiles.entries(cache_file))
+    two = {name: value * 2 for name, value in one.items()}
+    two["paths"] = one["paths"] + b"\n" + one["paths"]
+    cachefiles.write_raw(cache_file, {"algorithm": ALGO, "contents": 0, "entries": 2}, two)
     cache = HashCache.load(cache_file, algorithm=ALGO)
     assert cache.discarded is not None and "'f.txt': out of order, or held twice" in cache.discarded
     assert cache.lookup("f.txt", st) is None
@@ -371,7 +390,7 @@ def test_the_file_is_deterministic_and_holds_only_paths_stats_and_hashes(tmp_pat
     assert texts[0] == texts[1]
     assert b"Hunter2" not in texts[0]
     assert texts[0].startswith(FORMAT.encode() + b" crc32:")
-    assert cachefiles.header(tmp_path / "cache.json") == {"algorithm": ALGO, "entries": 3}
+    assert cachefiles.header(tmp_path / "cache.json") == {"algorithm": ALGO, "contents": 0, "entries": 3}
     assert list(cachefiles.entries(tmp_path / "cache.json")) == ["a.txt", "a/z.txt", "b.txt"]
 
 
@@ -402,10 +421,11 @@ def test_a_path_no_inventory_can_hold_is_never_cached(tmp_path: Path, rel: str) 
     assert cache.refused == 1
     _file, cache_file, st = _cached(tmp_path)
     found = cachefiles.entries(cache_file)
-    cachefiles.write(cache_file, {**found, rel: found["f.txt"]}, algorithm=ALGO)
+    cachefiles.write_raw(cache_file, {"algorithm": ALGO, "contents": 0, "entries": 2}, cachefiles.columns({**found, rel: found["f.txt"]}))
     cache_file.chmod(0o600)
     loaded = HashCache.load(cache_file, algorithm=ALGO)
-    assert loaded.discarded is not None and "no inventory can hold" in loaded.discarded
+    assert loaded.discarded is not None
+    assert ("not UTF-8" if "\udcff" in rel else "no inventory can hold") in loaded.discarded
     assert loaded.lookup("f.txt", st) is None
 
 
@@ -549,17 +569,13 @@ def test_a_run_that_confirms_every_entry_leaves_the_file_as_it_is(tmp_path: Path
     assert cachefiles.entries(cache_file) == {}
 
 
-@pytest.mark.parametrize(("column", "bad"), [(2, -1), (2, True), (2, 1.5), (3, "A" * 64), (4, ""), (4, 7)])
-def test_a_bad_field_in_any_column_discards_the_cache_and_names_the_entry(tmp_path: Path, column: int, bad: object) -> None:
-    found = {f"f{i:02}.txt": [1, 2, 3, 4, 5, "a" * 64, None] for i in range(50)}
+@pytest.mark.parametrize(("column", "bad"), [("shas", b"A"), ("shas", b" "), ("contents", b"g"), ("contents", b"\x00")])
+def test_a_bad_field_in_any_column_discards_the_cache_and_names_the_entry(tmp_path: Path, column: str, bad: bytes) -> None:
+    found = {f"f{i:02}.txt": [1, 2, 3, 4, 5, "a" * 64, "c" * 64 if i % 2 else None] for i in range(50)}
     columns = cachefiles.columns(found)
-    if column == 2:
-        columns[2] = (*columns[2][:7], bad, *columns[2][8:])
-    elif column == 3:
-        columns[3] = columns[3][: 7 * 64] + str(bad).encode() + columns[3][8 * 64 :]
-    else:
-        columns[4] = {7: bad}
-    cachefiles.write_raw(tmp_path / "cache.json", {"algorithm": ALGO, "entries": 50}, tuple(columns))
+    at = 7 * 64 + 10 if column == "shas" else 3 * 68 + 4 + 10  # f07.txt: row 7, the fourth content hash
+    columns[column] = columns[column][:at] + bad + columns[column][at + 1 :]
+    cachefiles.write_raw(tmp_path / "cache.json", {"algorithm": ALGO, "contents": 25, "entries": 50}, columns)
     cache = HashCache.load(tmp_path / "cache.json", algorithm=ALGO)
     assert cache.discarded is not None and "'f07.txt'" in cache.discarded
     del found["f07.txt"]

@@ -3,42 +3,43 @@ written it, or the folder it is written into (`vetted`, `writers`), and its maki
 `parse`): the checksum first, then every column checked whole before any entry is believed; anything
 else is a `Discard`.
 
-Three parts, written whole through `drift.atomic.write_atomic`::
+Written whole through `drift.atomic.write_atomic`: a line naming the format, a JSON line, and the entries'
+columns, each one run of bytes::
 
     drift-hashcache/2 crc32:<8 hex digits>
-    {"algorithm":"drift-content/1; drift 0.1.0","entries":18700,"remembered":[[[path, dev, ino, size, mtime_ns, ctime_ns], ...], value]}
-    <the entries' five columns: Python's `marshal`, version 2, of (paths, keys, sizes, sha256s, content-sha256s)>
+    {"algorithm":"drift-content/1; drift 0.1.0","contents":0,"entries":18700,"remembered":[[[path, dev, ino, size, mtime_ns, ctime_ns], ...], value]}
+    <keys: 32 bytes a file><sizes: 8 bytes a file><sha256s: 64 hex digits a file><content-sha256s: 68 bytes each><paths, UTF-8, one a line>
 
-The first line names the format and gives the CRC-32 of every byte after it: a file cut short or
-damaged is discarded before any of it is read. The second is a JSON header: the content-hash
-algorithm, the number of entries, and `remembered` (optional), what the collector read of its catalog
-under the stat keys of every file of the catalog folder taken before it was read
-(`drift.collect.catalogneeds`): the config keys the catalog's checks name and the sha256 of its
-archives, and which reader read them. Then the entries, column by column (`Table`):
-the paths in order (a path held twice or out of order is not the cache drift wrote), the stat keys as
-one bytes object of 32 a file (device, inode, mtime and ctime, `KEY`, compared whole with a
-stat's), the sizes, the sha256s as one string of 64 hex digits a file, and the content-sha256s of the
-files that have one (archives) by row.
+The first line names the format and gives the CRC-32 of every byte after it: a file cut short or damaged
+is discarded before any of it is read. The second is a JSON header: the content-hash algorithm, the
+number of entries and of content hashes, and `remembered` (optional), what the collector read of its
+catalog under the stat keys of every file of the catalog folder taken before it was read
+(`drift.collect.catalogneeds`): the config keys the catalog's checks name and the sha256 of its archives,
+and which reader read them. Then the entries, column by column (`Table`), each at the place the counts
+give it: a key is the device, inode, mtime and ctime (`KEY`), compared whole with a stat's; a size is
+little-endian and unsigned; a content hash (only archives have one) is its row (4 bytes, little-endian)
+and its hex digits, in row order; the paths come last, in order, one a line (a recordable path holds no
+newline), so that a path held twice or out of order is not the cache drift wrote.
 
-Why this shape, and not the JSON object of one entry a file it was: a re-collection of an unchanged
-tree is a walk and the loading of this file. Five objects load and are checked at C speed, a file's
-record made only once the walk has answered for it: 14 ms for the 18,700 files of the benchmark tree,
-where the same entries as JSON took 40–60 ms to parse and check. `marshal` makes only plain values (it
-runs no code, unlike `pickle`), is part of every Python, and its version 2 writes the same bytes for
-the same entries. What it loads is believed no more than JSON was: the file is read only when nobody
-but this user and root could have written it (`drift.collect.hashcache`, "Who can write it"), only once its checksum holds, and every column
-is checked whole before any entry is used. Not SQLite: every run rewrites the cache whole anyway (only
-the entries stored or confirmed in this run are kept, so deleted files drop out), which an atomic
-rename does with no transaction, journal or locking of its own, and no half-updated database can be
-left behind by a crash. It holds only paths, stat fields, hashes and config key names: never config
-values, never file content.
+Why this shape, and not the JSON object of one entry a file it was: a re-collection of an unchanged tree
+is a walk and the loading of this file. Its columns are sliced, and checked whole at C speed, and a file's
+record is made only once the walk has answered for it: 14 ms for the 18,700 files of the benchmark tree,
+where the same entries as JSON took 40–60 ms to parse and check. Nothing in it is taken as a length or a
+count but the header's two counts, which must fit the file's size, so a file of a few bytes can make the
+reader allocate no more than it holds (a general serializer such as `marshal` allocates whatever length
+a crafted file declares). It is believed no more than JSON was: read only when nobody but this user and
+root could have written it (`drift.collect.hashcache`, "Who can write it"), only once its checksum holds,
+and with every column checked before any entry is used. Not SQLite: every run rewrites the cache whole
+anyway (only the entries stored or confirmed in this run are kept, so deleted files drop out), which an
+atomic rename does with no transaction, journal or locking of its own, and no half-updated database can
+be left behind by a crash. The same entries are written as the same bytes. It holds only paths, stat
+fields, hashes and config key names: never config values, never file content.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-import marshal
 import operator
 import os
 import re
@@ -64,17 +65,20 @@ Entry = tuple[bytes, int, str, Optional[str]]  # noqa: UP045 - the collector run
 """A cached file: `(KEY of its stat, size, sha256, content_sha256)`."""
 
 _FIRST = re.compile(rb"drift-hashcache/2 crc32:([0-9a-f]{8})")
-_MARSHAL = 2
-"""The `marshal` version of the entries: the same bytes for the same entries (version 3 on marks interned
-strings, which depends on how a string was made), read by every Python 3."""
-_HEADER_KEYS = frozenset({"algorithm", "entries"})
+_HEADER_KEYS = frozenset({"algorithm", "contents", "entries"})
 _MORE_KEYS = frozenset({"remembered"})
 """Keys the header may also hold: `remembered`, what `HashCache.remember` was given."""
 _HEX = b"0123456789abcdef"
+_SIZE = 8
+"""Bytes a size takes (little-endian, unsigned)."""
+_CONTENT = struct.Struct("<I64s")
+"""A content hash: its row, and its 64 hex digits."""
+_ROW_BYTES = KEY.size + _SIZE + 64 + 1
+"""The fewest bytes a row takes: its key, size and sha256, and a path of one character (its newline aside)."""
 
 
 class Table(NamedTuple):
-    """A cache file's entries, column by column: row `i` is the file at `paths[i]`. Loaded as five objects
+    """A cache file's entries, column by column: row `i` is the file at `paths[i]`. Loaded as a few objects
     (most of a cache's loading was making and checking four numbers and two strings a file), and read a
     row at a time as the walk asks (`HashCache.answer`)."""
 
@@ -102,16 +106,21 @@ class Discard(Exception):
 
 def dumps(algorithm: str, entries: dict[str, Entry], remembered: tuple[Any, Any] | None) -> bytes:
     """The cache file of `entries` and what was `remembered`."""
-    header: dict[str, Any] = {"algorithm": algorithm, "entries": len(entries)}
-    if remembered is not None:
-        header["remembered"] = remembered
     paths = sorted(entries)
     rows = list(map(entries.__getitem__, paths))
-    columns = (
-        tuple(paths), b"".join(row[0] for row in rows), tuple(row[1] for row in rows), "".join(row[2] for row in rows).encode("ascii"),
-        {at: row[3] for at, row in enumerate(rows) if row[3] is not None},
-    )
-    body = json.dumps(header, separators=(",", ":")).encode("utf-8") + b"\n" + marshal.dumps(columns, _MARSHAL)
+    contents = [_CONTENT.pack(at, row[3].encode("ascii")) for at, row in enumerate(rows) if row[3] is not None]
+    header: dict[str, Any] = {"algorithm": algorithm, "contents": len(contents), "entries": len(rows)}
+    if remembered is not None:
+        header["remembered"] = remembered
+    body = b"".join((
+        json.dumps(header, separators=(",", ":")).encode("utf-8"),
+        b"\n",
+        b"".join(row[0] for row in rows),
+        struct.pack(f"<{len(rows)}Q", *(row[1] for row in rows)),
+        "".join(row[2] for row in rows).encode("ascii"),
+        b"".join(contents),
+        "\n".join(paths).encode("utf-8"),
+    ))
     return f"{FORMAT} crc32:{zlib.crc32(body):08x}\n".encode("ascii") + body
 
 
@@ -131,7 +140,7 @@ def parse(data: bytes, algorithm: str) -> tuple[Table, tuple[Any, Any] | None]:
     split = data.find(b"\n", end + 1)
     try:
         header = json.loads(data[end + 1 : split].decode("utf-8")) if split >= 0 else None
-    except (UnicodeDecodeError, ValueError):  # JSONDecodeError is a ValueError
+    except (UnicodeDecodeError, ValueError, RecursionError):  # JSONDecodeError is a ValueError
         header = None
     if not isinstance(header, dict) or not _HEADER_KEYS <= header.keys() <= _HEADER_KEYS | _MORE_KEYS:
         raise Discard("corrupt: no header of the keys " + ", ".join(sorted(_HEADER_KEYS | _MORE_KEYS)))
@@ -140,42 +149,49 @@ def parse(data: bytes, algorithm: str) -> tuple[Table, tuple[Any, Any] | None]:
     remembered = header.get("remembered")
     if remembered is not None and not (isinstance(remembered, list) and len(remembered) == 2):
         raise Discard("corrupt: `remembered` is not a pair")
+    return _table(memoryview(data)[split + 1 :], header["entries"], header["contents"]), None if remembered is None else (remembered[0], remembered[1])
+
+
+def _table(body: memoryview, count: Any, found: Any) -> Table:
+    """The entries of `count` rows and `found` content hashes that `body` holds, every column checked whole
+    (where one fails, entry by entry, to say which entry and why)."""
+    if not (type(count) is int and type(found) is int and 0 <= found <= count and count * _ROW_BYTES <= len(body)):
+        raise Discard("corrupt: its header's counts of entries are not what the file can hold")
+    at = count * KEY.size
+    keys = bytes(body[:at])
+    sizes = struct.unpack(f"<{count}Q", body[at : at + count * _SIZE])
+    at += count * _SIZE
+    shas = bytes(body[at : at + count * 64])
+    at += count * 64
+    held = body[at : at + found * _CONTENT.size]
+    at += found * _CONTENT.size
     try:
-        columns = marshal.loads(memoryview(data)[split + 1 :])
-    except (EOFError, ValueError, TypeError):
-        raise Discard("corrupt: its entries cannot be read") from None
-    return _table(columns, header["entries"]), None if remembered is None else (remembered[0], remembered[1])
-
-
-def _table(columns: Any, count: Any) -> Table:
-    """The entries' columns as loaded, each checked whole (where one fails, entry by entry, to say which
-    entry and why), with `count` rows."""
-    if not (type(columns) is tuple and list(map(type, columns)) == [tuple, bytes, tuple, bytes, dict] and type(count) is int):
-        raise Discard("corrupt: its entries are not five columns")
-    paths, keys, sizes, shas, contents = columns
-    if not len(paths) == len(sizes) == count or len(keys) != count * KEY.size or len(shas) != count * 64:
-        raise Discard(f"corrupt: its columns do not all hold the {count:,} entries its header gives")
-    if not set(map(type, paths)) <= {str}:
-        raise Discard("corrupt: a path is not a string")
+        text = str(body[at:], "utf-8")
+    except UnicodeDecodeError:
+        raise Discard("corrupt: its paths are not UTF-8") from None
+    paths = tuple(text.split("\n")) if count else ()
+    if len(paths) != count or text and not count:
+        raise Discard(f"corrupt: it holds other than the {count:,} paths its header gives")
     if not all(map(operator.lt, paths, itertools.islice(paths, 1, None))):  # a path held twice is not the cache drift wrote
         at = next(at for at in range(1, count) if not paths[at - 1] < paths[at])
         raise Discard(f"corrupt entry {_named(paths[at])}: out of order, or held twice")
+    if count and not paths[0]:
+        raise Discard("corrupt: an entry has an empty path")
     if not all_recordable(paths):  # the walk takes a path the cache answers for as recordable (drift.collect.walk)
         bad = next(rel for rel in paths if recordable(rel)[1] is not None)
         raise Discard(f"corrupt entry {_named(bad)}: a path no inventory can hold as it is")
-    if count and not paths[0]:
-        raise Discard("corrupt: an entry has an empty path")
-    if not set(map(type, sizes)) <= {int} or min(sizes, default=0) < 0:
-        bad = next(rel for rel, size in zip(paths, sizes) if type(size) is not int or size < 0)
-        raise Discard(f"corrupt entry {_named(bad)}: its size is not a whole number of bytes")
     if shas.translate(None, _HEX):
         bad = paths[next(at for at, byte in enumerate(shas) if byte not in _HEX) // 64]
         raise Discard(f"corrupt entry {_named(bad)}: sha256 is not 64 lowercase hex digits")
-    for row, content in contents.items():
-        if type(row) is not int or not 0 <= row < count:
-            raise Discard("corrupt: a content-sha256 is given for no entry")
-        if type(content) is not str or not HEX64.fullmatch(content):
+    contents: dict[int, str] = {}
+    last = -1
+    for row, content in _CONTENT.iter_unpack(held):
+        if not last < row < count:
+            raise Discard("corrupt: a content-sha256 is given for no entry, or out of order")
+        last = row
+        if content.translate(None, _HEX):
             raise Discard(f"corrupt entry {_named(paths[row])}: content-sha256 is not 64 lowercase hex digits")
+        contents[row] = content.decode("ascii")
     return Table(paths, keys, sizes, shas.decode("ascii"), contents)
 
 
