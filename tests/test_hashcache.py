@@ -258,13 +258,18 @@ def test_an_untrusted_cache_loads_empty_and_says_why(tmp_path: Path, head: objec
 def test_a_header_nested_deep_or_a_huge_count_is_discarded_in_a_line(tmp_path: Path) -> None:
     """What only this user could have written, but still not a traceback nor a huge allocation."""
     _file, cache_file, _st = _cached(tmp_path)
-    body = b"[" * 100_000 + b"]" * 100_000 + b"\n"
-    cache_file.write_bytes(f"{FORMAT} crc32:{zlib.crc32(body):08x}\n".encode() + body)
-    cache = HashCache.load(cache_file, algorithm=ALGO)
-    assert cache.discarded is not None and "corrupt: no header" in cache.discarded
+    for depth, pad, why in ((100_000, 0, "more nested, than any drift writes"), (5_000, 200_000, "corrupt: no header")):
+        body = b"[" * depth + b'"' + b"x" * pad + b'"' + b"]" * depth + b"\n"  # the second padded to pass the count
+        cache_file.write_bytes(f"{FORMAT} crc32:{zlib.crc32(body):08x}\n".encode() + body)
+        cache = HashCache.load(cache_file, algorithm=ALGO)
+        assert cache.discarded is not None and why in cache.discarded
     cachefiles.write_raw(cache_file, {**HEAD, "entries": int("9" * 4000)}, cachefiles.columns(TWO))
     cache = HashCache.load(cache_file, algorithm=ALGO)
     assert cache.discarded is not None and len(cache.discarded) < 200
+    for remembered in ([[]] * 100_000, [["x" * 70] * 300_000, {}]):  # lists by the thousand; a header past 16 MB
+        cachefiles.write_raw(cache_file, {**HEAD, "remembered": remembered}, cachefiles.columns(TWO))
+        cache = HashCache.load(cache_file, algorithm=ALGO)
+        assert cache.discarded is not None and "larger, or more nested, than any drift writes" in cache.discarded
 
 
 @pytest.mark.parametrize(

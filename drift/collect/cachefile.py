@@ -75,6 +75,11 @@ _CONTENT = struct.Struct("<I64s")
 """A content hash: its row, and its 64 hex digits."""
 _ROW_BYTES = KEY.size + _SIZE + 64 + 1
 """The fewest bytes a row takes: its key, size and sha256, and a path of one character (its newline aside)."""
+_HEADER_MAX = 16 << 20
+"""The longest header read: `remembered` holds a catalog folder's stat keys and the sha256 of its archives,
+a few MB for the largest product. It and its count of lists and objects (one in 32 bytes at most; drift
+writes one in several hundred) bound what parsing it can allocate: a file of a few MB of `[]` would
+otherwise take gigabytes."""
 
 
 class Table(NamedTuple):
@@ -138,8 +143,11 @@ def parse(data: bytes, algorithm: str) -> tuple[Table, tuple[Any, Any] | None]:
     if zlib.crc32(memoryview(data)[end + 1 :]) != int(first.group(1), 16):
         raise Discard("corrupt: its checksum does not match what it holds (cut short or damaged)")
     split = data.find(b"\n", end + 1)
+    line = data[end + 1 : split] if split >= 0 else b""
+    if len(line) > _HEADER_MAX or line.count(b"[") + line.count(b"{") > len(line) // 32 + 64:
+        raise Discard("corrupt: its header is larger, or more nested, than any drift writes")
     try:
-        header = json.loads(data[end + 1 : split].decode("utf-8")) if split >= 0 else None
+        header = json.loads(line.decode("utf-8")) if split >= 0 else None
     except (UnicodeDecodeError, ValueError, RecursionError):  # JSONDecodeError is a ValueError
         header = None
     if not isinstance(header, dict) or not _HEADER_KEYS <= header.keys() <= _HEADER_KEYS | _MORE_KEYS:
