@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from drift.catalog import load_catalog
 from drift.cli import main
 from drift.collect.catalogkeys import catalog_config_keys, read_config_keys
-from drift.collect.main import check_tenant_id
 from drift.errors import DriftError, InputError
+from drift.inventory.tenantid import tenant_option
 from drift.tenants import check_tenant_id as registry_check_tenant_id
 from tests.builders import make_jar
 
@@ -211,7 +211,7 @@ def test_the_bundles_tenant_check_is_the_registrys(tenant: str) -> None:
         except DriftError:
             return "refused"
 
-    assert verdict(lambda: check_tenant_id(tenant)) == verdict(lambda: registry_check_tenant_id(tenant, source="--tenant", where="ID"))
+    assert verdict(lambda: tenant_option(tenant)) == verdict(lambda: registry_check_tenant_id(tenant, source="--tenant", where="ID"))
 
 
 def test_run_without_isolation_it_warns_and_isolated_it_imports_nothing_planted(bundle: Path, tree: Path, tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from drift.collect.run import inside
 from drift.collect.walk import walk
 from drift.errors import InputError, OperationalError
 from drift.inventory.jsonfile import MAX_PATTERN
-from drift.inventory.tenantid import tenant_id_problem
+from drift.inventory.tenantid import tenant_option
 from drift.text import clip, shown
 
 
@@ -43,10 +43,7 @@ def collect(
     cache_path: Path | None, rehash: bool, key_path: Path | None,
 ) -> None:
     """Hash every regular file under ROOT into a verifiable inventory."""
-    problem = tenant_id_problem(tenant_id)
-    if problem is not None:
-        raise InputError(problem, source="--tenant", where="ID")
-    tenant = tenant_id
+    tenant = tenant_option(tenant_id)
     for i, pattern in enumerate(excludes):
         if not pattern or len(pattern) > MAX_PATTERN or not pattern.isprintable():
             raise InputError(f"must be a printable pattern of 1 to {MAX_PATTERN} characters, not {shown(pattern)}", where=f"--exclude[{i}]")

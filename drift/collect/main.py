@@ -28,19 +28,11 @@ from drift.collect.run import collect, inside
 from drift.collect.sign import inventory_signature, load_key, signer_name
 from drift.errors import DriftError, InputError, OperationalError
 from drift.inventory.jsonfile import MAX_PATTERN
-from drift.inventory.tenantid import tenant_id_problem
+from drift.inventory.tenantid import tenant_option
 from drift.text import MAX_LINE, bounded, clip, shown
 from drift.trust.statement import signature_path
 
 PROG = "drift-collect"
-
-
-def check_tenant_id(value: str) -> str:
-    """The tenant id of `--tenant` (`drift.inventory.tenantid`), or `InputError`."""
-    problem = tenant_id_problem(value)
-    if problem is not None:
-        raise InputError(problem, source="--tenant", where="ID")
-    return value
 
 
 def parser() -> argparse.ArgumentParser:
@@ -92,7 +84,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     key = load_key(args.sign) if args.sign is not None else None  # before collecting: a bad key costs nothing
     if args.rehash and args.cache is None:
         p.error("--rehash needs --cache")
-    tenant = check_tenant_id(args.tenant)
+    tenant = tenant_option(args.tenant)
     excludes: list[str] = args.exclude
     for i, pattern in enumerate(excludes):
         if not pattern or len(pattern) > MAX_PATTERN or not pattern.isprintable():

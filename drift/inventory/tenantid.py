@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from drift.errors import InputError
 from drift.text import shown
 
 _CODE = re.compile(r"[0-9]{6}")  # not \d: it matches full-width digits too
@@ -31,3 +32,12 @@ def tenant_id_problem(value: str) -> str | None:
     if not _OTHER_ID.fullmatch(value):
         return f"tenant id {shown(value)} must be letters, digits, '.', '_' or '-' (at most 64)"
     return None
+
+
+def tenant_option(value: str) -> str:
+    """The tenant id given as `--tenant`, checked as `tenant_id_problem` says, for `drift collect` and the
+    one-file collector alike; raises `InputError` naming the option."""
+    problem = tenant_id_problem(value)
+    if problem is not None:
+        raise InputError(problem, source="--tenant", where="ID")
+    return value
