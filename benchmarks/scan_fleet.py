@@ -128,11 +128,11 @@ def generate(out: Path, tenants: int, files: int, releases: int, fixes: int, see
             records[paths[k]] = FileRecord(1, h("local", tid, k), None)
         for k in range(5):  # custom code
             records[f"custom/{tid}/X{k}.java"] = FileRecord(1, h("custom", tid, k), None)
-        text = dumps_inventory(
+        data = dumps_inventory(
             tenant=tid, collected_at="2023-06-14T00:00:00Z", collector="synthetic", content_hash="drift-content/1",
             files=records, config=[], unreadable=[],
         )
-        (inv / f"{tid}.json").write_text(text)
+        (inv / f"{tid}.json").write_bytes(data)
     (inv / "tenants.yaml").write_text("".join(registry))
     (out / "DONE").write_text("ok\n")
 

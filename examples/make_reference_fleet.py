@@ -1064,7 +1064,7 @@ def inventory_json(tenant: TenantSpec, index: int, files: dict[str, Blob]) -> st
         files={p: FileRecord(len(b.data), b.sha256, b.content_sha256) for p, b in files.items()},
         config=config_values(files),
         unreadable=unreadable,
-    )
+    ).decode("utf-8")
 
 
 def tenants_yaml() -> str:

@@ -60,7 +60,7 @@ def write_inventory(
     unreadable: dict[str, str] | None = None,
 ) -> Path:
     """Write a real JSON inventory of in-memory files (archives by their `.jar` name)."""
-    text = dumps_inventory(
+    data = dumps_inventory(
         tenant=tenant,
         collected_at=WHEN.strftime("%Y-%m-%dT%H:%M:%SZ"),
         collector="drift test",
@@ -71,7 +71,7 @@ def write_inventory(
     )
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{tenant}.json"
-    path.write_text(text, encoding="utf-8")
+    path.write_bytes(data)
     return path
 
 

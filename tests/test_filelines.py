@@ -32,7 +32,7 @@ def inventory_text(files: dict[str, FileRecord], tenant: str = "402206") -> str:
     return dumps_inventory(
         tenant=tenant, collected_at="2023-06-14T00:00:00Z", collector="test", content_hash="drift-content/1",
         files=files, config=[ConfigValue("conf/a.properties", "k", "v")], unreadable=[Unreadable("x/locked", "denied")],
-    )
+    ).decode()
 
 
 

@@ -69,7 +69,7 @@ def inventory_text(tenant: str, files: dict[str, bytes], **members: Any) -> str:
         config=members.pop("config", [ConfigValue(f, k, v) for (f, k), v in release_config(files).items()]),
         unreadable=members.pop("unreadable", []),
         **members,
-    )
+    ).decode()
 
 
 def write_fleet(root: Path, *, lock: str = HOSTILE) -> None:

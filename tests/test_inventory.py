@@ -32,7 +32,7 @@ def dumps(files: dict[str, FileRecord] = FILES, config=CONFIG, unreadable=UNREAD
     return dumps_inventory(
         tenant=tenant, collected_at="2023-06-14T01:30:00Z", collector="drift test", content_hash="drift-content/1",
         files=files, config=config, unreadable=unreadable,
-    )
+    ).decode()
 
 
 
@@ -263,7 +263,7 @@ def test_content_errors_name_listed_archives_without_a_content_hash(tmp_path):
     ok = dumps_inventory(
         tenant="402206", collected_at="2023-06-14T01:30:00Z", collector="drift test", content_hash="drift-content/1",
         files=files, config=[], unreadable=[], content_errors=[Unreadable("lib/broken.jar", "no content hash: corrupt")],
-    )
+    ).decode()
     assert read_inventory(write(tmp_path, ok), "402206").content_errors == {"lib/broken.jar": "no content hash: corrupt"}
     bad = redigest(ok.replace('"path": "lib/broken.jar", "reason"', '"path": "lib/core.jar", "reason"'))
     refusal(InventoryError, lambda: read_inventory(write(tmp_path, bad)), tmp_path / "402206.json", "content_errors[0].path")
@@ -283,7 +283,7 @@ def test_links_and_skipped_entries_are_checked(tmp_path, member, field):
     text = dumps_inventory(
         tenant="402206", collected_at="2023-06-14T01:30:00Z", collector="drift test", content_hash="drift-content/1",
         files=FILES, config=[], unreadable=[],
-    )
+    ).decode()
     name = member.split(":", 1)[0]
     text = redigest(text.replace(f" {name}: [],", f" {member},"))
     refused(write(tmp_path, text), field)
@@ -345,8 +345,9 @@ def test_a_file_line_is_the_json_of_its_fields(path: str, size: int, sha: str, c
     line = "  " + json.dumps(item, ensure_ascii=False, sort_keys=True)
     assert _file_line(path, FileRecord(size, sha, content)) == line
     files = {path: FileRecord(size, sha, content), path + "~": FileRecord(size, sha, None), "~" + path: FileRecord(size, sha, sha)}
-    assert _file_lines(files) == ["  " + json.dumps({"path": p, "sha256": r.sha256, "size": r.size, **({"content_sha256": r.content_sha256}
-                                  if r.content_sha256 else {})}, ensure_ascii=False, sort_keys=True) for p, r in sorted(files.items())]
+    expected = ["  " + json.dumps({"path": p, "sha256": r.sha256, "size": r.size, **({"content_sha256": r.content_sha256}
+                                 if r.content_sha256 else {})}, ensure_ascii=False, sort_keys=True) for p, r in sorted(files.items())]
+    assert _file_lines(files) == [line + ",\n" for line in expected[:-1]] + [expected[-1] + "\n"]
 
 
 @settings(max_examples=500, deadline=None)

@@ -15,7 +15,7 @@ def write(tmp_path, **fields):
     doc = {"tenant": "402206", "collected_at": "2023-06-14T01:30:00Z", "collector": "drift 0.1.0", "content_hash": "drift-content/1",
            "files": {}, "config": [], "unreadable": [], **fields}
     path = tmp_path / "402206.json"
-    path.write_text(dumps_inventory(**doc), encoding="utf-8")
+    path.write_bytes(dumps_inventory(**doc))
     return path
 
 

@@ -74,13 +74,12 @@ def collect(
             )
     if out is None:
         target.parent.mkdir(exist_ok=True)  # the default folder, inventory/, is made; a folder named with --out must exist
-    data = result.text.encode("utf-8")
     if key is not None:  # the signature first: an inventory is never left without the signature asked for
         from drift.trust.inventories import inventory_signature
         from drift.trust.statement import signature_path
 
-        write_atomic(signature_path(target), inventory_signature(target.name, data, key))
-    write_atomic(target, data)
+        write_atomic(signature_path(target), inventory_signature(target.name, result.data, key))
+    write_atomic(target, result.data)
     if key is not None:
         click.echo(f"{signature_path(target)}: signed by {key.public.fingerprint}", err=True)
     click.echo(

@@ -110,10 +110,9 @@ def run(argv: Sequence[str] | None = None) -> int:
             keys = needs.result()[0]
     if any(f.lower().endswith((".yaml", ".yml")) for f, _ in keys) and not yaml_available():
         _say(f"warning: {YAML_MISSING}: the values of YAML config files are not captured")
-    data = result.text.encode("utf-8")
     if key is not None:  # the signature first: an inventory is never left without the signature asked for
-        write_atomic(signature_path(args.out), inventory_signature(args.out.name, data, key))
-    write_atomic(args.out, data)
+        write_atomic(signature_path(args.out), inventory_signature(args.out.name, result.data, key))
+    write_atomic(args.out, result.data)
     if key is not None:
         _say(f"{signature_path(args.out)}: signed by {key.keyid} ({signer_name()})", prefix=False)
     _say(

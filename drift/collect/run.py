@@ -63,8 +63,8 @@ if TYPE_CHECKING:
 class CollectResult:
     """What one collection found, ready to be written as an inventory."""
 
-    text: str
-    """The inventory document."""
+    data: bytes
+    """The inventory document, as written."""
     files: int
     """Regular files hashed."""
     unreadable: int
@@ -77,6 +77,11 @@ class CollectResult:
     """True when some file kept changing while it was read, or changed kind or identity since the walk."""
     bytes_read: int
     """Bytes of file content read (a cached file reads none)."""
+
+    @property
+    def text(self) -> str:
+        """The inventory document as text."""
+        return self.data.decode("utf-8")
 
 
 def collect(
@@ -173,7 +178,7 @@ def collect(
     # Not captured (unreadable, unparsed): its config checks then say `unreadable`, never a guessed value.
     wanted = needs.get()[1]
     config = [ConfigValue(file, key, values[file][key]) for file, keys in wanted.items() if file in values for key in keys]
-    text = dumps_inventory(
+    data = dumps_inventory(
         tenant=tenant,
         collected_at=moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
         collector=f"drift {__version__}",
@@ -188,7 +193,7 @@ def collect(
         excluded=excludes,
     )
     return CollectResult(
-        text=text, files=len(files), unreadable=len(unreadable), links=len(tree.links), skipped=len(tree.skipped),
+        data=data, files=len(files), unreadable=len(unreadable), links=len(tree.links), skipped=len(tree.skipped),
         changing=changing, bytes_read=bytes_read,
     )
 
