@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from measure import child
 
-from drift.inventory.jsonfile import dumps_inventory
+from drift.inventory.jsonwrite import dumps_inventory
 from drift.inventory.model import FileRecord
 
 LINES = ("10.x", "11.x", "12.x")

@@ -82,7 +82,7 @@ if str(REPO) not in sys.path:  # run from a checkout without installing drift
     sys.path.insert(0, str(REPO))
 
 from drift.collect.archive import content_sha256_bytes
-from drift.inventory.jsonfile import dumps_inventory
+from drift.inventory.jsonwrite import dumps_inventory
 from drift.inventory.model import ConfigValue, FileRecord, Unreadable
 
 SALT = "kofu-reference-fleet/1"

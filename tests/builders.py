@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from drift.collect.archive import content_sha256_bytes
-from drift.inventory.jsonfile import dumps_inventory
+from drift.inventory.jsonwrite import dumps_inventory
 from drift.inventory.model import ConfigValue, FileRecord, Unreadable
 
 WHEN = dt.datetime(2023, 6, 14, 1, 30, tzinfo=dt.UTC)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -14,11 +15,13 @@ from click.testing import CliRunner
 
 import drift.collect.hashcache
 import drift.collect.readfile
+import drift.collect.walkshare
 from drift.cli import main
 from drift.collect import collect
 from drift.collect.hashcache import open_cache
 from drift.inventory.jsonfile import read_json_inventory
 from tests import cachefiles
+from tests.builders import make_jar, sha
 
 
 def put(path: Path, data: bytes | str) -> Path:
@@ -228,3 +231,42 @@ def test_with_the_tree_walked_first_the_racy_rule_counts_from_the_walk(tree: Pat
     collect(tree, "402206", tree=walked, jobs=1, cache=cache)
     cache.save(tmp_path / "cache.json")
     assert "app/late.java" not in cachefiles.entries(tmp_path / "cache.json")
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_recollection_after_changes_writes_byte_for_byte_what_a_full_one_writes(tmp_path: Path, jobs: int, monkeypatch) -> None:
+    """A re-collection writes the files the cache answered from its columns (never a record each): the same
+    bytes as a collection without a cache, whatever changed, and wherever the files read fall among them."""
+    monkeypatch.setattr(drift.collect.walkshare, "SHARED_FROM", 1)  # the walk shared too, with jobs=2
+    root = tmp_path / "deploy"
+    known_jar = make_jar({"a/K.class": b"known"})
+    for i in range(60):
+        put(root / f"app/m{i % 7}/{'sub/' * (i % 3)}F{i:02}.java", f"class F{i} {{}}\n" * (i + 1))
+    put(root / "app/m1/lib/core.jar", make_jar({"c/Core.class": b"core"}))
+    put(root / "app/m0/lib/other.jar", make_jar({"o/Other.class": b"other"}))
+    put(root / "app/m2/known.jar", known_jar)
+    put(root / "app/m2/known.jar.txt", "not an archive\n")
+    put(root / "conf/print.properties", "print.lock.mode=exclusive\n")
+    put(root / "z\u00e9.java", "odd name\n")
+    old = time.time() - 3600
+    for path in root.rglob("*"):
+        os.utime(path, (old, old))
+    keys = [("conf/print.properties", "print.lock.mode")]
+    moment = dt.datetime(2023, 6, 14, tzinfo=dt.UTC)
+
+    def run(cache=None) -> bytes:
+        return collect(root, "402206", config_keys=keys, known_archives={sha(known_jar)}, jobs=jobs, cache=cache, now=moment).data
+
+    cache_path = tmp_path / "cache"
+    warm = open_cache(cache_path)
+    assert run(warm) == run()
+    warm.save(cache_path)
+    (root / "app/m3/F03.java").write_text("class F3 { /* patched */ }\n")  # changed
+    (root / "app/m6/F06.java").unlink()  # gone
+    put(root / "app/m6/F06b.java", "new\n")  # new, next to where one went
+    (root / "app/m2/F09.java").rename(root / "app/m5/F09.java")  # moved
+    (root / "app/m1/lib/core.jar").write_bytes(make_jar({"c/Core.class": b"core 2"}))  # a jar rebuilt
+    cache = open_cache(cache_path)
+    again = run(cache)
+    assert cache.hits > 50 and cache.misses > 0
+    assert again == run()

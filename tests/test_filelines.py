@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from drift.errors import InventoryError
 from drift.inventory import filelines
-from drift.inventory.jsonfile import dumps_inventory, read_json_inventory
+from drift.inventory.jsonfile import read_json_inventory
+from drift.inventory.jsonwrite import dumps_inventory
 from drift.inventory.model import ConfigValue, FileRecord, Unreadable
 from tests.builders import redigest, refusal
 from tests.builders import write_text as write

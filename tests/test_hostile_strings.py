@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from drift.inventory.jsonfile import dumps_inventory
+from drift.inventory.jsonwrite import dumps_inventory
 from drift.inventory.model import ConfigValue, Link, Unreadable
 from tests.builders import WHEN, record, redigest, write_yaml
 from tests.demo import file_bytes, release_config, release_files

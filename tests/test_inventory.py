@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-import json
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,8 @@ from hypothesis import strategies as st
 
 from drift.errors import InventoryError
 from drift.inventory import find_inventory, read_inventory
-from drift.inventory.jsonfile import _file_line, _file_lines, dumps_inventory, read_json_inventory
+from drift.inventory.jsonfile import read_json_inventory
+from drift.inventory.jsonwrite import dumps_inventory
 from drift.inventory.model import ConfigValue, FileRecord, Unreadable, excluded
 from tests.builders import redigest, refusal
 from tests.builders import write_text as write
@@ -331,23 +331,6 @@ def test_a_sha256sum_path_listed_twice_is_shown_escaped(tmp_path):
     path = write(tmp_path, f"{H1}  {name}\n{H2}  {name}\n", name="402206.sha256")
     message = refused(path, "line 2")
     assert "path 'app/\\u202eavaj.x' listed twice" in message
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    path=st.text(min_size=1, max_size=30),
-    size=st.integers(min_value=0, max_value=1 << 40),
-    sha=st.text("0123456789abcdef", min_size=64, max_size=64),
-    content=st.none() | st.text("0123456789abcdef", min_size=64, max_size=64),
-)
-def test_a_file_line_is_the_json_of_its_fields(path: str, size: int, sha: str, content: str | None) -> None:
-    item = {"path": path, "sha256": sha, "size": size, **({"content_sha256": content} if content else {})}
-    line = "  " + json.dumps(item, ensure_ascii=False, sort_keys=True)
-    assert _file_line(path, FileRecord(size, sha, content)) == line
-    files = {path: FileRecord(size, sha, content), path + "~": FileRecord(size, sha, None), "~" + path: FileRecord(size, sha, sha)}
-    expected = ["  " + json.dumps({"path": p, "sha256": r.sha256, "size": r.size, **({"content_sha256": r.content_sha256}
-                                 if r.content_sha256 else {})}, ensure_ascii=False, sort_keys=True) for p, r in sorted(files.items())]
-    assert _file_lines(files) == [line + ",\n" for line in expected[:-1]] + [expected[-1] + "\n"]
 
 
 @settings(max_examples=500, deadline=None)

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from drift.errors import InventoryError
-from drift.inventory.jsonfile import dumps_inventory, read_json_inventory
+from drift.inventory.jsonfile import read_json_inventory
+from drift.inventory.jsonwrite import dumps_inventory
 from tests.builders import redigest
 
 

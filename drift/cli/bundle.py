@@ -8,8 +8,8 @@ cache folder and manages a site-packages of its own, which buys nothing for a st
 program and is more to trust on a production server.
 
 The bundle carries `drift/collect/` whole and the standard-library-only modules of drift it imports
-(`BUNDLED`), with an empty `drift/inventory/__init__.py` and `drift/inventory/filelines.py` (`STUBS`), and
-`drift/collect/ed25519_pure.py`: the pure-Python Ed25519 that securesystemslib vendors from the Ed25519
+(`BUNDLED`: the inventory as written, never its readers), with an empty `drift/inventory/__init__.py`
+(`STUBS`), and `drift/collect/ed25519_pure.py`: the pure-Python Ed25519 that securesystemslib vendors from the Ed25519
 reference code (public domain), with which `--sign` signs where the server's Python has no `cryptography`.
 Its `__main__` refuses a Python older than 3.9, and on 3.9 lets `dataclass(slots=True)` (3.10+, used by the
 inventory model) mean a plain dataclass: the same fields and behaviour, without `__slots__`.
@@ -35,11 +35,9 @@ BUNDLED = (
     "atomic.py",
     "background.py",
     "errors.py",
-    "hashes.py",
     "paths.py",
     "text.py",
-    "inventory/filetable.py",
-    "inventory/jsonfile.py",
+    "inventory/jsonwrite.py",
     "inventory/model.py",
     "inventory/names.py",
     "inventory/tenantid.py",
@@ -50,11 +48,9 @@ BUNDLED = (
 
 STUBS = {
     "inventory/__init__.py": '"""The inventory format, as far as the one-file collector needs it."""\n',
-    "inventory/filelines.py": '"""Not carried: the collector writes inventories and never reads one (this is the fast reader\'s)."""\n',
 }
-"""Modules the bundle writes itself instead of carrying drift's: the real ones import what a collector never
-runs (every inventory reader; `filelines`, which `jsonfile` uses only to read, and which Python 3.9 cannot
-import)."""
+"""Modules the bundle writes itself instead of carrying drift's: the real one imports every inventory
+reader, which a collector never runs."""
 
 MAIN = '''\
 """drift's one-file collector (`drift bundle collector`): python3 THIS_FILE --help"""

@@ -17,7 +17,7 @@ from drift.collect.hashcache import open_cache
 from drift.collect.run import inside
 from drift.collect.walk import walk
 from drift.errors import InputError, OperationalError
-from drift.inventory.jsonfile import MAX_PATTERN
+from drift.inventory.jsonwrite import MAX_PATTERN
 from drift.inventory.tenantid import tenant_option
 from drift.text import clip, shown
 

@@ -1,9 +1,8 @@
 """The collector: everything `drift collect` runs on a tenant's server, as one package.
 
 It imports nothing but the standard library, its own modules, and the few modules of drift that define the
-inventory it writes (`drift.inventory.jsonfile`'s `dumps_inventory`, `drift.inventory.model`,
-`drift.inventory.names`) or that those need (`drift.errors`, `drift.atomic`, `drift.text`, `drift.paths`,
-`drift.hashes`, `drift.inventory.filetable`, `drift.inventory.filelines`), all standard-library only. That is
+inventory it writes (`drift.inventory.jsonwrite`, `drift.inventory.model`, `drift.inventory.names`) or that
+those need (`drift.errors`, `drift.atomic`, `drift.text`, `drift.paths`), all standard-library only. That is
 what lets `drift bundle collector` (`drift.cli.bundle`) carry it in one file that runs with a plain
 `python3` (3.9 or newer); `tests/test_collector_package.py` keeps it so.
 

@@ -70,7 +70,6 @@ from __future__ import annotations
 
 import bisect
 import functools
-import operator
 import os
 import stat
 import struct
@@ -105,10 +104,7 @@ RACY_MARGIN_NS: Final = 2_000_000_000 + _unwritten_ns()
 """A file whose mtime or ctime is this close to (or past) the start of the collection is not cached: a
 timestamp's tick (2 s at most) and the time a dirty page may stay unwritten (37 s in all by default)."""
 
-_record = functools.partial(tuple.__new__, FileRecord)
-"""`FileRecord._make`, without its Python frame (a record is made for each file a cache answers)."""
 _pack = KEY.pack
-_ROW = operator.itemgetter(1)
 _KEY_SIZE = KEY.size
 
 
@@ -197,12 +193,12 @@ class HashCache:
         if row is None:
             self.misses += 1
             return None
-        return self.records([(rel, row)])[rel]
+        return self.record(row)
 
     def answer(self, rel: str, st: os.stat_result) -> int | None:
         """`lookup`, but a file it does not answer is not counted (the caller counts `misses` as it reads
         them: a walk asks it of each file as it lists it, `drift.collect.walk.Answer`, and some it then does
-        not read), and its answer is the file's row, whose record `records` makes. A path it answers for is
+        not read), and its answer is the file's row (of `table`; `record` makes its record). A path it answers for is
         recordable as it is: a cache holding any other is discarded as it is loaded."""
         row = self._rows.get(rel)
         if row is None or self._old.sizes[row] != st.st_size or not stat.S_ISREG(st.st_mode):
@@ -225,13 +221,15 @@ class HashCache:
         self._answered += rows
         return list(zip(map(self._old.paths.__getitem__, rows), rows))
 
-    def records(self, answered: list[tuple[str, int]]) -> dict[str, FileRecord]:
-        """The record of each path with the row `answer` (or `confirm`) gave it, by path."""
+    @property
+    def table(self) -> Table:
+        """The entries the cache file held, as columns: the rows `answer` and `confirm` give are its rows."""
+        return self._old
+
+    def record(self, row: int) -> FileRecord:
+        """The record of the file at `row` (a row `answer` or `confirm` gave)."""
         table = self._old
-        rows = list(map(_ROW, answered))
-        starts = [row * 64 for row in rows]
-        shas = map(table.shas.__getitem__, map(slice, starts, map((64).__add__, starts)))
-        return dict(zip(map(operator.itemgetter(0), answered), map(_record, zip(map(table.sizes.__getitem__, rows), shas, map(table.contents.get, rows)))))
+        return FileRecord(table.sizes[row], table.shas[row * 64 : row * 64 + 64], table.contents.get(row))
 
     def tally(self) -> tuple[int, set[str]]:
         """What `absorb` takes of this cache's counts: the files others can write, and the file systems not

@@ -27,7 +27,7 @@ from drift.collect.hashcache import open_cache
 from drift.collect.run import collect, inside
 from drift.collect.sign import inventory_signature, load_key, signer_name
 from drift.errors import DriftError, InputError, OperationalError
-from drift.inventory.jsonfile import MAX_PATTERN
+from drift.inventory.jsonwrite import MAX_PATTERN
 from drift.inventory.tenantid import tenant_option
 from drift.text import MAX_LINE, bounded, clip, shown
 from drift.trust.statement import signature_path

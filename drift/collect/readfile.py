@@ -95,11 +95,13 @@ def recheck(
 
 
 class Answered(NamedTuple):
-    """The files of one folder that a cache answered as the walk went on, by path."""
+    """The files of one folder that a cache answered as the walk went on: each path's row of the cache's
+    table (`drift.collect.hashcache.HashCache.table`), whose record is never made (the inventory is written
+    from the table's columns)."""
 
     folder: Folder
-    records: dict[str, FileRecord]
-    noted: dict[str, FileRecord]
+    rows: dict[str, int]
+    noted: dict[str, int]
     """Archives cached without a content hash, whose bytes the catalog knows (`CONTENT_FROM_CATALOG`)."""
 
 
@@ -107,27 +109,27 @@ def recheck_cached(
     answered: list[Answered], listed: dict[str, tuple[int, int]], settled_ns: int, folders: Folders, known: frozenset[str],
     wanted: dict[str, tuple[str, ...]], walked_stat: Callable[[str], os.stat_result], kept: Answered,
 ) -> Iterator[tuple[str, os.stat_result, Outcome]]:
-    """The records a cache gave while the walk went on, checked once it is over (a file moved from a folder
+    """The files a cache answered while the walk went on, checked once it is over (a file moved from a folder
     already walked into one walked later would otherwise be listed twice): those that stand are put in
-    `kept` (its `records` and `noted`), the others read again, each outcome given with its path and the
+    `kept` (its `rows` and `noted`), the others read again, each outcome given with its path and the
     walk's stat (`walked_stat`). A folder whose mtime and ctime are what they were when it was listed
     (`listed`, `drift.collect.walk.Tree`), and were older than `settled_ns` then (a folder changed within a
     timestamp's tick of its listing may keep its times), has had no entry added, removed or renamed since:
     its files stand as the cache gave them, for one `fstat` of the folder. In any other folder, each file's
     name must still lead to the walk's stat, else the file is read again the careful way, which says what
     changed."""
-    for folder, records, noted in answered:
+    for folder, rows, noted in answered:
         if _settled(folder, listed, settled_ns, folders):
-            kept.records.update(records)
+            kept.rows.update(rows)
             kept.noted.update(noted)
             continue
         name_at = len(folder[-1].rel) + 1 if folder else 0  # a path is its folder's, "/" and its name
-        for group, into in ((records, kept.records), (noted, kept.noted)):
-            for rel, record in group.items():
+        for group, into in ((rows, kept.rows), (noted, kept.noted)):
+            for rel, row in group.items():
                 st = walked_stat(rel)
                 entry = Entry(rel, st, folder, rel[name_at:])
                 if _still_at(entry, st, folders):
-                    into[rel] = record
+                    into[rel] = row
                 else:
                     yield rel, st, hash_file(entry, wanted.get(rel, ()), folders, known)
 

@@ -52,7 +52,7 @@ from drift.collect.walk import Entry, Listing, Tree, walking
 from drift.collect.walkshare import shared_walk
 from drift.collect.workers import Work, Workers
 from drift.errors import InputError, OperationalError
-from drift.inventory.jsonfile import dumps_inventory
+from drift.inventory.jsonwrite import dumps_inventory
 from drift.inventory.model import APPEARED, CONTENT_FROM_CATALOG, FOLDER_CHANGED, ConfigValue, FileRecord, Unreadable, excluded
 from drift.inventory.names import recordable
 
@@ -160,18 +160,21 @@ def collect(
         changed, replaced, moved = _looked_again(tree, folders, excludes, {u.path for u in (*tree.unreadable, *unreadable)})
         unreadable += changed
         changing = changing or moved
-    files.update(kept.records)
-    files.update(kept.noted)
-    content_errors += (Unreadable(rel, CONTENT_FROM_CATALOG) for rel in kept.noted)
+    cached = {**kept.rows, **kept.noted}  # a row of the cache's table each, written from its columns
+    for rel in [rel for rel in files if rel in cached]:  # never both (a file read is not answered): as read
+        del cached[rel]
+    content_errors += (Unreadable(rel, CONTENT_FROM_CATALOG) for rel in kept.noted if rel in cached)
+    if progress is not None and cache is not None:
+        progress(sum(map(cache.table.sizes.__getitem__, cached.values())))
     for path in replaced:
         files.pop(path, None)
+        cached.pop(path, None)
         values.pop(path, None)
     if replaced:  # what the walk recorded there is no longer there: an unreadable entry says so instead
         tree.links[:] = [link for link in tree.links if link.path not in replaced]
         tree.skipped[:] = [item for item in tree.skipped if item.path not in replaced]
         content_errors[:] = [item for item in content_errors if item.path not in replaced]
-    if progress is not None:
-        progress(sum(record.size or 0 for answered in (kept.records, kept.noted) for record in answered.values()))
+    rows = sorted(cached.values())  # in path order, as the table's paths are
     unreadable += tree.unreadable  # the walk's, complete now
     changing = changing or tree.changed
     moment = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)  # noqa: UP017 - the collector runs on 3.9 too
@@ -191,9 +194,11 @@ def collect(
         changed_during_collection=changing,
         content_errors=content_errors,
         excluded=excludes,
+        columns=cache.table if cache is not None else None,
+        rows=rows,
     )
     return CollectResult(
-        data=data, files=len(files), unreadable=len(unreadable), links=len(tree.links), skipped=len(tree.skipped),
+        data=data, files=len(files) + len(rows), unreadable=len(unreadable), links=len(tree.links), skipped=len(tree.skipped),
         changing=changing, bytes_read=bytes_read,
     )
 
@@ -337,22 +342,22 @@ def _sifted(listing: Listing, cache: HashCache, known: Collection[str], wanted: 
     `listing.files` (with the stat the walk took: `HashCache.walked_stat`): a config file whose keys are
     wanted (its values come from the bytes that are hashed), and an archive cached without a content hash
     (skipped for a catalog that knew its bytes) whose bytes the catalog no longer knows (inflated now)."""
-    records = cache.records(listing.answered)
-    noted: dict[str, FileRecord] = {}
-    read = sorted(records.keys() & wanted.keys())
-    for rel in archive_names(records):
-        record = records[rel]
+    rows = dict(listing.answered)
+    noted: dict[str, int] = {}
+    read = sorted(rows.keys() & wanted.keys())
+    for rel in archive_names(rows):
+        record = cache.record(rows[rel])
         if record.content_sha256 is None and rel not in wanted:
             if record.sha256 in known:
-                noted[rel] = records.pop(rel)
+                noted[rel] = rows.pop(rel)
             else:
                 read.append(rel)
     name_at = len(listing.folder[-1].rel) + 1 if listing.folder else 0  # a path is its folder's, "/" and its name
     for rel in read:
-        del records[rel]
+        del rows[rel]
         listing.files.append(Entry(rel, cache.walked_stat(rel), listing.folder, rel[name_at:]))
         cache.read_anyway(rel)
-    return Answered(listing.folder, records, noted)
+    return Answered(listing.folder, rows, noted)
 
 
 def _asked(cache: HashCache | None, listing: Listing) -> Listing:

@@ -1,10 +1,5 @@
-"""The JSON inventory, `drift-inventory/1`, as `drift collect` writes it.
-
-Layout: one JSON object; its members in a fixed order, each list item on a line of its own (keys sorted,
-UTF-8), and last the line ` "digest": "sha256:<hex>"`. The digest is the SHA-256 of every byte of the file
-before that line, so any later change is detected, and anyone can check it without drift:
-`head -n -2 402206.json | sha256sum`.
-"""
+"""The JSON inventory, `drift-inventory/1`, read: its digest verified and every field checked (the layout
+`drift collect` writes it in is `drift.inventory.jsonwrite`'s)."""
 
 from __future__ import annotations
 
@@ -12,7 +7,7 @@ import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Mapping
 from itertools import compress, filterfalse, repeat
 from operator import is_not, itemgetter
 from pathlib import Path
@@ -21,66 +16,16 @@ from typing import Any
 from drift.errors import InventoryError
 from drift.inventory import filelines
 from drift.inventory.filetable import DuplicatePathError, FileTable, file_record
+from drift.inventory.jsonwrite import FORMAT, MAX_PATTERN
 from drift.inventory.model import ConfigValue, FileRecord, Inventory, Link, Skipped, Unreadable
 from drift.paths import MAX_INPUT, check_paths, check_relpath, read_regular
 from drift.text import shown
 
-FORMAT = "drift-inventory/1"
 _DIGEST_LINE = re.compile(rb'(?:\r?\n) "digest": "sha256:([0-9a-f]{64})"\r?\n\}\r?\n?\Z')
 _MEMBERS = ("format", "tenant", "collected_at", "collector", "content_hash", "config", "unreadable", "files", "digest")
 _OPTIONAL = ("changed_during_collection", "excluded", "links", "skipped", "content_errors")
 """Members added after the first inventories were written: absent means false / none."""
 SKIPPED_KINDS = ("fifo", "socket", "block-device", "char-device", "other")
-
-
-def dumps_inventory(
-    *,
-    tenant: str,
-    collected_at: str,
-    collector: str,
-    content_hash: str,
-    files: dict[str, FileRecord],
-    config: list[ConfigValue],
-    unreadable: list[Unreadable],
-    links: Collection[Link] = (),
-    skipped: Collection[Skipped] = (),
-    changed_during_collection: bool = False,
-    content_errors: Collection[Unreadable] = (),
-    excluded: Collection[str] = (),
-) -> bytes:
-    """The inventory document, digest included, in its one canonical layout: the bytes to write.
-
-    The files come last, thousands of lines, each with the `,\n` after it: the document is joined once and
-    encoded once (each copy of a large document costs a fresh process a page fault every 4 KB)."""
-    members: list[tuple[str, Any]] = [
-        ("format", FORMAT),
-        ("tenant", tenant),
-        ("collected_at", collected_at),
-        ("collector", collector),
-        ("content_hash", content_hash),
-        ("changed_during_collection", changed_during_collection),
-        ("excluded", sorted(set(excluded))),
-        ("config", [{"file": c.file, "key": c.key, "value": c.value} for c in sorted(config, key=lambda c: (c.file, c.key))]),
-        ("unreadable", [{"path": u.path, "reason": u.reason} for u in sorted(unreadable, key=lambda u: u.path)]),
-        ("links", [{"outside": k.outside, "path": k.path, "target": k.target} for k in sorted(links, key=lambda k: k.path)]),
-        ("skipped", [{"kind": k.kind, "path": k.path} for k in sorted(skipped, key=lambda k: k.path)]),
-        ("content_errors", [{"path": c.path, "reason": c.reason} for c in sorted(content_errors, key=lambda c: c.path)]),
-    ]
-    parts = ["{\n"]
-    for name, value in members:
-        if isinstance(value, list) and value:
-            items = ",\n".join("  " + _dump(item) for item in value)
-            parts.append(f" {_dump(name)}: [\n{items}\n ],\n")
-        else:
-            parts.append(f" {_dump(name)}: {_dump(value)},\n")
-    if files:
-        parts.append(' "files": [\n')
-        parts += _file_lines(files)
-        parts.append(" ],\n")
-    else:
-        parts.append(' "files": [],\n')
-    body = "".join(parts).encode("utf-8")
-    return body + f' "digest": "sha256:{hashlib.sha256(body).hexdigest()}"\n}}\n'.encode("ascii")
 
 
 def read_json_inventory(path: Path) -> Inventory:
@@ -193,8 +138,6 @@ def _inventory(doc: Any, path: Path, digest: str, known_files: FileTable | None 
 _RFC3339_UTC = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|\+00:00)")
 MAX_COLLECTOR = 100
 """Characters in the `collector` field: a program's name and version."""
-MAX_PATTERN = 1000
-"""Characters in one recorded `--exclude` pattern."""
 MAX_PATTERNS = 1000
 """Recorded `--exclude` patterns: every fix file of a scan is matched against each."""
 
@@ -377,37 +320,8 @@ def _files_checked(raw_files: list[Any], path: Path) -> FileTable:
     return FileTable.of(files)
 
 
-def _file_lines(files: dict[str, FileRecord]) -> list[str]:
-    """The files' lines in path order (`_file_line`), each followed by the `,\n` after it in the document, the
-    last by its `\n`; a file without a content hash, most of them, written in place (a call a file would cost a
-    large inventory a third more)."""
-    order = sorted(files)
-    lines = [
-        f'  {{"path": {_quoted(path)}, "sha256": "{record[1]}", "size": {record[0]}}},\n' if record[2] is None else f"{_file_line(path, record)},\n"
-        for path, record in zip(order, map(files.__getitem__, order))
-    ]
-    if lines:
-        lines[-1] = lines[-1][:-2] + "\n"
-    return lines
-
-
-def _file_line(path: str, record: FileRecord) -> str:
-    """One file's line: `"  " + _dump({...})` of its path, sha256, size and content hash, written without building
-    the dict (the keys in `_dump`'s sorted order)."""
-    content = f', "content_sha256": "{record.content_sha256}"' if record.content_sha256 is not None else ""
-    return f'  {{{content[2:]}{", " if content else ""}"path": {_quoted(path)}, "sha256": "{record.sha256}", "size": {record.size}}}'
-
-
 def _list(doc: dict[str, Any], key: str, path: Path) -> list[Any]:
     value = doc[key]
     if not isinstance(value, list):
         raise InventoryError("must be a list", source=path, where=key)
     return value
-
-
-_quoted: Callable[[str], str] = json.encoder.encode_basestring
-"""A string as `_dump` writes it (what `json.dumps(s, ensure_ascii=False)` calls), without its setup."""
-
-
-def _dump(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
