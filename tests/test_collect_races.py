@@ -40,7 +40,7 @@ from drift.collect.hashcache import open_cache
 from drift.collect.walk import Entry
 from drift.errors import OperationalError
 from drift.inventory.jsonfile import read_json_inventory
-from drift.inventory.model import FOLDER_CHANGED, Inventory
+from drift.inventory.model import APPEARED, FOLDER_CHANGED, Inventory
 from tests import cachefiles
 from tests.builders import make_jar
 
@@ -771,3 +771,33 @@ def test_cli_collect_through_a_swapped_folder_and_config_file_then_restored(
         assert inventory.config[("conf/print.properties", "print.lock.mode")].value == "exclusive"
         assert not inventory.unreadable and not inventory.changed_during_collection
     assert "cache: 7 reused, 1 hashed" in again.stderr  # the config file is read every time
+
+
+def test_a_root_file_that_is_a_folder_now_is_named_even_under_its_old_inode_number(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once every file is read, a file of the root is replaced by a folder holding a stale jar, and the file
+    system gives the folder the file's old inode number (ext4 reuses a freed one at once). The root's names
+    are compared by inode and kind: the folder is named, never taken for the file the walk saw."""
+    root = tmp_path / "deploy"
+    (root / "app").mkdir(parents=True)
+    (root / "app" / "F.java").write_text("class F {}\n")
+    (root / "r2.txt").write_text("old\n")
+    old_inode = (root / "r2.txt").stat().st_ino
+    real_ident = drift.collect.walk.ident
+
+    def same_number(entry: os.DirEntry[str]) -> tuple[int, str]:
+        inode, kind = real_ident(entry)
+        return (old_inode if entry.name == "r2.txt" else inode), kind
+
+    real_look = drift.collect.run._looked_again
+
+    def replaced_then_looked(*args: Any, **kwargs: Any) -> Any:
+        (root / "r2.txt").unlink()
+        (root / "r2.txt").mkdir()
+        (root / "r2.txt" / "in.jar").write_bytes(b"stale")
+        return real_look(*args, **kwargs)
+
+    monkeypatch.setattr(drift.collect.readfile, "ident", same_number)
+    monkeypatch.setattr(drift.collect.run, "_looked_again", replaced_then_looked)
+    inventory = read(collect(root, "402206", jobs=1).text, tmp_path)
+    assert inventory.unreadable["r2.txt"].reason == APPEARED
+    assert "r2.txt" not in inventory.files and inventory.changed_during_collection

@@ -20,7 +20,7 @@ from typing import NamedTuple
 from drift.collect.archive.names import is_archive_name
 from drift.collect.configfile import ConfigReadError, parse_keys
 from drift.collect.folders import Changed, Folder, Folders, Seen, check, folder_times, out_of_descriptors
-from drift.collect.walk import Entry
+from drift.collect.walk import Entry, ident
 from drift.inventory.model import CONTENT_FROM_CATALOG, FileRecord
 
 _BUFFER = 1 << 20
@@ -135,14 +135,15 @@ def recheck_cached(
 
 
 def changed_folders(
-    listed: dict[str, tuple[int, int]], listed_folders: dict[str, Folder], folders: Folders, names: dict[str, dict[str, int]],
+    listed: dict[str, tuple[int, int]], listed_folders: dict[str, Folder], folders: Folders,
+    names: dict[str, dict[str, tuple[int, str]]],
 ) -> tuple[list[str], list[str]]:
     """The folders (by path) whose mtime or ctime are no longer what they were when the walk listed them, or
     that are no longer where it found them: an entry was added, removed or renamed in them since, so their
     listings are not what they hold (a file moved into a folder already listed, and back once its own folder
     was listed, is in no listing). Where the walk kept a folder's names (`Tree.names`: the root, which
     cannot be named unreadable), the paths of the names in it now that its listing did not hold, or that
-    are another file, folder or link now (another inode), instead: a file kept there, under a new name or
+    are another file, folder or link now (another inode, or another kind: `drift.collect.walk.ident`), instead: a file kept there, under a new name or
     an old one, from the listing of its own folder to the end of the collection. The root is looked at
     first: a file moved out of it before that leaves its own folder changed since its listing. Asked once
     every file is read."""
@@ -158,7 +159,7 @@ def changed_folders(
                         continue
                     prefix = rel + "/" if rel else ""
                     held = names[rel]
-                    appeared += sorted(prefix + entry.name for entry in os.scandir(handle) if held.get(entry.name) != entry.inode())
+                    appeared += sorted(prefix + entry.name for entry in os.scandir(handle) if held.get(entry.name) != ident(entry))
                     continue
         except (Changed, OSError):
             pass

@@ -68,9 +68,9 @@ class Tree:
     """Per folder listed (by its path on disk, the root's ""), its mtime and ctime just before it was listed."""
     listed_folders: dict[str, Folder] = field(default_factory=dict)
     """Per folder listed, as the walk found it (to look at it again once the collection is over)."""
-    names: dict[str, dict[str, int]] = field(default_factory=dict)
-    """The names the root's listing held, each with its inode, by the root's path "" (a name that appears
-    there later, or is then another file, is named: the root cannot be named itself)."""
+    names: dict[str, dict[str, tuple[int, str]]] = field(default_factory=dict)
+    """The names the root's listing held, each with its `ident`, by the root's path "" (a name that appears
+    there later, or is then another file, folder or link, is named: the root cannot be named itself)."""
 
     @property
     def size(self) -> int:
@@ -160,7 +160,7 @@ def _list(
     tree.listed_folders[folder[-1].rel if folder else ""] = folder
     listed = list(os.scandir(handle))
     if not folder:
-        tree.names[""] = {entry.name: entry.inode() for entry in listed}
+        tree.names[""] = {entry.name: ident(entry) for entry in listed}
     for entry in listed:
         raw = prefix + entry.name
         if answer is not None and not excludes:  # its stat first: the cache's answer while it is at hand
@@ -203,6 +203,22 @@ def _list(
             stack.append(_subfolder(folder, raw, entry.name, st, path))
         else:
             tree.skipped.append(Skipped(rel, _kind(mode)))
+
+
+def ident(entry: os.DirEntry[str]) -> tuple[int, str]:
+    """What a name of the root is compared by once the collection is over (`Tree.names`): its inode and its
+    kind, from the listing itself (no system call where the file system gives it), so that a file that is a
+    folder or a link now is named even where the new inode took the old one's number."""
+    try:
+        if entry.is_dir(follow_symlinks=False):
+            kind = "folder"
+        elif entry.is_symlink():
+            kind = "link"
+        else:
+            kind = "file" if entry.is_file(follow_symlinks=False) else "other"
+    except OSError:  # its kind needed a stat that failed: the inode alone, as then the walk's own stat says why
+        kind = "?"
+    return entry.inode(), kind
 
 
 def _subfolder(folder: Folder, raw: str, name: str, st: os.stat_result, path: str) -> tuple[Folder, str]:

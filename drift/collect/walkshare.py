@@ -35,7 +35,7 @@ _Found = list[tuple[Folder, list[tuple[str, str, tuple[int, ...]]], list[int]]]
 """What the other walk sends as it goes, some folders at a time: per folder its files to read (path, name,
 stat fields) and the cache's rows of those it answered."""
 _Rest = tuple[
-    tuple[list[Any], list[Any], list[Any], dict[str, tuple[int, int]], dict[str, Folder], dict[str, dict[str, int]], bool],
+    tuple[list[Any], list[Any], list[Any], dict[str, tuple[int, int]], dict[str, Folder], dict[str, dict[str, tuple[int, str]]], bool],
     tuple[tuple[int, set[str]], tuple[int, set[str]]],
 ]
 """What it sends once it is over: the tree's unreadable entries, links, skipped files, listed folders, the
