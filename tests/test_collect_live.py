@@ -237,7 +237,7 @@ def test_with_the_tree_walked_first_the_racy_rule_counts_from_the_walk(tree: Pat
 def test_a_recollection_after_changes_writes_byte_for_byte_what_a_full_one_writes(tmp_path: Path, jobs: int, monkeypatch) -> None:
     """A re-collection writes the files the cache answered from its columns (never a record each): the same
     bytes as a collection without a cache, whatever changed, and wherever the files read fall among them."""
-    monkeypatch.setattr(drift.collect.walkshare, "SHARED_FROM", 1)  # the walk shared too, with jobs=2
+    monkeypatch.setattr(drift.collect.walkshare, "SHARED_FROM", 1)  # the walk shared with a forked process, as a large tree's is
     root = tmp_path / "deploy"
     known_jar = make_jar({"a/K.class": b"known"})
     for i in range(60):

@@ -22,9 +22,9 @@ and its hex digits, in row order; the paths come last, in order, one a line (a r
 newline), so that a path held twice or out of order is not the cache drift wrote.
 
 Why this shape, and not the JSON object of one entry a file it was: a re-collection of an unchanged tree
-is a walk and the loading of this file. Its columns are sliced, and checked whole at C speed, and a file's
-record is made only once the walk has answered for it: 14 ms for the 18,700 files of the benchmark tree,
-where the same entries as JSON took 40–60 ms to parse and check. Nothing in it is taken as a length or a
+is a walk and the loading of this file. Its columns are sliced, and checked whole at C speed, and a file the
+walk has answered for is a row of them (the inventory's line of it is written from the columns): 14 ms for
+the 18,700 files of the benchmark tree, where the same entries as JSON took 40–60 ms to parse and check. Nothing in it is taken as a length or a
 count but the header's two counts, which must fit the file's size, so a file of a few bytes can make the
 reader allocate no more than it holds (a general serializer such as `marshal` allocates whatever length
 a crafted file declares). It is believed no more than JSON was: read only when nobody but this user and

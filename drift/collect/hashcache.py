@@ -198,8 +198,8 @@ class HashCache:
     def answer(self, rel: str, st: os.stat_result) -> int | None:
         """`lookup`, but a file it does not answer is not counted (the caller counts `misses` as it reads
         them: a walk asks it of each file as it lists it, `drift.collect.walk.Answer`, and some it then does
-        not read), and its answer is the file's row (of `table`; `record` makes its record). A path it answers for is
-        recordable as it is: a cache holding any other is discarded as it is loaded."""
+        not read), and its answer is the file's row of `table` (`record` makes its record). A path it
+        answers for is recordable as it is: a cache holding any other is discarded as it is loaded."""
         row = self._rows.get(rel)
         if row is None or self._old.sizes[row] != st.st_size or not stat.S_ISREG(st.st_mode):
             return None
@@ -228,8 +228,8 @@ class HashCache:
 
     def record(self, row: int) -> FileRecord:
         """The record of the file at `row` (a row `answer` or `confirm` gave)."""
-        table = self._old
-        return FileRecord(table.sizes[row], table.shas[row * 64 : row * 64 + 64], table.contents.get(row))
+        _, size, sha256, content_sha256 = self._old.entry(row)
+        return FileRecord(size, sha256, content_sha256)
 
     def tally(self) -> tuple[int, set[str]]:
         """What `absorb` takes of this cache's counts: the files others can write, and the file systems not

@@ -143,10 +143,10 @@ def changed_folders(
     listings are not what they hold (a file moved into a folder already listed, and back once its own folder
     was listed, is in no listing). Where the walk kept a folder's names (`Tree.names`: the root, which
     cannot be named unreadable), the paths of the names in it now that its listing did not hold, or that
-    are another file, folder or link now (another inode, or another kind: `drift.collect.walk.ident`), instead: a file kept there, under a new name or
-    an old one, from the listing of its own folder to the end of the collection. The root is looked at
-    first: a file moved out of it before that leaves its own folder changed since its listing. Asked once
-    every file is read."""
+    are another file, folder or link now (another inode, or another kind: `drift.collect.walk.ident`),
+    instead: a file kept there, under a new name or an old one, from the listing of its own folder to the
+    end of the collection. The root is looked at first: a file moved out of it before that leaves its own
+    folder changed since its listing. Asked once every file is read."""
     changed, appeared = [], []
     for rel in sorted(listed, key=lambda rel: rel not in names):
         try:
