@@ -11,49 +11,44 @@ from __future__ import annotations
 import gc
 import heapq
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from drift.background import can_fork
 from drift.collect.folders import Folders, Seen, Step
+from drift.collect.processes import DEPTH, Ended, Processes
 from drift.collect.readfile import Outcome, hash_batch, recheck
 from drift.collect.walk import Entry
 from drift.errors import OperationalError
 from drift.inventory.model import FileRecord
 
 if TYPE_CHECKING:
-    from concurrent.futures import Executor, Future
+    from concurrent.futures import Future
 
 
 class Workers:
-    """Batches hashed by forked worker processes: hashing a small file, and inflating an archive's entries,
-    hold the GIL, so threads would share one core. Where there is no fork (Windows, or a platform whose os
-    module lacks it), or one job, by threads: hashlib releases the GIL while it hashes a large buffer.
+    """Batches hashed by forked worker processes (`drift.collect.processes`): hashing a small file, and
+    inflating an archive's entries, hold the GIL, so threads would share one core. Where there is no fork
+    (Windows, or a platform whose os module lacks it), or one job, by threads: hashlib releases the GIL
+    while it hashes a large buffer.
 
-    A few batches a worker are handed to the pool at a time; the others wait here, and the heaviest waiting
-    goes next, so that the workers finish together (a large archive last would keep one core busy alone)."""
+    A few batches a worker are handed over at a time; the others wait here, and the heaviest waiting goes
+    next, so that the workers finish together (a large archive last would keep one core busy alone)."""
 
     def __init__(self, jobs: int, folders: Folders, work: Work) -> None:
         self._folders, (self._known, self._wanted) = folders, work
-        self._early: set[Future[Any]] = set()  # batches handed over while the walk went on
+        self._early: set[int] = set()  # batches handed over while the walk went on
         self._walking = True
-        self._unread: dict[Future[Any], list[Entry]] = {}  # handed to the pool, outcomes not yet taken
+        self._unread: dict[int, list[Entry]] = {}  # handed over, outcomes not yet taken
+        self._done: list[tuple[int, bool, Any]] = []  # outcomes come back, not yet taken
         self._waiting: list[tuple[int, int, list[Entry]]] = []  # a heap: the heaviest first, then in order
-        self._limit = 2 * jobs
         self._added = 0
         self._processes = jobs >= 2 and can_fork()
-        # Loaded here: a collection the cache answers whole starts no worker and never loads them.
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-        from concurrent.futures.process import BrokenProcessPool
-
-        self._broken = BrokenProcessPool
-
-        if self._processes:  # fork: `folders` (open descriptors) is inherited, never pickled
-            context = multiprocessing.get_context("fork")
-            self._executor: Executor = ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_worker, initargs=(folders, work))
+        self._pool: Processes | _Threads
+        if self._processes:  # forked: `folders` (open descriptors) is inherited, never pickled
+            self._pool = Processes(jobs, lambda: _start_worker(folders, work), _hash_in_worker)
         else:
-            self._executor = ThreadPoolExecutor(max_workers=jobs)
+            self._pool = _Threads(jobs, lambda batch: hash_batch(batch, folders, self._known, self._wanted))
 
     def add(self, batches: list[tuple[int, list[Entry]]]) -> None:
         """Take the (weight, batch) pairs, emptying the list."""
@@ -64,23 +59,23 @@ class Workers:
         self._hand_over()
 
     def _hand_over(self) -> None:
-        """Hand the heaviest waiting batches to the pool while it holds fewer than `_limit` not done."""
-        running = sum(not future.done() for future in self._unread)
-        while self._waiting and running < self._limit:
-            batch = heapq.heappop(self._waiting)[2]
-            # Worker processes are forked at the first submit, before any thread of this pool exists.
-            future: Future[Any]
-            try:
-                if self._processes:
-                    future = self._executor.submit(_hash_in_worker, _to_task(batch))
-                else:
-                    future = self._executor.submit(hash_batch, batch, self._folders, self._known, self._wanted)
-            except self._broken as exc:
-                raise _ended() from exc
-            self._unread[future] = batch
-            running += 1
+        """Take the outcomes come back (a worker never waits for this process to read them), and hand the
+        heaviest waiting batches over while the workers have room."""
+        self._done += self._finished(wait=False)
+        room = self._pool.room()
+        while self._waiting and room > 0:
+            _, key, batch = heapq.heappop(self._waiting)
+            self._pool.submit(key, _to_task(batch) if self._processes else batch)
+            self._unread[key] = batch
+            room -= 1
             if self._walking:
-                self._early.add(future)
+                self._early.add(key)
+
+    def _finished(self, *, wait: bool) -> list[tuple[int, bool, Any]]:
+        try:
+            return self._pool.finished(wait=wait)
+        except Ended as exc:
+            raise _ended() from exc
 
     def walked(self) -> None:
         """The walk is over: a batch handed over from now on is read after it."""
@@ -89,23 +84,55 @@ class Workers:
     def results(self) -> Iterator[tuple[str, os.stat_result, Outcome]]:
         """Every batch's outcomes, as they come, each with its file's path and the walk's stat. Raises
         `OperationalError` when a worker process ended unexpectedly."""
-        from concurrent.futures import FIRST_COMPLETED, wait
-
         self._hand_over()
         while self._unread:
-            finished, _ = wait(self._unread, return_when=FIRST_COMPLETED)
+            if not self._done:
+                self._done = self._finished(wait=True)
+            done, self._done = self._done, []
             self._hand_over()
-            for future in finished:
-                batch = self._unread.pop(future)
-                try:
-                    outcomes = list(map(_from_wire, future.result())) if self._processes else future.result()
-                except self._broken as exc:
-                    raise _ended() from exc
-                if future in self._early:  # read while the walk went on: still there, as read, now that it is over?
+            for key, returned, value in done:
+                batch = self._unread.pop(key)
+                if not returned:
+                    raise value
+                outcomes = list(map(_from_wire, value)) if self._processes else value
+                if key in self._early:  # read while the walk went on: still there, as read, now that it is over?
                     outcomes = recheck(batch, outcomes, self._folders, self._known, self._wanted)
                 yield from ((entry.rel, entry.st, out) for entry, out in zip(batch, outcomes))
 
     def shutdown(self) -> None:
+        self._pool.close()
+
+
+class _Threads:
+    """`Processes`' interface over a pool of threads (where there is no fork, or one job)."""
+
+    def __init__(self, jobs: int, work: Callable[[Any], Any]) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._executor = ThreadPoolExecutor(max_workers=jobs)
+        self._work, self._limit = work, DEPTH * jobs
+        self._running: dict[Future[Any], int] = {}
+
+    def room(self) -> int:
+        return self._limit - len(self._running)
+
+    def submit(self, key: int, task: Any) -> None:
+        self._running[self._executor.submit(self._work, task)] = key
+
+    def finished(self, *, wait: bool) -> list[tuple[int, bool, Any]]:
+        from concurrent.futures import FIRST_COMPLETED
+        from concurrent.futures import wait as waiting
+
+        done = [future for future in self._running if future.done()]
+        if not done and wait and self._running:
+            done = list(waiting(self._running, return_when=FIRST_COMPLETED)[0])
+        finished = []
+        for future in done:
+            error = future.exception()
+            finished.append((self._running.pop(future), error is None, future.result() if error is None else error))
+        return finished
+
+    def close(self) -> None:
         self._executor.shutdown(cancel_futures=True)
 
 

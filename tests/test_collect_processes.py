@@ -1,0 +1,135 @@
+"""The collector's worker processes (`drift.collect.processes`): every task's outcome comes back under its key,
+nothing waits without end (a task or an outcome larger than a pipe, a worker that dies), and closing ends
+every worker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from drift.collect.processes import DEPTH, Ended, Processes
+from drift.errors import OperationalError
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="worker processes are forked")
+
+
+@pytest.fixture(autouse=True)
+def _deadline() -> Iterator[None]:
+    """A test that would wait without end fails instead."""
+    def expired(*_: object) -> None:
+        raise TimeoutError("waited without end")
+
+    before = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(30)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, before)
+
+
+def _work(task: Any) -> Any:
+    kind, value = task
+    if kind == "echo":
+        return (os.getpid(), value)
+    if kind == "raise":
+        raise OperationalError(value)
+    if kind == "sleep":
+        time.sleep(value)
+        return None
+    if kind == "unpicklable":
+        return lambda: None
+    raise AssertionError(kind)
+
+
+def _all(pool: Processes, tasks: dict[int, Any]) -> dict[int, tuple[bool, Any]]:
+    """Every task given as room allows, and every outcome taken."""
+    waiting, outcomes = list(tasks.items()), {}
+    while waiting or len(outcomes) < len(tasks):
+        for _ in range(min(pool.room(), len(waiting))):
+            key, task = waiting.pop(0)
+            pool.submit(key, task)
+        for key, returned, value in pool.finished(wait=True):
+            assert key not in outcomes
+            outcomes[key] = (returned, value)
+    return outcomes
+
+
+def test_every_outcome_comes_back_under_its_key_from_every_worker() -> None:
+    pool = Processes(2, lambda: None, _work)
+    try:
+        assert pool.room() == 2 * DEPTH
+        outcomes = _all(pool, {key: ("echo", key * 3) for key in range(50)})
+    finally:
+        pool.close()
+    assert {key: value[1] for key, (_, value) in outcomes.items()} == {key: key * 3 for key in range(50)}
+    assert all(returned for returned, _ in outcomes.values())
+    assert len({value[0] for _, value in outcomes.values()}) == 2  # both workers worked
+    assert os.getpid() not in {value[0] for _, value in outcomes.values()}
+
+
+def test_tasks_and_outcomes_larger_than_a_pipe_never_wait_without_end() -> None:
+    big = "x" * (4 << 20)  # a pipe holds 64 KB: each side writes while the other does too
+    pool = Processes(2, lambda: None, _work)
+    try:
+        outcomes = _all(pool, {key: ("echo", big + str(key)) for key in range(12)})
+    finally:
+        pool.close()
+    assert all(value[1] == big + str(key) for key, (_, value) in outcomes.items())
+
+
+def test_a_task_that_raises_comes_back_as_its_error_and_the_worker_goes_on() -> None:
+    pool = Processes(1, lambda: None, _work)
+    try:
+        outcomes = _all(pool, {1: ("raise", "out of file descriptors"), 2: ("echo", "after"), 3: ("unpicklable", None)})
+    finally:
+        pool.close()
+    returned, error = outcomes[1]
+    assert not returned and isinstance(error, OperationalError) and "out of file descriptors" in str(error)
+    assert outcomes[2] == (True, (outcomes[2][1][0], "after"))
+    returned, error = outcomes[3]
+    assert not returned and "not picklable" in str(error)
+
+
+def test_a_worker_that_dies_is_an_error_not_a_wait() -> None:
+    pool = Processes(2, lambda: None, _work)
+    try:
+        pool.submit(1, ("sleep", 20))
+        victim = next(worker.pid for worker in pool._workers if worker.given)
+        os.kill(victim, signal.SIGKILL)
+        with pytest.raises(Ended, match="ended with 1 task"):
+            while True:
+                pool.finished(wait=True)
+    finally:
+        pool.close()
+
+
+def test_a_worker_that_cannot_start_is_an_error() -> None:
+    def fails() -> None:
+        raise OSError("no descriptors")
+
+    pool = Processes(1, fails, _work)
+    try:
+        pool.submit(1, ("echo", 1))
+        with pytest.raises(Ended):
+            while True:
+                pool.finished(wait=True)
+    finally:
+        pool.close()
+
+
+def test_close_ends_idle_and_busy_workers_and_waits_for_them() -> None:
+    pool = Processes(3, lambda: None, _work)
+    pids = [worker.pid for worker in pool._workers]
+    pool.submit(1, ("sleep", 20))  # busy: stopped, not waited for 20 s
+    started = time.monotonic()
+    pool.close()  # the idle ones end at the end of their pipes
+    assert time.monotonic() - started < 10
+    for pid in pids:
+        with pytest.raises(ChildProcessError):  # reaped: no zombie left
+            os.waitpid(pid, os.WNOHANG)
