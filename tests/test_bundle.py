@@ -124,9 +124,9 @@ def test_without_fork_archives_are_hashed_by_threads(bundle: Path, tree: Path, t
     assert _strip((tmp_path / "X.json").read_text(encoding="utf-8")) == expected
 
 
-WINDOWS = (  # what a Windows Python lacks that the collector could reach for: fork, fchmod (before 3.13), file owners
-    "import multiprocessing, os\nmultiprocessing.get_all_start_methods = lambda: ['spawn']\n"
-    "del os.fork, os.fchmod, os.getuid"
+WINDOWS = (  # what a Windows Python lacks that the collector could reach for: fork, fchmod (before 3.13), file owners, poll
+    "import multiprocessing, os, select\nmultiprocessing.get_all_start_methods = lambda: ['spawn']\n"
+    "del os.fork, os.fchmod, os.getuid, select.poll"
 )
 
 
