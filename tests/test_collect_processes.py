@@ -109,6 +109,30 @@ def test_a_worker_that_dies_is_an_error_not_a_wait() -> None:
         pool.close()
 
 
+def test_a_worker_that_dies_while_idle_is_an_error_before_any_task_is_lost_to_it() -> None:
+    pool = Processes(2, lambda: None, _work)
+    try:
+        assert sorted(key for key, _, _ in _finish(pool, {1: ("echo", 1), 2: ("echo", 2)})) == [1, 2]
+        os.kill(pool._workers[0].pid, signal.SIGKILL)  # idle: no task given to it
+        os.waitid(os.P_PID, pool._workers[0].pid, os.WEXITED | os.WNOWAIT)  # dead now, not yet reaped
+        with pytest.raises(Ended):
+            pool.finished(wait=False)  # as the walk looks for outcomes: its end is read here
+            pool.submit(3, ("echo", 3))  # else given to the dead one (no task given to it), never to come back
+            while True:
+                pool.finished(wait=True)
+    finally:
+        pool.close()
+
+
+def _finish(pool: Processes, tasks: dict[int, Any]) -> list[tuple[int, bool, Any]]:
+    for key, task in tasks.items():
+        pool.submit(key, task)
+    done: list[tuple[int, bool, Any]] = []
+    while len(done) < len(tasks):
+        done += pool.finished(wait=True)
+    return done
+
+
 def test_a_worker_that_cannot_start_is_an_error() -> None:
     def fails() -> None:
         raise OSError("no descriptors")

@@ -7,7 +7,8 @@ what lets `drift bundle collector` (`drift.cli.bundle`) carry it in one file tha
 `python3` (3.9 or newer); `tests/test_collector_package.py` keeps it so.
 
 - `run`: the collection itself (`collect`), its files hashed in batches as the walk goes on;
-- `workers`: the worker processes (or threads) that hash the batches;
+- `workers`: the worker processes (or threads) that hash the batches; `processes`: those processes, forked
+  once and fed through pipes;
 - `readfile`: reading one file, race-safe (`hash_batch`, `hash_file`);
 - `walk`: walking the deploy root; `walkshare`: a re-collection's walk shared with a second process;
 - `folders`: its folders, opened and checked race-safe;

@@ -29,7 +29,7 @@ DEPTH = 2
 
 
 class Ended(Exception):
-    """A worker process ended before it sent the outcome of every task given to it."""
+    """A worker process ended before `Processes.close` (killed, or out of memory), busy or not."""
 
 
 class _Worker:
@@ -91,7 +91,7 @@ class Processes:
     def finished(self, *, wait: bool) -> list[tuple[int, bool, Any]]:
         """The tasks done since the last call, each as its key, whether it returned, and what it returned
         or raised; with `wait`, at least one when any is not done (it waits for it). Raises `Ended` when
-        a worker ended with tasks not done."""
+        a worker ended (before `close`: it was killed, or died)."""
         done: list[tuple[int, bool, Any]] = []
         while True:
             for fd, _ in self._poll.poll(-1 if wait and not done else 0):
@@ -136,11 +136,10 @@ class Processes:
             returned, value = pickle.loads(got[_HEADER : _HEADER + size])
             del got[: _HEADER + size]
             done.append((worker.given.popleft(), returned, value))
-        if ended:
+        if ended:  # a worker ends only once `close` closed its tasks' pipe: before, whether busy or not, it died
             self._poll.unregister(worker.outcomes)
             del self._by_fd[worker.outcomes]
-            if worker.given:
-                raise Ended(f"worker process {worker.pid} ended with {len(worker.given)} task(s) not done")
+            raise Ended(f"worker process {worker.pid} ended with {len(worker.given)} task(s) not done")
 
     def close(self) -> None:
         """End the workers: each ends once it has read all its tasks (a worker still busy is stopped), and is
