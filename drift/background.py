@@ -107,8 +107,11 @@ def _fork(child: Callable[[int], None]) -> tuple[int, int] | None:
         os.close(writing)
         return None
     if pid == 0:
-        os.close(reading)
-        child(writing)  # never returns
+        try:  # nothing (a ^C just after the fork) unwinds into the caller's code in the child
+            os.close(reading)
+            child(writing)  # never returns
+        finally:
+            os._exit(1)
     os.close(writing)
     return pid, reading
 

@@ -8,6 +8,7 @@ import os
 import signal
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -147,13 +148,41 @@ def test_a_worker_that_cannot_start_is_an_error() -> None:
         pool.close()
 
 
-def test_close_ends_idle_and_busy_workers_and_waits_for_them() -> None:
+def test_close_ends_idle_busy_and_stopped_workers_and_waits_for_them() -> None:
     pool = Processes(3, lambda: None, _work)
     pids = [worker.pid for worker in pool._workers]
-    pool.submit(1, ("sleep", 20))  # busy: stopped, not waited for 20 s
+    pool.submit(1, ("sleep", 20))  # busy: not waited for 20 s
+    os.kill(pids[2], signal.SIGSTOP)  # stopped: it would never read the end of its pipe
     started = time.monotonic()
-    pool.close()  # the idle ones end at the end of their pipes
+    pool.close()
     assert time.monotonic() - started < 10
     for pid in pids:
         with pytest.raises(ChildProcessError):  # reaped: no zombie left
             os.waitpid(pid, os.WNOHANG)
+
+
+def test_a_worker_interrupted_before_it_serves_never_returns_into_the_caller(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ^C just after the fork, in the worker (before it gives SIGINT its default): it ends there, and never
+    runs the caller's code (its handlers, its cleanup) as a second copy of it."""
+    parent, real_close = os.getpid(), os.close
+
+    def close(fd: int) -> None:
+        if os.getpid() != parent:
+            raise KeyboardInterrupt
+        real_close(fd)
+
+    monkeypatch.setattr(os, "close", close)
+    try:
+        pool = Processes(2, lambda: None, _work)
+    finally:
+        if os.getpid() != parent:  # a worker, come back here
+            real_close(os.open(tmp_path / f"escaped-{os.getpid()}", os.O_CREAT | os.O_WRONLY))  # not the patched close
+            os._exit(0)
+    monkeypatch.undo()
+    try:
+        with pytest.raises(Ended):
+            while True:
+                pool.finished(wait=True)
+    finally:
+        pool.close()
+    assert not list(tmp_path.iterdir())

@@ -7,8 +7,8 @@ and a wake-up a batch, and the interpreter's lock passed back and forth between 
 collecting process pickles each task and writes it without ever waiting (what a pipe cannot take yet is
 written once it can), and reads what the workers wrote each time it looks for results (while the walk
 goes on too, so that no worker waits for it to read). A worker reads a task, does it, writes its outcome,
-reads the next, and ends at the end of its pipe. A worker that ends without its outcome (killed, out of
-memory) is an error, never a wait without end. POSIX only: where there is no `fork`, threads do the work.
+reads the next, until the collecting process ends it. A worker that ends before that (killed, out of
+memory), busy or not, is an error, never a wait without end. POSIX only: where there is no `fork`, threads do the work.
 Standard library only: the one-file collector carries this module.
 """
 
@@ -63,9 +63,12 @@ class Processes:
         outcomes_in, outcomes_out = os.pipe()
         pid = os.fork()
         if pid == 0:  # the worker: the other workers' pipes are not its own (it would keep them open)
-            for fd in (tasks_out, outcomes_in, *(fd for worker in self._workers for fd in (worker.tasks, worker.outcomes))):
-                os.close(fd)
-            _serve(tasks_in, outcomes_out, start, work)  # never returns
+            try:  # nothing (a ^C before `_serve` gives SIGINT its default) unwinds into the caller's code here
+                for fd in (tasks_out, outcomes_in, *(fd for worker in self._workers for fd in (worker.tasks, worker.outcomes))):
+                    os.close(fd)
+                _serve(tasks_in, outcomes_out, start, work)  # never returns
+            finally:
+                os._exit(1)
         os.close(tasks_in)
         os.close(outcomes_out)
         os.set_blocking(tasks_out, False)
@@ -142,18 +145,16 @@ class Processes:
             raise Ended(f"worker process {worker.pid} ended with {len(worker.given)} task(s) not done")
 
     def close(self) -> None:
-        """End the workers: each ends once it has read all its tasks (a worker still busy is stopped), and is
-        waited for."""
-        busy = [worker.pid for worker in self._workers if worker.given]
+        """End the workers, and wait for them. Every outcome wanted is in, or none is wanted any more: each is
+        killed, so that none is left running a task, nor stopped, nor waits to be."""
         for worker in self._workers:
             for fd in (worker.tasks, worker.outcomes):
                 try:
                     os.close(fd)
                 except OSError:
                     pass
-        for pid in busy:
             try:
-                os.kill(pid, signal.SIGTERM)
+                os.kill(worker.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
         for worker in self._workers:
