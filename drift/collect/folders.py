@@ -187,6 +187,15 @@ class Folders:
         finally:
             self.release(handle)
 
+    @contextmanager
+    def held(self, folder: Folder) -> Iterator[int | None]:
+        """A descriptor of `folder`, as `acquire` with `verify` False gives it, for first reads of its files one
+        after the other (`drift.collect.readfile.hash_batch`): what each file's `open` and `stat` with
+        `verify` False would look its name up in, without a look-up of the folder a file. None where
+        folders are held by path (each file's calls then check its folder by path), or where the folder
+        cannot be had now (each file's calls then say why)."""
+        yield None
+
     def stat(self, folder: Folder, name: str, *, verify: bool = True) -> os.stat_result:
         """The stat of `name` in `folder` now (not following a link), the folder and every folder above it
         checked again (with `verify` False, as `acquire` says: the caller then calls `check` later); raises
@@ -257,6 +266,18 @@ class _FdFolders(Folders):
     def acquire(self, folder: Folder, *, verify: bool = True) -> int:
         with self._lock:
             return os.dup(self._resolve(folder, verify))
+
+    @contextmanager
+    def held(self, folder: Folder) -> Iterator[int | None]:
+        try:
+            handle = self.acquire(folder, verify=False)  # a duplicate: no other thread closes it under its user
+        except (Changed, OSError):
+            yield None
+            return
+        try:
+            yield handle
+        finally:
+            os.close(handle)
 
     def stat(self, folder: Folder, name: str, *, verify: bool = True) -> os.stat_result:
         with self._lock:

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import os
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
 from drift.collect.archive.names import is_archive_name
 from drift.collect.configfile import ConfigReadError, parse_keys
-from drift.collect.folders import Changed, Folder, Folders, Seen, check, folder_times, out_of_descriptors
+from drift.collect.folders import Changed, Folder, Folders, Seen, check, folder_times, open_in, out_of_descriptors, stat_at
 from drift.collect.walk import Entry, ident
 from drift.inventory.model import CONTENT_FROM_CATALOG, FileRecord
 
@@ -65,9 +66,14 @@ _CHANGED = "changed while being read"
 def hash_batch(batch: list[Entry], folders: Folders, known: frozenset[str], wanted: dict[str, tuple[str, ...]]) -> list[Outcome]:
     """Hash a batch of files. After each read, the file's name must still lead to the file read; the folders
     above it are checked once for the batch, after every read of it (a `stat` for each folder above a file
-    fewer, per file). A file whose folders fail that check is read again the careful way, which
-    says what changed."""
-    outcomes = [hash_file(entry, wanted.get(entry.rel, ()), folders, known, chain=False) for entry in batch]
+    fewer, per file). A folder's files are first read through one descriptor of it (`Folders.held`), the
+    very folder the next file's own look-up would give. A file whose folders fail that check is read again
+    the careful way, which says what changed."""
+    outcomes: list[Outcome] = []
+    for _, together in itertools.groupby(batch, key=lambda entry: id(entry.folder)):  # the walk's order: folder by folder
+        files = list(together)
+        with folders.held(files[0].folder) as handle:
+            outcomes += [hash_file(entry, wanted.get(entry.rel, ()), folders, known, chain=False, handle=handle) for entry in files]
     moved = _moved_folders(batch, outcomes, folders)
     if moved:
         outcomes = [
@@ -167,11 +173,12 @@ def changed_folders(
     return changed, appeared
 
 
-def _still_at(entry: Entry, seen: os.stat_result | Seen, folders: Folders, *, verify: bool = True) -> bool:
+def _still_at(entry: Entry, seen: os.stat_result | Seen, folders: Folders, *, verify: bool = True, handle: int | None = None) -> bool:
     """Whether `entry`'s name still leads to the file `seen` was taken of, unchanged (the folders above it
-    checked as `Folders.acquire` says)."""
+    checked as `Folders.acquire` says; with `handle`, a descriptor of its folder that `Folders.held` gave,
+    the name is looked up there, unchecked as without `verify`)."""
     try:
-        return not _moved(seen, folders.stat(entry.folder, entry.name, verify=verify))
+        return not _moved(seen, folders.stat(entry.folder, entry.name, verify=verify) if handle is None else stat_at(entry.name, handle))
     except (Changed, OSError):
         return False
 
@@ -218,15 +225,20 @@ def _moved_folders(batch: list[Entry], outcomes: list[Outcome], folders: Folders
     return moved
 
 
-def hash_file(entry: Entry, keys: tuple[str, ...], folders: Folders, known: frozenset[str] = frozenset(), *, chain: bool = True) -> Outcome:
+def hash_file(
+    entry: Entry, keys: tuple[str, ...], folders: Folders, known: frozenset[str] = frozenset(), *, chain: bool = True,
+    handle: int | None = None,
+) -> Outcome:
     """Hash the walk's file `entry` (a few attempts while it changes); raises only `OperationalError`, when the
     process is out of file descriptors (`drift.collect.folders.out_of_descriptors`). With `chain` False, the
-    folders above it are not checked after a first read: the caller does (`hash_batch`)."""
+    folders above it are not checked after a first read: the caller does (`hash_batch`), and `handle`, when
+    given, is a descriptor of its folder (`Folders.held`) that a first read opens it in."""
     read = 0
     for attempt in range(ATTEMPTS):
+        held = handle if attempt == 0 and not chain else None
         try:
             _before_open(entry)
-            fd, seen = _open_file(folders, entry, verify=attempt > 0)
+            fd, seen = _open_file(folders, entry, verify=attempt > 0, handle=held)
         except Changed as exc:
             return Outcome(None, str(exc), changed=True, read=read)
         except OSError as exc:
@@ -235,7 +247,7 @@ def hash_file(entry: Entry, keys: tuple[str, ...], folders: Folders, known: froz
         except Exception as exc:  # noqa: BLE001 - one file the collector cannot handle must not end the collection
             return Outcome(None, f"could not be opened ({type(exc).__name__}: {exc})", read=read)
         try:
-            return _read_once(entry, fd, seen, keys, folders, read, known, chain=chain or attempt > 0)
+            return _read_once(entry, fd, seen, keys, folders, read, known, chain=chain or attempt > 0, handle=held)
         except _Unstable:
             read += seen.st_size
         except OSError as exc:
@@ -250,11 +262,12 @@ def hash_file(entry: Entry, keys: tuple[str, ...], folders: Folders, known: froz
 
 def _read_once(
     entry: Entry, fd: int, before: os.stat_result, keys: tuple[str, ...], folders: Folders, read: int, known: frozenset[str],
-    *, chain: bool = True,
+    *, chain: bool = True, handle: int | None = None,
 ) -> Outcome:
     """Hash the open file once, reading at most its `fstat` size; raise `_Unstable` when it
-    changed meanwhile, or when its name or a folder above it no longer leads to it afterwards. An archive
-    (by its name, or by its first bytes) whose sha256 is in `known` is not inflated."""
+    changed meanwhile, or when its name or a folder above it no longer leads to it afterwards (looked up in
+    `handle`, when given: see `_still_at`). An archive (by its name, or by its first bytes) whose sha256 is
+    in `known` is not inflated."""
     size = before.st_size
     archive = is_archive_name(entry.rel)
     keep = (archive or bool(keys)) and size <= _IN_MEMORY
@@ -297,7 +310,7 @@ def _read_once(
     # The name's stat after the read: its inode is the one read (an open descriptor keeps its number from being
     # reused), so a write, a growth or a rename over it shows here as it would in an fstat. Gone or replaced
     # (the name or a folder above it): the next attempt says which.
-    if not _still_at(entry, before, folders, verify=chain):
+    if not _still_at(entry, before, folders, verify=chain, handle=handle):
         raise _Unstable(entry.rel)
     config = None
     if keys and data is not None:
@@ -308,11 +321,12 @@ def _read_once(
     return Outcome(FileRecord(size, sha, content), read=read + size, note=note, seen=Seen.of(before), config=config)
 
 
-def _open_file(folders: Folders, entry: Entry, verify: bool) -> tuple[int, os.stat_result]:
+def _open_file(folders: Folders, entry: Entry, verify: bool, handle: int | None = None) -> tuple[int, os.stat_result]:
     """A descriptor of the walk's regular file `entry` (`drift.collect.folders.open_in`) and its `fstat`, checked to be
     that file; raises `Changed` or `OSError`. `verify` checks the folders above it first (see
-    `Folders.acquire`: a first read has them checked after it)."""
-    fd = folders.open(entry.folder, entry.name, entry.st, verify=verify)
+    `Folders.acquire`: a first read has them checked after it); `handle`, when given, is a descriptor of
+    its folder that `Folders.held` gave, the one `verify` False would have it opened in."""
+    fd = folders.open(entry.folder, entry.name, entry.st, verify=verify) if handle is None else open_in(handle, entry.name, entry.st)
     try:
         seen = os.fstat(fd)
         check(seen, entry.st)

@@ -191,7 +191,12 @@ def _to_wire(out: Outcome) -> tuple[Any, ...]:
 
 
 def _from_wire(wire: tuple[Any, ...]) -> Outcome:
+    """The outcome `_to_wire` sent. Its tuples are made by `tuple.__new__`, as a named tuple's `_make` makes
+    them, without its Python-level call and length check (the fields are `_to_wire`'s own): one a file,
+    in the process that walks."""
     fields, reason, changed, read, note, seen, config = wire
-    return Outcome(
-        None if fields is None else FileRecord._make(fields), reason, changed, read, note, None if seen is None else Seen._make(seen), config,
-    )
+    record = None if fields is None else _new(FileRecord, fields)
+    return _new(Outcome, (record, reason, changed, read, note, None if seen is None else _new(Seen, seen), config))
+
+
+_new = tuple.__new__
