@@ -12,6 +12,7 @@ import pytest
 
 from drift.background import Streamed
 from drift.errors import InputError, OperationalError
+from tests.forking import interrupted_children
 
 forking = pytest.mark.skipif(not hasattr(os, "fork") or (os.cpu_count() or 1) < 2, reason="needs fork and two cores")
 
@@ -103,23 +104,10 @@ def test_without_a_second_core_the_work_runs_here(monkeypatch: pytest.MonkeyPatc
 
 
 @forking
-def test_a_process_interrupted_just_after_the_fork_never_returns_into_the_caller(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_process_interrupted_just_after_the_fork_never_returns_into_the_caller(tmp_path: Path) -> None:
     """A ^C in the child just after the fork: it ends there, and never runs the caller's code as a second copy."""
-    parent, real_close = os.getpid(), os.close
-
-    def close(fd: int) -> None:
-        if os.getpid() != parent:
-            raise KeyboardInterrupt
-        real_close(fd)
-
-    monkeypatch.setattr(os, "close", close)
-    try:
+    with interrupted_children(tmp_path):
         work = Streamed(_count, 10, what="counting")
-    finally:
-        if os.getpid() != parent:  # the child, come back here
-            real_close(os.open(tmp_path / f"escaped-{os.getpid()}", os.O_CREAT | os.O_WRONLY))  # not the patched close
-            os._exit(0)
-    monkeypatch.undo()
     with work, pytest.raises(OperationalError, match="ended without a result"):
         work.result()
     assert not list(tmp_path.iterdir())

@@ -15,6 +15,7 @@ import pytest
 
 from drift.collect.processes import DEPTH, Ended, Processes
 from drift.errors import OperationalError
+from tests.forking import interrupted_children
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="worker processes are forked")
 
@@ -161,24 +162,11 @@ def test_close_ends_idle_busy_and_stopped_workers_and_waits_for_them() -> None:
             os.waitpid(pid, os.WNOHANG)
 
 
-def test_a_worker_interrupted_before_it_serves_never_returns_into_the_caller(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_worker_interrupted_before_it_serves_never_returns_into_the_caller(tmp_path: Path) -> None:
     """A ^C just after the fork, in the worker (before it gives SIGINT its default): it ends there, and never
     runs the caller's code (its handlers, its cleanup) as a second copy of it."""
-    parent, real_close = os.getpid(), os.close
-
-    def close(fd: int) -> None:
-        if os.getpid() != parent:
-            raise KeyboardInterrupt
-        real_close(fd)
-
-    monkeypatch.setattr(os, "close", close)
-    try:
+    with interrupted_children(tmp_path):
         pool = Processes(2, lambda: None, _work)
-    finally:
-        if os.getpid() != parent:  # a worker, come back here
-            real_close(os.open(tmp_path / f"escaped-{os.getpid()}", os.O_CREAT | os.O_WRONLY))  # not the patched close
-            os._exit(0)
-    monkeypatch.undo()
     try:
         with pytest.raises(Ended):
             while True:
