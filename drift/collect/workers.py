@@ -32,8 +32,8 @@ class Workers:
     (Windows, or a platform whose os module lacks it), or one job, by threads: hashlib releases the GIL
     while it hashes a large buffer.
 
-    A few batches a worker are handed over at a time; the others wait here, and the heaviest waiting goes
-    next, so that the workers finish together (a large archive last would keep one core busy alone)."""
+    Two batches a worker (`DEPTH`) are handed over at a time; the others wait here, and the heaviest waiting
+    goes next, so that the workers finish together (a large archive last would keep one core busy alone)."""
 
     def __init__(self, jobs: int, folders: Folders, work: Work) -> None:
         self._folders, (self._known, self._wanted) = folders, work
