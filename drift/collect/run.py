@@ -161,7 +161,7 @@ def collect(
         unreadable += changed
         changing = changing or moved
     cached = {**kept.rows, **kept.noted}  # a row of the cache's table each, written from its columns
-    for rel in [rel for rel in files if rel in cached]:  # never both (a file read is not answered): as read
+    for rel in files.keys() & cached.keys():  # never both (a file read is not answered): as read
         del cached[rel]
     content_errors += (Unreadable(rel, CONTENT_FROM_CATALOG) for rel in kept.noted if rel in cached)
     if progress is not None and cache is not None:
